@@ -1,0 +1,123 @@
+"""Configuration: the embedded default and the production setting, chosen by environment variables.
+
+Embedded default (nothing set): SQLite file under ``instance/``, Celery tasks run in-process.
+Production: ``DATABASE_URL`` (PostgreSQL) and ``REDIS_URL`` (Redis broker; ``CELERY_BROKER_URL``
+overrides it). With a broker configured, tasks run only in separate ``celery worker`` processes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("SCORING_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{INSTANCE_DIR / 'scoring.sqlite3'}"
+    # Heroku-style URLs and plain postgresql:// both go through psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def celery_settings(broker_url: str | None) -> dict:
+    """Celery settings; ``broker_url=None`` means the embedded, in-process mode."""
+    common = {
+        "include": ["workers.tasks"],
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "broker_connection_retry_on_startup": True,
+        "task_time_limit": 1800,
+        "task_soft_time_limit": 1700,
+    }
+    if broker_url is None:
+        # Embedded default only: no broker to install, tasks run in the calling process.
+        # The state a user sees (RankingRun.status, outbox) lives in the database either way.
+        return common | {
+            "broker_url": "memory://",
+            "result_backend": "cache+memory://",
+            "task_always_eager": True,
+            "task_eager_propagates": False,
+        }
+    return common | {
+        "broker_url": broker_url,
+        "result_backend": None,
+        "broker_transport_options": {
+            "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+        },
+    }
+
+
+def _broker_url() -> str | None:
+    return os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL") or None
+
+
+class Config:
+    """Settings shared by every mode, read from the environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    CELERY = celery_settings(_broker_url())
+    TASKS_EMBEDDED = _broker_url() is None
+
+    REDIS_URL = os.environ.get("REDIS_URL")
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
+    MAX_FORM_PARTS = 2000
+    UPLOAD_DIR = Path(os.environ.get("UPLOAD_DIR", INSTANCE_DIR / "uploads"))
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    WTF_CSRF_TIME_LIMIT = 3600 * 8
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")  # None: mail is written to the log
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "grants@scoring.local")
+
+    TIMEZONE = "America/New_York"
+    PREFERRED_URL_SCHEME = "http"
+
+
+class ProductionConfig(Config):
+    """Behind HTTPS: secure cookies with the __Host- prefix (ASVS 3.3.1)."""
+
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-session"
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+
+class TestConfig(Config):
+    """Tests: a database from TEST_DATABASE_URL (SQLite in memory by default)."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    RATELIMIT_STORAGE_URI = "memory://"
+    MAIL_SERVER = None
+    # No task_always_eager in tests (Celery's testing guide): .delay() puts the message on the
+    # in-memory broker, and a test runs it with a real in-thread worker or calls the task itself.
+    CELERY = celery_settings("memory://")
+    TASKS_EMBEDDED = False
+
+
+def config_for_environment() -> type[Config]:
+    """Pick the config class from ``SCORING_ENV`` (``production`` or the default)."""
+    return ProductionConfig if os.environ.get("SCORING_ENV") == "production" else Config

@@ -1,0 +1,114 @@
+"""The grant-scoring service: app factory and its registration steps."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+
+from flask import Flask, g, request
+
+from config import Config, config_for_environment
+
+
+def create_app(config_class: type[Config] | None = None) -> Flask:
+    """Build the app: config, extensions, blueprints, error handlers, headers, commands."""
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    app.config.from_object(config_class or config_for_environment())
+    app.config.from_prefixed_env("SCORING")
+    _ensure_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_request_hooks(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_template_helpers(app: Flask) -> None:
+    from scoring import formatting
+
+    app.jinja_env.filters["money"] = formatting.money
+    app.jinja_env.filters["local_dt"] = formatting.local_dt
+
+
+def _ensure_sqlite_folder(uri: str) -> None:
+    """SQLite creates its file but not the folder (``instance/`` on a fresh clone)."""
+    if uri.startswith("sqlite:///") and uri != "sqlite:///:memory:":
+        os.makedirs(os.path.dirname(uri[len("sqlite:///"):]) or ".", exist_ok=True)
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the unbound extensions of ``scoring.extensions`` to this app."""
+    from scoring import models  # noqa: F401  (every table is known before the first query)
+    from scoring.extensions import celery_init_app, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    celery_init_app(app)
+    from scoring import auth
+
+    auth.init_login(login_manager)
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per area; each role has its own URL prefix."""
+    from scoring.api.views import bp as api_bp
+    from scoring.apply.views import bp as apply_bp
+    from scoring.auth import bp as auth_bp
+    from scoring.main.views import bp as main_bp
+    from scoring.public.views import bp as public_bp
+    from scoring.review.views import bp as review_bp
+    from scoring.staff.views import bp as staff_bp
+
+    for bp in (auth_bp, main_bp, apply_bp, review_bp, staff_bp, public_bp, api_bp):
+        app.register_blueprint(bp)
+    from scoring.extensions import csrf
+
+    csrf.exempt(api_bp)  # the JSON API is read-only (GET) and takes no form posts
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from scoring.errors import register
+
+    register(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    """Request ids for logs, and the security headers on every response (ENGINEERING §1.8)."""
+
+    @app.before_request
+    def _request_id() -> None:
+        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+
+    @app.after_request
+    def _security_headers(response):
+        h = response.headers
+        h.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+            "frame-ancestors 'none'; form-action 'self'",
+        )
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("Referrer-Policy", "same-origin")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            h.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if getattr(g, "request_id", None):
+            h["X-Request-Id"] = g.request_id
+        return response
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+
+
+def register_commands(app: Flask) -> None:
+    from scoring.cli import register
+
+    register(app)

@@ -1,0 +1,127 @@
+"""Seed data for the demo: the 30 Alliance Districts and four competitions' illustrative rubrics.
+
+Sources are in shared/domain.md. Tags: [R] real, with a source there; [U] recalled, unconfirmed;
+[I] illustrative, made up for the demo, not a Connecticut fact. Every rubric point value below is
+[I]: CSDE's rubric pages could not be read, so the UI labels these rubrics "illustrative".
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+#: The 30 Alliance Districts, 2012-13 to 2016-17 (domain.md §f). Six names are confirmed [R];
+#: the rest of the list and the three-digit town codes are recalled [U]. Editable in the app.
+ALLIANCE_DISTRICTS = [
+    ("002", "Ansonia"), ("011", "Bloomfield"), ("015", "Bridgeport"), ("017", "Bristol"),
+    ("034", "Danbury"), ("037", "Derby"), ("043", "East Hartford"), ("044", "East Haven"),
+    ("047", "East Windsor"), ("062", "Hamden"), ("064", "Hartford"), ("069", "Killingly"),
+    ("077", "Manchester"), ("080", "Meriden"), ("083", "Middletown"), ("088", "Naugatuck"),
+    ("089", "New Britain"), ("093", "New Haven"), ("095", "New London"), ("103", "Norwalk"),
+    ("104", "Norwich"), ("116", "Putnam"), ("135", "Stamford"), ("143", "Torrington"),
+    ("146", "Vernon"), ("151", "Waterbury"), ("156", "West Haven"), ("162", "Winchester"),
+    ("163", "Windham"), ("164", "Windsor"),
+]
+
+#: Synthetic school names [I]: not real schools.
+SCHOOL_KINDS = [
+    ("Elementary School", "K-5", "Focus"),
+    ("Middle School", "6-8", "Turnaround"),
+    ("High School", "9-12", "Category 4"),
+]
+
+#: Suggested rating scale for every criterion [I] (domain.md §c): points = rating ÷ 3 × max.
+RATING_LEVELS = [(0, "Insufficient"), (1, "Developing"), (2, "Proficient"), (3, "Exemplary")]
+
+# (section key, section title, criterion title, max points) — all points [I].
+RUBRICS: dict[str, list[tuple[str, str, str, int]]] = {
+    "1003(a)": [
+        ("needs", "Needs analysis", "Data analysis and root causes, informed by the school audit", 15),
+        ("goals", "Goals", "Measurable annual goals and interim targets", 10),
+        ("talent", "Talent", "Recruit, develop, evaluate, retain", 15),
+        ("academics", "Academics", "Curriculum, instruction, assessment", 15),
+        ("culture", "Culture & Climate", "Climate, family and community engagement", 15),
+        ("operations", "Operations", "Use of time and money; monitoring", 10),
+        ("budget", "Budget", "ED 114 + narrative aligned to strategies; reasonable costs", 10),
+        ("sustainability", "Sustainability", "Continuing the work after the grant; district support", 10),
+    ],
+    "SIG": [
+        ("needs", "Needs & model", "Needs analysis; why this intervention model fits", 15),
+        ("capacity", "Capacity", "LEA capacity and commitment; policy changes", 15),
+        ("implementation", "Implementation", "Model plan across Talent/Academics/Culture/Operations; timeline", 30),
+        ("partners", "Partners", "Choosing external providers (restart or whole-school reform models)", 5),
+        ("family", "Family & community", "Ongoing engagement", 5),
+        ("goals", "Goals & monitoring", "Annual ELA/math goals; LEA oversight", 10),
+        ("resources", "Resources & sustainability", "Aligning other funds; plan after the grant", 10),
+        ("budget", "Budget", "Multi-year budget, within the per-school cap, reasonable", 10),
+    ],
+    "High School Redesign": [
+        ("need", "Need", "High-school outcome data (graduation, readiness)", 15),
+        ("model", "Redesign model", "Smaller learning academies or pathways; structure", 25),
+        ("academic", "Academic program", "Rigor; college and career readiness", 20),
+        ("talent", "Talent", "Staffing and professional development for academies", 10),
+        ("supports", "Student supports", "Advisory, climate, interventions", 10),
+        ("technology", "Technology & facilities", "Justified one-time investments", 10),
+        ("budget", "Budget & sustainability", "Costs and the plan after the grant", 10),
+    ],
+    "TIME Collaborative": [
+        ("planning", "Planning process", "Inclusive design: administrators, teachers, union, parents, partners", 15),
+        ("priorities", "Priorities", "Focused school-wide priorities; time-use analysis", 15),
+        ("curriculum", "Curriculum", "Rigorous, well-rounded curriculum; enrichment and arts", 15),
+        ("support", "Individual support", "Targeted support and acceleration", 10),
+        ("teacher_time", "Teacher time", "Collaboration and data-use time", 15),
+        ("culture", "Culture", "School-wide high expectations", 10),
+        ("schedule", "Schedule", "Adds ≥300 hours a year; a coherent daily and yearly schedule", 10),
+        ("sustainability", "Sustainability", "Financing the added time beyond the grant", 10),
+    ],
+}
+
+#: The four demo competitions. Money and windows are [I] unless the comment says otherwise.
+COMPETITIONS = [
+    dict(
+        slug="1003a-2016-17", program="1003(a)", rubric="1003(a)", cohort="2016-17",
+        title="1003(a) School Improvement, 2016-17", fiscal_year="2016-17",
+        # RFP 806 was issued 18 Apr 2017 and due 9 May 2017 [R 17].
+        opens_at="2017-04-18T09:00:00-04:00", closes_at="2017-05-09T16:00:00-04:00",
+        total_funds=Decimal("1500000.00"),
+        # $100,000-$200,000 per school in 2014-15 [R 13][26]; reused here as bounds [I].
+        min_award=Decimal("100000.00"), max_award=Decimal("200000.00"),
+        min_score=Decimal(70), tie_breakers=["section:needs", "requested_amount"],
+        eligibility="Low-performing (Focus or Turnaround) schools of the Alliance Districts [I].",
+        apps=14, state="ranked",
+    ),
+    dict(
+        slug="sig-cohort-4", program="SIG", rubric="SIG", cohort="Cohort 4",
+        title="School Improvement Grant 1003(g), Cohort 4", fiscal_year="2016-17",
+        opens_at="2016-03-01T09:00:00-05:00", closes_at="2016-04-15T16:00:00-04:00",
+        total_funds=Decimal("6000000.00"),
+        # Federal per-school bounds: $50,000-$2,000,000 a year [R 28][29].
+        min_award=Decimal("50000.00"), max_award=Decimal("2000000.00"),
+        min_score=Decimal(70), tie_breakers=["section:implementation", "priority_points"],
+        priority=("turnaround", "School is Turnaround / Tier I-II", Decimal(5)),
+        eligibility="Priority (Turnaround) schools; priority for bottom-5% schools and high schools "
+        "with graduation below 60% [R 18].",
+        apps=10, state="ranked",
+    ),
+    dict(
+        slug="hs-redesign-2016", program="High School Redesign", rubric="High School Redesign",
+        cohort="2016", title="High School Redesign, 2016", fiscal_year="2016-17",
+        opens_at="2016-05-02T09:00:00-04:00", closes_at="2016-06-03T16:00:00-04:00",
+        total_funds=Decimal("1500000.00"),
+        # 2014 awards were $449,400-$500,000 [R 26]; a cap of about $500k is inferred [I].
+        min_award=Decimal("250000.00"), max_award=Decimal("500000.00"),
+        min_score=Decimal(70), tie_breakers=["section:model"],
+        eligibility="Comprehensive high schools of the Alliance Districts [U].",
+        apps=8, state="ranked",
+    ),
+    dict(
+        slug="time-cohort-4", program="TIME Collaborative", rubric="TIME Collaborative",
+        cohort="Cohort 4", title="TIME Collaborative, Cohort 4", fiscal_year="2016-17",
+        opens_at=None, closes_at=None,  # set open around "now" so the demo can apply [I]
+        total_funds=Decimal("1200000.00"),
+        min_award=Decimal("100000.00"), max_award=Decimal("400000.00"),
+        min_score=Decimal(70), tie_breakers=[],
+        eligibility="Alliance District schools that add at least 300 hours of learning a year "
+        "[R 15][23].",
+        apps=0, state="open",
+    ),
+]

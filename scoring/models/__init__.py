@@ -1,0 +1,50 @@
+"""Every model, re-exported so Alembic autogenerate and callers see them all."""
+
+from scoring.models.application import (
+    OBJECT_CODES,
+    Application,
+    ApplicationNarrative,
+    ApplicationPriority,
+    ApplicationStatus,
+    Attachment,
+    BudgetLine,
+)
+from scoring.models.audit import AuditEvent, MailStatus, OutboxMessage
+from scoring.models.competition import (
+    Aggregation,
+    Competition,
+    Criterion,
+    FundDown,
+    Normalization,
+    Priority,
+    Program,
+    RubricSection,
+)
+from scoring.models.geo import District, School
+from scoring.models.ranking import (
+    AwardOverride,
+    AwardSlate,
+    RankingResult,
+    RankingRun,
+    RunStatus,
+    SlateStatus,
+)
+from scoring.models.review import (
+    AssignmentStatus,
+    CriterionScore,
+    ReconciliationNote,
+    Review,
+    ReviewerAssignment,
+    ReviewStatus,
+)
+from scoring.models.user import ReviewerConflict, Role, TokenPurpose, User, UserToken
+
+__all__ = [
+    "OBJECT_CODES", "Aggregation", "Application", "ApplicationNarrative", "ApplicationPriority",
+    "ApplicationStatus", "AssignmentStatus", "Attachment", "AuditEvent", "AwardOverride",
+    "AwardSlate", "BudgetLine", "Competition", "Criterion", "CriterionScore", "District",
+    "FundDown", "MailStatus", "Normalization", "OutboxMessage", "Priority", "Program",
+    "RankingResult", "RankingRun", "ReconciliationNote", "Review", "ReviewStatus",
+    "ReviewerAssignment", "ReviewerConflict", "Role", "RubricSection", "RunStatus", "School",
+    "SlateStatus", "TokenPurpose", "User", "UserToken",
+]

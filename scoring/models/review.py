@@ -1,0 +1,112 @@
+"""Reviewer assignments, conflict declarations, reviews and per-criterion scores."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from scoring.extensions import db
+from scoring.models._types import Points, UTCDateTime, str_enum, utcnow
+from scoring.models.application import Application
+from scoring.models.competition import Criterion
+from scoring.models.user import User
+
+
+class AssignmentStatus(enum.StrEnum):
+    ASSIGNED = "assigned"
+    #: The reviewer declared a conflict: the assignment no longer counts; staff must reassign.
+    CONFLICT = "conflict"
+    REMOVED = "removed"
+
+
+class ReviewerAssignment(db.Model):
+    __table_args__ = (UniqueConstraint("application_id", "reviewer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("application.id", ondelete="CASCADE"), index=True
+    )
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    status: Mapped[AssignmentStatus] = mapped_column(
+        str_enum(AssignmentStatus, "assignment_status"), default=AssignmentStatus.ASSIGNED
+    )
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: The reviewer certified no conflict of interest before seeing the application.
+    no_conflict_declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    conflict_declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    conflict_reason: Mapped[str | None] = mapped_column(String(500))
+
+    application: Mapped[Application] = relationship()
+    reviewer: Mapped[User] = relationship(foreign_keys=[reviewer_id])
+
+
+class ReviewStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    WITHDRAWN = "withdrawn"
+
+
+class Review(db.Model):
+    """One reviewer's scores for one application. Only submitted reviews count (ranking.md §1)."""
+
+    __table_args__ = (UniqueConstraint("application_id", "reviewer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("application.id", ondelete="CASCADE"), index=True
+    )
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    status: Mapped[ReviewStatus] = mapped_column(
+        str_enum(ReviewStatus, "review_status"), default=ReviewStatus.DRAFT
+    )
+    overall_comment: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column()
+    #: Optimistic locking: two tabs saving the same review → the later one gets a 409.
+    __mapper_args__ = {"version_id_col": version}
+
+    application: Mapped[Application] = relationship()
+    reviewer: Mapped[User] = relationship()
+    scores: Mapped[list[CriterionScore]] = relationship(
+        back_populates="review", cascade="all, delete-orphan"
+    )
+
+
+class CriterionScore(db.Model):
+    """Points for one criterion. ``max_points`` is copied from the (frozen) rubric so the database
+    itself refuses a score outside ``[0, max_points]``."""
+
+    __table_args__ = (
+        UniqueConstraint("review_id", "criterion_id"),
+        CheckConstraint("points >= 0 AND points <= max_points", name="points_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id", ondelete="CASCADE"), index=True)
+    criterion_id: Mapped[int] = mapped_column(ForeignKey("criterion.id", ondelete="CASCADE"))
+    points: Mapped[Decimal] = mapped_column(Points)
+    max_points: Mapped[Decimal] = mapped_column(Points)
+    comment: Mapped[str | None] = mapped_column(Text)
+
+    review: Mapped[Review] = relationship(back_populates="scores")
+    criterion: Mapped[Criterion] = relationship()
+
+
+class ReconciliationNote(db.Model):
+    """Staff's record of how a score discrepancy was handled (ranking.md §4 `discrepancy`)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("application.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    author: Mapped[User] = relationship()

@@ -1,0 +1,100 @@
+"""Users, roles, one-time tokens and reviewers' declared district conflicts."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from scoring.extensions import db
+from scoring.models._types import UTCDateTime, str_enum, utcnow
+from scoring.models.geo import District
+
+
+class Role(enum.StrEnum):
+    APPLICANT = "applicant"
+    REVIEWER = "reviewer"
+    STAFF = "staff"
+    ADMIN = "admin"
+
+
+class User(db.Model):
+    __table_args__ = (
+        CheckConstraint(
+            "role != 'applicant' OR district_id IS NOT NULL", name="applicant_has_district"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id"), index=True)
+    #: argon2id hash; None until an invited user sets a password.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    #: Staff who may approve an award slate prepared by someone else.
+    can_approve: Mapped[bool] = mapped_column(default=False)
+    #: Rotated on login, logout, password change and deactivation; part of the session id.
+    session_token: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    district: Mapped[District | None] = relationship()
+    conflicts: Mapped[list[ReviewerConflict]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    # Flask-Login protocol ("Alternative Tokens"): the id carries the rotating session token.
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"
+
+
+class TokenPurpose(enum.StrEnum):
+    INVITE = "invite"
+    RESET = "reset"
+
+
+class UserToken(db.Model):
+    """A one-time, expiring token (invitation or password reset); only its hash is stored."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[TokenPurpose] = mapped_column(str_enum(TokenPurpose, "token_purpose"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+
+
+class ReviewerConflict(db.Model):
+    """A district a reviewer must never review (bundle `conflicts`)."""
+
+    __table_args__ = (UniqueConstraint("user_id", "district_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+    user: Mapped[User] = relationship(back_populates="conflicts")
+    district: Mapped[District] = relationship()

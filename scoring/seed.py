@@ -1,0 +1,255 @@
+"""``flask --app scoring seed-demo``: demo districts, competitions, accounts, applications, reviews.
+
+Every rubric number and every application is illustrative ([I] in shared/domain.md). The data is
+deterministic (a fixed random seed), so two newcomers see the same demo. The last line printed is
+one JSON object listing the demo accounts.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import click
+from flask import current_app
+from sqlalchemy import func, select
+
+from scoring import demo_data
+from scoring.extensions import db
+from scoring.models import (
+    Application,
+    ApplicationPriority,
+    ApplicationStatus,
+    AssignmentStatus,
+    BudgetLine,
+    Competition,
+    Criterion,
+    CriterionScore,
+    District,
+    Priority,
+    Program,
+    Review,
+    ReviewerAssignment,
+    ReviewerConflict,
+    ReviewStatus,
+    Role,
+    RubricSection,
+    School,
+)
+from scoring.models._types import utcnow
+from scoring.services import audit, users
+
+DEMO_ACCOUNTS = [
+    # (role, email, name, password, extra)
+    ("staff", "program.manager@demo.scoring", "Pat Program-Manager", "demo-staff-2016", {}),
+    ("staff", "approver@demo.scoring", "Alex Approver", "demo-approve-2016", {"can_approve": True}),
+    ("admin", "admin@demo.scoring", "Ada Admin", "demo-admin-2016", {"can_approve": True}),
+    ("reviewer", "reviewer1@demo.scoring", "Riley Reviewer", "demo-review-2016", {"conflicts": ["015"]}),
+    ("reviewer", "reviewer2@demo.scoring", "Sam Scorer", "demo-review-2016", {"conflicts": ["064"]}),
+    ("reviewer", "reviewer3@demo.scoring", "Jordan Judge", "demo-review-2016", {"conflicts": ["093"]}),
+    ("reviewer", "reviewer4@demo.scoring", "Casey Critic", "demo-review-2016", {}),
+    ("reviewer", "reviewer5@demo.scoring", "Morgan Marker", "demo-review-2016", {}),
+    ("applicant", "bridgeport@demo.scoring", "Bridgeport grants office", "demo-apply-2016", {"district": "015"}),
+    ("applicant", "hartford@demo.scoring", "Hartford grants office", "demo-apply-2016", {"district": "064"}),
+]
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value).astimezone(timezone.utc) if value else None
+
+
+def seed_geography(rng: random.Random) -> dict[str, District]:
+    districts: dict[str, District] = {}
+    for code, name in demo_data.ALLIANCE_DISTRICTS:
+        district = District(code=code, name=name, alliance=True)
+        db.session.add(district)
+        districts[code] = district
+        for i, (kind, span, classification) in enumerate(demo_data.SCHOOL_KINDS, start=1):
+            db.session.add(
+                School(
+                    code=f"{code}{i:04d}",
+                    name=f"{name} Demo {kind}",
+                    district=district,
+                    grade_span=span,
+                    classification=classification,
+                )
+            )
+    db.session.flush()
+    return districts
+
+
+def seed_accounts(districts: dict[str, District]) -> list[dict]:
+    accounts = []
+    for role, email, name, password, extra in DEMO_ACCOUNTS:
+        district = districts.get(extra.get("district", ""))
+        user = users.create_user(
+            email, name, Role(role), password=password,
+            district_id=district.id if district else None,
+            can_approve=extra.get("can_approve", False),
+        )
+        for code in extra.get("conflicts", []):
+            db.session.add(ReviewerConflict(user=user, district=districts[code], reason="Employed in district [I]"))
+        accounts.append({"role": role, "email": email, "password": password, "name": name})
+    db.session.flush()
+    return accounts
+
+
+def seed_competition(spec: dict) -> Competition:
+    now = utcnow()
+    opens = _dt(spec["opens_at"]) or (now - timedelta(days=7))
+    closes = _dt(spec["closes_at"]) or (now + timedelta(days=30))
+    competition = Competition(
+        slug=spec["slug"], program=Program(spec["program"]), title=spec["title"],
+        cohort=spec["cohort"], fiscal_year=spec["fiscal_year"], opens_at=opens, closes_at=closes,
+        total_funds=spec["total_funds"], min_award=spec["min_award"], max_award=spec["max_award"],
+        min_score=spec["min_score"], tie_breakers=spec["tie_breakers"],
+        eligibility=spec["eligibility"], rubric_illustrative=True, reviewers_per_application=3,
+        description="Demo competition. Rubric points, funds and applications are illustrative [I].",
+    )
+    db.session.add(competition)
+    for position, (key, title, criterion_title, max_points) in enumerate(demo_data.RUBRICS[spec["rubric"]]):
+        section = RubricSection(
+            competition=competition, key=key, title=title, position=position,
+            # Weight = max ÷ 100 [I]: the same order as plain points, shown as an explicit weight.
+            weight=Decimal(max_points) / 100,
+            guidance=f"Describe: {criterion_title.lower()}.",
+        )
+        db.session.add(section)
+        section.criteria.append(
+            Criterion(
+                competition=competition, key=f"{key}.main", title=criterion_title,
+                max_points=Decimal(max_points), step=Decimal(1), position=0,
+                descriptors=[
+                    {"rating": rating, "label": label,
+                     "points": str((Decimal(rating) * max_points / 3).quantize(Decimal("0.1")))}
+                    for rating, label in demo_data.RATING_LEVELS
+                ],
+            )
+        )
+    if "priority" in spec:
+        key, title, points = spec["priority"]
+        db.session.add(Priority(competition=competition, key=key, title=title, points=points))
+    db.session.flush()
+    return competition
+
+
+def seed_applications(competition: Competition, spec: dict, rng: random.Random, reviewers: list) -> int:
+    """Submitted applications with three submitted reviews each, avoiding reviewer conflicts."""
+    schools = db.session.scalars(select(School).order_by(School.code)).all()
+    chosen = rng.sample(schools, spec["apps"])
+    criteria = db.session.scalars(
+        select(Criterion).where(Criterion.competition_id == competition.id).order_by(Criterion.id)
+    ).all()
+    priority = db.session.scalar(select(Priority).where(Priority.competition_id == competition.id))
+    conflicts = {u.id: {c.district_id for c in u.conflicts} for u in reviewers}
+    prefix = competition.slug.split("-")[0].upper()
+    for n, school in enumerate(chosen, start=1):
+        step = Decimal(10000)
+        low = competition.min_award or Decimal(50000)
+        high = competition.max_award or Decimal(500000)
+        requested = low + step * rng.randint(0, int((high - low) / step))
+        app = Application(
+            competition=competition, ref=f"{prefix}-{n:03d}", school=school,
+            status=ApplicationStatus.SUBMITTED, requested_amount=requested,
+            tier=1, title=f"{school.name} improvement plan [I]",
+            submitted_at=competition.closes_at - timedelta(hours=rng.randint(2, 400)),
+            confirmation_number=f"{prefix}-{competition.id:02d}{n:04d}",
+            contacts=[{"role": "principal", "name": f"Principal of {school.name}", "email": "principal@example.org"}],
+        )
+        if n == len(chosen):  # one screened-out application shows the ineligible path
+            app.eligible, app.ineligible_reason = False, "Missing the superintendent's signature [I]"
+        db.session.add(app)
+        half = (requested / 2).quantize(Decimal("0.01"))
+        app.budget_lines = [
+            BudgetLine(object_code=100, year=1, amount=half, description="Staff salaries [I]"),
+            BudgetLine(object_code=300, year=1, amount=requested - half, description="Professional development [I]"),
+        ]
+        if priority is not None and rng.random() < 0.5:
+            app.priority_links.append(ApplicationPriority(priority=priority, claimed=True, confirmed=True))
+        quality = rng.uniform(0.45, 0.95)
+        eligible_reviewers = [r for r in reviewers if school.district_id not in conflicts[r.id]]
+        panel = rng.sample(eligible_reviewers, 3)
+        if n == 2:  # one application left with a single submitted review: shows "incomplete"
+            panel = panel[:1]
+        for reviewer in panel:
+            db.session.add(ReviewerAssignment(
+                application=app, reviewer=reviewer, status=AssignmentStatus.ASSIGNED,
+                no_conflict_declared_at=utcnow(),
+            ))
+            leniency = {0: 0.0, 1: 0.08, 2: -0.06, 3: 0.03, 4: -0.02}.get(reviewer.id % 5, 0.0)
+            review = Review(
+                application=app, reviewer=reviewer, status=ReviewStatus.SUBMITTED,
+                submitted_at=competition.closes_at + timedelta(days=rng.randint(3, 20)),
+                overall_comment="Synthetic review for the demo [I].",
+            )
+            for criterion in criteria:
+                level = min(1.0, max(0.0, rng.gauss(quality + leniency, 0.12)))
+                points = Decimal(round(level * float(criterion.max_points)))
+                review.scores.append(CriterionScore(
+                    criterion=criterion, points=points, max_points=criterion.max_points,
+                    comment=None,
+                ))
+            db.session.add(review)
+    competition.rubric_frozen_at = utcnow()
+    db.session.flush()
+    return len(chosen)
+
+
+def seed_demo() -> list[dict]:
+    """Create the whole demo in the current session; returns the accounts."""
+    rng = random.Random(20161)
+    districts = seed_geography(rng)
+    accounts = seed_accounts(districts)
+    reviewers = db.session.scalars(select(users.User).where(users.User.role == Role.REVIEWER).order_by(users.User.id)).all()
+    competitions = []
+    for spec in demo_data.COMPETITIONS:
+        competition = seed_competition(spec)
+        if spec["apps"]:
+            seed_applications(competition, spec, rng, reviewers)
+        competitions.append((competition, spec))
+    audit.record("demo.seed", "competition", note="Demo data loaded (illustrative)")
+    return accounts
+
+
+def rank_seeded() -> None:
+    """One ranking run for each seeded competition that has applications."""
+    from scoring.services import ranking
+
+    staff = db.session.scalar(select(users.User).where(users.User.email == DEMO_ACCOUNTS[0][1]))
+    for spec in demo_data.COMPETITIONS:
+        if spec["state"] != "ranked":
+            continue
+        competition = db.session.scalar(select(Competition).where(Competition.slug == spec["slug"]))
+        run = ranking.create_run(competition, actor=staff)
+        db.session.commit()
+        ranking.execute_run(run.id)
+        db.session.commit()
+
+
+@click.command("seed-demo")
+@click.option("--reset", is_flag=True, help="Drop every table and seed again.")
+def seed_demo_command(reset: bool) -> None:
+    """Load demo data; the last line printed is a JSON object with the demo accounts."""
+    if reset:
+        from flask_migrate import upgrade
+        from sqlalchemy import text
+
+        db.drop_all()
+        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.session.commit()
+        upgrade()
+    if db.session.scalar(select(func.count()).select_from(Competition)):
+        raise click.ClickException(
+            "The database already has competitions; run `flask --app scoring seed-demo --reset` "
+            "to start the demo again (this deletes everything)."
+        )
+    accounts = seed_demo()
+    db.session.commit()
+    rank_seeded()
+    current_app.logger.info("demo data loaded")
+    click.echo("Demo data loaded. Every rubric, amount and application is illustrative [I].")
+    click.echo(json.dumps({"accounts": [
+        {"role": a["role"], "email": a["email"], "password": a["password"]} for a in accounts
+    ]}))

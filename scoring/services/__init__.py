@@ -1,0 +1,1 @@
+"""Services: plain functions that own the rules. They flush, never commit; the caller commits."""

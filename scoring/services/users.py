@@ -1,0 +1,89 @@
+"""Users: password hashing (argon2id), authentication and session-token rotation."""
+
+from __future__ import annotations
+
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+
+from scoring.errors import InputError
+from scoring.extensions import db
+from scoring.models import Role, User
+from scoring.models._types import utcnow
+
+_hasher = PasswordHasher()  # argon2id, m=64 MiB, t=3, p=4 (argon2-cffi defaults)
+#: A hash to verify against when the user is unknown, so both cases take the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+MIN_PASSWORD = 8
+MAX_PASSWORD = 256
+COMMON_PASSWORDS = frozenset(
+    """password password1 password123 12345678 123456789 1234567890 qwertyuiop qwerty123
+    iloveyou sunshine princess football baseball welcome1 letmein1 trustno1 passw0rd
+    11111111 00000000 abc12345 abcd1234 admin123 changeme""".split()
+)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password_policy(password: str) -> None:
+    """Raise InputError if the password is too short, too long or too common (ASVS 6.2)."""
+    if len(password) < MIN_PASSWORD:
+        raise InputError(f"must be at least {MIN_PASSWORD} characters", "password")
+    if len(password) > MAX_PASSWORD:
+        raise InputError(f"must be at most {MAX_PASSWORD} characters", "password")
+    if password.lower() in COMMON_PASSWORDS:
+        raise InputError("is too common; choose another", "password")
+
+
+def set_password(user: User, password: str) -> None:
+    check_password_policy(password)
+    user.password_hash = hash_password(password)
+    rotate_session(user)
+
+
+def rotate_session(user: User) -> None:
+    """Invalidate every session of this user (login, logout, password change, deactivation)."""
+    user.session_token = secrets.token_hex(16)
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this email and password, or None (same cost either way)."""
+    user = find_by_email(email)
+    candidate = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    try:
+        _hasher.verify(candidate, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.password_hash or not user.active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    rotate_session(user)
+    user.last_login_at = utcnow()
+    return user
+
+
+def create_user(
+    email: str, name: str, role: Role, *, password: str | None = None, district_id: int | None = None,
+    can_approve: bool = False,
+) -> User:
+    user = User(
+        email=email.strip().lower(), name=name, role=role, district_id=district_id,
+        can_approve=can_approve,
+    )
+    if password is not None:
+        set_password(user, password)
+    else:
+        rotate_session(user)
+    db.session.add(user)
+    db.session.flush()
+    return user

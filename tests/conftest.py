@@ -1,0 +1,308 @@
+"""Shared fixtures: apps on SQLite and PostgreSQL, a real Celery worker on Redis, a browser.
+
+With ``CI=true`` every test that needs PostgreSQL, Redis or a real worker runs and never skips:
+a service that cannot be reached fails the test instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from config import TestConfig, celery_settings
+from scoring import create_app
+from scoring.extensions import db
+
+ROOT = Path(__file__).resolve().parents[1]
+CI = os.environ.get("CI", "").lower() == "true"
+PG_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip when a service is down on a developer's machine; fail under CI."""
+    if _reachable(host, port):
+        return
+    message = f"{name} is not reachable at {host}:{port}"
+    if CI:
+        pytest.fail(message + " (CI=true: tests needing it must run)")
+    pytest.skip(message)
+
+
+def require_postgres() -> None:
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+
+
+def require_redis() -> None:
+    require_service("Redis", "127.0.0.1", 6379)
+
+
+class SqliteConfig(TestConfig):
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+
+
+class PostgresConfig(TestConfig):
+    SQLALCHEMY_DATABASE_URI = PG_URL
+
+
+class PostgresRedisConfig(PostgresConfig):
+    """The production path: PostgreSQL and a Redis broker served by separate worker processes."""
+
+    CELERY = celery_settings(REDIS_URL)
+    TASKS_EMBEDDED = False
+
+
+def _reset_postgres() -> None:
+    """An empty public schema (the tests own the `test` database)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def _make_app(config_class, tmp_path: Path):
+    class Cfg(config_class):
+        UPLOAD_DIR = tmp_path / "uploads"
+
+    app = create_app(Cfg)
+    with app.app_context():
+        if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+            db.engine.dispose()
+            _reset_postgres()
+        db.create_all()
+    return app
+
+
+def _dispose(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path):
+    """The app on SQLite in memory."""
+    app = _make_app(SqliteConfig, tmp_path)
+    yield app
+    _dispose(app)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_app(request, tmp_path):
+    """The same test on SQLite and on PostgreSQL."""
+    if request.param == "postgresql":
+        require_postgres()
+        app = _make_app(PostgresConfig, tmp_path)
+    else:
+        app = _make_app(SqliteConfig, tmp_path)
+    yield app
+    _dispose(app)
+
+
+@pytest.fixture
+def pg_app(tmp_path):
+    require_postgres()
+    app = _make_app(PostgresConfig, tmp_path)
+    yield app
+    _dispose(app)
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_token_from(html: str) -> str:
+    """The CSRF token of the first form (or the meta tag) of a page."""
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'name="csrf-token" content="([^"]+)"', html
+    )
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+class AuthActions:
+    """Sign in and out through the real login form, CSRF token included (flaskr's AuthActions)."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+
+    def login(self, email: str, password: str, follow: bool = False):
+        page = self._client.get("/login")
+        token = csrf_token_from(page.get_data(as_text=True))
+        return self._client.post(
+            "/login",
+            data={"email": email, "password": password, "csrf_token": token},
+            follow_redirects=follow,
+        )
+
+    def logout(self):
+        page = self._client.get("/", follow_redirects=True)
+        token = csrf_token_from(page.get_data(as_text=True))
+        return self._client.post("/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+# --- A real Celery worker process on Redis, against PostgreSQL -------------------------------
+
+
+@pytest.fixture
+def worker_app(tmp_path):
+    """App on PostgreSQL with Redis as the broker (tasks run only in a worker process)."""
+    require_postgres()
+    require_redis()
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    app = _make_app(PostgresRedisConfig, tmp_path)
+    yield app
+    _dispose(app)
+
+
+def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=PG_URL,
+        REDIS_URL=REDIS_URL,
+        PYTHONPATH=str(ROOT),
+        CELERY_VISIBILITY_TIMEOUT="15",
+    )
+    env.pop("CELERY_BROKER_URL", None)
+    env.update(extra or {})
+    return env
+
+
+def start_worker_process(tmp_path: Path, *extra_args: str, env: dict[str, str] | None = None):
+    """Start ``celery -A workers.celery_app worker`` and wait until it is ready."""
+    log = tmp_path / f"worker-{time.monotonic_ns()}.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-l", "INFO",
+         "-c", "1", "-P", "prefork", "--without-gossip", "--without-mingle", "--without-heartbeat",
+         *extra_args],
+        cwd=ROOT, env=env or worker_env(), stdout=log.open("w"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if "ready." in log.read_text(errors="replace"):
+            return proc, log
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("celery worker did not start:\n" + log.read_text(errors="replace")[-4000:])
+
+
+def stop_worker_process(proc) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture
+def celery_worker_process(worker_app, tmp_path):
+    proc, log = start_worker_process(tmp_path)
+    yield proc
+    stop_worker_process(proc)
+
+
+# --- A live server and a real browser (Debian's chromium via Playwright) --------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+
+@pytest.fixture
+def live_app(tmp_path):
+    """The embedded default (file SQLite, tasks in-process) served by a threaded server."""
+    from config import Config
+
+    class LiveConfig(Config):
+        TESTING = True
+        SECRET_KEY = "live-test"
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'live.sqlite3'}"
+        UPLOAD_DIR = tmp_path / "uploads"
+        CELERY = celery_settings(None)
+        TASKS_EMBEDDED = True
+        RATELIMIT_STORAGE_URI = "memory://"
+        MAIL_SERVER = None
+
+    app = create_app(LiveConfig)
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(live_app):
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if CI:
+            pytest.fail("chromium is not installed (CI=true: browser tests must run)")
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
