@@ -67,6 +67,10 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (auth_bp, main_bp, apply_bp, review_bp, staff_bp, public_bp, api_bp):
         app.register_blueprint(bp)
+    from scoring.accounts.views import bp as accounts_bp  # invitations and passwords (issue 4)
+    app.register_blueprint(accounts_bp)
+    from scoring.panel import bp as panel_bp  # staff's reviewer panel (issue 5)
+    app.register_blueprint(panel_bp)
     from scoring.extensions import csrf
 
     csrf.exempt(api_bp)  # the JSON API is read-only (GET) and takes no form posts

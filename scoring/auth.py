@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Regexp
 
 from scoring.extensions import db, limiter
 from scoring.models import Role, User
@@ -65,7 +65,8 @@ def home_url(user: User) -> str:
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254), Regexp(
+        r"^[^\x00-\x1f]*$", message="Remove the invisible control characters.")])  # PG refuses NUL
     password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
 
 

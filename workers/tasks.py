@@ -57,3 +57,18 @@ def send_mail(self, message_id: int) -> None:
     except OperationalError as exc:
         db.session.rollback()
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+
+
+@shared_task(**RETRY)
+def assign_extra_reviewer(self, application_id: int, target: int, actor_id: int | None = None) -> None:
+    """Bring an application up to ``target`` active reviewers by the automatic rules; idempotent."""
+    from scoring.services import assignment
+
+    try:
+        message_ids = assignment.add_extra_reviewer(application_id, target, actor_id)
+        db.session.commit()
+    except OperationalError as exc:
+        db.session.rollback()
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+    for message_id in message_ids:
+        send_mail.delay(message_id)

@@ -6,7 +6,16 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from scoring.extensions import db
@@ -56,6 +65,7 @@ class Competition(db.Model):
             "district_max_amount IS NULL OR district_max_amount >= 0", name="district_amount_nonneg"
         ),
         CheckConstraint("closes_at IS NULL OR opens_at IS NULL OR closes_at > opens_at", name="window"),
+        CheckConstraint("budget_years >= 1 AND budget_years <= 5", name="budget_years_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,6 +86,15 @@ class Competition(db.Model):
     comments_visible_to_applicants: Mapped[bool] = mapped_column(default=False)
     #: The rubric's points are made up for demonstration (domain.md [I]); shown as such in the UI.
     rubric_illustrative: Mapped[bool] = mapped_column(default=False)
+    # Who may apply, and how many years the budget covers (issue 4).
+    #: School classifications that may apply, e.g. ["Focus", "Turnaround"]; [] means any school.
+    eligible_classifications: Mapped[list[str]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
+    #: Only schools of Alliance Districts may apply.
+    alliance_only: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: Grant years the budget covers (budget lines are keyed by object code and year 1..N).
+    budget_years: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
     # Ranking policy, shared/spec/ranking.md §2.
     aggregation: Mapped[Aggregation] = mapped_column(

@@ -90,7 +90,8 @@ class CriterionScore(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     review_id: Mapped[int] = mapped_column(ForeignKey("review.id", ondelete="CASCADE"), index=True)
     criterion_id: Mapped[int] = mapped_column(ForeignKey("criterion.id", ondelete="CASCADE"))
-    points: Mapped[Decimal] = mapped_column(Points)
+    #: None only on a draft (a comment written before the points); a submitted review has all.
+    points: Mapped[Decimal | None] = mapped_column(Points)
     max_points: Mapped[Decimal] = mapped_column(Points)
     comment: Mapped[str | None] = mapped_column(Text)
 
@@ -107,6 +108,8 @@ class ReconciliationNote(db.Model):
     )
     author_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     note: Mapped[str] = mapped_column(Text)
+    #: The ranking run whose result the note reconciles (None: written before any run).
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("ranking_run.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     author: Mapped[User] = relationship()
