@@ -1,27 +1,340 @@
-"""The applicant's side: a district user's applications and the open competitions."""
+"""The applicant's side: open competitions, the application form, budget workbook, attachments,
+submit and withdraw, the receipt and the decision; plus staff screening (``/apply/staff/``)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask_login import current_user
-from sqlalchemy import select
+from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
 
+from scoring.accounts.forms import add_error
+from scoring.apply.forms import (
+    AttachmentForm,
+    BudgetUploadForm,
+    ConfirmForm,
+    ScreenForm,
+    build_application_form,
+    initial_data,
+)
 from scoring.auth import role_required
+from scoring.errors import Conflict, InputError, NotFound
 from scoring.extensions import db
-from scoring.models import Application, Competition, Role, School
+from scoring.formatting import money
+from scoring.models import OBJECT_CODES, Application, Competition, Role
+from scoring.models._types import utcnow
+from scoring.services import (
+    applicant_status,
+    application_checks,
+    applications,
+    attachments,
+    budget_workbook,
+    eligibility,
+)
+from scoring.services.applications import NOT_FOUND, SubmissionRefused
 
 bp = Blueprint("apply", __name__, url_prefix="/apply")
+#: Ids in URLs stay within PostgreSQL's integer range (beyond it: 404, not a database error).
+ID = "int(max=2147483647)"
+WORKBOOK_MAX_BYTES = 2 * 1024 * 1024
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _application(app_id: int) -> Application:
+    return applications.get_for_applicant(app_id, _me())
+
+
+def _send(message_id: int) -> None:
+    from workers.tasks import send_mail
+
+    send_mail.delay(message_id)
+
+
+def _to_edit(application: Application, anchor: str | None = None):
+    return redirect(url_for(".edit", app_id=application.id, _anchor=anchor))
+
+
+def _form_page(competition: Competition, application: Application | None, form=None, status: int = 200, **extra):
+    """The application form (new or draft) with its budget totals, files and what blocks submission."""
+    schools = eligibility.eligible_schools(competition, current_user.district_id)
+    if form is None:
+        data = initial_data(application) if application else {}
+        form = build_application_form(competition, schools, data=data, formdata=None)
+    lines = application.budget_lines if application else []
+    context = dict(
+        competition=competition, application=application, form=form, schools=schools,
+        object_codes=OBJECT_CODES, totals=application_checks.budget_totals(lines, competition.budget_years),
+        problems=application_checks.submission_problems(application) if application and status == 200 else {},
+        upload_form=BudgetUploadForm(formdata=None), attachment_form=AttachmentForm(formdata=None),
+        confirm_form=ConfirmForm(formdata=None), state=eligibility.window_state(competition, utcnow()),
+        eligibility=eligibility.eligibility_words(competition),
+    )
+    return render_template("apply/form.html", **(context | extra)), status
+
+
+def _read_only_page(application: Application, now):
+    """A submitted, withdrawn or closed application: status, decision, comments, content."""
+    decision = applicant_status.published_decision(application)
+    return render_template(
+        "apply/view.html", application=application, decision=decision, confirm_form=ConfirmForm(formdata=None),
+        status=applicant_status.status_label(application, decision), object_codes=OBJECT_CODES,
+        comments=applicant_status.reviewer_comments(application, decision),
+        can_withdraw=applications.can_withdraw(application, now),
+        totals=application_checks.budget_totals(application.budget_lines, application.competition.budget_years))
+
+
+def _refused_form(form, competition: Competition, application: Application | None, exc: Exception):
+    """Bad input: nothing is saved; the form comes back with the message beside the field."""
+    db.session.rollback()
+    if isinstance(exc, Conflict):
+        flash(str(exc), "error")
+        return _form_page(competition, application, form, status=409)
+    if not add_error(form, exc.path, exc.detail):
+        flash(exc.detail, "error")
+    return _form_page(competition, application, form, status=400)
+
+
+def _saved(application: Application, submitting: bool):
+    """After a valid save: commit it; with "Save and submit", submit too. PRG either way."""
+    if not submitting:
+        db.session.commit()
+        flash(f"Draft {application.ref} saved. You can come back to it until the deadline.", "info")
+        return _to_edit(application)
+    try:
+        message = applications.submit(application, _me(), utcnow())
+    except (SubmissionRefused, Conflict) as exc:
+        db.session.commit()  # the draft itself is valid and is kept
+        text = ("fix the items marked “To submit” below" if isinstance(exc, SubmissionRefused) else str(exc))
+        flash(f"Your draft is saved but NOT submitted: {text}", "error")
+        return _to_edit(application)
+    db.session.commit()
+    _send(message.id)
+    flash(f"Submitted. Your confirmation number is {application.confirmation_number}.", "info")
+    return redirect(url_for(".receipt", app_id=application.id))
 
 
 @bp.route("/")
 @role_required(Role.APPLICANT)
 def home():
-    """The district's applications and the competitions it may apply to."""
-    applications = db.session.scalars(
-        select(Application)
-        .join(School)
-        .where(School.district_id == current_user.district_id)
-        .order_by(Application.created_at.desc())
-    ).all()
-    competitions = db.session.scalars(select(Competition).order_by(Competition.closes_at)).all()
-    return render_template("apply/home.html", applications=applications, competitions=competitions)
+    """The district's applications with their status, and a way to the open competitions."""
+    rows = []
+    for application in applications.district_applications(current_user.district_id):
+        decision = applicant_status.published_decision(application)
+        rows.append((application, applicant_status.status_label(application, decision), decision))
+    listed = eligibility.listed_competitions(utcnow())
+    return render_template("apply/home.html", rows=rows, open_count=len(listed))
+
+
+@bp.route("/competitions")
+@role_required(Role.APPLICANT)
+def competitions():
+    """Competitions open now or soon: window, funds, award bounds, eligibility and the rubric."""
+    now = utcnow()
+    listed = [
+        (c, eligibility.window_state(c, now), eligibility.eligibility_words(c),
+         eligibility.eligible_schools(c, current_user.district_id))
+        for c in eligibility.listed_competitions(now)
+    ]
+    return render_template("apply/competitions.html", listed=listed)
+
+
+@bp.route(f"/competitions/<{ID}:competition_id>/apply", methods=["GET", "POST"])
+@role_required(Role.APPLICANT)
+def start(competition_id: int):
+    """A new application: the whole form; the first save creates the draft."""
+    competition = db.get_or_404(Competition, competition_id)
+    now = utcnow()
+    eligibility.require_accepting(competition, now)
+    form = build_application_form(competition, eligibility.eligible_schools(competition, current_user.district_id))
+    if form.validate_on_submit():
+        try:
+            application = applications.start_application(competition, _me(), form.to_input(competition), now)
+        except InputError as exc:
+            return _refused_form(form, competition, None, exc)
+        return _saved(application, bool(form.submit_app.data))
+    return _form_page(competition, None, form, status=400 if form.errors else 200)
+
+
+@bp.route(f"/applications/<{ID}:app_id>", methods=["GET", "POST"])
+@role_required(Role.APPLICANT)
+def edit(app_id: int):
+    """A draft's form (save, or save and submit); after submission, the read-only application."""
+    application = _application(app_id)
+    now = utcnow()
+    if request.method == "POST":
+        applications.require_editable(application, now)
+    elif not applications.is_editable(application, now):
+        return _read_only_page(application, now)
+    competition = application.competition
+    form = build_application_form(competition, eligibility.eligible_schools(competition, current_user.district_id),
+                                  data=initial_data(application))
+    if form.validate_on_submit():
+        try:
+            applications.save_draft(application, _me(), form.to_input(competition), now)
+        except (InputError, Conflict) as exc:
+            return _refused_form(form, competition, application, exc)
+        return _saved(application, bool(form.submit_app.data))
+    return _form_page(competition, application, form, status=400 if form.errors else 200)
+
+
+@bp.route(f"/applications/<{ID}:app_id>/receipt")
+@role_required(Role.APPLICANT)
+def receipt(app_id: int):
+    """The submission receipt with its confirmation number."""
+    application = _application(app_id)
+    if application.confirmation_number is None:
+        raise NotFound("This application has not been submitted, so it has no receipt yet.")
+    return render_template("apply/receipt.html", application=application)
+
+
+@bp.route(f"/applications/<{ID}:app_id>/withdraw", methods=["POST"])
+@role_required(Role.APPLICANT)
+def withdraw(app_id: int):
+    """Withdraw before the deadline (the box must be ticked)."""
+    application = _application(app_id)
+    form = ConfirmForm()
+    if not (form.validate_on_submit() and form.confirm.data):
+        flash("To withdraw, tick “Yes, I am sure” and press Withdraw again.", "error")
+        return _to_edit(application, "withdraw")
+    applications.withdraw(application, _me(), utcnow())
+    db.session.commit()
+    flash(f"Application {application.ref} is withdrawn. It will not be reviewed.", "info")
+    return _to_edit(application)
+
+
+@bp.route(f"/competitions/<{ID}:competition_id>/budget-template.xlsx")
+@role_required(Role.APPLICANT)
+def budget_template(competition_id: int):
+    """The blank budget workbook of a competition."""
+    competition = db.get_or_404(Competition, competition_id)
+    return _xlsx(budget_workbook.template(competition), f"budget-template-{competition.slug}.xlsx")
+
+
+@bp.route(f"/applications/<{ID}:app_id>/budget.xlsx")
+@role_required(Role.APPLICANT)
+def budget_export(app_id: int):
+    """The budget workbook filled with this application's current budget."""
+    application = _application(app_id)
+    return _xlsx(budget_workbook.template(application.competition, application), f"budget-{application.ref}.xlsx")
+
+
+def _xlsx(data: bytes, name: str) -> Response:
+    response = Response(data, mimetype=budget_workbook.XLSX_MIME)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route(f"/applications/<{ID}:app_id>/budget", methods=["POST"])
+@role_required(Role.APPLICANT)
+def budget_upload(app_id: int):
+    """Fill the budget lines from an uploaded workbook (all lines replaced, or none)."""
+    application, now = _application(app_id), utcnow()
+    applications.require_editable(application, now)
+    form = BudgetUploadForm()
+    if not (form.validate_on_submit() and form.workbook.data):
+        flash("Choose the filled budget workbook (.xlsx) to upload.", "error")
+        return _to_edit(application, "budget")
+    try:
+        parsed = budget_workbook.parse(form.workbook.data.stream, application.competition, WORKBOOK_MAX_BYTES)
+        applications.replace_budget(application, _me(), parsed.lines, parsed.notes, now,
+                                    source=f"workbook {attachments.display_name(form.workbook.data.filename)}")
+    except InputError as exc:
+        db.session.rollback()
+        problems = getattr(exc, "problems", None) or [exc.detail]
+        flash("The workbook was not used; nothing changed. What to fix is listed under “Budget workbook”.",
+              "error")
+        return _form_page(application.competition, application, status=400, workbook_problems=problems)
+    db.session.commit()
+    total = application_checks.budget_totals(application.budget_lines, application.competition.budget_years).total
+    flash(f"Budget filled from the workbook: {len(parsed.lines)} amounts, total {money(total)}.", "info")
+    return _to_edit(application, "budget")
+
+
+@bp.route(f"/applications/<{ID}:app_id>/attachments", methods=["POST"])
+@role_required(Role.APPLICANT)
+def attachment_add(app_id: int):
+    """Upload a PDF to a draft."""
+    application = _application(app_id)
+    form = AttachmentForm()
+    upload = form.file.data if form.validate_on_submit() else None
+    if not upload:
+        flash("Choose a PDF file to upload.", "error")
+        return _to_edit(application, "attachments")
+    try:
+        attachment = attachments.add_pdf(application, _me(), upload.filename, upload.stream, utcnow())
+    except InputError as exc:
+        db.session.rollback()
+        flash(f"The file was not uploaded: {exc.detail}", "error")
+        return _form_page(application.competition, application, status=400, attachment_error=exc.detail)
+    db.session.commit()
+    flash(f"{attachment.filename} uploaded.", "info")
+    return _to_edit(application, "attachments")
+
+
+@bp.route(f"/applications/<{ID}:app_id>/attachments/<{ID}:attachment_id>")
+@login_required
+def attachment_download(app_id: int, attachment_id: int):
+    """Download a PDF; only for those allowed to see the application (its district, staff,
+    assigned reviewers who declared no conflict). Sent as an attachment, sandboxed."""
+    application = db.session.get(Application, app_id)
+    if application is None or not applications.can_view(_me(), application):
+        raise NotFound(NOT_FOUND)
+    attachment = attachments.get_attachment(application, attachment_id)
+    response = send_file(attachments.path_of(attachment), mimetype="application/pdf", as_attachment=True,
+                         download_name=attachment.filename, max_age=0)
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route(f"/applications/<{ID}:app_id>/attachments/<{ID}:attachment_id>/remove", methods=["POST"])
+@role_required(Role.APPLICANT)
+def attachment_remove(app_id: int, attachment_id: int):
+    """Remove a PDF from a draft; the file is deleted after the commit."""
+    application = _application(app_id)
+    attachment = attachments.get_attachment(application, attachment_id)
+    stored, name = attachment.stored_name, attachment.filename
+    attachments.remove(application, attachment, _me(), utcnow())
+    db.session.commit()
+    attachments.delete_file(stored)
+    flash(f"{name} removed.", "info")
+    return _to_edit(application, "attachments")
+
+
+# --- Staff screening (kept small; the staff area links here) ---------------------------------
+
+
+@bp.route("/staff/applications")
+@role_required(Role.STAFF)
+def staff_applications():
+    """Submitted applications, to screen for eligibility."""
+    competition_id = request.args.get("competition", type=int)
+    competition_id = competition_id if competition_id and 0 < competition_id < 2**31 else None
+    rows = applications.submitted_applications(competition_id)
+    return render_template("apply/staff_list.html", rows=rows, competition_id=competition_id)
+
+
+@bp.route(f"/staff/applications/<{ID}:app_id>/screen", methods=["GET", "POST"])
+@role_required(Role.STAFF)
+def screen(app_id: int):
+    """Mark a submitted application eligible or ineligible, with the reason the applicant sees."""
+    application = db.get_or_404(Application, app_id)
+    form = ScreenForm(data={"eligible": "yes" if application.eligible else "no",
+                            "reason": application.ineligible_reason or ""})
+    if form.validate_on_submit():
+        try:
+            message = applications.screen(application, _me(), eligible=form.eligible.data == "yes",
+                                          reason=form.reason.data)
+        except InputError as exc:
+            db.session.rollback()
+            add_error(form, exc.path, exc.detail, "reason")
+            return render_template("apply/staff_screen.html", form=form, application=application), 400
+        db.session.commit()
+        if message is not None:
+            _send(message.id)
+        flash(f"{application.ref} screened as {'eligible' if application.eligible else 'ineligible'}.", "info")
+        return redirect(url_for(".staff_applications", competition=application.competition_id))
+    status = 400 if form.errors else 200
+    return render_template("apply/staff_screen.html", form=form, application=application), status

@@ -1,0 +1,98 @@
+"""Forms of the accounts area: they check shape only; the services own the rules."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+
+from scoring.services.users import MAX_PASSWORD, MIN_PASSWORD
+
+
+try:  # WTForms 3.3 prefers SelectChoice objects to (value, label) tuples
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # pragma: no cover - older WTForms
+    def SelectChoice(value, label):  # noqa: N802 - stands in for the class
+        return (value, label)
+
+
+def choice(value: int, label: str):
+    return SelectChoice(value, label)
+
+
+def choice_values(choices) -> set:
+    return {getattr(c, "value", None) if not isinstance(c, tuple) else c[0] for c in choices or []}
+
+
+class PickField(SelectField):
+    """A select whose every refusal (not a number, not offered, missing) reads ``message``."""
+
+    def __init__(self, label=None, validators=None, message="Choose one of the options listed.", **kwargs):
+        super().__init__(label, validators, coerce=int, **kwargs)
+        self.message = message
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        try:
+            self.data = int(valuelist[0])
+        except (TypeError, ValueError):
+            self.data = None
+
+    def pre_validate(self, form) -> None:
+        if self.data not in choice_values(self.choices):
+            raise ValidationError(self.message)
+
+
+def no_control_chars(form, field) -> None:
+    """Invisible control characters (NUL and the like) are refused, not stored or queried."""
+    if isinstance(field.data, str) and any(ord(c) < 32 and c not in "\n\t" for c in field.data):
+        raise ValidationError("Remove the invisible control characters from this text.")
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(
+        "Email", validators=[DataRequired("Enter the person's email address."), Length(max=254),
+                             Email("Enter a full email address, like name@district.org.")],
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+    )
+    name = StringField(
+        "Name", validators=[DataRequired("Enter the person's name."), Length(max=200), no_control_chars],
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+    )
+    district = PickField("District", message="Choose the district from the list.")
+
+
+class ForgotForm(FlaskForm):
+    email = EmailField(
+        "Email", validators=[DataRequired("Enter the email address of your account."),
+                             Length(max=254, message="That address is too long."), no_control_chars],
+    )
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired("Choose a password."),
+            Length(min=MIN_PASSWORD, max=MAX_PASSWORD,
+                   message=f"Use {MIN_PASSWORD} to {MAX_PASSWORD} characters."),
+        ],
+    )
+    confirm = PasswordField(
+        "Type it again",
+        validators=[DataRequired("Type the password again."),
+                    EqualTo("password", "The two passwords are not the same.")],
+    )
+
+
+def add_error(form: FlaskForm, field_name: str | None, message: str, fallback: str | None = None) -> bool:
+    """Show a service's refusal beside the field it names (else beside ``fallback``).
+
+    Returns False when neither field exists, so the caller shows the message above the form.
+    """
+    field = form._fields.get(field_name or "") or form._fields.get(fallback or "")
+    if field is None:
+        return False
+    field.errors = [*field.errors, message]
+    return True

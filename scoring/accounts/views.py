@@ -1,0 +1,109 @@
+"""Invitations (staff only), choosing a password from an emailed link, and forgotten passwords."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, logout_user
+from sqlalchemy import select
+
+from scoring.accounts.forms import ForgotForm, InviteForm, PasswordForm, add_error, choice
+from scoring.auth import role_required
+from scoring.errors import InputError
+from scoring.extensions import db, limiter
+from scoring.models import District, Role, TokenPurpose
+from scoring.services import accounts
+
+bp = Blueprint("accounts", __name__, url_prefix="/accounts")
+
+RESET_SENT = (
+    "If an account uses that address, we have sent it a link to choose a new password. "
+    "The link works once and expires soon. Check your spam folder if it does not arrive."
+)
+
+
+def _password_link(raw_token: str) -> str:
+    return url_for("accounts.choose_password", token=raw_token, _external=True)
+
+
+def _email_key() -> str:
+    return "forgot:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _send(message_id: int) -> None:
+    from workers.tasks import send_mail
+
+    send_mail.delay(message_id)
+
+
+@bp.route("/invite", methods=["GET", "POST"])
+@role_required(Role.STAFF)
+def invite():
+    """Staff invite a district user, who gets a one-time link to choose a password."""
+    form = InviteForm()
+    form.district.choices = [
+        choice(d.id, f"{d.name} ({d.code})") for d in db.session.scalars(select(District).order_by(District.name))
+    ]
+    if form.validate_on_submit():
+        district = db.get_or_404(District, form.district.data)
+        try:
+            message = accounts.invite_district_user(
+                form.email.data, form.name.data, district,
+                invited_by=current_user._get_current_object(), make_link=_password_link,
+            )
+        except InputError as exc:
+            add_error(form, exc.path, exc.detail, "email")
+            return render_template("accounts/invite.html", form=form, hours=accounts.invite_hours()), 400
+        db.session.commit()
+        _send(message.id)
+        flash(f"Invitation sent to {message.to_addr}.", "info")
+        return redirect(url_for(".invite"))
+    status = 400 if form.errors else 200
+    return render_template("accounts/invite.html", form=form, hours=accounts.invite_hours()), status
+
+
+@bp.route("/password/<token>", methods=["GET", "POST"])
+@limiter.limit("10/minute", methods=["POST"])
+def choose_password(token: str):
+    """Choose a password from an invitation or reset link; the link then stops working."""
+    found = accounts.valid_token(token)
+    if found is None:
+        return render_template("accounts/link_invalid.html"), 400
+    form = PasswordForm()
+    invite = found.purpose == TokenPurpose.INVITE
+    if form.validate_on_submit():
+        try:
+            accounts.redeem_token(token, form.password.data)
+        except InputError as exc:
+            add_error(form, exc.path, exc.detail, "password")
+            return render_template("accounts/password.html", form=form, invite=invite, user=found.user), 400
+        db.session.commit()
+        if current_user.is_authenticated:
+            logout_user()
+        session.clear()
+        flash("Your password is set. Sign in with your email address and the new password.", "info")
+        return redirect(url_for("auth.login"))
+    status = 400 if form.errors else 200
+    return render_template("accounts/password.html", form=form, invite=invite, user=found.user), status
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit("5/minute;20/hour", key_func=_email_key, methods=["POST"])
+@limiter.limit("10/minute;60/hour", methods=["POST"])
+def forgot():
+    """Ask for a reset link; the answer is the same whether or not the address has an account."""
+    form = ForgotForm()
+    if form.validate_on_submit():
+        message = accounts.request_reset(form.email.data, make_link=_password_link)
+        db.session.commit()
+        if message is not None:
+            _send(message.id)
+        flash(RESET_SENT, "info")
+        return redirect(url_for(".forgot"))
+    return render_template("accounts/forgot.html", form=form), 400 if form.errors else 200
+
+
+@bp.after_request
+def _no_store(response):
+    """Pages carrying a one-time token are never cached."""
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,193 @@
+"""Forms of the apply area. The application form is built from the competition (Indico's
+``build_review_form`` pattern): one narrative field per rubric section, one checkbox per priority,
+one amount field per (object code, year) of the budget. Forms check shape only; the rules
+(eligibility, bounds, totals, the window) live in ``scoring.services.applications``.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    Field,
+    HiddenField,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import Email, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from scoring.accounts.forms import PickField, choice, choice_values, no_control_chars
+from scoring.models import OBJECT_CODES, Competition, School
+from scoring.services.application_checks import CONTACT_ROLES
+from scoring.services.application_content import MAX_AMOUNT, ApplicationInput
+
+_MONEY = re.compile(r"[0-9]{1,15}(\.[0-9]{1,2})?")
+MONEY_HELP = "Enter dollars and cents, like 150000 or 150,000.00 (no minus sign, at most 2 decimals)."
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _newlines(value):
+    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+
+
+class MoneyField(Field):
+    """An amount typed by a person: ``150000``, ``150,000.00`` or ``$150,000``; blank is None."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
+        super().__init__(label, validators, **kwargs)
+
+    widget = StringField.widget
+
+    def process_formdata(self, valuelist):
+        if not valuelist:  # not in the post at all: keep the current value
+            return
+        self.data = None
+        raw = valuelist[0] or ""
+        cleaned = raw.strip().replace(",", "").replace("$", "").strip()
+        if cleaned == "":
+            return
+        if not _MONEY.fullmatch(cleaned):
+            raise ValueError(MONEY_HELP)
+        value = Decimal(cleaned)
+        if value > MAX_AMOUNT:
+            raise ValueError("That amount is too large.")
+        self.data = value.quantize(Decimal("0.01"))
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return f"{self.data:.2f}" if self.data is not None else ""
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form) -> None:
+        if any(v not in choice_values(self.choices) for v in self.data or []):
+            raise ValidationError("Choose only the priorities listed here.")
+
+
+
+
+def _narrative_length(limit: int):
+    def check(form, field) -> None:
+        n = len(field.data or "")
+        if n > limit:
+            raise ValidationError(
+                f"This response is {n:,} characters; the limit is {limit:,}. Shorten it by {n - limit:,}.")
+    return check
+
+
+def _text(label: str, limit: int, *validators, **kw) -> StringField:
+    too_long = Length(max=limit, message=f"Keep this to {limit} characters.")
+    return StringField(label, validators=[Optional(), too_long, no_control_chars, *validators],
+                       filters=[_strip], **kw)
+
+
+class ApplicationFormBase(FlaskForm):
+    version = HiddenField()
+    title = _text("Project title", 300)
+    save_draft = SubmitField("Save draft")
+    submit_app = SubmitField("Save and submit")
+
+    def budget_field(self, code: int, year: int) -> MoneyField:
+        return self[f"b_{code}_{year}"]
+
+    def to_input(self, competition: Competition) -> ApplicationInput:
+        """The typed values, as the service takes them (undeclared fields are never read)."""
+        contacts = {role: {k: self[f"{role}_{k}"].data or "" for k in ("name", "email", "phone")}
+                    for role in CONTACT_ROLES}
+        budget = {(code, year): self[f"b_{code}_{year}"].data
+                  for code in OBJECT_CODES for year in range(1, competition.budget_years + 1)
+                  if self[f"b_{code}_{year}"].data is not None}
+        version = int(self.version.data) if (self.version.data or "").isdigit() else None
+        return ApplicationInput(
+            school_id=self.school.data, title=self.title.data or "", contacts=contacts,
+            narratives={s.id: self[f"narrative_{s.id}"].data or "" for s in competition.sections},
+            requested_amount=self.requested_amount.data,
+            priority_ids=frozenset(self.priorities.data or []) if competition.priorities else frozenset(),
+            budget=budget, budget_notes={code: self[f"note_{code}"].data or "" for code in OBJECT_CODES},
+            version=version,
+        )
+
+
+def build_application_form(competition: Competition, schools: list[School], **kwargs) -> ApplicationFormBase:
+    """A form class for ``competition``, instantiated (request data bound on POST)."""
+
+    class ApplicationForm(ApplicationFormBase):
+        pass
+
+    F = ApplicationForm
+    F.school = PickField("School", choices=[choice(s.id, f"{s.name} ({s.code})") for s in schools],
+                         message="Choose one of the schools listed.")
+    for role, label in CONTACT_ROLES.items():
+        setattr(F, f"{role}_name", _text(f"{label}: name", 200))
+        setattr(F, f"{role}_email", _text(f"{label}: email", 254,
+                                          Email("Enter a full email address, like name@school.org.")))
+        setattr(F, f"{role}_phone", _text(f"{label}: phone", 40, Regexp(
+            r"^[0-9+().\- x]{7,40}$", message="Enter a phone number with digits, like 203-555-0100 x12.")))
+    for section in competition.sections:
+        setattr(F, f"narrative_{section.id}", TextAreaField(
+            section.title, filters=[_newlines],
+            validators=[Optional(), _narrative_length(section.narrative_limit), no_control_chars]))
+    F.requested_amount = MoneyField("Amount requested (all years)")
+    if competition.priorities:
+        F.priorities = MultiCheckboxField(
+            "Priorities you claim", coerce=int, choices=[choice(p.id, p.title) for p in competition.priorities])
+    for code in OBJECT_CODES:
+        setattr(F, f"note_{code}", _text(f"{code} description", 500))
+        for year in range(1, competition.budget_years + 1):
+            setattr(F, f"b_{code}_{year}", MoneyField(f"{code}, year {year}"))
+    return F(**kwargs)
+
+
+def initial_data(application) -> dict:
+    """Form data for an existing application."""
+    data = {"version": str(application.version), "title": application.title or "",
+            "school": application.school_id, "requested_amount": application.requested_amount,
+            "priorities": [link.priority_id for link in application.priority_links if link.claimed]}
+    for contact in application.contacts or []:
+        for key in ("name", "email", "phone"):
+            data[f"{contact.get('role')}_{key}"] = contact.get(key, "")
+    for narrative in application.narratives:
+        data[f"narrative_{narrative.section_id}"] = narrative.text
+    for line in application.budget_lines:
+        data[f"b_{line.object_code}_{line.year}"] = line.amount
+        if line.description:
+            data[f"note_{line.object_code}"] = line.description
+    return data
+
+
+class BudgetUploadForm(FlaskForm):
+    workbook = FileField("Filled budget workbook (.xlsx)")
+
+
+class AttachmentForm(FlaskForm):
+    file = FileField("PDF file")
+
+
+class ConfirmForm(FlaskForm):
+    """A button that only needs the CSRF token (withdraw, remove a file)."""
+
+    confirm = BooleanField("Yes, I am sure")
+
+
+class ScreenForm(FlaskForm):
+    eligible = RadioField("Screening result", choices=[choice("yes", "Eligible"), choice("no", "Ineligible")],
+                          validators=[InputRequired("Choose eligible or ineligible.")])
+    reason = TextAreaField("Reason (shown to the applicant)", filters=[_strip, _newlines],
+                           validators=[Length(max=500, message="Keep the reason to 500 characters."),
+                                       no_control_chars])

@@ -1,0 +1,148 @@
+"""Accounts: invitations and password resets by one-time, expiring, emailed tokens.
+
+Only the SHA-256 of a token is stored (``UserToken.token_hash``); the raw token exists only in the
+mail. A token works once: using it marks it used and voids the user's other open tokens. Links are
+built by the caller (``make_link(raw_token) -> url``) so this module needs no request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+
+from flask import current_app, render_template
+from sqlalchemy import select, update
+
+from scoring.errors import InputError
+from scoring.extensions import db
+from scoring.models import District, OutboxMessage, Role, TokenPurpose, User, UserToken
+from scoring.models._types import utcnow
+from scoring.services import audit, mail, users
+
+#: Default lifetimes; ``INVITE_TOKEN_HOURS`` and ``RESET_TOKEN_MINUTES`` in the config override them.
+INVITE_HOURS = 7 * 24
+RESET_MINUTES = 60
+
+LinkMaker = Callable[[str], str]
+
+
+def _hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def _lifetime(purpose: TokenPurpose) -> timedelta:
+    cfg = current_app.config
+    if purpose == TokenPurpose.INVITE:
+        return timedelta(hours=int(cfg.get("INVITE_TOKEN_HOURS", INVITE_HOURS)))
+    return timedelta(minutes=int(cfg.get("RESET_TOKEN_MINUTES", RESET_MINUTES)))
+
+
+def invite_hours() -> int:
+    """How long an invitation link works, in hours."""
+    return int(_lifetime(TokenPurpose.INVITE).total_seconds() // 3600)
+
+
+def _void_open_tokens(user: User) -> None:
+    """Mark every unused token of ``user`` used: a new link or a new password ends old links."""
+    db.session.execute(
+        update(UserToken)
+        .where(UserToken.user_id == user.id, UserToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+
+
+def issue_token(user: User, purpose: TokenPurpose) -> str:
+    """Create a token for ``user``; return the raw token (store nothing but its hash)."""
+    _void_open_tokens(user)
+    raw = secrets.token_urlsafe(32)
+    db.session.add(
+        UserToken(user_id=user.id, purpose=purpose, token_hash=_hash(raw),
+                  expires_at=utcnow() + _lifetime(purpose))
+    )
+    db.session.flush()
+    return raw
+
+
+def valid_token(raw: str) -> UserToken | None:
+    """The unused, unexpired token with this raw value, or None."""
+    if not raw or len(raw) > 128:
+        return None
+    token = db.session.scalar(select(UserToken).where(UserToken.token_hash == _hash(raw)))
+    if token is None or token.used_at is not None or token.expires_at <= utcnow():
+        return None
+    if not token.user.active:
+        return None
+    return token
+
+
+def _compose(template: str, **context) -> tuple[str, str]:
+    """Render a plain-text mail template; its first line is the subject."""
+    text = render_template(template, **context)
+    subject, _, body = text.strip().partition("\n")
+    return subject.strip(), body.strip() + "\n"
+
+
+def invite_district_user(
+    email: str, name: str, district: District, *, invited_by: User, make_link: LinkMaker
+) -> OutboxMessage:
+    """Invite a district user (role applicant) by mail; a pending invitee gets a fresh link.
+
+    :raise InputError: the address belongs to an account that already has a password, or to a
+        user of another role or district.
+    """
+    user = users.find_by_email(email)
+    if user is None:
+        user = users.create_user(email, name, Role.APPLICANT, district_id=district.id)
+        action = "user.invite"
+    elif user.role != Role.APPLICANT or user.district_id != district.id:
+        raise InputError("belongs to another kind of account; use a different address", "email")
+    elif user.password_hash:
+        raise InputError(
+            "already has an account with a password; they can use “Forgot your password?”", "email"
+        )
+    else:
+        action = "user.reinvite"
+    raw = issue_token(user, TokenPurpose.INVITE)
+    subject, body = _compose(
+        "emails/invite.txt", user=user, district=district, link=make_link(raw),
+        hours=invite_hours(), inviter=invited_by,
+    )
+    audit.record(action, "user", user.id, actor=invited_by,
+                 after={"email": user.email, "district": district.code, "role": user.role.value})
+    return mail.queue(user.email, subject, body)
+
+
+def request_reset(email: str, *, make_link: LinkMaker) -> OutboxMessage | None:
+    """Mail a reset link if an active account has this address; None otherwise.
+
+    The caller must answer the same way in both cases, so the page reveals nothing.
+    """
+    user = users.find_by_email(email)
+    if user is None or not user.active:
+        return None
+    raw = issue_token(user, TokenPurpose.RESET)
+    minutes = int(_lifetime(TokenPurpose.RESET).total_seconds() // 60)
+    subject, body = _compose("emails/reset.txt", user=user, link=make_link(raw), minutes=minutes)
+    audit.record("user.reset_requested", "user", user.id, actor=None)
+    return mail.queue(user.email, subject, body)
+
+
+def redeem_token(raw: str, password: str) -> User:
+    """Set the password of the token's user and use the token up; ends the user's sessions.
+
+    :raise InputError: the link is not valid (expired, used, unknown) or the password is refused.
+    """
+    token = valid_token(raw)
+    if token is None:
+        raise InputError("This link has expired or was already used. Ask for a new one.")
+    user = token.user
+    users.set_password(user, password)
+    _void_open_tokens(user)
+    audit.record(
+        "user.password_set" if token.purpose == TokenPurpose.INVITE else "user.password_reset",
+        "user", user.id, actor=user,
+    )
+    db.session.flush()
+    return user

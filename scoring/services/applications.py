@@ -1,0 +1,300 @@
+"""Applications: drafts, submission inside the window, withdrawal, screening, what applicants see.
+
+Rules, all checked here and not in forms or views:
+
+* A district user sees and edits only applications of their own district's schools.
+* A draft may be saved at any time before the competition closes, incomplete or not.
+* Submission happens only inside the window ``opens_at <= now < closes_at`` on the server clock,
+  and only when ``application_checks.submission_problems`` finds nothing: required narratives
+  present, the request within the award bounds and equal to the budget total. It is then
+  read-only.
+* Withdrawal is allowed before the deadline.
+* Staff screen a submitted application as ineligible with a reason the applicant sees.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from flask import render_template
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from scoring.errors import Conflict, InputError, NotFound
+from scoring.extensions import db
+from scoring.formatting import local_dt
+from scoring.models import (
+    Application,
+    ApplicationStatus,
+    AssignmentStatus,
+    Competition,
+    OutboxMessage,
+    ReviewerAssignment,
+    Role,
+    School,
+    User,
+)
+from scoring.models._types import utcnow
+from scoring.services import audit, mail
+from scoring.services.applicant_status import published_decision
+from scoring.services.application_checks import snapshot, submission_problems, summary
+from scoring.services.application_content import ApplicationInput, apply_input, clean_text, sync_budget
+from scoring.services.eligibility import eligible_schools, require_accepting, window_state
+
+NOT_FOUND = "There is nothing here, or you do not have access to it."
+
+
+class SubmissionRefused(InputError):
+    """The draft is saved but cannot be submitted; ``problems`` maps form fields to what to fix."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("The application cannot be submitted yet: " + " ".join(problems.values()))
+        self.problems = problems
+
+
+# --- Lists ----------------------------------------------------------------------------------
+
+
+def district_applications(district_id: int | None) -> list[Application]:
+    """Every application of the district's schools, newest first."""
+    return list(db.session.scalars(
+        select(Application).join(School).where(School.district_id == district_id)
+        .order_by(Application.created_at.desc(), Application.id.desc())
+    ))
+
+
+def submitted_applications(competition_id: int | None = None) -> list[Application]:
+    """Submitted applications for staff screening, by competition then ref."""
+    query = select(Application).where(Application.status == ApplicationStatus.SUBMITTED)
+    if competition_id is not None:
+        query = query.where(Application.competition_id == competition_id)
+    return list(db.session.scalars(query.order_by(Application.competition_id, Application.ref)))
+
+
+# --- Access ---------------------------------------------------------------------------------
+
+
+def get_for_applicant(application_id: int, user: User) -> Application:
+    """The application if it belongs to ``user``'s district.
+
+    :raise NotFound: it does not exist or belongs to another district (no existence leak).
+    """
+    application = db.session.get(Application, application_id)
+    if application is None or user.district_id is None or application.school.district_id != user.district_id:
+        raise NotFound(NOT_FOUND)
+    return application
+
+
+def can_view(user: User, application: Application) -> bool:
+    """Who may see an application and its files: its district, staff, and assigned reviewers."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.role in (Role.STAFF, Role.ADMIN):
+        return True
+    if user.role == Role.APPLICANT:
+        return user.district_id is not None and application.school.district_id == user.district_id
+    assignment = db.session.scalar(
+        select(ReviewerAssignment).where(
+            ReviewerAssignment.application_id == application.id,
+            ReviewerAssignment.reviewer_id == user.id,
+            ReviewerAssignment.status == AssignmentStatus.ASSIGNED,
+            ReviewerAssignment.no_conflict_declared_at.is_not(None),
+        )
+    )
+    return assignment is not None
+
+
+def is_editable(application: Application, now: datetime) -> bool:
+    """A draft of a competition that has not closed yet."""
+    closes = application.competition.closes_at
+    return application.status == ApplicationStatus.DRAFT and closes is not None and now < closes
+
+
+def require_editable(application: Application, now: datetime) -> None:
+    """:raise Conflict: the application is submitted, withdrawn, or its competition closed."""
+    if application.status != ApplicationStatus.DRAFT:
+        raise Conflict(
+            f"Application {application.ref} is {application.status.value} and can no longer be changed.")
+    if not is_editable(application, now):
+        raise Conflict(
+            f"The deadline ({local_dt(application.competition.closes_at)}) has passed; "
+            "the application can no longer be changed."
+        )
+
+
+# --- Drafts ---------------------------------------------------------------------------------
+
+
+def start_application(competition: Competition, user: User, data: ApplicationInput, now: datetime) -> Application:
+    """Create a draft for one of the user's district's eligible schools.
+
+    :raise Conflict: the competition is closed or has no window.
+    :raise InputError: a field is not acceptable (``path`` names the form field).
+    """
+    require_accepting(competition, now)
+    application = Application(
+        competition=competition, ref=f"new-{uuid.uuid4().hex[:12]}", created_by_id=user.id,
+        school_id=data.school_id,
+    )
+    _check_school(application, user, data.school_id)
+    db.session.add(application)
+    apply_input(application, data)
+    db.session.flush()
+    prefix = competition.slug.split("-")[0].upper()[:12]
+    application.ref = f"{prefix}-{application.id:05d}"
+    audit.record("application.create", "application", application.id, actor=user,
+                 competition_id=competition.id, after=summary(application))
+    db.session.flush()
+    return application
+
+
+def save_draft(application: Application, user: User, data: ApplicationInput, now: datetime) -> Application:
+    """Replace the draft's content with ``data`` (all of it or nothing).
+
+    :raise Conflict: not editable, or the form was opened on an older version.
+    :raise InputError: a field is not acceptable.
+    """
+    require_editable(application, now)
+    if data.version is not None and data.version != application.version:
+        raise Conflict(
+            "This application was changed in another window or by a colleague after you opened it. "
+            "Your changes were not saved: reload the page to see the current version."
+        )
+    before = summary(application)
+    _check_school(application, user, data.school_id)
+    apply_input(application, data)
+    application.updated_at = utcnow()  # bumps the version even when only child rows changed
+    _flush_or_conflict()
+    audit.record("application.save", "application", application.id, actor=user,
+                 competition_id=application.competition_id, before=before, after=summary(application))
+    return application
+
+
+def replace_budget(
+    application: Application, user: User, lines: dict[tuple[int, int], Decimal], notes: dict[int, str],
+    now: datetime, *, source: str,
+) -> Application:
+    """Replace every budget line of a draft (from the workbook upload)."""
+    require_editable(application, now)
+    before = summary(application)
+    sync_budget(application, lines, notes)
+    application.updated_at = utcnow()
+    _flush_or_conflict()
+    audit.record("application.budget_replace", "application", application.id, actor=user,
+                 competition_id=application.competition_id, before=before, after=summary(application),
+                 note=source)
+    return application
+
+
+def _flush_or_conflict() -> None:
+    try:
+        db.session.flush()
+    except StaleDataError as exc:  # another transaction saved the same version first
+        raise Conflict(
+            "Someone saved this application at the same moment. Reload the page and try again.") from exc
+
+
+def _check_school(application: Application, user: User, school_id: int) -> None:
+    schools = {s.id for s in eligible_schools(application.competition, user.district_id)}
+    if school_id not in schools:
+        raise InputError("Choose one of your district's schools that may apply to this competition.", "school")
+    query = select(Application).where(
+        Application.competition_id == application.competition.id,
+        Application.school_id == school_id,
+        Application.status != ApplicationStatus.WITHDRAWN,
+    )
+    if application.id is not None:
+        query = query.where(Application.id != application.id)
+    other = db.session.scalar(query.limit(1))
+    if other is not None:
+        raise InputError(
+            f"This school already has application {other.ref} in this competition; open that one instead.",
+            "school",
+        )
+
+
+# --- Submission -----------------------------------------------------------------------------
+
+
+def submit(application: Application, user: User, now: datetime) -> OutboxMessage:
+    """Submit a complete draft inside the window; returns the receipt mail to dispatch.
+
+    :raise Conflict: not a draft, or outside the window on the server clock.
+    :raise SubmissionRefused: the draft is incomplete (``problems`` names each field).
+    """
+    competition = application.competition
+    require_editable(application, now)
+    if window_state(competition, now) == "upcoming":
+        raise Conflict(f"The window opens {local_dt(competition.opens_at)}; save a draft until then.")
+    problems = submission_problems(application)
+    if problems:
+        raise SubmissionRefused(problems)
+    before = summary(application)
+    application.status = ApplicationStatus.SUBMITTED
+    application.submitted_at = now
+    suffix = secrets.token_hex(2).upper()  # unguessable, so a number cannot be made up from the ids
+    application.confirmation_number = f"CT-{competition.id:03d}-{application.id:06d}-{suffix}"
+    _flush_or_conflict()
+    audit.record("application.submit", "application", application.id, actor=user,
+                 competition_id=competition.id, before=before, after=snapshot(application))
+    body = render_template("emails/receipt.txt", application=application, user=user)
+    subject, _, text = body.strip().partition("\n")
+    return mail.queue(user.email, subject.strip(), text.strip() + "\n", dedupe_key=f"receipt:{application.id}")
+
+
+def can_withdraw(application: Application, now: datetime) -> bool:
+    """Before the deadline, and before any decision on it is published."""
+    closes = application.competition.closes_at
+    return (application.status != ApplicationStatus.WITHDRAWN and closes is not None and now < closes
+            and published_decision(application) is None)
+
+
+def withdraw(application: Application, user: User, now: datetime) -> Application:
+    """Withdraw a draft or a submitted application before the deadline.
+
+    :raise Conflict: already withdrawn, or the deadline has passed.
+    """
+    closes = application.competition.closes_at
+    if application.status == ApplicationStatus.WITHDRAWN:
+        raise Conflict(f"Application {application.ref} is already withdrawn.")
+    if closes is None or now >= closes:
+        raise Conflict(
+            f"The deadline ({local_dt(closes)}) has passed; to withdraw now, write to the Turnaround Office.")
+    if published_decision(application) is not None:
+        raise Conflict("The decision on this application is published; write to the Turnaround Office instead.")
+    before = summary(application)
+    application.status = ApplicationStatus.WITHDRAWN
+    application.withdrawn_at = now
+    _flush_or_conflict()
+    audit.record("application.withdraw", "application", application.id, actor=user,
+                 competition_id=application.competition_id, before=before, after=summary(application))
+    return application
+
+
+def screen(application: Application, staff: User, *, eligible: bool, reason: str) -> OutboxMessage | None:
+    """Staff mark a submitted application eligible or ineligible (with the reason shown to it).
+
+    :raise Conflict: the application is not submitted.
+    :raise InputError: ineligible without a reason.
+    """
+    if application.status != ApplicationStatus.SUBMITTED:
+        raise Conflict(
+            f"Only submitted applications are screened; {application.ref} is {application.status.value}.")
+    reason = clean_text((reason or "").strip(), 500, "reason", "The reason")
+    if not eligible and not reason:
+        raise InputError("Give the reason; the applicant will see it.", "reason")
+    before = {"eligible": application.eligible, "ineligible_reason": application.ineligible_reason}
+    application.eligible = eligible
+    application.ineligible_reason = None if eligible else reason
+    _flush_or_conflict()
+    after = {"eligible": application.eligible, "ineligible_reason": application.ineligible_reason}
+    audit.record("application.screen", "application", application.id, actor=staff,
+                 competition_id=application.competition_id, before=before, after=after)
+    if before == after or application.created_by is None:
+        return None
+    body = render_template("emails/screened.txt", application=application)
+    subject, _, text = body.strip().partition("\n")
+    return mail.queue(application.created_by.email, subject.strip(), text.strip() + "\n")

@@ -1,0 +1,157 @@
+"""PDF attachments: checked by content, stored outside the web root under generated names.
+
+A file is accepted only if it *is* a PDF: it starts with ``%PDF-``, ends with an ``%%EOF`` marker
+(a truncated upload has none), is not encrypted, and pypdf can read at least one page. Its name
+is kept for display only; on disk it is ``UPLOAD_DIR/<uuid4 hex>``, written to a temporary file
+first and renamed, so a half-written file never carries a valid name. Requests larger than
+``MAX_CONTENT_LENGTH`` are refused with 413 by Werkzeug before anything is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import unicodedata
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from flask import current_app
+from pypdf import PdfReader
+
+from scoring.errors import Conflict, InputError, NotFound
+from scoring.extensions import db
+from scoring.models import Application, Attachment, User
+from scoring.services import audit
+from scoring.services.applications import NOT_FOUND, require_editable
+
+log = logging.getLogger(__name__)
+
+MAX_FILES = 10
+
+
+def upload_dir() -> Path:
+    path = Path(current_app.config["UPLOAD_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def size_limit() -> int:
+    return int(current_app.config.get("MAX_CONTENT_LENGTH") or 20 * 1024 * 1024)
+
+
+def display_name(raw: str | None) -> str:
+    """The last path component, without control characters, at most 255 characters."""
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().lstrip(".")
+    return (name or "attachment.pdf")[-255:]
+
+
+NOT_PDF = "This file is not a PDF (whatever its name says). Save or print it as PDF and upload that."
+CUT_OFF = "This PDF is incomplete (it may have been cut off). Save it again and upload the new copy."
+LOCKED = "This PDF is password-protected; reviewers could not open it. Upload an unprotected copy."
+DAMAGED = "This PDF cannot be read; it may be damaged. Save it again and upload the new copy."
+
+
+def check_pdf(data: bytes) -> None:
+    """:raise InputError: the bytes are not a readable, unencrypted PDF with at least one page."""
+    if not data:
+        raise InputError("The file is empty. Choose the PDF again.", "file")
+    if not data.startswith(b"%PDF-"):
+        raise InputError(NOT_PDF, "file")
+    if b"%%EOF" not in data[-2048:]:
+        raise InputError(CUT_OFF, "file")
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            raise InputError(LOCKED, "file")
+        pages = len(reader.pages)
+        reader.pages[0].mediabox  # noqa: B018 - touching the first page proves it parses
+    except InputError:
+        raise
+    except Exception as exc:  # pypdf raises many types on damaged files; all mean "unreadable"
+        log.info("unreadable PDF upload: %r", exc)
+        raise InputError(DAMAGED, "file") from exc
+    if pages < 1:
+        raise InputError("This PDF has no pages.", "file")
+
+
+def read_limited(stream: BinaryIO) -> bytes:
+    """Read an upload, refusing more than the size limit (a stream without a length included)."""
+    limit = size_limit()
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(f"The file is larger than the {limit // (1024 * 1024)} MB limit.", "file")
+    return data
+
+
+def add_pdf(
+    application: Application, user: User, filename: str | None, stream: BinaryIO, now: datetime
+) -> Attachment:
+    """Check and store a PDF for a draft.
+
+    :raise Conflict: the application can no longer change, or already has ``MAX_FILES`` files.
+    :raise InputError: the file is not an acceptable PDF.
+    """
+    require_editable(application, now)
+    if len(application.attachments) >= MAX_FILES:
+        raise Conflict(f"An application may have at most {MAX_FILES} attachments; remove one first.")
+    data = read_limited(stream)
+    check_pdf(data)
+    stored = uuid.uuid4().hex
+    folder = upload_dir()
+    tmp = folder / f".{stored}.part"
+    with open(tmp, "wb") as fh:
+        os.chmod(tmp, 0o600)
+        fh.write(data)
+    os.replace(tmp, folder / stored)
+    attachment = Attachment(
+        stored_name=stored, filename=display_name(filename), size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(), uploaded_by_id=user.id,
+    )
+    application.attachments.append(attachment)
+    db.session.flush()
+    audit.record("attachment.add", "attachment", attachment.id, actor=user,
+                 competition_id=application.competition_id,
+                 after={"application": application.ref, "name": attachment.filename,
+                        "sha256": attachment.sha256, "size": attachment.size})
+    return attachment
+
+
+def get_attachment(application: Application, attachment_id: int) -> Attachment:
+    """:raise NotFound: the attachment is not one of this application's."""
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.application_id != application.id:
+        raise NotFound(NOT_FOUND)
+    return attachment
+
+
+def path_of(attachment: Attachment) -> Path:
+    """Where the file is; :raise NotFound: it is missing on disk."""
+    path = upload_dir() / attachment.stored_name
+    if not path.is_file():
+        log.error("attachment %s missing on disk: %s", attachment.id, path)
+        raise NotFound("The file is missing. Ask the Turnaround Office for help.")
+    return path
+
+
+def remove(application: Application, attachment: Attachment, user: User, now: datetime) -> None:
+    """Remove an attachment from a draft. The file is deleted after the commit by the caller."""
+    require_editable(application, now)
+    audit.record("attachment.remove", "attachment", attachment.id, actor=user,
+                 competition_id=application.competition_id,
+                 before={"application": application.ref, "name": attachment.filename,
+                         "sha256": attachment.sha256})
+    application.attachments.remove(attachment)
+    db.session.flush()
+
+
+def delete_file(stored_name: str) -> None:
+    """Delete a stored file (after the commit that removed its row)."""
+    try:
+        (upload_dir() / stored_name).unlink()
+    except FileNotFoundError:
+        pass
