@@ -1,28 +1,142 @@
-"""The reviewer's side: assigned applications."""
+"""The reviewer's side: assignments, the conflict-of-interest gate, the rubric scoring form."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from decimal import Decimal
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
 from scoring.auth import role_required
+from scoring.errors import InputError
 from scoring.extensions import db
-from scoring.models import AssignmentStatus, ReviewerAssignment, Role
+from scoring.models import ApplicationStatus, AssignmentStatus, ReviewerAssignment, ReviewStatus, Role
+from scoring.review.forms import ConflictForm, saved_data, score_form_class
+from scoring.rubric import fmt_decimal
+from scoring.services import attachments, reviews
 
 bp = Blueprint("review", __name__, url_prefix="/review")
+
+
+@bp.app_template_filter("points")
+def points_filter(value) -> str:
+    """Rubric points without trailing zeros: ``7.5000`` → ``7.5``."""
+    return "—" if value is None else fmt_decimal(Decimal(value))
 
 
 @bp.route("/")
 @role_required(Role.REVIEWER)
 def home():
-    """The reviewer's assignments and their review status."""
+    """The reviewer's assignments and where each one stands."""
     assignments = db.session.scalars(
         select(ReviewerAssignment)
-        .where(
-            ReviewerAssignment.reviewer_id == current_user.id,
-            ReviewerAssignment.status == AssignmentStatus.ASSIGNED,
-        )
-        .order_by(ReviewerAssignment.assigned_at)
+        .where(ReviewerAssignment.reviewer_id == current_user.id,
+               ReviewerAssignment.status == AssignmentStatus.ASSIGNED)
+        .order_by(ReviewerAssignment.assigned_at, ReviewerAssignment.id)
     ).all()
-    return render_template("review/home.html", assignments=assignments)
+    rows = [(a, reviews.review_of(a)) for a in assignments if a.application.status != ApplicationStatus.DRAFT]
+    rows.sort(key=lambda row: _stage(*row))  # what still needs doing first
+    done = sum(1 for _, r in rows if r is not None and r.status == ReviewStatus.SUBMITTED)
+    return render_template("review/home.html", rows=rows, done=done)
+
+
+def _stage(assignment: ReviewerAssignment, review) -> int:
+    if assignment.no_conflict_declared_at is None:
+        return 0
+    return 2 if review is not None and review.status == ReviewStatus.SUBMITTED else 1
+
+
+@bp.route("/a/<int:assignment_id>/declare", methods=["GET", "POST"])
+@role_required(Role.REVIEWER)
+def declare(assignment_id: int):
+    """Declare, before seeing the content, whether there is a conflict of interest."""
+    assignment = reviews.assignment_for(assignment_id, current_user)
+    form = ConflictForm()
+    if not form.validate_on_submit():
+        return render_template("review/declare.html", a=assignment, form=form), 400 if form.is_submitted() else 200
+    if form.decision.data == "none":
+        reviews.declare_no_conflict(assignment, current_user)
+        db.session.commit()
+        return redirect(url_for(".score", assignment_id=assignment.id))
+    reviews.declare_conflict(assignment, current_user, form.reason.data.strip())
+    db.session.commit()
+    flash(f"Conflict recorded for {assignment.application.ref}. It is off your list; staff will reassign it.", "info")
+    return redirect(url_for(".home"))
+
+
+@bp.route("/a/<int:assignment_id>", methods=["GET", "POST"])
+@role_required(Role.REVIEWER)
+def score(assignment_id: int):
+    """Read the application and score it on the rubric: save a draft or submit."""
+    assignment = reviews.assignment_for(assignment_id, current_user)
+    review = reviews.review_of(assignment)
+    if assignment.no_conflict_declared_at is None or review is None:
+        return redirect(url_for(".declare", assignment_id=assignment.id))
+    criteria = reviews.rubric_criteria(assignment.application.competition_id)
+    Form = score_form_class(criteria)
+    if request.method == "GET":
+        return _page(assignment, review, Form(formdata=None, data=saved_data(review)))
+    form = Form()
+    if not form.validate_on_submit():
+        return _page(assignment, review, form, status=400)
+    try:
+        reviews.record_review(assignment, reviewer=current_user, **form.review_data())
+        db.session.commit()
+    except InputError as exc:
+        db.session.rollback()
+        _field_error(form, exc)
+        return _page(assignment, reviews.review_of(assignment), form, status=400)
+    except (reviews.StaleReview, StaleDataError):
+        return _stale(assignment, Form, form)
+    submitted = form.submit.data
+    flash("Review submitted. Thank you." if submitted else "Draft saved.", "info")
+    return redirect(url_for(".home") if submitted else url_for(".score", assignment_id=assignment.id))
+
+
+def _field_error(form, exc: InputError) -> None:
+    if exc.path and exc.path in form:
+        form[exc.path].errors.append(exc.detail[:1].upper() + exc.detail[1:] + ".")
+    else:
+        flash(str(exc), "error")
+
+
+def _page(assignment, review, form, *, status: int = 200, mine: dict | None = None, stale: bool = False):
+    criteria = form.criteria
+    competition = assignment.application.competition
+    score = reviews.review_score(competition, review) if review.status == ReviewStatus.SUBMITTED else None
+    return render_template(
+        "review/score.html", a=assignment, app=assignment.application, competition=competition,
+        review=review, form=form, criteria=criteria, sections=competition.sections,
+        locked=review.status != ReviewStatus.DRAFT, score=score, mine=mine or {}, stale=stale,
+    ), status
+
+
+def _stale(assignment, Form, posted):
+    """409: show the saved values, with what this tab tried to save beside them (nothing lost)."""
+    db.session.rollback()
+    review = reviews.review_of(assignment)
+    db.session.refresh(review)
+    mine = {name: (posted[name].raw_data or [""])[0]
+            for name in posted.data if name.startswith(("points_", "comment_"))}
+    mine["overall_comment"] = (posted.overall_comment.raw_data or [""])[0]
+    return _page(assignment, review, Form(formdata=None, data=saved_data(review)), status=409, mine=mine, stale=True)
+
+
+@bp.route("/a/<int:assignment_id>/files/<int:attachment_id>")
+@role_required(Role.REVIEWER)
+def attachment(assignment_id: int, attachment_id: int):
+    """Download an attachment of an application assigned to you (after the declaration)."""
+    assignment = reviews.assignment_for(assignment_id, current_user)
+    if assignment.no_conflict_declared_at is None:
+        abort(404)
+    application = assignment.application
+    file = attachments.get_attachment(application, attachment_id)
+    # Blind review: the applicant's file name may name the school, so it is not passed on.
+    name = f"{application.ref}-attachment-{file.id}.pdf" if application.competition.blind_review else file.filename
+    response = send_file(attachments.path_of(file), mimetype="application/pdf", as_attachment=True,
+                         download_name=name, max_age=0)
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,154 @@
+"""Reviewer statistics for staff: leniency against the panel and inter-rater reliability.
+
+Counted reviews only (ranking.md §1): submitted, by a reviewer whose assignment is active (not a
+declared conflict, not removed). The math is in :mod:`scoring.reliability` (pure); this module
+reads the reviews and lays out the two inline SVG charts (drawn by the app, no script).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from scoring import reliability
+from scoring.extensions import db
+from scoring.models import (
+    Application,
+    AssignmentStatus,
+    Competition,
+    Review,
+    ReviewerAssignment,
+    ReviewStatus,
+    User,
+)
+from scoring.services.reviews import review_score, rubric_criteria
+
+#: Offsets (0-100 scale) at or beyond which a reviewer is labelled lenient or strict.
+LENIENCY_MARGIN = 5.0
+
+
+@dataclass(frozen=True)
+class ReliabilityRow:
+    label: str
+    alpha: float | None
+    icc: float | None
+    units: int
+    ratings: int
+
+
+@dataclass(frozen=True)
+class ReviewerStat:
+    reviewer: User
+    stat: reliability.Leniency
+
+    @property
+    def label(self) -> str:
+        offset = self.stat.offset
+        if offset is None:
+            return "not comparable yet"
+        if offset >= LENIENCY_MARGIN:
+            return "lenient"
+        if offset <= -LENIENCY_MARGIN:
+            return "strict"
+        return "in line"
+
+
+@dataclass(frozen=True)
+class Stats:
+    competition: Competition
+    reviews: int
+    panel_mean: float | None
+    panel_sd: float | None
+    reviewers: list[ReviewerStat]
+    reliability: list[ReliabilityRow]
+
+
+def counted_reviews(competition: Competition) -> list[Review]:
+    """Submitted reviews on an active assignment, excluding a reviewer's declared district
+    conflicts (the same reviews the ranking counts)."""
+    rows = db.session.scalars(
+        select(Review).join(Application, Review.application_id == Application.id)
+        .join(ReviewerAssignment, (ReviewerAssignment.application_id == Review.application_id)
+              & (ReviewerAssignment.reviewer_id == Review.reviewer_id))
+        .where(Application.competition_id == competition.id, Review.status == ReviewStatus.SUBMITTED,
+               ReviewerAssignment.status == AssignmentStatus.ASSIGNED)
+        .order_by(Review.id))
+    return [r for r in rows
+            if r.application.school.district_id not in {c.district_id for c in r.reviewer.conflicts}]
+
+
+def _row(label: str, triples: list[tuple[int, int, float]]) -> ReliabilityRow:
+    units = list(reliability.units_from(triples).values())
+    pairable = reliability.pairable(units)
+    return ReliabilityRow(label, reliability.krippendorff_alpha_interval(units), reliability.icc1(units),
+                          len(pairable), sum(len(u) for u in pairable))
+
+
+def compute(competition: Competition) -> Stats:
+    """Leniency per reviewer and reliability overall and per criterion."""
+    reviews = counted_reviews(competition)
+    overall = [(r.reviewer_id, r.application_id, s) for r in reviews
+               if (s := review_score(competition, r)) is not None]
+    people = {r.reviewer_id: r.reviewer for r in reviews}
+    lenient = reliability.leniency(overall)
+    rows = [_row("Overall review score (0-100)", overall)]
+    for c in rubric_criteria(competition.id):
+        rows.append(_row(c.title, [(r.reviewer_id, r.application_id, float(s.points))
+                                   for r in reviews for s in r.scores
+                                   if s.criterion_id == c.id and s.points is not None]))
+    values = [s for _, _, s in overall]
+    mean = math.fsum(values) / len(values) if values else None
+    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values)) if values else None
+    ordered = sorted(lenient.values(), key=lambda s: (-(s.offset or 0.0), people[s.reviewer].name))
+    return Stats(competition, len(values), mean, sd, [ReviewerStat(people[s.reviewer], s) for s in ordered], rows)
+
+
+# --- chart layout (SVG user units) ------------------------------------------------------------
+
+#: Two layouts of each chart: wide for desktops, narrow for phones (CSS shows one of them).
+LAYOUTS = {"wide": {"w": 760, "left": 210, "chars": 24}, "narrow": {"w": 380, "left": 118, "chars": 13}}
+RIGHT, ROW, TOP = 30, 30, 34
+
+
+def _x(value: float, lo: float, hi: float, layout: dict) -> float:
+    value = min(max(value, lo), hi)
+    return round(layout["left"] + (layout["w"] - layout["left"] - RIGHT) * (value - lo) / (hi - lo), 1)
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def leniency_chart(stats: Stats, size: str = "wide") -> dict:
+    """Dots at each reviewer's mean with ±1 SD whiskers on the 0-100 scale, and the panel mean."""
+    lay = LAYOUTS[size]
+    rows = []
+    for i, item in enumerate(stats.reviewers):
+        s, y = item.stat, TOP + i * ROW + ROW / 2
+        rows.append({"name": _short(item.reviewer.name, lay["chars"]), "full": item.reviewer.name, "y": y,
+                     "cx": _x(s.mean, 0, 100, lay), "x1": _x(s.mean - s.sd, 0, 100, lay),
+                     "x2": _x(s.mean + s.sd, 0, 100, lay), "label": item.label, "mean": s.mean, "sd": s.sd})
+    height = TOP + max(1, len(rows)) * ROW + 24
+    ticks = [{"x": _x(t, 0, 100, lay), "v": t} for t in range(0, 101, 20 if size == "wide" else 25)]
+    panel = _x(stats.panel_mean, 0, 100, lay) if stats.panel_mean is not None else None
+    return {"id": size, "w": lay["w"], "h": height, "rows": rows, "ticks": ticks, "panel": panel,
+            "left": lay["left"], "top": TOP, "bottom": height - 24}
+
+
+def alpha_chart(stats: Stats, size: str = "wide") -> dict:
+    """Bars of Krippendorff's alpha per row (0 to 1; below 0 shown at 0), with 0.667 and 0.8 marks."""
+    lay = LAYOUTS[size]
+    rows = []
+    zero = _x(0, 0, 1, lay)
+    for i, r in enumerate(stats.reliability):
+        y, value = TOP + i * ROW, r.alpha
+        rows.append({"label": _short(r.label, lay["chars"]), "title": r.label, "y": y + 6, "ty": y + ROW / 2 + 4,
+                     "h": ROW - 12, "w": 0 if value is None else round(_x(value, 0, 1, lay) - zero, 1),
+                     "value": value, "tx": _x(max(value or 0, 0), 0, 1, lay) + 4})
+    height = TOP + max(1, len(rows)) * ROW + 24
+    marks = [{"x": _x(v, 0, 1, lay), "v": v} for v in (0.667, 0.8)]
+    ticks = [{"x": _x(t / 5, 0, 1, lay), "v": t / 5} for t in range(0, 6, 1 if size == "wide" else 5)]
+    return {"id": size, "w": lay["w"], "h": height, "rows": rows, "marks": marks, "ticks": ticks, "x0": zero,
+            "left": lay["left"], "top": TOP, "bottom": height - 24}
