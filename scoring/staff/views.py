@@ -1,21 +1,33 @@
-"""The staff side: competitions and their ranking runs."""
+"""The staff side: the competitions list; the other staff pages register on this blueprint from
+the modules imported by ``scoring/staff/__init__.py``."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from flask import Blueprint, render_template
 from sqlalchemy import func, select
 
 from scoring.auth import role_required
 from scoring.extensions import db
-from scoring.models import Application, Competition, RankingRun, Role
+from scoring.models import Application, AwardSlate, Competition, RankingRun, Role
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+@bp.app_template_filter("trim_num")
+def trim_num(value: Decimal | float | int | None) -> str:
+    """A point value without trailing zeros: ``15.0000`` → ``15``, ``0.5000`` → ``0.5``."""
+    if value is None:
+        return "—"
+    text = format(Decimal(str(value)).normalize(), "f")
+    return "0" if text == "-0" else text
 
 
 @bp.route("/")
 @role_required(Role.STAFF)
 def home():
-    """Every competition with its application count and latest ranking run."""
+    """Every competition with its application count, latest ranking run and slate."""
     counts = dict(
         db.session.execute(
             select(Application.competition_id, func.count()).group_by(Application.competition_id)
@@ -27,6 +39,9 @@ def home():
         ).all()
     )
     runs = {r.id: r for r in db.session.scalars(select(RankingRun).where(RankingRun.id.in_(latest.values())))}
+    slates = {s.competition_id: s for s in db.session.scalars(
+        select(AwardSlate).order_by(AwardSlate.id))}
     competitions = db.session.scalars(select(Competition).order_by(Competition.title)).all()
-    rows = [(c, counts.get(c.id, 0), runs.get(latest.get(c.id))) for c in competitions]
+    rows = [(c, counts.get(c.id, 0), runs.get(latest.get(c.id)), slates.get(c.id))
+            for c in competitions]
     return render_template("staff/home.html", rows=rows)

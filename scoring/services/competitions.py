@@ -1,0 +1,320 @@
+"""Competitions: settings, ranking policy, the rubric builder and priorities.
+
+Every policy knob of ranking.md §2 is checked by the pure core (``Policy.validate``) and every
+rubric change by ``Rubric.validate``, so the forms and the ranking can never disagree about what
+is allowed. A refusal raises ``InputError`` whose ``path`` names the form field at fault.
+
+The rubric is frozen once any review of the competition is submitted (or
+``Competition.rubric_frozen_at`` is set): a rubric edit then raises ``Conflict``.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import exists, func, select
+
+from scoring import demo_data
+from scoring.errors import Conflict, InputError
+from scoring.extensions import db
+from scoring.models import (
+    Application,
+    ApplicationPriority,
+    Competition,
+    Criterion,
+    Priority,
+    Program,
+    Review,
+    ReviewStatus,
+    RubricSection,
+    User,
+)
+from scoring.ranking import Policy, PolicyError
+from scoring.rubric import Criterion as CoreCriterion
+from scoring.rubric import Rubric
+from scoring.rubric import Section as CoreSection
+from scoring.services import audit
+
+#: Settings a staff member edits on the competition form (besides the policy knobs).
+SETTING_FIELDS = (
+    "program", "title", "cohort", "fiscal_year", "description", "eligibility", "opens_at",
+    "closes_at", "reviewers_per_application", "blind_review", "comments_visible_to_applicants",
+    "rubric_illustrative", "alliance_only", "eligible_classifications", "budget_years",
+)
+#: The ranking policy knobs of ranking.md §2, as stored on the competition.
+POLICY_FIELDS = (
+    "aggregation", "normalization", "min_reviews", "discrepancy_threshold", "min_score",
+    "tie_breakers", "total_funds", "min_award", "max_award", "fund_down", "partial_funding",
+    "partial_min", "district_max_awards", "district_max_amount",
+)
+SECTION_FIELDS = ("key", "title", "weight", "position", "guidance", "narrative_limit",
+                  "narrative_required")
+CRITERION_FIELDS = ("key", "title", "max_points", "step", "position", "descriptors")
+PRIORITY_FIELDS = ("key", "title", "points")
+
+#: Rating levels of the illustrative rubrics (domain.md §c [I]): points = rating ÷ 3 × max.
+RATING_LEVELS = demo_data.RATING_LEVELS
+
+
+def snapshot(obj: object, fields: tuple[str, ...]) -> dict[str, Any]:
+    """JSON-ready copy of ``fields`` of ``obj`` for the audit trail's before/after."""
+    return {name: jsonable(getattr(obj, name)) for name in fields}
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    return value
+
+
+# --------------------------------------------------------------------------- core adapters
+
+
+def rubric_layout(sections: list[RubricSection]) -> list[dict[str, Any]]:
+    """Plain dicts of the sections and criteria in position order (what a change is tried on)."""
+    return [
+        {"id": s.id, "key": s.key, "title": s.title, "weight": s.weight, "position": s.position,
+         "criteria": [{"id": c.id, "key": c.key, "title": c.title, "max_points": c.max_points,
+                       "step": c.step, "position": c.position}
+                      for c in sorted(s.criteria, key=lambda c: (c.position, c.id or 0))]}
+        for s in sorted(sections, key=lambda s: (s.position, s.id or 0))
+    ]
+
+
+def rubric_of_layout(layout: list[dict[str, Any]]) -> Rubric:
+    """The pure-core rubric of a layout (sorted by position); not validated."""
+    return Rubric(tuple(
+        CoreSection(key=s["key"], title=s["title"], weight=s["weight"], criteria=tuple(
+            CoreCriterion(key=c["key"], max_points=c["max_points"], step=c["step"],
+                          title=c["title"])
+            for c in sorted(s["criteria"], key=lambda c: c["position"])))
+        for s in sorted(layout, key=lambda s: s["position"])
+    ))
+
+
+def core_rubric(sections: list[RubricSection]) -> Rubric:
+    """The pure-core rubric of these sections (criteria in position order); not validated."""
+    return rubric_of_layout(rubric_layout(sections))
+
+
+def policy_from(values: Mapping[str, Any]) -> Policy:
+    """A core ``Policy`` from the stored knobs (enums as their values, lists as tuples)."""
+    kwargs = {name: _json_enum(values[name]) for name in POLICY_FIELDS}
+    kwargs["tie_breakers"] = tuple(kwargs["tie_breakers"] or ())
+    return Policy(**kwargs)
+
+
+def _json_enum(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+#: How the core's knob names read in a message shown to staff.
+KNOB_WORDS = {
+    "max_award": "the largest award", "min_award": "the smallest award",
+    "total_funds": "the total funds", "partial_min": "the smallest partial award",
+    "min_score": "the lowest fundable score", "min_reviews": "the fewest counted reviews",
+}
+_FIELD_OF_MESSAGE = re.compile(r"^(?P<name>[a-z_]+)(?:\[(?P<i>\d+)\])?")
+
+
+def policy_error(exc: PolicyError, fields: tuple[str, ...] = POLICY_FIELDS) -> InputError:
+    """The core's ``PolicyError`` as an ``InputError`` naming the form field it is about."""
+    message = str(exc)
+    match = _FIELD_OF_MESSAGE.match(message)
+    name = match.group("name") if match else None
+    if name == "tie_breakers" and match.group("i") is not None:
+        name = f"tie_breaker_{int(match.group('i')) + 1}"
+    elif name not in fields:
+        name = None
+    for knob, words in KNOB_WORDS.items():
+        message = re.sub(rf"\b{knob}\b(?!\[)", words, message) if knob != name else message
+    detail = message
+    if name and message.startswith(name):  # "min_award: 0 is ..." → "0 is ..." beside the field
+        detail = message[len(name):].lstrip(": ") or message
+    elif name and match and message.startswith(match.group(0)):
+        detail = message[len(match.group(0)):].lstrip(": ") or message
+    return InputError(detail, name)
+
+
+def check_policy(values: Mapping[str, Any], sections: list[RubricSection]) -> Policy:
+    """Validate the policy knobs through the core; ``InputError`` names the form field."""
+    try:
+        return policy_from(values).validate(core_rubric(sections))
+    except PolicyError as exc:
+        raise policy_error(exc) from None
+
+
+def _check_window(values: Mapping[str, Any]) -> None:
+    opens, closes = values.get("opens_at"), values.get("closes_at")
+    if opens is not None and closes is not None and closes <= opens:
+        raise InputError("must be after the opening time", "closes_at")
+
+
+# --------------------------------------------------------------------------- competitions
+
+
+def create_competition(values: Mapping[str, Any], *, actor: User,
+                       illustrative_rubric: bool = False) -> Competition:
+    """Create a competition from the form values; optionally start from the illustrative rubric
+    of its program (shared/domain.md §c, every point [I])."""
+    slug = values["slug"]
+    if db.session.scalar(select(exists().where(Competition.slug == slug))):
+        raise InputError(f"“{slug}” is already used by another competition", "slug")
+    _check_window(values)
+    competition = Competition(slug=slug)
+    for name in SETTING_FIELDS + POLICY_FIELDS:
+        setattr(competition, name, values[name])
+    if illustrative_rubric:
+        _add_illustrative_rubric(competition)
+    check_policy(values, competition.sections)
+    db.session.add(competition)
+    db.session.flush()
+    audit.record("competition.create", "competition", competition.id, actor=actor,
+                 competition_id=competition.id,
+                 after=snapshot(competition, ("slug",) + SETTING_FIELDS + POLICY_FIELDS))
+    return competition
+
+
+def _add_illustrative_rubric(competition: Competition) -> None:
+    rows = demo_data.RUBRICS.get(competition.program.value)
+    if rows is None:
+        raise InputError(f"there is no illustrative rubric for {competition.program.value}; "
+                         "leave this unticked and build the rubric by hand", "illustrative_rubric")
+    competition.rubric_illustrative = True
+    for position, (key, title, criterion_title, max_points) in enumerate(rows):
+        section = RubricSection(key=key, title=title, position=position)
+        section.criteria.append(Criterion(
+            competition=competition, key=f"{key}.main", title=criterion_title,
+            max_points=Decimal(max_points), step=Decimal(1), position=0,
+            # Whole points for each rating level of the [I] scale: floor(rating / 3 × max).
+            descriptors=[{"points": str(rating * max_points // 3), "label": label,
+                          "text": f"{label} [I]"} for rating, label in RATING_LEVELS],
+        ))
+        competition.sections.append(section)
+
+
+def update_competition(competition: Competition, values: Mapping[str, Any], *,
+                       actor: User) -> Competition:
+    """Change a competition's settings and policy (the rubric has its own functions)."""
+    _check_window(values)
+    check_policy(values, competition.sections)
+    fields = SETTING_FIELDS + POLICY_FIELDS
+    changed = tuple(k for k in fields if getattr(competition, k) != values[k])  # 12.5 == 12.5000
+    before = snapshot(competition, changed)
+    for name in changed:
+        setattr(competition, name, values[name])
+    db.session.flush()
+    if changed:
+        audit.record("competition.update", "competition", competition.id, actor=actor,
+                     competition_id=competition.id, before=before,
+                     after=snapshot(competition, changed))
+    return competition
+
+
+def policy_values(competition: Competition) -> dict[str, Any]:
+    """The competition's stored policy knobs, by name."""
+    return {name: getattr(competition, name) for name in POLICY_FIELDS}
+
+
+# --------------------------------------------------------------------------- rubric freeze
+
+
+def submitted_reviews(competition: Competition) -> int:
+    """How many submitted reviews the competition has (any one freezes the rubric)."""
+    return db.session.scalar(
+        select(func.count()).select_from(Review).join(Application)
+        .where(Application.competition_id == competition.id,
+               Review.status == ReviewStatus.SUBMITTED)
+    ) or 0
+
+
+def rubric_frozen_reason(competition: Competition) -> str | None:
+    """Why the rubric may no longer change, or ``None`` while it may."""
+    n = submitted_reviews(competition)
+    if n:
+        return (f"The rubric is frozen: {n} review{'s have' if n != 1 else ' has'} been "
+                "submitted against it, and changing it would change scores already given.")
+    if competition.rubric_frozen_at is not None:
+        return "The rubric is frozen: reviewing has started."
+    return None
+
+
+def ensure_rubric_editable(competition: Competition) -> None:
+    """Raise ``Conflict`` when the rubric is frozen."""
+    reason = rubric_frozen_reason(competition)
+    if reason:
+        raise Conflict(reason + " Edits are refused.")
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def check_unique(model: type, competition: Competition, key: str, exclude: int | None,
+                  field: str = "key") -> None:
+    """Section, criterion and priority keys are unique within a competition."""
+    clauses = [model.competition_id == competition.id, model.key == key]
+    if exclude is not None:
+        clauses.append(model.id != exclude)
+    if db.session.scalar(select(exists().where(*clauses))):
+        raise InputError(f"“{key}” is already used in this competition", field)
+
+
+# --------------------------------------------------------------------------- priorities
+
+
+def add_priority(competition: Competition, values: Mapping[str, Any], *,
+                 actor: User) -> Priority:
+    """Add a competitive preference priority worth bonus points."""
+    check_unique(Priority, competition, values["key"], None)
+    priority = Priority(competition=competition, **{k: values[k] for k in PRIORITY_FIELDS})
+    db.session.add(priority)
+    db.session.flush()
+    audit.record("priority.add", "priority", priority.id, actor=actor,
+                 competition_id=competition.id, after=snapshot(priority, PRIORITY_FIELDS))
+    return priority
+
+
+def update_priority(priority: Priority, values: Mapping[str, Any], *, actor: User) -> Priority:
+    """Change a priority's key, title or points (counts from the next ranking run)."""
+    check_unique(Priority, priority.competition, values["key"], priority.id)
+    before = snapshot(priority, PRIORITY_FIELDS)
+    for name in PRIORITY_FIELDS:
+        setattr(priority, name, values[name])
+    db.session.flush()
+    audit.record("priority.update", "priority", priority.id, actor=actor,
+                 competition_id=priority.competition_id, before=before,
+                 after=snapshot(priority, PRIORITY_FIELDS))
+    return priority
+
+
+def delete_priority(priority: Priority, *, actor: User) -> None:
+    """Remove a priority no application has claimed."""
+    claimed = db.session.scalar(select(func.count()).select_from(ApplicationPriority)
+                                .where(ApplicationPriority.priority_id == priority.id))
+    if claimed:
+        raise InputError(f"priority “{priority.title}” is claimed by {claimed} application(s), "
+                         "so it cannot be deleted; set its points to 0 instead", "priority")
+    before = snapshot(priority, PRIORITY_FIELDS)
+    competition_id = priority.competition_id
+    db.session.delete(priority)
+    db.session.flush()
+    audit.record("priority.delete", "priority", priority.id, actor=actor,
+                 competition_id=competition_id, before=before)
+
+
+def programs_with_template() -> list[Program]:
+    """Programs that have an illustrative rubric to start from."""
+    return [p for p in Program if p.value in demo_data.RUBRICS]

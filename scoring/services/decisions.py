@@ -1,0 +1,368 @@
+"""Staff decisions on a ranking run: exceptions, four-eyes approval and publication.
+
+Rules decided here:
+
+* **Official run.** Decisions are made on an official run (done, not what-if). What-if runs
+  can be viewed and compared, never approved or published.
+* **Overrides.** Staff may set an application's status and award in an official run with a
+  justification (``AwardOverride``). Allowed only while the run has no award slate (before it is
+  submitted for approval). ``funded``/``partially_funded`` need an amount > 0 and at most the
+  request; ``waitlisted`` means 0. The effective awards may not exceed the run's total funds.
+  An override is an exception: shown as one on the board, in exports, mails and the public page.
+* **Four eyes.** The slate is prepared (submitted for approval) by one staff member and approved
+  by another who has ``can_approve``; the preparer cannot approve, nor can anyone who made an
+  override in the run (they would be approving their own decision).
+* **Publication** needs an approved slate; it pins the public award list to that run and queues
+  one decision mail per application with ``dedupe_key = "award:<slate>:<application>"``, so a
+  retried or repeated publish queues nothing twice. The caller sends the returned message ids
+  after committing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from scoring.errors import Conflict, Forbidden, InputError, NotFound
+from scoring.extensions import db
+from scoring.formatting import money
+from scoring.models import (
+    Application,
+    AwardOverride,
+    AwardSlate,
+    Competition,
+    MailStatus,
+    RankingResult,
+    RankingRun,
+    RunStatus,
+    SlateStatus,
+    User,
+)
+from scoring.models._types import utcnow
+from scoring.services import audit, mail
+from scoring.services.board import OVERRIDE_STATUSES, ZERO, effective, overrides_of, slate_of
+
+AWARDED = ("funded", "partially_funded")
+CENT = Decimal("0.01")
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+def _lock(run: RankingRun) -> None:
+    """Serialise decisions on one run (two staff clicking at once): lock its row until the
+    transaction ends (PostgreSQL ``FOR UPDATE``; SQLite has a single writer anyway) and re-read
+    its slate."""
+    db.session.execute(select(RankingRun.id).where(RankingRun.id == run.id).with_for_update())
+    slate = slate_of(run)
+    if slate is not None:
+        db.session.refresh(slate)
+
+
+def _ensure_decidable(run: RankingRun) -> None:
+    if run.status != RunStatus.DONE:
+        raise Conflict(f"Ranking run {run.id} is {run.status.value}, not done: there is nothing "
+                       "to decide yet.")
+    if run.what_if:
+        raise Conflict(f"Run {run.id} is a what-if run: decisions are made on official runs. "
+                       "Change the competition's policy and start a ranking to make it official.")
+
+
+def _ensure_open(run: RankingRun) -> None:
+    slate = slate_of(run)
+    if slate is not None:
+        raise Conflict(f"The award list of run {run.id} is {slate.status.value}: its decisions "
+                       "are locked." + (" Withdraw it from approval to change them."
+                                        if slate.status == SlateStatus.PREPARED else ""))
+
+
+def set_override(run: RankingRun, application_id: int, *, status: str, amount: Decimal,
+                 justification: str, actor: User) -> AwardOverride:
+    """Set (or change) staff's exception to one application's computed award."""
+    _lock(run)
+    _ensure_decidable(run)
+    _ensure_open(run)
+    result = db.session.scalar(select(RankingResult).where(
+        RankingResult.run_id == run.id, RankingResult.application_id == application_id))
+    if result is None:
+        raise NotFound("That application is not in this ranking run.")
+    if not amount.is_finite() or amount != amount.quantize(CENT):
+        raise InputError("give dollars and whole cents", "amount")
+    amount = amount.quantize(CENT)
+    _check_override(run, result, status, amount)
+    justification = (justification or "").strip()
+    if len(justification) < 10:
+        raise InputError("write at least 10 characters: why is this an exception?",
+                         "justification")
+    override = overrides_of(run).get(application_id)
+    before = _decision(result, override)
+    if override is None:
+        override = AwardOverride(run_id=run.id, application_id=application_id)
+        db.session.add(override)
+    override.status, override.amount = status, amount
+    override.justification, override.decided_by_id, override.decided_at = (
+        justification, actor.id, utcnow())
+    db.session.flush()
+    audit.record("award.override", "award_override", override.id, actor=actor,
+                 competition_id=run.competition_id, before=before,
+                 after={"ref": result.ref, "status": status, "award": str(amount),
+                        "run": run.id}, note=justification)
+    return override
+
+
+def _decision(result: RankingResult, override: AwardOverride | None) -> dict[str, Any]:
+    status, award = effective(result, override)
+    return {"ref": result.ref, "status": status, "award": str(award), "run": result.run_id,
+            "override": override is not None}
+
+
+def _check_override(run: RankingRun, result: RankingResult, status: str,
+                    amount: Decimal) -> None:
+    if status not in OVERRIDE_STATUSES:
+        raise InputError(f"choose one of {', '.join(OVERRIDE_STATUSES)}", "status")
+    if result.rank is None:
+        raise InputError(f"{result.ref} is {result.status} and not ranked; it cannot be "
+                         "awarded by an override", "status")
+    if status == "waitlisted" and amount != 0:
+        raise InputError("a waitlisted application gets $0.00", "amount")
+    if status in AWARDED and amount <= 0:
+        raise InputError("an award must be more than $0.00", "amount")
+    requested = db.session.get(Application, result.application_id).requested_amount
+    if amount > requested:
+        raise InputError(f"must not exceed the request of {money(requested)}", "amount")
+    others = sum((effective(r, o)[1] for r, o in _results_with_overrides(run)
+                  if r.application_id != result.application_id), ZERO)
+    funds = run.total_funds or ZERO
+    if others + amount > funds:
+        raise InputError(f"the awards would add up to {money(others + amount)}, more than the "
+                         f"{money(funds)} available; lower another award first", "amount")
+
+
+def _results_with_overrides(run: RankingRun) -> list[tuple[RankingResult, AwardOverride | None]]:
+    overrides = overrides_of(run)
+    results = db.session.scalars(select(RankingResult).where(RankingResult.run_id == run.id))
+    return [(r, overrides.get(r.application_id)) for r in results]
+
+
+def clear_override(run: RankingRun, application_id: int, *, actor: User) -> None:
+    """Remove an override: the computed decision counts again."""
+    _lock(run)
+    _ensure_decidable(run)
+    _ensure_open(run)
+    override = overrides_of(run).get(application_id)
+    if override is None:
+        raise NotFound("There is no exception to remove for that application.")
+    result = db.session.scalar(select(RankingResult).where(
+        RankingResult.run_id == run.id, RankingResult.application_id == application_id))
+    before = _decision(result, override)
+    db.session.delete(override)
+    db.session.flush()
+    audit.record("award.override_remove", "award_override", override.id, actor=actor,
+                 competition_id=run.competition_id, before=before,
+                 after=_decision(result, None))
+
+
+# --------------------------------------------------------------------------- slate
+
+
+def _slate_state(slate: AwardSlate) -> dict[str, Any]:
+    return {"run": slate.run_id, "status": slate.status.value,
+            "prepared_by": slate.prepared_by_id, "approved_by": slate.approved_by_id}
+
+
+def prepare_slate(run: RankingRun, *, actor: User) -> AwardSlate:
+    """Submit the run's award list (with its overrides) for approval."""
+    _lock(run)
+    _ensure_decidable(run)
+    _ensure_open(run)
+    pending = db.session.scalar(select(AwardSlate).where(
+        AwardSlate.competition_id == run.competition_id,
+        AwardSlate.status.in_([SlateStatus.PREPARED, SlateStatus.APPROVED])))
+    if pending is not None:
+        raise Conflict(f"The award list of run {pending.run_id} is already "
+                       f"{pending.status.value}; publish or withdraw it first.")
+    slate = AwardSlate(competition_id=run.competition_id, run_id=run.id, prepared_by_id=actor.id,
+                       status=SlateStatus.PREPARED, prepared_at=utcnow())
+    db.session.add(slate)
+    db.session.flush()
+    totals = _totals(run)
+    audit.record("slate.prepare", "award_slate", slate.id, actor=actor,
+                 competition_id=run.competition_id, after=_slate_state(slate) | totals)
+    return slate
+
+
+def _totals(run: RankingRun) -> dict[str, Any]:
+    pairs = _results_with_overrides(run)
+    awarded = sum((effective(r, o)[1] for r, o in pairs), ZERO)
+    return {"total_awarded": str(awarded), "overrides": sum(1 for _, o in pairs if o)}
+
+
+def withdraw_slate(slate: AwardSlate, *, actor: User) -> None:
+    """Take a prepared or approved (not yet published) award list back for changes."""
+    _lock(slate.run)
+    if slate.status == SlateStatus.PUBLISHED:
+        raise Conflict("This award list is published; it cannot be withdrawn. Rank again and "
+                       "publish a corrected list instead.")
+    before = _slate_state(slate)
+    slate_id, competition_id = slate.id, slate.competition_id
+    db.session.delete(slate)
+    db.session.flush()
+    audit.record("slate.withdraw", "award_slate", slate_id, actor=actor,
+                 competition_id=competition_id, before=before)
+
+
+def approval_refusal(slate: AwardSlate, actor: User) -> str | None:
+    """Why ``actor`` may not approve this slate, or ``None`` if they may."""
+    if actor.id == slate.prepared_by_id:
+        return ("You prepared this award list, so you cannot approve it: a second staff member "
+                "with approval rights must approve it.")
+    if not actor.can_approve:
+        return "You do not have approval rights. Ask a staff member who can approve."
+    if any(o.decided_by_id == actor.id for o in overrides_of(slate.run).values()):
+        return ("You made an exception (override) in this award list, so you cannot approve it: "
+                "another staff member with approval rights must approve it.")
+    return None
+
+
+def approve_slate(slate: AwardSlate, *, actor: User) -> AwardSlate:
+    """Four-eyes approval by a second staff member with approval rights."""
+    _lock(slate.run)
+    if slate.status != SlateStatus.PREPARED:
+        raise Conflict(f"This award list is {slate.status.value}; only a list waiting for "
+                       "approval can be approved.")
+    refusal = approval_refusal(slate, actor)
+    if refusal:
+        raise Forbidden(refusal)
+    before = _slate_state(slate)
+    slate.status, slate.approved_by_id, slate.approved_at = (
+        SlateStatus.APPROVED, actor.id, utcnow())
+    db.session.flush()
+    audit.record("slate.approve", "award_slate", slate.id, actor=actor,
+                 competition_id=slate.competition_id, before=before,
+                 after=_slate_state(slate) | _totals(slate.run))
+    return slate
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What publishing queued: outbox ids still to send, and applications without an address."""
+
+    message_ids: list[int]
+    unreachable: list[str]
+
+
+def publish_run(run: RankingRun, *, actor: User, public_url: str) -> Publication:
+    """Publish the run's approved award list and queue the decision mails.
+
+    Returns the ids of the outbox messages still to send (send them after the commit). A second
+    call for a published list queues nothing new (the dedupe keys already exist) and returns the
+    same messages. Raise ``Conflict`` (409) if the run is not ranked or its list not approved.
+    """
+    _lock(run)
+    _ensure_decidable(run)
+    slate = slate_of(run)
+    if slate is None:
+        raise Conflict("This ranking has no award list submitted for approval; it cannot be "
+                       "published.")
+    if slate.status == SlateStatus.PREPARED:
+        raise Conflict("The award list has not been approved yet; it cannot be published.")
+    first = slate.status == SlateStatus.APPROVED
+    if first:
+        before = _slate_state(slate)
+        slate.status, slate.published_by_id, slate.published_at = (
+            SlateStatus.PUBLISHED, actor.id, utcnow())
+        db.session.flush()
+    messages, unreachable = _queue_decision_mails(slate, public_url)
+    if first:
+        audit.record("slate.publish", "award_slate", slate.id, actor=actor,
+                     competition_id=slate.competition_id, before=before,
+                     after=_slate_state(slate) | _totals(run) | {
+                         "public_url": public_url, "mails": len(messages),
+                         "no_mail_address": unreachable})
+    return Publication([m.id for m in messages if m.status != MailStatus.SENT], unreachable)
+
+
+def _queue_decision_mails(slate: AwardSlate, public_url: str) -> tuple[list, list[str]]:
+    """One decision mail per application of the run (deduplicated); also the refs of the
+    applications that have no address to write to."""
+    competition = slate.run.competition
+    messages, unreachable = [], []
+    for result, override in _results_with_overrides(slate.run):
+        application = db.session.get(Application, result.application_id)
+        to_addr = recipient(application)
+        if to_addr is None:
+            unreachable.append(result.ref)
+            continue
+        status, award = effective(result, override)
+        messages.append(mail.queue(
+            to_addr, f"{competition.title}: decision on application {result.ref}",
+            decision_text(competition, application, result, status, award, override, public_url),
+            dedupe_key=f"award:{slate.id}:{application.id}"))
+    return messages, sorted(unreachable)
+
+
+def recipient(application: Application) -> str | None:
+    """Who hears about the decision: the district user who made the application, else its first
+    contact with an email address."""
+    if application.created_by is not None and application.created_by.email:
+        return application.created_by.email
+    for contact in application.contacts or []:
+        if isinstance(contact, Mapping) and contact.get("email"):
+            return str(contact["email"])
+    return None
+
+
+STATUS_TEXT = {
+    "funded": "is funded",
+    "partially_funded": "is partly funded",
+    "waitlisted": "is on the waiting list; it is not funded at this time",
+    "below_threshold": "scored below the lowest fundable score and is not funded",
+    "incomplete": "did not receive enough completed reviews to be ranked and is not funded",
+    "ineligible": "was found ineligible and is not funded",
+}
+
+
+def decision_text(competition: Competition, application: Application, result: RankingResult,
+                  status: str, award: Decimal, override: AwardOverride | None,
+                  public_url: str) -> str:
+    """The body of the decision mail."""
+    lines = [
+        "Hello,", "",
+        f"The Turnaround Office has published the award list of {competition.title}.", "",
+        f"Application {result.ref} ({application.school.name}) {STATUS_TEXT.get(status, status)}.",
+    ]
+    if award > 0:
+        lines.append(f"Award: {money(award)} (requested {money(application.requested_amount)}).")
+    if result.final is not None:
+        lines.append(f"Final score: {result.final.normalize():f}"
+                     + (f"; rank {result.rank}." if result.rank else "."))
+    if result.status == "ineligible" and result.reason:
+        lines.append(f"Reason: {result.reason}")
+    if override is not None:
+        lines += ["", "This decision is an exception made by staff to the computed result: "
+                  f"{override.justification}"]
+    lines += ["", f"The published award list: {public_url}", "",
+              "CSDE Turnaround Office"]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- public
+
+
+def published_slate(competition: Competition) -> AwardSlate | None:
+    """The latest published award list of the competition."""
+    return db.session.scalar(select(AwardSlate).where(
+        AwardSlate.competition_id == competition.id, AwardSlate.status == SlateStatus.PUBLISHED)
+        .order_by(AwardSlate.published_at.desc(), AwardSlate.id.desc()).limit(1))
+
+
+def published_competitions() -> list[tuple[Competition, AwardSlate]]:
+    slates = db.session.scalars(select(AwardSlate).where(
+        AwardSlate.status == SlateStatus.PUBLISHED).order_by(AwardSlate.published_at)).all()
+    latest = {s.competition_id: s for s in slates}
+    return sorted(((s.run.competition, s) for s in latest.values()),
+                  key=lambda pair: pair[0].title)

@@ -1,0 +1,136 @@
+"""What-if: rank the committed data in-process with changed policy knobs, without saving, and
+compare the slate with the current run (who enters or leaves the funded set, changed amounts)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from scoring.errors import InputError
+from scoring.extensions import db
+from scoring.models import Application, Competition, RankingResult, RankingRun, School, User
+from scoring.services.board import current_run, overrides_of
+
+
+# --------------------------------------------------------------------------- what-if
+
+
+@dataclass
+class WhatIfRow:
+    """One application under the tried policy, beside its result in the current run."""
+
+    ref: str
+    school: str
+    district: str
+    rank: int | None
+    final: float | None
+    status: str
+    award: Decimal
+    before_status: str | None
+    before_award: Decimal | None
+    before_rank: int | None
+    exception: bool = False
+
+    @property
+    def change(self) -> str | None:
+        now, was = self.award > 0, (self.before_award or 0) > 0
+        if now and not was:
+            return "enters"
+        if was and not now:
+            return "leaves"
+        if now and was and self.award != self.before_award:
+            return "amount"
+        return None
+
+
+@dataclass
+class WhatIf:
+    """The slate a policy change would give, not saved, and how it differs from a run."""
+
+    overrides: dict[str, Any]
+    policy: dict[str, Any]
+    total_funds: Decimal
+    total_awarded: Decimal
+    remaining: Decimal
+    rows: list[WhatIfRow]
+    baseline: RankingRun | None
+    data_changed: bool
+
+    def of(self, change: str) -> list[WhatIfRow]:
+        return [r for r in self.rows if r.change == change]
+
+
+WHAT_IF_KNOBS = ("total_funds", "min_score", "normalization", "aggregation", "fund_down",
+                 "max_award", "district_max_awards", "district_max_amount", "partial_funding",
+                 "partial_min")
+
+
+def what_if(competition: Competition, overrides: Mapping[str, Any]) -> WhatIf:
+    """Rank the committed data in-process with policy ``overrides`` and compare with the current
+    run. Nothing is written. ``InputError`` names the knob at fault."""
+    from scoring.ranking import Policy, PolicyError, rank_columns, result_document
+    from scoring.rubric import RubricError
+    from scoring.services import ranking
+    from scoring.services.competitions import policy_error
+
+    unknown = sorted(set(overrides) - set(WHAT_IF_KNOBS))
+    if unknown:
+        raise InputError(f"{unknown[0]} cannot be tried here", None)
+    try:
+        policy = ranking.policy_for(competition, dict(overrides))
+        inputs = ranking.read_inputs(competition)
+        result = rank_columns(inputs.rubric, policy, inputs.applications, inputs.review_app,
+                              inputs.review_reviewer, inputs.points, inputs.priorities)
+    except PolicyError as exc:
+        raise policy_error(exc, WHAT_IF_KNOBS) from None
+    except (RubricError, ValueError) as exc:
+        raise InputError(f"the data cannot be ranked as it is: {exc}") from None
+    doc = result_document(result, competition.slug, None)
+    baseline = current_run(competition)
+    before: dict[str, RankingResult] = {}
+    exceptions: set[int] = set()
+    data_changed = False
+    if baseline is not None:
+        before = {r.ref: r for r in db.session.scalars(
+            select(RankingResult).where(RankingResult.run_id == baseline.id))}
+        exceptions = set(overrides_of(baseline))
+        same_policy = rank_columns(inputs.rubric, Policy.from_dict(baseline.policy),
+                                   inputs.applications, inputs.review_app,
+                                   inputs.review_reviewer, inputs.points, inputs.priorities)
+        data_changed = same_policy.inputs_sha256 != baseline.inputs_sha256
+    schools = _school_names(competition)
+    rows = []
+    for a in doc["applications"]:
+        b = before.get(a["ref"])
+        rows.append(WhatIfRow(
+            a["ref"], schools.get(a["school"], a["school"]), a["district"], a["rank"],
+            a["final"], a["status"], Decimal(a["award"]),
+            b.status if b else None, b.award if b else None, b.rank if b else None,
+            bool(b and b.application_id in exceptions)))
+    return WhatIf(dict(overrides), doc["policy"], Decimal(doc["total_funds"]),
+                  Decimal(doc["total_awarded"]), Decimal(doc["remaining"]), rows, baseline,
+                  data_changed)
+
+
+def _school_names(competition: Competition) -> dict[str, str]:
+    return dict(db.session.execute(
+        select(School.code, School.name).join(Application, Application.school_id == School.id)
+        .where(Application.competition_id == competition.id)).all())
+
+
+def save_what_if(competition: Competition, overrides: Mapping[str, Any], *, actor: User,
+                 label: str | None) -> RankingRun:
+    """Queue the tried policy as a what-if run (the caller commits, then dispatches it)."""
+    from scoring.services import ranking
+
+    if not overrides:
+        raise InputError("change at least one setting to save a what-if run (or start an "
+                         "ordinary ranking from the board)", None)
+    what_if(competition, overrides)  # same checks and messages as trying it
+    label = label or "What-if: " + ", ".join(f"{k} {v}" for k, v in overrides.items())
+    return ranking.create_run(competition, actor=actor, overrides=dict(overrides),
+                              label=label[:200])

@@ -1,0 +1,85 @@
+"""Staff: start a ranking, follow its progress, the ranking board and each application's
+explanation."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from scoring.auth import role_required
+from scoring.explain import render_explanation
+from scoring.extensions import db
+from scoring.models import Competition, RankingRun, Role, RunStatus
+from scoring.services import board as boards
+from scoring.services import decisions
+from scoring.staff.competitions import me
+from scoring.staff.board_forms import BoardFilterForm, OverrideForm
+from scoring.staff.forms import ConfirmForm
+from scoring.staff.views import bp
+
+
+@bp.route("/competitions/<int:competition_id>/rank", methods=["POST"])
+@role_required(Role.STAFF)
+def rank_start(competition_id: int):
+    """Queue a ranking run of the committed data; the worker computes it."""
+    from scoring.services import ranking
+    from workers.tasks import rank_competition
+
+    competition = db.get_or_404(Competition, competition_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    run = ranking.create_run(competition, actor=me())
+    db.session.commit()
+    rank_competition.delay(run.id)  # after the commit, so the worker sees the run
+    flash(f"Ranking run {run.id} started.", "info")
+    return redirect(url_for(".run_progress", run_id=run.id))
+
+
+@bp.route("/runs/<int:run_id>")
+@role_required(Role.STAFF)
+def run_progress(run_id: int):
+    """A run's status, refreshed every few seconds until it is done (then its board)."""
+    run = db.get_or_404(RankingRun, run_id)
+    if run.status == RunStatus.DONE:
+        return redirect(url_for(".board", competition_id=run.competition_id, run=run.id))
+    return render_template("staff/run_progress.html", run=run, c=run.competition, tab="board",
+                           refresh=run.status in (RunStatus.QUEUED, RunStatus.RUNNING))
+
+
+@bp.route("/competitions/<int:competition_id>/board")
+@role_required(Role.STAFF)
+def board(competition_id: int):
+    """The ranking board: funding order, scores, flags, decisions, running total, funding line."""
+    competition = db.get_or_404(Competition, competition_id)
+    filters = BoardFilterForm(request.args)
+    filters.validate()
+    run = boards.run_of(competition, filters.run.data if not filters.run.errors else None)
+    if run is None or run.status != RunStatus.DONE:
+        return render_template("staff/board_empty.html", c=competition, run=run, tab="board")
+    view = boards.board(run)
+    rows = boards.filter_rows(view.rows, **{k: filters[k].data or "" for k in (
+        "status", "district", "flag") if not filters[k].errors})
+    return render_template(
+        "staff/board.html", c=competition, run=run, view=view, rows=rows, filters=filters,
+        slate=boards.slate_of(run), runs=boards.runs_of(competition),
+        chart=boards.distribution_chart(view),
+        leniency=boards.leniency_chart(run), refusal=decisions.approval_refusal,
+        pending=boards.pending_run(competition), tab="board")
+
+
+@bp.route("/runs/<int:run_id>/applications/<path:ref>")
+@role_required(Role.STAFF)
+def explanation(run_id: int, ref: str):
+    """How one application got its scores, rank, status and award, and staff's decision."""
+    run = db.get_or_404(RankingRun, run_id)
+    result = boards.result_for(run, ref)
+    override = boards.overrides_of(run).get(result.application_id)
+    form = OverrideForm(data=boards.override_defaults(result, override))
+    return _explanation_page(run, result, override, form)
+
+
+def _explanation_page(run, result, override, form, status: int = 200):
+    text = render_explanation(result.explanation) if result.explanation else None
+    return render_template(
+        "staff/explanation.html", run=run, c=run.competition, result=result, override=override,
+        text=text, form=form, slate=boards.slate_of(run), tab="board",
+        decision=boards.effective(result, override)), status
