@@ -155,9 +155,9 @@ def _conflicts(competition: Competition) -> tuple[set[tuple[int, int]], set[tupl
         select(ReviewerAssignment.application_id, ReviewerAssignment.reviewer_id)
         .join(Application, Application.id == ReviewerAssignment.application_id)
         .where(Application.competition_id == competition.id,
-               ReviewerAssignment.status == AssignmentStatus.CONFLICT)).tuples())
+               ReviewerAssignment.status == AssignmentStatus.CONFLICT)).all())
     district = set(db.session.execute(
-        select(ReviewerConflict.user_id, ReviewerConflict.district_id)).tuples())
+        select(ReviewerConflict.user_id, ReviewerConflict.district_id)).all())
     return declared, district
 
 
