@@ -15,7 +15,9 @@ else
 fi
 if [ -s instance/demo-accounts.json ]; then
   echo "Demo accounts:"
-  .venv/bin/python -c 'import json,sys; [print(f"  {a[\"role\"]:10} {a[\"email\"]:32} {a[\"password\"]}") for a in json.load(open(sys.argv[1]))["accounts"]]' instance/demo-accounts.json
+  .venv/bin/python -c 'import json, sys
+for a in json.load(open(sys.argv[1]))["accounts"]:
+    print("  %-10s %-32s %s" % (a["role"], a["email"], a["password"]))' instance/demo-accounts.json
 fi
 echo "Open http://127.0.0.1:${PORT:-5000}/ (Ctrl-C stops the server)."
 exec .venv/bin/flask run --host 127.0.0.1 --port "${PORT:-5000}"
