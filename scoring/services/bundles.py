@@ -20,8 +20,8 @@ Rules this module decides (bundle.md leaves them open):
   ``min_award``, ``max_award`` and ``partial_min`` must be at least 0.01 when given. Timestamps
   are ISO 8601 with a UTC offset. ``slug`` is lowercase letters, digits and hyphens.
 * **A submitted review must score every criterion** (ranking.md §1: a missing score is never
-  read as 0); a draft (``submitted: false``) may be partial. A comment needs a score for its
-  criterion in the same review (the comment is stored with the score).
+  read as 0); a draft (``submitted: false``) may be partial, and may hold a comment on a
+  criterion it has not scored yet (stored with empty points, as the review form does).
 * **Everything listed is used.** Every district must be some school's district or some
   reviewer's conflict, every school some application's school, every reviewer the author of
   some review; otherwise the bundle is refused, so that an export gives the input back.
@@ -394,7 +394,8 @@ class _Validator(_Checker):
         at = lambda key: _at(path, key)  # noqa: E731
         out: dict[str, Any] = {}
         if "aggregation" in k:
-            out["aggregation"] = self.choice(k["aggregation"], at("aggregation"), tuple(AGGREGATORS))
+            out["aggregation"] = self.choice(k["aggregation"], at("aggregation"),
+                                             tuple(AGGREGATORS))
         if "normalization" in k:
             out["normalization"] = self.choice(k["normalization"], at("normalization"),
                                                ("none", "zscore"))
@@ -467,7 +468,8 @@ class _Validator(_Checker):
                                              nonempty=True)):
                 criteria.append(self.criterion(c, f"{p}.criteria[{j}]", criterion_keys))
             title = self.text(s.get("title"), _at(p, "title"), 200, empty=True)
-            sections.append(Section(key or "", tuple(x for x in criteria if x), weight, title or ""))
+            sections.append(Section(key or "", tuple(x for x in criteria if x), weight,
+                                    title or ""))
         if self.errors:
             return
         try:
@@ -667,7 +669,8 @@ class _Validator(_Checker):
         if r is None and "reviewer" in item:
             self.fail(_at(p, "reviewer"), f"unknown reviewer {item['reviewer']!r}")
         if "submitted" in item and type(item["submitted"]) is not bool:
-            self.fail(_at(p, "submitted"), f"expected true or false, got {_kind(item['submitted'])}")
+            self.fail(_at(p, "submitted"),
+                      f"expected true or false, got {_kind(item['submitted'])}")
 
     def _scores(self, scores: dict, i: int) -> None:
         cache, rubric = self.plan.score_cache, self.plan.rubric
@@ -704,8 +707,6 @@ class _Validator(_Checker):
         for key, note in value.items():
             if key not in index:
                 self.fail(f"{p}.{key}", "unknown criterion")
-            elif key not in scores:
-                self.fail(f"{p}.{key}", "a comment needs a score for its criterion")
             elif not isinstance(note, str):
                 self.fail(f"{p}.{key}", f"expected a string, got {_kind(note)}")
         return value
@@ -1109,6 +1110,8 @@ def _score_suffixes(plan: _Plan, criteria_ids: list[int]) -> dict[tuple[str, Any
 def _copy_scores(plan: _Plan, review_ids: list[int], criteria_ids: list[int]) -> int:
     """COPY every criterion score as text built straight from the validated values."""
     suffix = _score_suffixes(plan, criteria_ids)
+    index = plan.rubric.criterion_index
+    maxima = [fmt_decimal(c.max_points) for c in plan.rubric.criteria]
     count, parts = 0, []
     with copy_in(CriterionScore.__table__,
                  ("review_id", "criterion_id", "points", "max_points", "comment")) as copy:
@@ -1120,6 +1123,11 @@ def _copy_scores(plan: _Plan, review_ids: list[int], criteria_ids: list[int]) ->
                     if key in comments:
                         line = line[:-3] + _copy_text(comments[key]) + "\n"
                     parts.append(rid + line)
+                for key in comments.keys() - scores.keys():  # a draft's comment, no points yet
+                    col = index[key]
+                    parts.append(f"{rid}\t{criteria_ids[col]}\t\\N\t{maxima[col]}\t"
+                                 f"{_copy_text(comments[key])}\n")
+                    count += 1
             else:
                 parts.extend([rid + suffix[item] for item in scores.items()])
             count += len(scores)
@@ -1135,11 +1143,16 @@ def _insert_scores(plan: _Plan, review_ids: list[int], criteria_ids: list[int]) 
     cache = plan.score_cache
     points = {text: Decimal(text) for _, text in cache.values()}
 
+    index = plan.rubric.criterion_index
+
     def rows():
         for rid, (_, _, _, scores, comments) in zip(review_ids, plan.reviews):
             for key, v in scores.items():
                 col, pts = cache[(key, v)]
                 yield rid, criteria_ids[col], points[pts], maxima[col], comments.get(key)
+            for key in comments.keys() - scores.keys():  # a draft's comment, no points yet
+                col = index[key]
+                yield rid, criteria_ids[col], None, maxima[col], comments[key]
 
     return bulk_insert(CriterionScore.__table__,
                        ("review_id", "criterion_id", "points", "max_points", "comment"), rows())
@@ -1175,9 +1188,9 @@ def export_bundle(competition: Competition, *, actor: User | None = None) -> dic
     reviewers, conflict_districts = _export_reviewers(reviewer_ids)
     schools = sorted(_in_chunks(select(School.code, School.name, District.code).join(District),
                                 School.code, sorted({a["school"] for a in apps}), scalars=False))
+    district_codes = sorted({s[2] for s in schools} | conflict_districts)
     districts = sorted(_in_chunks(select(District.code, District.name, District.alliance),
-                                  District.code, sorted({s[2] for s in schools} | conflict_districts),
-                                  scalars=False))
+                                  District.code, district_codes, scalars=False))
     audit.record("bundle.export", "competition", competition.id, actor=actor,
                  competition_id=competition.id,
                  after={"applications": len(apps), "reviews": len(reviews)})
@@ -1274,7 +1287,8 @@ def _export_reviews(c: Competition) -> tuple[list[dict], set[int]]:
         .order_by(CriterionScore.review_id, RubricSection.position, Criterion.position),
         execution_options={"yield_per": 50_000})
     for review_id, key, points, comment in stream:
-        scores.setdefault(review_id, {})[key] = _num(points)
+        if points is not None:  # a draft may hold a comment before its points
+            scores.setdefault(review_id, {})[key] = _num(points)
         if comment is not None:
             comments.setdefault(review_id, {})[key] = comment
     out = [{"application": ref, "reviewer": email, "submitted": bool(counted),

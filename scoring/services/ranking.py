@@ -43,7 +43,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, delete, select, text, update
+from sqlalchemy import Connection, delete, select, update
 
 from scoring.errors import InputError, NotFound
 from scoring.extensions import db
@@ -300,10 +300,11 @@ WHERE {apps} AND r.status = 'submitted'
                   WHERE rc.user_id = r.reviewer_id AND rc.district_id = s.district_id)
 """
 #: Every stored score of the competition's criteria (drafts and conflicted reviews included;
-#: only the counted reviews' rows are kept). No join: one scan of criterion_score.
+#: only the counted reviews' rows are kept; a draft's comment without points is skipped, so a
+#: counted review lacking points shows as missing). No join: one scan of criterion_score.
 _SCORES = """
 SELECT cs.review_id, cs.criterion_id, CAST(cs.points AS FLOAT)
-FROM criterion_score cs WHERE cs.criterion_id IN ({ids}){more}
+FROM criterion_score cs WHERE cs.criterion_id IN ({ids}) AND cs.points IS NOT NULL{more}
 """
 #: Bytes of packed scores fetched per query on PostgreSQL (bytea values are limited to 1 GB).
 PACKED_QUERY_BYTES = 256 * 2**20
@@ -384,7 +385,8 @@ def _application_rows(conn: Connection, competition: Competition) -> list[tuple]
         .order_by(Application.id)).all()
 
 
-def _read_applications(conn: Connection, competition: Competition) -> tuple[list[ApplicationInput], dict[str, int]]:
+def _read_applications(conn: Connection, competition: Competition
+                       ) -> tuple[list[ApplicationInput], dict[str, int]]:
     prios: dict[int, list[str]] = {}
     for app_id, key in conn.execute(
             select(ApplicationPriority.application_id, Priority.key)
@@ -577,7 +579,8 @@ def result_document_for_run(run: RankingRun) -> dict:
     }
 
 
-def latest_done_run(competition: Competition, *, include_what_if: bool = False) -> RankingRun | None:
+def latest_done_run(competition: Competition, *,
+                    include_what_if: bool = False) -> RankingRun | None:
     """The most recent done run of ``competition`` (what-if runs excluded unless asked)."""
     stmt = select(RankingRun).where(RankingRun.competition_id == competition.id,
                                     RankingRun.status == RunStatus.DONE)
