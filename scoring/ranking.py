@@ -1368,3 +1368,203 @@ def _funding_data(c: _Columns, x: _Explain, i: int) -> dict[str, Any]:
 def explain(result: RankingResult, ref: str) -> str:
     """Plain-text explanation of one application a grant officer can check by hand."""
     return render_explanation(explanation_data(result, ref))
+
+
+# --------------------------------------------------------------------------- compact storage
+#
+# A service storing an explanation for each of 100,000 applications does not store 100,000
+# self-contained dicts (~2.4 KB each, mostly the rubric, policy and reviewer statistics
+# repeated): it stores the run-level ``explanation_context`` once (with the run) and one
+# ``compact_explanations`` record per application (a JSON list), and ``expand_explanation``
+# rebuilds exactly the dict ``explanation_data`` returns when a person opens one.
+#
+# Record layout (a list; every value JSON-ready):
+#   0 ref, 1 school, 2 district, 3 tier, 4 status, 5 reason, 6 rank, 7 flags,
+#   8 reviews: [[reviewer index, score, normalised, points × S, fraction × S, pct × S], ...],
+#   9 base, 10 sections (list, S values) or None, 11 priority keys, 12 priority points,
+#   13 final, 14 final in micro-points (int) or None, 15 spread_6 or None,
+#   16 ranking: None or [rank, above ref, above final micro-points, decided-by index,
+#                        tied refs, tied count] (above ref None for rank 1),
+#   17 funding: [requested cents, request cents, award cents, position or None,
+#                remaining before cents, remaining after cents, room cents (-1: none),
+#                district awards before, district amount before cents]
+
+COMPACT_VERSION = 1
+
+
+def explanation_context(result: RankingResult) -> dict[str, Any]:
+    """The run-level part of every explanation of ``result`` (JSON-ready; store it once)."""
+    c = result._c
+    x = _explain_cache(c)
+    p = c.policy
+    stop = int(c.stop)
+    return {
+        "version": COMPACT_VERSION,
+        "reviewers": list(c.names),
+        "reviewer_stats": [dict(s) for s in x.stats],
+        "rubric": {k: (list(v) if isinstance(v, list) else v) for k, v in x.rubric.items()},
+        "normalization": {"method": p.normalization, "mean": _r4(c.mu), "std": _r4(c.sigma)},
+        "aggregation": {"method": p.aggregation, "min_reviews": p.min_reviews},
+        "priorities": {k: _json_number(v) for k, v in c.prio_points.items()},
+        "discrepancy_threshold": _json_number(p.discrepancy_threshold, 6),
+        "labels": list(c.labels),
+        "tie_breakers": list(p.tie_breakers),
+        "ranked": len(x.rank_order),
+        "policy": dict(x.policy),
+        "funding_of": len(c.fund_order),
+        "stop": stop,
+        "stopped_at": c.refs[int(c.fund_order[stop])] if stop >= 0 else None,
+    }
+
+
+def compact_explanations(result: RankingResult) -> list[list[Any]]:
+    """One compact explanation record per application, in canonical (ref) order, built from
+    the run's arrays at once (see the layout above)."""
+    c = result._c
+    x = _explain_cache(c)
+    n_apps = len(c.refs)
+    rows = np.column_stack([c.rev_code.astype(np.float64), x.raw4, x.norm4,
+                            x.points4, x.frac6, x.pct4]).tolist() if len(c.raw) else []
+    for row in rows:
+        row[0] = int(row[0])
+    counts, starts = c.counts.tolist(), c.starts.tolist()
+    base4, final4, final6 = x.base4.tolist(), x.final4.tolist(), x.final6
+    sect4, spread6 = x.sect4.tolist(), x.spread6.tolist()
+    pp = [_json_number(v) for v in c.pp] if n_apps < 64 else None
+    if pp is None:
+        cache = {v: _json_number(v) for v in set(c.pp)}
+        pp = [cache[v] for v in c.pp]
+    flag_sets = [[], ["discrepancy"], ["tie"], ["discrepancy", "tie"]]
+    flags = (c.discrepancy.astype(np.int8) + 2 * c.tie.astype(np.int8)).tolist()
+    status = c.status.tolist()
+    reason_names = (None, "funds", "district_cap")
+    rank = c.rank.tolist()
+    position = c.position.tolist()
+    rem_before, rem_after = c.rem_before.tolist(), c.rem_after.tolist()
+    requested, request = c.requested.tolist(), c.request.tolist()
+    by_pos = c.by_position.T.tolist()
+    order, tie_lo, tie_hi, decided = x.rank_order, x.tie_lo, x.tie_hi, x.decided
+    refs = c.refs
+    out = []
+    for i in range(n_apps):
+        n, st, rk, pos = counts[i], status[i], rank[i], position[i]
+        if rk:
+            p0 = rk - 1
+            above = order[p0 - 1] if p0 else None
+            lo, hi = tie_lo[p0], tie_hi[p0]
+            tied = [] if hi == lo else [refs[j] for j in order[lo:min(hi + 1, lo + _MAX_TIED + 1)]
+                                        if j != i][:_MAX_TIED]
+            ranking = [rk, None if above is None else refs[above],
+                       None if above is None else final6[above], decided[i], tied, hi - lo]
+        else:
+            ranking = None
+        if pos:
+            room, n_d, amt_d = by_pos[pos - 1]
+            funding = [requested[i], request[i], rem_before[i] - rem_after[i], pos,
+                       rem_before[i], rem_after[i], room, n_d, amt_d]
+        else:
+            funding = [requested[i], request[i], rem_before[i] - rem_after[i], None,
+                       0, 0, -1, 0, 0]
+        out.append([
+            refs[i], c.schools[i], c.districts[i], int(c.tiers[i]), STATUSES[st],
+            c.reasons[i] if st == INELIGIBLE else reason_names[c.reason_code[i]],
+            rk or None, flag_sets[flags[i]], rows[starts[i]:starts[i] + n],
+            base4[i] if n else None, sect4[i] if n else None, list(c.prio_keys[i]), pp[i],
+            final4[i] if n else None, final6[i] if n else None,
+            spread6[i] if n >= 2 else None, ranking, funding])
+    return out
+
+
+def compact_explanation(result: RankingResult, ref: str) -> list[Any]:
+    """The compact record of one application (``KeyError`` for an unknown ref)."""
+    c = result._c
+    return compact_explanations(result)[_index_of(c, ref)]
+
+
+def is_compact_explanation(stored: Any) -> bool:
+    """Whether a stored explanation is a compact record (else a full ``explanation_data``)."""
+    return isinstance(stored, list)
+
+
+def expand_explanation(record: list[Any], context: Mapping[str, Any]) -> dict[str, Any]:
+    """Rebuild exactly the ``explanation_data`` dict from a compact record and its run's
+    ``explanation_context`` (both as stored, i.e. after a JSON round trip)."""
+    (ref, school, district, tier, status, reason, rank_, flags, revs, base, sect, prio_keys,
+     pp, final, final6, spread6, ranking, funding) = record
+    rubric = context["rubric"]
+    keys = rubric["sections"]
+    s = len(keys)
+    names, stats = context["reviewers"], context["reviewer_stats"]
+    reviews = [{"reviewer": names[int(r[0])], "points": list(r[3:3 + s]),
+                "fraction": list(r[3 + s:3 + 2 * s]), "pct": list(r[3 + 2 * s:3 + 3 * s]),
+                "score": r[1], "normalised": r[2], "reviewer_stats": dict(stats[int(r[0])])}
+               for r in revs]
+    n = len(reviews)
+    agg = context["aggregation"]
+    prio = context["priorities"]
+    ranking_data = None
+    if ranking is not None:
+        rk, above_ref, above_f6, decided, tied, tied_count = ranking
+        ranking_data = {
+            "rank": rk, "of": context["ranked"],
+            "above": None if above_ref is None else {"ref": above_ref, "final_6": above_f6 / 1e6},
+            "decided_by": None if decided < 0 else context["labels"][decided],
+            "tie_breakers": list(context["tie_breakers"]),
+            "tied_with": list(tied), "tied_count": tied_count,
+        }
+    requested, request, award, pos, before, after, room, n_d, amt_d = funding
+    funding_data: dict[str, Any] = {
+        **context["policy"],
+        "requested_amount": _cents_str(requested), "request": _cents_str(request),
+        "award": _cents_str(award), "position": None, "of": context["funding_of"],
+    }
+    if pos is not None:
+        stop = context["stop"]
+        funding_data.update({
+            "position": pos,
+            "remaining_before": _cents_str(before),
+            "remaining_after": _cents_str(after),
+            "room": None if room < 0 else _cents_str(room),
+            "district_awards_before": n_d,
+            "district_amount_before": _cents_str(amt_d),
+            "stopped_at": context["stopped_at"] if 0 <= stop < pos - 1 else None,
+        })
+    return {
+        "ref": ref, "school": school, "district": district, "tier": tier,
+        "status": status, "reason": reason, "rank": rank_, "flags": list(flags),
+        "rubric": {**rubric, "sections": list(keys), "max_points": list(rubric["max_points"]),
+                   "weights": list(rubric["weights"]),
+                   "default_weights": list(rubric["default_weights"])},
+        "reviews": reviews,
+        "normalization": dict(context["normalization"]),
+        "aggregation": {"method": agg["method"], "min_reviews": agg["min_reviews"],
+                        "values": [r["normalised"] for r in reviews]},
+        "base": base,
+        "sections": dict(zip(keys, sect, strict=True)) if n else None,
+        "priorities": [{"key": k, "points": prio[k]} for k in prio_keys],
+        "priority_points": pp,
+        "final": final,
+        "final_6": final6 / 1e6 if n else None,
+        "discrepancy": {"threshold": context["discrepancy_threshold"], "spread_6": spread6},
+        "ranking": ranking_data,
+        "funding": funding_data,
+    }
+
+
+def stored_explanation(stored: Any, context: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A stored explanation as the ``explanation_data`` dict: compact records are expanded
+    with the run's context; a full dict (older runs) is returned as it is."""
+    if stored is None or not is_compact_explanation(stored):
+        return stored
+    if not context:
+        raise ValueError("a compact explanation needs its run's explanation context")
+    return expand_explanation(stored, context)
+
+
+def stored_review_scores(stored: Any) -> list[tuple[float, float]]:
+    """(score, normalised) of each counted review of a stored explanation (either form)."""
+    if not stored:
+        return []
+    if is_compact_explanation(stored):
+        return [(r[1], r[2]) for r in stored[8]]
+    return [(r["score"], r["normalised"]) for r in stored.get("reviews") or []]

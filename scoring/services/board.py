@@ -29,6 +29,7 @@ from scoring.models import (
     RunStatus,
     School,
 )
+from scoring.ranking import stored_review_scores
 
 OVERRIDE_STATUSES = ("funded", "partially_funded", "waitlisted")
 ZERO = Decimal("0.00")
@@ -106,6 +107,11 @@ class BoardRow:
     award: Decimal
     running_total: Decimal | None = None
     funded_side: bool = False
+
+    @property
+    def review_pairs(self) -> list[tuple[float, float]]:
+        """(raw, normalised) score of each counted review, from the stored explanation."""
+        return stored_review_scores(self.result.explanation)
 
 
 @dataclass

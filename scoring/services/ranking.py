@@ -67,17 +67,20 @@ from scoring.ranking import (
     ApplicationInput,
     Policy,
     PolicyError,
-    explanation_data,
+    compact_explanations,
+    explanation_context,
     rank_columns,
     render_explanation,
     result_document,
+    stored_explanation,
 )
 from scoring.rubric import Criterion as RubricCriterion
 from scoring.rubric import Rubric, RubricError, Section
 from scoring.services import audit
 from scoring.services.bundles import bulk_insert, is_postgres
 
-__all__ = ["InputsError", "create_run", "execute_run", "explanation_text", "latest_done_run",
+__all__ = ["InputsError", "create_run", "execute_run", "explanation_for", "explanation_text",
+           "latest_done_run",
            "mark_failed", "policy_for", "result_document_for_run"]
 
 log = logging.getLogger(__name__)
@@ -257,6 +260,7 @@ def _finish(run: RankingRun, result: Any, inputs: _Inputs, timings: dict[str, fl
         "mean": result.mu, "std": result.sigma,
         "reviewers": {k: {"n": s.n, "mean": s.mean, "std": s.std, "applied": s.applied}
                       for k, s in result.reviewer_stats.items()},
+        "explain": explanation_context(result),
     }
     run.timings = timings | {"total": round(sum(timings.values()), 3)}
     run.status, run.finished_at = RunStatus.DONE, utcnow()
@@ -524,18 +528,27 @@ def _dec(value: float | int | None) -> Decimal | None:
 
 
 def _write_results(run: RankingRun, result: Any, document: dict, inputs: _Inputs) -> None:
-    """Replace the run's results with one row per application, in document order."""
+    """Replace the run's results with one row per application, in document order.
+
+    Each row's ``explanation`` is the application's compact record
+    (``scoring.ranking.compact_explanations``, built for all applications at once); the
+    run-level part is stored once in ``run.stats["explain"]`` (see ``_finish``), and
+    ``explanation_for`` expands the two into the full ``explanation_data`` dict.
+    """
     db.session.execute(delete(RankingResult).where(RankingResult.run_id == run.id))
     enc = _json_text if is_postgres() else (lambda v: v)
     app_ids = inputs.app_ids
+    records = compact_explanations(result)  # canonical (ref) order
+    doc_order = [records[i] for i in result._c.doc_order.tolist()]  # document order
 
     def rows():
-        for position, a in enumerate(document["applications"], start=1):
+        for position, (a, record) in enumerate(zip(document["applications"], doc_order,
+                                                   strict=True), start=1):
             yield (run.id, app_ids[a["ref"]], position, a["ref"], a["school"], a["district"],
                    a["tier"], a["reviews"], enc(a["review_scores"]), _dec(a["base"]),
                    _dec(a["priority_points"]), _dec(a["final"]), enc(a["sections"]), a["rank"],
                    enc(a["flags"]), a["status"], Decimal(a["award"]), a["reason"],
-                   enc(explanation_data(result, a["ref"])))
+                   enc(record))
 
     bulk_insert(RankingResult.__table__, _RESULT_COLUMNS, rows())
 
@@ -598,4 +611,10 @@ def explanation_text(run: RankingRun, ref: str) -> str:
         RankingResult.run_id == run.id, RankingResult.ref == ref))
     if data is None:
         raise NotFound(f"application {ref!r} has no result in ranking run {run.id}")
-    return render_explanation(data)
+    return render_explanation(explanation_for(run, data))
+
+
+def explanation_for(run: RankingRun, stored: Any) -> dict | None:
+    """A result row's stored explanation as the full ``explanation_data`` dict (a compact
+    record is expanded with the run's context; an older full dict is returned as it is)."""
+    return stored_explanation(stored, (run.stats or {}).get("explain"))

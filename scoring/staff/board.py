@@ -11,6 +11,7 @@ from scoring.extensions import db
 from scoring.models import Competition, RankingRun, Role, RunStatus
 from scoring.services import board as boards
 from scoring.services import decisions
+from scoring.services.ranking import explanation_for
 from scoring.staff.competitions import me
 from scoring.staff.board_forms import BoardFilterForm, OverrideForm
 from scoring.staff.forms import ConfirmForm
@@ -78,7 +79,8 @@ def explanation(run_id: int, ref: str):
 
 
 def _explanation_page(run, result, override, form, status: int = 200):
-    text = render_explanation(result.explanation) if result.explanation else None
+    data = explanation_for(run, result.explanation) if result.explanation else None
+    text = render_explanation(data) if data else None
     return render_template(
         "staff/explanation.html", run=run, c=run.competition, result=result, override=override,
         text=text, form=form, slate=boards.slate_of(run), tab="board",
