@@ -1384,7 +1384,8 @@ def explain(result: RankingResult, ref: str) -> str:
 #   9 base, 10 sections (list, S values) or None, 11 priority keys, 12 priority points,
 #   13 final, 14 final in micro-points (int) or None, 15 spread_6 or None,
 #   16 ranking: None or [rank, above ref, above final micro-points, decided-by index,
-#                        tied refs, tied count] (above ref None for rank 1),
+#                        first refs of its tie group (up to 21, itself included; empty when
+#                        not tied), tied count] (above ref None for rank 1),
 #   17 funding: [requested cents, request cents, award cents, position or None,
 #                remaining before cents, remaining after cents, room cents (-1: none),
 #                district awards before, district amount before cents]
@@ -1417,61 +1418,85 @@ def explanation_context(result: RankingResult) -> dict[str, Any]:
     }
 
 
-def compact_explanations(result: RankingResult) -> list[list[Any]]:
-    """One compact explanation record per application, in canonical (ref) order, built from
-    the run's arrays at once (see the layout above)."""
+def compact_explanations(result: RankingResult) -> list[tuple[Any, ...]]:
+    """One compact explanation record per application, in canonical (ref) order, built
+    column by column from the run's arrays (see the layout above; tuples encode as JSON
+    arrays). Tied applications share one list of the first refs of their tie group; the
+    expansion drops the application's own ref and keeps twenty."""
     c = result._c
     x = _explain_cache(c)
     n_apps = len(c.refs)
+    if not n_apps:
+        return []
+
+    def objects(values: Any, mask: np.ndarray | None = None) -> list[Any]:
+        out = np.empty(n_apps, dtype=object)
+        out[:] = values if not isinstance(values, list) else _object_list(values)
+        if mask is not None:
+            out[~mask] = None
+        return out.tolist()
+
     rows = np.column_stack([c.rev_code.astype(np.float64), x.raw4, x.norm4,
                             x.points4, x.frac6, x.pct4]).tolist() if len(c.raw) else []
     for row in rows:
         row[0] = int(row[0])
-    counts, starts = c.counts.tolist(), c.starts.tolist()
-    base4, final4, final6 = x.base4.tolist(), x.final4.tolist(), x.final6
-    sect4, spread6 = x.sect4.tolist(), x.spread6.tolist()
-    pp = [_json_number(v) for v in c.pp] if n_apps < 64 else None
-    if pp is None:
-        cache = {v: _json_number(v) for v in set(c.pp)}
-        pp = [cache[v] for v in c.pp]
-    flag_sets = [[], ["discrepancy"], ["tie"], ["discrepancy", "tie"]]
-    flags = (c.discrepancy.astype(np.int8) + 2 * c.tie.astype(np.int8)).tolist()
-    status = c.status.tolist()
-    reason_names = (None, "funds", "district_cap")
-    rank = c.rank.tolist()
-    position = c.position.tolist()
-    rem_before, rem_after = c.rem_before.tolist(), c.rem_after.tolist()
-    requested, request = c.requested.tolist(), c.request.tolist()
-    by_pos = c.by_position.T.tolist()
-    order, tie_lo, tie_hi, decided = x.rank_order, x.tie_lo, x.tie_hi, x.decided
-    refs = c.refs
-    out = []
-    for i in range(n_apps):
-        n, st, rk, pos = counts[i], status[i], rank[i], position[i]
-        if rk:
-            p0 = rk - 1
-            above = order[p0 - 1] if p0 else None
-            lo, hi = tie_lo[p0], tie_hi[p0]
-            tied = [] if hi == lo else [refs[j] for j in order[lo:min(hi + 1, lo + _MAX_TIED + 1)]
-                                        if j != i][:_MAX_TIED]
-            ranking = [rk, None if above is None else refs[above],
-                       None if above is None else final6[above], decided[i], tied, hi - lo]
-        else:
-            ranking = None
-        if pos:
-            room, n_d, amt_d = by_pos[pos - 1]
-            funding = [requested[i], request[i], rem_before[i] - rem_after[i], pos,
-                       rem_before[i], rem_after[i], room, n_d, amt_d]
-        else:
-            funding = [requested[i], request[i], rem_before[i] - rem_after[i], None,
-                       0, 0, -1, 0, 0]
-        out.append([
-            refs[i], c.schools[i], c.districts[i], int(c.tiers[i]), STATUSES[st],
-            c.reasons[i] if st == INELIGIBLE else reason_names[c.reason_code[i]],
-            rk or None, flag_sets[flags[i]], rows[starts[i]:starts[i] + n],
-            base4[i] if n else None, sect4[i] if n else None, list(c.prio_keys[i]), pp[i],
-            final4[i] if n else None, final6[i] if n else None,
-            spread6[i] if n >= 2 else None, ranking, funding])
+    counts = c.counts
+    has, two = counts > 0, counts >= 2
+    reviews = [rows[s:s + n] for s, n in zip(c.starts.tolist(), counts.tolist(), strict=True)]
+    cache = {v: _json_number(v) for v in set(c.pp)}
+    flag_sets = np.empty(4, dtype=object)
+    flag_sets[:] = [(), ("discrepancy",), ("tie",), ("discrepancy", "tie")]
+    flags = flag_sets[c.discrepancy.astype(np.int8) + 2 * c.tie.astype(np.int8)].tolist()
+    statuses = np.array(STATUSES, dtype=object)[c.status].tolist()
+    reason_names = np.array([None, "funds", "district_cap"], dtype=object)[c.reason_code]
+    inel = np.nonzero(c.status == INELIGIBLE)[0]
+    reason_names[inel] = [c.reasons[i] for i in inel.tolist()]
+    ranked = c.rank > 0
+    rank = objects(c.rank, ranked)
+    sections = np.empty(n_apps, dtype=object)
+    sections[:] = list(map(tuple, x.sect4.tolist()))
+    sections[~has] = None
+    # ranking: [rank, above ref, above final micro-points, decided, tie head, tied count]
+    ranking = np.empty(n_apps, dtype=object)
+    ro = np.asarray(x.rank_order, dtype=np.int64)
+    if len(ro):
+        refs_ro = np.array(c.refs, dtype=object)[ro]
+        f6 = c.final6[ro].tolist()
+        lo, hi = np.asarray(x.tie_lo), np.asarray(x.tie_hi)
+        heads: dict[int, tuple[str, ...]] = {}
+        empty: tuple[str, ...] = ()
+        head = [empty] * len(ro)
+        for p0 in np.nonzero(hi > lo)[0].tolist():
+            g = int(lo[p0])
+            if g not in heads:
+                heads[g] = tuple(refs_ro[g:min(int(hi[p0]) + 1, g + _MAX_TIED + 1)].tolist())
+            head[p0] = heads[g]
+        above = [None] + refs_ro[:-1].tolist()
+        above6 = [None] + f6[:-1]
+        ranking[ro] = list(zip((np.arange(len(ro)) + 1).tolist(), above, above6,
+                               c.decided[ro].tolist(), head, (hi - lo).tolist()))
+    # funding: requested, request, award, position, before, after, room, district n, amount
+    pos = c.position
+    funded = pos > 0
+    by = np.full((3, n_apps), 0, dtype=np.int64)
+    by[0] = -1
+    by[:, funded] = c.by_position[:, pos[funded] - 1]
+    before = np.where(funded, c.rem_before, 0)
+    after = np.where(funded, c.rem_after, 0)
+    funding = list(zip(c.requested.tolist(), c.request.tolist(),
+                       (c.rem_before - c.rem_after).tolist(), objects(pos, funded),
+                       before.tolist(), after.tolist(), by[0].tolist(), by[1].tolist(),
+                       by[2].tolist()))
+    return list(zip(
+        c.refs, c.schools, c.districts, c.tiers.tolist(), statuses, reason_names.tolist(),
+        rank, flags, reviews, objects(x.base4, has), sections.tolist(), c.prio_keys,
+        [cache[v] for v in c.pp], objects(x.final4, has), objects(c.final6, has),
+        objects(x.spread6, two), ranking.tolist(), funding))
+
+
+def _object_list(values: list[Any]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
     return out
 
 
@@ -1510,7 +1535,7 @@ def expand_explanation(record: list[Any], context: Mapping[str, Any]) -> dict[st
             "above": None if above_ref is None else {"ref": above_ref, "final_6": above_f6 / 1e6},
             "decided_by": None if decided < 0 else context["labels"][decided],
             "tie_breakers": list(context["tie_breakers"]),
-            "tied_with": list(tied), "tied_count": tied_count,
+            "tied_with": [r for r in tied if r != ref][:_MAX_TIED], "tied_count": tied_count,
         }
     requested, request, award, pos, before, after, room, n_d, amt_d = funding
     funding_data: dict[str, Any] = {
