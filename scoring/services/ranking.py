@@ -192,8 +192,9 @@ def execute_run(run_id: int) -> RankingRun | None:
     Returns the run, or ``None`` if it does not exist. A run already ``done`` is returned
     unchanged. Bad policy/rubric/data marks the run ``failed`` (no exception). Database
     errors propagate (the task retries them). ``run.timings`` holds seconds for ``read`` (all
-    queries), ``compute`` (the core's ranking and result document) and ``write`` (building each
-    application's explanation, streamed into the bulk insert of the results).
+    queries), ``compute`` (the core's ranking and result document) and ``write`` (the compact
+    explanation records of all applications, streamed into the bulk insert of the results;
+    the run-level explanation context goes into ``run.stats["explain"]``).
     """
     run = _lock_run(run_id)
     if run is None:
