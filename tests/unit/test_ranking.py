@@ -932,3 +932,21 @@ def test_empty_competition_and_no_reviews():
     result = run([app("A"), app("B")], [])
     assert [a.status for a in result.applications] == ["incomplete", "incomplete"]
     assert [a.base for a in result.applications] == [None, None]
+
+
+def test_zero_award_does_not_use_a_district_place():
+    """§6 updates the district's count only "when award > 0": two requests of 0.00 in one
+    district are both funded under district_max_awards = 1, and a third, real request is too."""
+    from decimal import Decimal as Dec
+
+    from scoring.ranking import ApplicationInput, Policy, ReviewInput, rank
+    from scoring.rubric import Criterion, Rubric, Section
+
+    rubric = Rubric((Section("s", (Criterion("s.a", Dec(10)),)),))
+    apps = [ApplicationInput("A", "1", "015", Dec("0.00")), ApplicationInput("B", "2", "015", Dec("0.00")),
+            ApplicationInput("C", "3", "015", Dec("10.00")), ApplicationInput("D", "4", "015", Dec("10.00"))]
+    reviews = [ReviewInput(a.ref, r, {"s.a": Dec(10 - i)}) for i, a in enumerate(apps) for r in ("x", "y")]
+    result = rank(rubric, Policy(total_funds=Dec("100.00"), district_max_awards=1), apps, reviews, {})
+    got = {a.ref: (a.status, str(a.award), a.reason) for a in result.applications}
+    assert got == {"A": ("funded", "0.00", None), "B": ("funded", "0.00", None),
+                   "C": ("funded", "10.00", None), "D": ("waitlisted", "0.00", "district_cap")}
