@@ -66,6 +66,17 @@ def snapshot(obj: object, fields: tuple[str, ...]) -> dict[str, Any]:
     return {name: jsonable(getattr(obj, name)) for name in fields}
 
 
+def update_audited(obj: Any, fields: tuple[str, ...], values: Mapping[str, Any], *, action: str,
+                   entity: str, actor: User, competition_id: int) -> None:
+    """Set ``fields`` of ``obj`` from ``values``, flush, and audit the before and after."""
+    before = snapshot(obj, fields)
+    for name in fields:
+        setattr(obj, name, values[name])
+    db.session.flush()
+    audit.record(action, entity, obj.id, actor=actor, competition_id=competition_id,
+                 before=before, after=snapshot(obj, fields))
+
+
 def jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
@@ -290,13 +301,8 @@ def add_priority(competition: Competition, values: Mapping[str, Any], *,
 def update_priority(priority: Priority, values: Mapping[str, Any], *, actor: User) -> Priority:
     """Change a priority's key, title or points (counts from the next ranking run)."""
     check_unique(Priority, priority.competition, values["key"], priority.id)
-    before = snapshot(priority, PRIORITY_FIELDS)
-    for name in PRIORITY_FIELDS:
-        setattr(priority, name, values[name])
-    db.session.flush()
-    audit.record("priority.update", "priority", priority.id, actor=actor,
-                 competition_id=priority.competition_id, before=before,
-                 after=snapshot(priority, PRIORITY_FIELDS))
+    update_audited(priority, PRIORITY_FIELDS, values, action="priority.update", entity="priority",
+                   actor=actor, competition_id=priority.competition_id)
     return priority
 
 

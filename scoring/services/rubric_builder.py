@@ -32,6 +32,7 @@ from scoring.services.competitions import (
     rubric_layout,
     rubric_of_layout,
     snapshot,
+    update_audited,
 )
 
 
@@ -96,13 +97,8 @@ def update_section(section: RubricSection, values: Mapping[str, Any], *,
     layout = [s if s["id"] != section.id else _section_dict(values, section.id, s["criteria"])
               for s in rubric_layout(competition.sections)]
     _check_rubric(competition, layout)
-    before = snapshot(section, SECTION_FIELDS)
-    for name in SECTION_FIELDS:
-        setattr(section, name, values[name])
-    db.session.flush()
-    audit.record("rubric.section_update", "rubric_section", section.id, actor=actor,
-                 competition_id=competition.id, before=before,
-                 after=snapshot(section, SECTION_FIELDS))
+    update_audited(section, SECTION_FIELDS, values, action="rubric.section_update",
+                   entity="rubric_section", actor=actor, competition_id=competition.id)
     return section
 
 
@@ -157,13 +153,8 @@ def update_criterion(criterion: Criterion, values: Mapping[str, Any], *,
         s["criteria"] = [c if c["id"] != criterion.id else _criterion_dict(values, criterion.id)
                          for c in s["criteria"]]
     _check_rubric(competition, layout)
-    before = snapshot(criterion, CRITERION_FIELDS)
-    for name in CRITERION_FIELDS:
-        setattr(criterion, name, values[name])
-    db.session.flush()
-    audit.record("rubric.criterion_update", "criterion", criterion.id, actor=actor,
-                 competition_id=competition.id, before=before,
-                 after=snapshot(criterion, CRITERION_FIELDS))
+    update_audited(criterion, CRITERION_FIELDS, values, action="rubric.criterion_update",
+                   entity="criterion", actor=actor, competition_id=competition.id)
     return criterion
 
 
