@@ -46,14 +46,19 @@ def run_progress(run_id: int):
                            refresh=run.status in (RunStatus.QUEUED, RunStatus.RUNNING))
 
 
+def chosen_run(competition: Competition) -> tuple[BoardFilterForm, RankingRun | None]:
+    """The board filters of this request and the run they name (else the current run)."""
+    filters = BoardFilterForm(request.args)
+    filters.validate()
+    return filters, boards.run_of(competition, filters.run.data if not filters.run.errors else None)
+
+
 @bp.route("/competitions/<int:competition_id>/board")
 @role_required(Role.STAFF)
 def board(competition_id: int):
     """The ranking board: funding order, scores, flags, decisions, running total, funding line."""
     competition = db.get_or_404(Competition, competition_id)
-    filters = BoardFilterForm(request.args)
-    filters.validate()
-    run = boards.run_of(competition, filters.run.data if not filters.run.errors else None)
+    filters, run = chosen_run(competition)
     if run is None or run.status != RunStatus.DONE:
         return render_template("staff/board_empty.html", c=competition, run=run, tab="board")
     view = boards.board(run)

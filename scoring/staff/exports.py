@@ -12,8 +12,9 @@ from scoring.extensions import db
 from scoring.models import Competition, RankingRun, Role, RunStatus
 from scoring.services import board as boards
 from scoring.services import exports as svc
+from scoring.staff.board import chosen_run
 from scoring.staff.competitions import me
-from scoring.staff.board_forms import BoardFilterForm, ExportForm
+from scoring.staff.board_forms import ExportForm
 from scoring.staff.views import bp
 
 TYPES = {"csv": "text/csv; charset=utf-8",
@@ -42,9 +43,7 @@ def _done_run(run_id: int) -> RankingRun:
 def exports(competition_id: int):
     """The downloads of a competition's run (the current run unless another is chosen)."""
     competition = db.get_or_404(Competition, competition_id)
-    form = BoardFilterForm(request.args)
-    form.validate()
-    run = boards.run_of(competition, form.run.data if not form.run.errors else None)
+    _, run = chosen_run(competition)
     return render_template("staff/exports.html", c=competition, run=run, tab="exports",
                            runs=boards.runs_of(competition))
 
