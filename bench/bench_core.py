@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scoring.ranking import (  # noqa: E402
+from scoring.core.ranking import (  # noqa: E402
     ApplicationInput,
     Policy,
     dumps_document,
@@ -37,7 +37,7 @@ from scoring.ranking import (  # noqa: E402
     rank_columns,
     result_document,
 )
-from scoring.rubric import Criterion, Rubric, Section  # noqa: E402
+from scoring.core.rubric import Criterion, Rubric, Section  # noqa: E402
 
 
 def make_rubric(n_criteria: int, rng: np.random.Generator) -> Rubric:

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from scoring.errors import InputError, NotFound
 from scoring.extensions import db
 from scoring.models import Competition, RankingRun, RunStatus
-from scoring.ranking import dumps_document
+from scoring.core.ranking import dumps_document
 from scoring.services import bundles, ranking
 
 #: Seconds between status polls while ``rank`` waits for the worker (first, then at most).

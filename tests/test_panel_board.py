@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from scoring import reliability
+from scoring.core import reliability
 from scoring.extensions import db
 from scoring.models import (
     AssignmentStatus,

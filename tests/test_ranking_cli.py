@@ -16,7 +16,7 @@ from config import TestConfig
 from scoring import create_app
 from scoring.extensions import db
 from scoring.models import Competition, RankingRun, RunStatus
-from scoring.ranking import dumps_document
+from scoring.core.ranking import dumps_document
 from scoring.services import ranking
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -52,7 +52,7 @@ from scoring.models import (
     RunStatus,
     User,
 )
-from scoring.ranking import dumps_document, rank_columns, result_document
+from scoring.core.ranking import dumps_document, rank_columns, result_document
 from scoring.services import bundles, ranking
 
 FIXTURE = Path(__file__).parent / "fixtures" / "small_bundle.json"
@@ -156,8 +156,8 @@ def core_document_from_bundle(run_id: int) -> str:
     from datetime import datetime, timezone
     from decimal import Decimal
 
-    from scoring.ranking import ApplicationInput, Policy, ReviewInput, rank
-    from scoring.rubric import Rubric
+    from scoring.core.ranking import ApplicationInput, Policy, ReviewInput, rank
+    from scoring.core.rubric import Rubric
 
     data = json.loads(FIXTURE.read_text(), parse_float=Decimal)
     c = data["competition"]

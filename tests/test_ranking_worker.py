@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from scoring.extensions import db
 from scoring.models import Competition, RankingResult, RankingRun, RunStatus
-from scoring.ranking import dumps_document
+from scoring.core.ranking import dumps_document
 from scoring.services import bundles, ranking
 from tests.conftest import start_worker_process, stop_worker_process, worker_env
 

@@ -1,7 +1,7 @@
 """Assigning reviewers: the automatic balanced plan (preview, then save), manual add and remove,
 and one extra reviewer for an application whose scores disagree.
 
-The rules and the algorithm are in :mod:`scoring.assignment` (pure); this module reads the
+The rules and the algorithm are in :mod:`scoring.core.assignment` (pure); this module reads the
 database into its values and writes the chosen pairs back, auditing each one.
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from flask import render_template
 from sqlalchemy import select
 
-from scoring import assignment as algo
+from scoring.core import assignment as algo
 from scoring.errors import Conflict, InputError
 from scoring.extensions import db
 from scoring.models import (

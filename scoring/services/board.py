@@ -29,7 +29,7 @@ from scoring.models import (
     RunStatus,
     School,
 )
-from scoring.ranking import stored_review_scores
+from scoring.core.ranking import stored_review_scores
 
 OVERRIDE_STATUSES = ("funded", "partially_funded", "waitlisted")
 ZERO = Decimal("0.00")

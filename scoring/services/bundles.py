@@ -90,9 +90,9 @@ from scoring.models import (
     User,
 )
 from scoring.models._types import utcnow
-from scoring.ranking import AGGREGATORS, Policy, PolicyError
-from scoring.rubric import Criterion as RubricCriterion
-from scoring.rubric import Rubric, RubricError, Section, fmt_decimal, to_decimal
+from scoring.core.ranking import AGGREGATORS, Policy, PolicyError
+from scoring.core.rubric import Criterion as RubricCriterion
+from scoring.core.rubric import Rubric, RubricError, Section, fmt_decimal, to_decimal
 from scoring.services import audit
 
 __all__ = ["FORMAT", "MAX_ERRORS", "BundleError", "allocate_ids", "bulk_insert",

@@ -34,10 +34,10 @@ from scoring.models import (
     RubricSection,
     User,
 )
-from scoring.ranking import Policy, PolicyError
-from scoring.rubric import Criterion as CoreCriterion
-from scoring.rubric import Rubric
-from scoring.rubric import Section as CoreSection
+from scoring.core.ranking import Policy, PolicyError
+from scoring.core.rubric import Criterion as CoreCriterion
+from scoring.core.rubric import Rubric
+from scoring.core.rubric import Section as CoreSection
 from scoring.services import audit
 
 #: Settings a staff member edits on the competition form (besides the policy knobs).

@@ -40,7 +40,7 @@ from scoring.models import (
     School,
     User,
 )
-from scoring.rubric import review_score
+from scoring.core.rubric import review_score
 from scoring.services import audit
 from scoring.services import board as boards
 from scoring.services.competitions import core_rubric

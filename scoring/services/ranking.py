@@ -2,7 +2,7 @@
 
 ``create_run`` queues a run; ``workers.tasks.rank_competition(run_id)`` calls ``execute_run``,
 which reads the committed data with a few narrow, set-based queries, ranks it with the pure
-core (``scoring.ranking.rank_columns``) and writes every application's result in the caller's
+core (``scoring.core.ranking.rank_columns``) and writes every application's result in the caller's
 transaction. Services flush, never commit: the task (or CLI) commits once.
 
 Which data a run uses:
@@ -64,7 +64,7 @@ from scoring.models import (
     User,
 )
 from scoring.models._types import utcnow
-from scoring.ranking import (
+from scoring.core.ranking import (
     ApplicationInput,
     Policy,
     PolicyError,
@@ -75,8 +75,8 @@ from scoring.ranking import (
     result_document,
     stored_explanation,
 )
-from scoring.rubric import Criterion as RubricCriterion
-from scoring.rubric import Rubric, RubricError, Section
+from scoring.core.rubric import Criterion as RubricCriterion
+from scoring.core.rubric import Rubric, RubricError, Section
 from scoring.services import audit
 from scoring.services.bundles import bulk_insert, is_postgres
 
@@ -551,7 +551,7 @@ def _write_results(run: RankingRun, result: Any, document: dict, inputs: _Inputs
     """Replace the run's results with one row per application, in document order.
 
     Each row's ``explanation`` is the application's compact record
-    (``scoring.ranking.compact_explanations``, built for all applications at once); the
+    (``scoring.core.ranking.compact_explanations``, built for all applications at once); the
     run-level part is stored once in ``run.stats["explain"]`` (see ``_finish``), and
     ``explanation_for`` expands the two into the full ``explanation_data`` dict.
     """

@@ -1,7 +1,7 @@
 """Reviewer statistics for staff: leniency against the panel and inter-rater reliability.
 
 Counted reviews only (ranking.md §1): submitted, by a reviewer whose assignment is active (not a
-declared conflict, not removed). The math is in :mod:`scoring.reliability` (pure); this module
+declared conflict, not removed). The math is in :mod:`scoring.core.reliability` (pure); this module
 reads the reviews and lays out the two inline SVG charts (drawn by the app, no script).
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from scoring import reliability
+from scoring.core import reliability
 from scoring.extensions import db
 from scoring.models import (
     Application,

@@ -14,7 +14,7 @@ from decimal import Decimal
 from flask import render_template
 from sqlalchemy import select
 
-from scoring import rubric as pure_rubric
+from scoring.core import rubric as pure_rubric
 from scoring.errors import MESSAGES, Conflict, InputError, NotFound
 from scoring.extensions import db
 from scoring.models import (

@@ -16,10 +16,10 @@ from typing import Any
 from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import Competition, Criterion, RubricSection, User
-from scoring.ranking import PolicyError
-from scoring.rubric import Criterion as CoreCriterion
-from scoring.rubric import Rubric, RubricError
-from scoring.rubric import Section as CoreSection
+from scoring.core.ranking import PolicyError
+from scoring.core.rubric import Criterion as CoreCriterion
+from scoring.core.rubric import Rubric, RubricError
+from scoring.core.rubric import Section as CoreSection
 from scoring.services import audit
 from scoring.services.competitions import (
     CRITERION_FIELDS,

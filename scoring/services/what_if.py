@@ -72,8 +72,8 @@ WHAT_IF_KNOBS = ("total_funds", "min_score", "normalization", "aggregation", "fu
 def what_if(competition: Competition, overrides: Mapping[str, Any]) -> WhatIf:
     """Rank the committed data in-process with policy ``overrides`` and compare with the current
     run. Nothing is written. ``InputError`` names the knob at fault."""
-    from scoring.ranking import Policy, PolicyError, rank_columns, result_document
-    from scoring.rubric import RubricError
+    from scoring.core.ranking import Policy, PolicyError, rank_columns, result_document
+    from scoring.core.rubric import RubricError
     from scoring.services import ranking
     from scoring.services.competitions import policy_error
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from scoring.auth import role_required
-from scoring.explain import render_explanation
+from scoring.core.explain import render_explanation
 from scoring.extensions import db
 from scoring.models import Competition, RankingRun, Role, RunStatus
 from scoring.services import board as boards

@@ -9,7 +9,7 @@ from decimal import Decimal as D
 import numpy as np
 import pytest
 
-from scoring.ranking import (
+from scoring.core.ranking import (
     ApplicationInput,
     Policy,
     compact_explanation,
@@ -22,7 +22,7 @@ from scoring.ranking import (
     stored_explanation,
     stored_review_scores,
 )
-from scoring.rubric import Criterion, Rubric, Section
+from scoring.core.rubric import Criterion, Rubric, Section
 
 W = Rubric((Section("need", (Criterion("need.data", D(4)),), weight=D(20)),
             Section("plan", (Criterion("plan.a", D(10), D("0.5")), Criterion("plan.b", D(5))),

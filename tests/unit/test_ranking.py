@@ -12,7 +12,7 @@ from decimal import Decimal as D
 import numpy as np
 import pytest
 
-from scoring.ranking import (
+from scoring.core.ranking import (
     ApplicationInput,
     Policy,
     PolicyError,
@@ -26,7 +26,7 @@ from scoring.ranking import (
     result_document,
     round_score,
 )
-from scoring.rubric import Criterion, Rubric, RubricError, Section, review_score
+from scoring.core.rubric import Criterion, Rubric, RubricError, Section, review_score
 
 ONE = Rubric((Section("main", (Criterion("main.c", D(100), D("0.0000000001")),)),))
 # Two 50-point sections with default weights: S = plan points + need points,
@@ -939,8 +939,8 @@ def test_zero_award_does_not_use_a_district_place():
     district are both funded under district_max_awards = 1, and a third, real request is too."""
     from decimal import Decimal as Dec
 
-    from scoring.ranking import ApplicationInput, Policy, ReviewInput, rank
-    from scoring.rubric import Criterion, Rubric, Section
+    from scoring.core.ranking import ApplicationInput, Policy, ReviewInput, rank
+    from scoring.core.rubric import Criterion, Rubric, Section
 
     rubric = Rubric((Section("s", (Criterion("s.a", Dec(10)),)),))
     apps = [ApplicationInput("A", "1", "015", Dec("0.00")), ApplicationInput("B", "2", "015", Dec("0.00")),

@@ -12,7 +12,7 @@ from itertools import pairwise
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from scoring.ranking import (
+from scoring.core.ranking import (
     ApplicationInput,
     Policy,
     ReviewInput,
@@ -20,7 +20,7 @@ from scoring.ranking import (
     rank,
     result_document,
 )
-from scoring.rubric import Criterion, Rubric, Section
+from scoring.core.rubric import Criterion, Rubric, Section
 
 SETTINGS = settings(max_examples=80, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

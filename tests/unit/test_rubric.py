@@ -5,7 +5,7 @@ from decimal import Decimal as D
 import numpy as np
 import pytest
 
-from scoring.rubric import (
+from scoring.core.rubric import (
     Criterion,
     Rubric,
     RubricError,

@@ -24,7 +24,7 @@ under a second. The computation is, for every review row and in this order:
    order (a plain left-to-right sum, so a zero-weight section adds an exact ``0.0``).
 
 This equals the §3.1 formula; the float result carries noise of about 1e-14, which the ranking
-removes by rounding to 9 places before any comparison (see ``scoring.ranking``).
+removes by rounding to 9 places before any comparison (see ``scoring.core.ranking``).
 ``review_score`` and ``section_percentages`` run the very same vectorised code on one row, so
 a single review's score is bit-for-bit the value the ranking used.
 

@@ -19,7 +19,7 @@ Funding order is ``(tier ascending, rank ascending)``; fund-down is §6 line by 
 
 Numeric choices (each an interpretation of a point the spec leaves open)
 -------------------------------------------------------------------------
-* Scores are float64 (see ``scoring.rubric`` for the review score). To stop float noise
+* Scores are float64 (see ``scoring.core.rubric`` for the review score). To stop float noise
   (~1e-14) from flipping a comparison, every score is first rounded to 9 places (an integer
   number of nano-points), then rounded **half up, toward +∞** from that integer: to 6 places
   for every comparison (integer micro-points) and to 4 places for reporting (from the 9-place
@@ -60,7 +60,7 @@ explanation round with the same rule (``round_score``). ``inputs_sha256`` is a s
 length-prefixed canonical encoding of every input (see ``_inputs_sha256``).
 
 This module is larger than the style guide's 300 lines because the spec's engine, its
-document and its explanation share one set of columnar arrays; ``scoring.explain`` holds only
+document and its explanation share one set of columnar arrays; ``scoring.core.explain`` holds only
 the text rendering of a stored explanation.
 """
 
@@ -79,8 +79,8 @@ from typing import Any
 
 import numpy as np
 
-from scoring.explain import render_explanation
-from scoring.rubric import Rubric, fmt_decimal, points_row, score_rows, to_decimal
+from scoring.core.explain import render_explanation
+from scoring.core.rubric import Rubric, fmt_decimal, points_row, score_rows, to_decimal
 
 __all__ = [
     "AGGREGATORS",

@@ -1,7 +1,7 @@
 """Plain-text rendering of a stored ranking explanation (pure: stdlib only).
 
 ``render_explanation(data)`` works on the JSON-ready dict made by
-``scoring.ranking.explanation_data`` (which a service stores with the run), so an explanation
+``scoring.core.ranking.explanation_data`` (which a service stores with the run), so an explanation
 can be shown later without re-running the ranking. Section numbers refer to ranking.md.
 """
 
