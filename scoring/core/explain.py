@@ -3,6 +3,7 @@
 ``render_explanation(data)`` works on the JSON-ready dict made by
 ``scoring.core.ranking.explanation_data`` (which a service stores with the run), so an explanation
 can be shown later without re-running the ranking. Section numbers refer to ranking.md.
+How each normalisation and tie-breaker is worded comes from ``scoring.core.ranking.registry``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,14 @@ def _n(x: Any) -> str:
     if isinstance(x, float) and x.is_integer():
         return str(int(x))
     return str(x)
+
+
+def _registry() -> Any:
+    """``scoring.core.ranking.registry`` (imported on use: the ranking package imports this
+    module, so a top-level import would be circular)."""
+    from scoring.core.ranking import registry
+
+    return registry
 
 
 def render_explanation(data: dict[str, Any]) -> str:
@@ -41,11 +50,9 @@ def _scores(data: dict[str, Any]) -> list[str]:
     if not data["reviews"]:
         return out + ["  no counted review", ""]
     norm = data["normalization"]
-    if norm["method"] == "zscore":
-        out.append(f"Normalisation (§3.2): zscore; over all counted reviews μ = {_n(norm['mean'])}"
-                   f", σ = {_n(norm['std'])}")
-    else:
-        out.append("Normalisation (§3.2): none, so S' = S")
+    method = _registry().NORMALISATIONS[norm["method"]]
+    out.append("Normalisation (§3.2): "
+               + method.explains.format(mean=_n(norm["mean"]), std=_n(norm["std"])))
     rubric = data["rubric"]
     for r in data["reviews"]:
         out.append(f"  Reviewer {r['reviewer']}:")
@@ -69,7 +76,7 @@ def _normalised(r: dict[str, Any], norm: dict[str, Any]) -> str:
         return (f"S' = μ + σ × (S − μ_v) / σ_v with {stats}: {_n(norm['mean'])} + "
                 f"{_n(norm['std'])} × ({_n(r['score'])} − {_n(st['mean'])}) / {_n(st['std'])}"
                 f" = {_n(r['normalised'])}")
-    if norm["method"] == "none":
+    if _registry().NORMALISATIONS[norm["method"]].rescale is None:
         return f"S' = S = {_n(r['normalised'])}"
     return f"not normalised ({st['why_not']}; {stats}): S' = S = {_n(r['normalised'])}"
 
@@ -145,7 +152,8 @@ def _rank(data: dict[str, Any]) -> list[str]:
     r = data["ranking"]
     if r is None:
         return []
-    order = ["final score desc"] + list(r["tie_breakers"]) + ["ref asc"]
+    describe = _registry().describe_tie_breaker
+    order = ["final score desc"] + [describe(tb) for tb in r["tie_breakers"]] + ["ref asc"]
     out = [f"Rank (§5): {r['rank']} of {r['of']}; order: {', then '.join(order)}"]
     if r["above"] is None:
         out.append("  first place: no application above it")

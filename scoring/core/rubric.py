@@ -43,63 +43,23 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from scoring.core.numbers import fmt_decimal, plain_number, to_decimal
+
 __all__ = [
     "Criterion",
     "Rubric",
     "RubricError",
     "ScoreRows",
     "Section",
-    "fmt_decimal",
     "points_row",
     "review_score",
     "score_rows",
     "section_percentages",
-    "to_decimal",
 ]
 
 
 class RubricError(ValueError):
     """A rubric that breaks the rules of ranking.md §1, or points that do not fit it."""
-
-
-def to_decimal(value: Any) -> Decimal:
-    """Return ``value`` as a finite ``Decimal``; raise ``ValueError`` otherwise.
-
-    ``int`` and ``str`` convert exactly; a ``float`` converts through its shortest ``repr``
-    (so ``0.1`` becomes ``Decimal("0.1")``, as a JSON number would read). ``bool`` is refused.
-    """
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a number")
-    if isinstance(value, Decimal):
-        result = value
-    elif isinstance(value, int):
-        result = Decimal(value)
-    elif isinstance(value, float):
-        result = Decimal(repr(value))
-    elif isinstance(value, str):
-        try:
-            result = Decimal(value.strip())
-        except InvalidOperation:
-            raise ValueError(f"{value!r} is not a number") from None
-    else:
-        raise ValueError(f"{value!r} is not a number")
-    if not result.is_finite():
-        raise ValueError(f"{value} is not a finite number")
-    return result
-
-
-def fmt_decimal(value: Decimal) -> str:
-    """Format a Decimal without exponent or trailing zeros: ``4.0`` → ``4``, ``0.50`` → ``0.5``.
-
-    An absurdly long plain form (over 40 characters) is left in scientific notation.
-    """
-    if not value.is_finite():
-        return str(value)
-    normal = value.normalize()
-    text = format(normal, "f")
-    if len(text) > 40:
-        return str(normal)
-    return "0" if text == "-0" else text
 
 
 def _coerce(value: Any) -> Any:
@@ -255,10 +215,10 @@ class Rubric:
         for s in self.sections:
             d: dict[str, Any] = {"key": s.key, "title": s.title}
             if s.weight is not None:
-                d["weight"] = _json_number(s.weight)
+                d["weight"] = plain_number(s.weight)
             d["criteria"] = [
-                {"key": c.key, "title": c.title, "max_points": _json_number(c.max_points),
-                 "step": _json_number(c.step)}
+                {"key": c.key, "title": c.title, "max_points": plain_number(c.max_points),
+                 "step": plain_number(c.step)}
                 for c in s.criteria
             ]
             sections.append(d)
@@ -284,11 +244,6 @@ class Rubric:
         except (KeyError, TypeError, AttributeError) as exc:
             raise RubricError(f"malformed rubric: {exc!r}") from None
         return cls(sections).validate()
-
-
-def _json_number(value: Decimal) -> int | float:
-    """Return a Decimal as a JSON number: an int when integral, else the nearest float."""
-    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def _check_key(key: Any, where: str, seen: set[str], kind: str) -> None:

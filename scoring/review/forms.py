@@ -19,7 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import TextInput
 
 from scoring.models import Criterion, Review
-from scoring.core.rubric import fmt_decimal
+from scoring.core.numbers import fmt_decimal
 
 COMMENT_MAX = 5000
 OVERALL_MAX = 10000

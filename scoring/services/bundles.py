@@ -92,7 +92,8 @@ from scoring.models import (
 from scoring.models._types import utcnow
 from scoring.core.ranking import AGGREGATORS, Policy, PolicyError
 from scoring.core.rubric import Criterion as RubricCriterion
-from scoring.core.rubric import Rubric, RubricError, Section, fmt_decimal, to_decimal
+from scoring.core.numbers import fmt_decimal, to_decimal
+from scoring.core.rubric import Rubric, RubricError, Section
 from scoring.services import audit
 
 __all__ = ["FORMAT", "MAX_ERRORS", "BundleError", "allocate_ids", "bulk_insert",

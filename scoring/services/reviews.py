@@ -15,6 +15,7 @@ from flask import render_template
 from sqlalchemy import select
 
 from scoring.core import rubric as pure_rubric
+from scoring.core.numbers import fmt_decimal
 from scoring.errors import MESSAGES, Conflict, InputError, NotFound
 from scoring.extensions import db
 from scoring.models import (
@@ -195,7 +196,7 @@ def _store_scores(review: Review, criteria: list[Criterion], points, comments) -
         if row is None:
             row = CriterionScore(criterion=c, max_points=c.max_points)
             review.scores.append(row)
-        row.points = None if value is None else Decimal(pure_rubric.fmt_decimal(value))
+        row.points = None if value is None else Decimal(fmt_decimal(value))
         row.max_points = c.max_points
         row.comment = comment
 
@@ -215,7 +216,7 @@ def _submit(review: Review, competition: Competition, reviewer: User, assignment
         before={"status": "draft"},
         after={"status": "submitted", "application": assignment.application.ref,
                "score": None if score is None else round(score, 4),
-               "points": {s.criterion.key: pure_rubric.fmt_decimal(s.points) for s in review.scores}},
+               "points": {s.criterion.key: fmt_decimal(s.points) for s in review.scores}},
     )
 
 
@@ -233,7 +234,7 @@ def reopen_review(review: Review, *, actor: User, reason: str) -> OutboxMessage:
         "review.reopen", "review", review.id, actor=actor,
         competition_id=review.application.competition_id,
         before={"status": "submitted",
-                "points": {s.criterion.key: pure_rubric.fmt_decimal(s.points) for s in review.scores}},
+                "points": {s.criterion.key: fmt_decimal(s.points) for s in review.scores}},
         after={"status": "draft", "application": review.application.ref}, note=reason,
     )
     body = render_template("emails/review_reopened.txt", review=review, reason=reason)

@@ -5,17 +5,16 @@ from decimal import Decimal as D
 import numpy as np
 import pytest
 
+from scoring.core.numbers import fmt_decimal, to_decimal
 from scoring.core.rubric import (
     Criterion,
     Rubric,
     RubricError,
     Section,
-    fmt_decimal,
     points_row,
     review_score,
     score_rows,
     section_percentages,
-    to_decimal,
 )
 
 
