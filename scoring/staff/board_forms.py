@@ -16,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+from scoring.core.ranking import registry
 from scoring.staff.forms import BaseForm, GetForm, cents, money, plain, points
 
 STATUS_CHOICES = ["funded", "partially_funded", "waitlisted", "below_threshold", "incomplete",
@@ -41,10 +42,10 @@ class WhatIfForm(BaseForm):
 
     total_funds = money("Total funds ($)")
     min_score = points("Lowest fundable final score", 0, 10000, required=False)
-    normalization = SelectField("Normalisation", choices=[
-        ("", "as set"), ("none", "none"), ("zscore", "zscore")], default="")
-    aggregation = SelectField("Combine review scores by", choices=[
-        ("", "as set"), ("mean", "mean"), ("median", "median")], default="")
+    normalization = SelectField("Normalisation", choices=[("", "as set")] + [
+        (name, name) for name in registry.NORMALISATIONS], default="")
+    aggregation = SelectField("Combine review scores by", choices=[("", "as set")] + [
+        (name, name) for name in registry.AGGREGATORS], default="")
     fund_down = SelectField("Fund-down", choices=[
         ("", "as set"), ("strict", "strict: stop"), ("skip", "skip: keep going")], default="")
     max_award = money("Largest award ($)", positive=True)

@@ -29,6 +29,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import TextInput
 
+from scoring.core.ranking import registry
 from scoring.formatting import LOCAL_TZ
 from scoring.models import Aggregation, FundDown, Normalization, Program
 
@@ -148,10 +149,8 @@ def to_local_naive(value: datetime | None) -> datetime | None:
 
 
 def tie_breaker_choices(section_keys: list[str]) -> list[tuple[str, str]]:
-    return [("", "— none —"), ("priority_points", "More priority points first"),
-            ("requested_amount", "Smaller request first"),
-            ("submitted_at", "Earlier submission first")] + [
-        (f"section:{k}", f"Higher section “{k}” score first") for k in section_keys]
+    """Every registered tie-breaker (``scoring.core.ranking.registry``), after "none"."""
+    return [("", "— none —")] + registry.tie_breaker_choices(section_keys)
 
 
 class PolicyFields(BaseForm):
@@ -162,9 +161,8 @@ class PolicyFields(BaseForm):
     max_award = money("Largest award, caps each request ($)", positive=True)
     aggregation = SelectField("Combine review scores by", choices=[
         (a.value, a.value) for a in Aggregation], default=Aggregation.MEAN.value)
-    normalization = SelectField("Normalisation", choices=[
-        ("none", "none (use raw scores)"), ("zscore", "zscore (per-reviewer standardisation)")],
-        default=Normalization.NONE.value)
+    normalization = SelectField("Normalisation", choices=registry.normalisation_choices(),
+                                default=Normalization.NONE.value)
     min_reviews = IntegerField("Fewest counted reviews to be ranked", default=2, validators=[
         InputRequired(message="enter a whole number"), NumberRange(1, 50)])
     discrepancy_threshold = points("Discrepancy flag above a spread of (0-100 points)", 0, 100,
