@@ -21,7 +21,7 @@ from scoring.models import (
     User,
 )
 from scoring.services import bundles
-from scoring.services.bundles import BundleError
+from scoring.services.bundles import BundleError, importer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -346,8 +346,8 @@ def test_a_failure_while_writing_leaves_nothing_behind(any_app, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(bundles, "_copy_scores", boom)
-    monkeypatch.setattr(bundles, "_insert_scores", boom)
+    monkeypatch.setattr(importer, "_copy_scores", boom)
+    monkeypatch.setattr(importer, "_insert_scores", boom)
     with any_app.app_context():
         before = row_counts()
         with pytest.raises(RuntimeError):
@@ -375,7 +375,7 @@ def score_foreign_keys() -> list[tuple[str, str]]:
 
 def test_large_import_checks_foreign_keys_in_one_pass(pg_app, monkeypatch):
     """PostgreSQL bulk path: keys dropped for the COPY, re-added (validated) before commit."""
-    monkeypatch.setattr(bundles, "BULK_FK_THRESHOLD", 1)
+    monkeypatch.setattr(importer, "BULK_FK_THRESHOLD", 1)
     with pg_app.app_context():
         keys = score_foreign_keys()
         assert [k[0] for k in keys] == ["fk_criterion_score_criterion_id_criterion",
@@ -387,12 +387,12 @@ def test_large_import_checks_foreign_keys_in_one_pass(pg_app, monkeypatch):
 
 
 def test_bulk_import_failure_restores_the_keys_and_writes_nothing(pg_app, monkeypatch):
-    monkeypatch.setattr(bundles, "BULK_FK_THRESHOLD", 1)
+    monkeypatch.setattr(importer, "BULK_FK_THRESHOLD", 1)
 
     def boom(*args, **kwargs):
         raise RuntimeError("connection lost mid-COPY")
 
-    monkeypatch.setattr(bundles, "_copy_scores", boom)
+    monkeypatch.setattr(importer, "_copy_scores", boom)
     with pg_app.app_context():
         keys, before = score_foreign_keys(), row_counts()
         with pytest.raises(RuntimeError):
@@ -408,9 +408,9 @@ def test_bulk_import_takes_the_slow_path_when_the_table_is_busy(pg_app, monkeypa
 
     import sqlalchemy as sa
 
-    caplog.set_level(logging.INFO, logger="scoring.services.bundles")
-    monkeypatch.setattr(bundles, "BULK_FK_THRESHOLD", 1)
-    monkeypatch.setattr(bundles, "BULK_LOCK_TIMEOUT", "200ms")
+    caplog.set_level(logging.INFO, logger="scoring.services.bundles.importer")
+    monkeypatch.setattr(importer, "BULK_FK_THRESHOLD", 1)
+    monkeypatch.setattr(importer, "BULK_LOCK_TIMEOUT", "200ms")
     with pg_app.app_context():
         keys = score_foreign_keys()
         other = db.engine.connect()

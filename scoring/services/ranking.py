@@ -78,7 +78,7 @@ from scoring.core.ranking import (
 from scoring.core.rubric import Criterion as RubricCriterion
 from scoring.core.rubric import Rubric, RubricError, Section
 from scoring.services import audit
-from scoring.services.bundles import bulk_insert, is_postgres
+from scoring.services.db import bulk_insert, is_postgres
 
 __all__ = ["InputsError", "create_run", "execute_run", "explanation_for", "explanation_text",
            "latest_done_run",
