@@ -23,7 +23,7 @@ from scoring.models import (
     Role,
     SlateStatus,
 )
-from scoring.services import board as boards
+from scoring.services.ranking import board as boards
 from scoring.services import decisions, ranking
 from tests.staff_world import (
     APPROVER,

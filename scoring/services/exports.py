@@ -25,7 +25,6 @@ from scoring.extensions import db
 from scoring.formatting import local_dt, money
 from scoring.models import (
     Application,
-    AssignmentStatus,
     AuditEvent,
     Competition,
     Criterion,
@@ -33,8 +32,6 @@ from scoring.models import (
     RankingResult,
     RankingRun,
     Review,
-    ReviewerAssignment,
-    ReviewerConflict,
     ReviewStatus,
     RubricSection,
     School,
@@ -42,8 +39,9 @@ from scoring.models import (
 )
 from scoring.core.rubric import review_score
 from scoring.services import audit
-from scoring.services import board as boards
+from scoring.services.ranking import board as boards
 from scoring.services.competitions import core_rubric
+from scoring.services.queries import review_is_counted
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # fpdf2's font subsetting chatter
@@ -100,8 +98,8 @@ def score_table(run: RankingRun, *, comments: bool, actor: User | None = None) -
     order = {ref: pos for ref, pos in db.session.execute(
         select(RankingResult.ref, RankingResult.position).where(RankingResult.run_id == run.id))}
     reviews = db.session.execute(
-        select(Review, Application.ref, Application.id, School.code, School.district_id,
-               User.email, User.name)
+        select(Review, Application.ref, Application.id, School.code,
+               review_is_counted(Review, School.district_id), User.email, User.name)
         .join(Application, Application.id == Review.application_id)
         .join(School, School.id == Application.school_id)
         .join(User, User.id == Review.reviewer_id)
@@ -110,17 +108,14 @@ def score_table(run: RankingRun, *, comments: bool, actor: User | None = None) -
                Application.id.in_(select(RankingResult.application_id)
                                   .where(RankingResult.run_id == run.id)))
         .options(selectinload(Review.scores))).all()
-    conflicted = _conflicts(competition)
     header = ["ref", "school_code", "reviewer", "reviewer_name", "counted", "review_score",
               "section", "criterion", "criterion_title", "points", "max_points"]
     if comments:
         header.append("comment")
     rows = []
     reviews.sort(key=lambda t: (order[t[1]], t[5]))
-    for review, ref, app_id, school_code, district_id, email, name in reviews:
+    for review, ref, _app_id, school_code, counted, email, name in reviews:
         scores = {s.criterion_id: s for s in review.scores}
-        counted = (app_id, review.reviewer_id) not in conflicted[0] and \
-            (review.reviewer_id, district_id) not in conflicted[1]
         points = {key: scores[cid].points for cid, key, _, _ in criteria
                   if cid in scores and scores[cid].points is not None}
         s_r = _score(rubric, points)
@@ -148,17 +143,6 @@ def _score(rubric, points: dict[str, Decimal]) -> Decimal | None:
 def _plain(value: Decimal | None) -> Decimal | None:
     """``4.5000`` → ``4.5`` (no exponent, no trailing zeros)."""
     return None if value is None else Decimal(format(value.normalize(), "f"))
-
-
-def _conflicts(competition: Competition) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
-    declared = set(db.session.execute(
-        select(ReviewerAssignment.application_id, ReviewerAssignment.reviewer_id)
-        .join(Application, Application.id == ReviewerAssignment.application_id)
-        .where(Application.competition_id == competition.id,
-               ReviewerAssignment.status == AssignmentStatus.CONFLICT)).all())
-    district = set(db.session.execute(
-        select(ReviewerConflict.user_id, ReviewerConflict.district_id)).all())
-    return declared, district
 
 
 def audit_table(events: Iterable[AuditEvent]) -> Table:

@@ -10,19 +10,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import select
 
 from scoring.core import reliability
 from scoring.extensions import db
 from scoring.models import (
-    Application,
-    AssignmentStatus,
     Competition,
     Review,
-    ReviewerAssignment,
-    ReviewStatus,
     User,
 )
+from scoring.services import queries
 from scoring.services.reviews import review_score, rubric_criteria
 
 #: Offsets (0-100 scale) at or beyond which a reviewer is labelled lenient or strict.
@@ -66,17 +62,10 @@ class Stats:
 
 
 def counted_reviews(competition: Competition) -> list[Review]:
-    """Submitted reviews on an active assignment, excluding a reviewer's declared district
-    conflicts (the same reviews the ranking counts)."""
-    rows = db.session.scalars(
-        select(Review).join(Application, Review.application_id == Application.id)
-        .join(ReviewerAssignment, (ReviewerAssignment.application_id == Review.application_id)
-              & (ReviewerAssignment.reviewer_id == Review.reviewer_id))
-        .where(Application.competition_id == competition.id, Review.status == ReviewStatus.SUBMITTED,
-               ReviewerAssignment.status == AssignmentStatus.ASSIGNED)
-        .order_by(Review.id))
-    return [r for r in rows
-            if r.application.school.district_id not in {c.district_id for c in r.reviewer.conflicts}]
+    """The competition's counted reviews (ranking.md §1: the same reviews the ranking counts,
+    ``queries.counted_reviews``), in id order."""
+    return list(db.session.scalars(
+        queries.counted_reviews(competition.id, Review).order_by(Review.id)))
 
 
 def _row(label: str, triples: list[tuple[int, int, float]]) -> ReliabilityRow:

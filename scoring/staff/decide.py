@@ -8,7 +8,7 @@ from scoring.auth import role_required
 from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import RankingRun, Role
-from scoring.services import board as boards
+from scoring.services.ranking import board as boards
 from scoring.services import decisions
 from scoring.staff.board import _explanation_page
 from scoring.staff.competitions import me

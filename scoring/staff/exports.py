@@ -10,7 +10,7 @@ from scoring.auth import role_required
 from scoring.errors import Conflict
 from scoring.extensions import db
 from scoring.models import Competition, RankingRun, Role, RunStatus
-from scoring.services import board as boards
+from scoring.services.ranking import board as boards
 from scoring.services import exports as svc
 from scoring.staff.board import chosen_run
 from scoring.staff.competitions import me

@@ -8,7 +8,7 @@ from scoring.auth import role_required
 from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import Competition, Role
-from scoring.services import what_if as what_if_svc
+from scoring.services.ranking import what_if as what_if_svc
 from scoring.staff.competitions import me
 from scoring.staff.board_forms import WhatIfForm, WhatIfQueryForm
 from scoring.staff.forms import show_error

@@ -1,6 +1,7 @@
 """The ranking board: a competition's runs, and one run's results with the decisions that count.
 
-A competition's current run is its latest *done* run that is not a what-if run. On the board
+A competition's current run is its official run (``queries.official_run``: the run of its
+approved or published award list, else its latest *done* run that is not a what-if run). On the board
 every application shows its computed result and, when staff recorded an exception
 (``AwardOverride``), the effective status and award; the running total adds the effective
 awards in funding order, and the funding line is drawn under the last application in funding
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from scoring import charts
+from scoring.core.ranking import stored_review_scores
 from scoring.errors import Conflict, NotFound
 from scoring.extensions import db
 from scoring.models import (
@@ -29,7 +31,7 @@ from scoring.models import (
     RunStatus,
     School,
 )
-from scoring.core.ranking import stored_review_scores
+from scoring.services.queries import official_run
 
 OVERRIDE_STATUSES = ("funded", "partially_funded", "waitlisted")
 ZERO = Decimal("0.00")
@@ -39,12 +41,8 @@ ZERO = Decimal("0.00")
 
 
 def current_run(competition: Competition) -> RankingRun | None:
-    """The latest done, official (not what-if) run of the competition."""
-    return db.session.scalar(
-        select(RankingRun).where(RankingRun.competition_id == competition.id,
-                                 RankingRun.status == RunStatus.DONE,
-                                 RankingRun.what_if.is_(False))
-        .order_by(RankingRun.id.desc()).limit(1))
+    """The competition's official run (``scoring.services.queries.official_run``)."""
+    return db.session.scalar(official_run(competition.id))
 
 
 def latest_run(competition: Competition) -> RankingRun | None:

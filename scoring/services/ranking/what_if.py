@@ -13,7 +13,11 @@ from sqlalchemy import select
 from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import Application, Competition, RankingResult, RankingRun, School, User
-from scoring.services.board import current_run, overrides_of
+from scoring.core.ranking import Policy, PolicyError, rank_columns, result_document
+from scoring.core.rubric import RubricError
+from scoring.services.ranking.board import current_run, overrides_of
+from scoring.services.ranking.inputs import read_inputs
+from scoring.services.ranking.runs import create_run, policy_for
 
 
 # --------------------------------------------------------------------------- what-if
@@ -72,17 +76,17 @@ WHAT_IF_KNOBS = ("total_funds", "min_score", "normalization", "aggregation", "fu
 def what_if(competition: Competition, overrides: Mapping[str, Any]) -> WhatIf:
     """Rank the committed data in-process with policy ``overrides`` and compare with the current
     run. Nothing is written. ``InputError`` names the knob at fault."""
-    from scoring.core.ranking import Policy, PolicyError, rank_columns, result_document
-    from scoring.core.rubric import RubricError
-    from scoring.services import ranking
     from scoring.services.competitions import policy_error
 
     unknown = sorted(set(overrides) - set(WHAT_IF_KNOBS))
     if unknown:
         raise InputError(f"{unknown[0]} cannot be tried here", None)
+    baseline = current_run(competition)
     try:
-        policy = ranking.policy_for(competition, dict(overrides))
-        inputs = ranking.read_inputs(competition)
+        policy = policy_for(competition, dict(overrides))
+        tie_breakers = [*policy.tie_breakers, *((baseline.policy or {}).get("tie_breakers") or ()
+                                                if baseline is not None else ())]
+        inputs = read_inputs(competition, tie_breakers=tie_breakers)
         result = rank_columns(inputs.rubric, policy, inputs.applications, inputs.review_app,
                               inputs.review_reviewer, inputs.points, inputs.priorities)
     except PolicyError as exc:
@@ -90,7 +94,6 @@ def what_if(competition: Competition, overrides: Mapping[str, Any]) -> WhatIf:
     except (RubricError, ValueError) as exc:
         raise InputError(f"the data cannot be ranked as it is: {exc}") from None
     doc = result_document(result, competition.slug, None)
-    baseline = current_run(competition)
     before: dict[str, RankingResult] = {}
     exceptions: set[int] = set()
     data_changed = False
@@ -125,12 +128,10 @@ def _school_names(competition: Competition) -> dict[str, str]:
 def save_what_if(competition: Competition, overrides: Mapping[str, Any], *, actor: User,
                  label: str | None) -> RankingRun:
     """Queue the tried policy as a what-if run (the caller commits, then dispatches it)."""
-    from scoring.services import ranking
-
     if not overrides:
         raise InputError("change at least one setting to save a what-if run (or start an "
                          "ordinary ranking from the board)", None)
     what_if(competition, overrides)  # same checks and messages as trying it
     label = label or "What-if: " + ", ".join(f"{k} {v}" for k, v in overrides.items())
-    return ranking.create_run(competition, actor=actor, overrides=dict(overrides),
+    return create_run(competition, actor=actor, overrides=dict(overrides),
                               label=label[:200])
