@@ -21,10 +21,10 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from scoring.core.ranking import dumps_document
 from scoring.errors import InputError, NotFound
 from scoring.extensions import db
 from scoring.models import Competition, RankingRun, RunStatus
-from scoring.core.ranking import dumps_document
 from scoring.services import bundles, ranking
 
 #: Seconds between status polls while ``rank`` waits for the worker (first, then at most).

@@ -14,9 +14,9 @@ from sqlalchemy import func, select, update
 
 from config import TestConfig
 from scoring import create_app
+from scoring.core.ranking import dumps_document
 from scoring.extensions import db
 from scoring.models import Competition, RankingRun, RunStatus
-from scoring.core.ranking import dumps_document
 from scoring.services import ranking
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,8 +13,15 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
-from scoring.core.ranking import ApplicationInput, Policy, PolicyError, ReviewInput, explain, rank
-from scoring.core.ranking import registry
+from scoring.core.ranking import (
+    ApplicationInput,
+    Policy,
+    PolicyError,
+    ReviewInput,
+    explain,
+    rank,
+    registry,
+)
 from scoring.core.ranking.registry import TieBreaker, column_levels
 from scoring.core.rubric import Criterion, Rubric, Section
 from scoring.extensions import db
@@ -58,7 +65,8 @@ def test_a_registered_tie_breaker_orders_and_explains_in_the_core(created_at):
     assert ("created_at", "Earlier created application first") in tie_breaker_choices(["need"])
     policy = Policy(total_funds=Decimal(1000), min_reviews=1, tie_breakers=("created_at",))
     rubric = Rubric((Section("s", (Criterion("c", Decimal(10)),)),))
-    early, late = datetime(2016, 1, 1, tzinfo=timezone.utc), datetime(2016, 2, 1, tzinfo=timezone.utc)
+    early = datetime(2016, 1, 1, tzinfo=timezone.utc)
+    late = datetime(2016, 2, 1, tzinfo=timezone.utc)
     apps = [ApplicationInput("A", "s1", "d1", Decimal(10), extra={"created_at": late}),
             ApplicationInput("B", "s2", "d2", Decimal(10), extra={"created_at": early}),
             ApplicationInput("C", "s3", "d3", Decimal(10))]  # none: after every dated one

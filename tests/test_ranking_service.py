@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select, update
 
+from scoring.core.ranking import dumps_document, rank_columns, result_document
 from scoring.errors import InputError, NotFound
 from scoring.extensions import db
 from scoring.models import (
@@ -52,7 +53,6 @@ from scoring.models import (
     RunStatus,
     User,
 )
-from scoring.core.ranking import dumps_document, rank_columns, result_document
 from scoring.services import bundles, ranking
 from scoring.services.ranking import inputs as ranking_inputs
 

@@ -13,9 +13,9 @@ from celery.contrib.testing.worker import start_worker
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
+from scoring.core.ranking import dumps_document
 from scoring.extensions import db
 from scoring.models import Competition, RankingResult, RankingRun, RunStatus
-from scoring.core.ranking import dumps_document
 from scoring.services import bundles, ranking
 from tests.conftest import start_worker_process, stop_worker_process, worker_env
 

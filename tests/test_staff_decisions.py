@@ -23,8 +23,8 @@ from scoring.models import (
     Role,
     SlateStatus,
 )
-from scoring.services.ranking import board as boards
 from scoring.services import decisions, ranking
+from scoring.services.ranking import board as boards
 from tests.staff_world import (
     APPROVER,
     APPROVER2,

@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation, localcontext
 
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, HiddenField, RadioField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     InputRequired,
     Length,
@@ -15,11 +16,10 @@ from wtforms.validators import (
     StopValidation,
     ValidationError,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import TextInput
 
-from scoring.models import Criterion, Review
 from scoring.core.numbers import fmt_decimal
+from scoring.models import Criterion, Review
 
 COMMENT_MAX = 5000
 OVERALL_MAX = 10000

@@ -10,11 +10,17 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from scoring.auth import role_required
+from scoring.core.numbers import fmt_decimal
 from scoring.errors import InputError
 from scoring.extensions import db
-from scoring.models import ApplicationStatus, AssignmentStatus, ReviewerAssignment, ReviewStatus, Role
+from scoring.models import (
+    ApplicationStatus,
+    AssignmentStatus,
+    ReviewerAssignment,
+    ReviewStatus,
+    Role,
+)
 from scoring.review.forms import ConflictForm, saved_data, score_form_class
-from scoring.core.numbers import fmt_decimal
 from scoring.services import attachments, reviews
 
 bp = Blueprint("review", __name__, url_prefix="/review")

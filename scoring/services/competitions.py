@@ -20,6 +20,10 @@ from typing import Any
 from sqlalchemy import exists, func, select
 
 from scoring import demo_data
+from scoring.core.ranking import Policy, PolicyError
+from scoring.core.rubric import Criterion as CoreCriterion
+from scoring.core.rubric import Rubric
+from scoring.core.rubric import Section as CoreSection
 from scoring.errors import Conflict, InputError
 from scoring.extensions import db
 from scoring.models import (
@@ -34,10 +38,6 @@ from scoring.models import (
     RubricSection,
     User,
 )
-from scoring.core.ranking import Policy, PolicyError
-from scoring.core.rubric import Criterion as CoreCriterion
-from scoring.core.rubric import Rubric
-from scoring.core.rubric import Section as CoreSection
 from scoring.services import audit
 
 #: Settings a staff member edits on the competition form (besides the policy knobs).

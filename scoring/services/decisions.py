@@ -44,7 +44,13 @@ from scoring.models import (
 )
 from scoring.models._types import utcnow
 from scoring.services import audit, mail
-from scoring.services.ranking.board import OVERRIDE_STATUSES, ZERO, effective, overrides_of, slate_of
+from scoring.services.ranking.board import (
+    OVERRIDE_STATUSES,
+    ZERO,
+    effective,
+    overrides_of,
+    slate_of,
+)
 
 AWARDED = ("funded", "partially_funded")
 CENT = Decimal("0.01")

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from scoring.core.rubric import review_score
 from scoring.extensions import db
 from scoring.formatting import local_dt, money
 from scoring.models import (
@@ -37,11 +38,10 @@ from scoring.models import (
     School,
     User,
 )
-from scoring.core.rubric import review_score
 from scoring.services import audit
-from scoring.services.ranking import board as boards
 from scoring.services.competitions import core_rubric
 from scoring.services.queries import review_is_counted
+from scoring.services.ranking import board as boards
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # fpdf2's font subsetting chatter

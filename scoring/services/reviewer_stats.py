@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-
 from scoring.core import reliability
 from scoring.extensions import db
 from scoring.models import (

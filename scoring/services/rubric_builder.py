@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from scoring.errors import InputError
-from scoring.extensions import db
-from scoring.models import Competition, Criterion, RubricSection, User
 from scoring.core.ranking import PolicyError
 from scoring.core.rubric import Criterion as CoreCriterion
 from scoring.core.rubric import Rubric, RubricError
 from scoring.core.rubric import Section as CoreSection
+from scoring.errors import InputError
+from scoring.extensions import db
+from scoring.models import Competition, Criterion, RubricSection, User
 from scoring.services import audit
 from scoring.services.competitions import (
     CRITERION_FIELDS,
@@ -34,7 +34,6 @@ from scoring.services.competitions import (
     snapshot,
     update_audited,
 )
-
 
 # --------------------------------------------------------------------------- rubric builder
 

@@ -19,7 +19,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring.core.reliability import icc1, krippendorff_alpha_interval, leniency, pairable, units_from
+from scoring.core.reliability import (
+    icc1,
+    krippendorff_alpha_interval,
+    leniency,
+    pairable,
+    units_from,
+)
 
 #: Shrout & Fleiss (1979), Table 2: 6 targets (rows) rated by 4 judges (columns).
 SHROUT_FLEISS = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]]

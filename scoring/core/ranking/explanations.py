@@ -12,8 +12,15 @@ from typing import Any
 import numpy as np
 
 from scoring.core.explain import render_explanation
-from scoring.core.numbers import cents_str, json_number, micro, money_cents, nano, report, \
-    round_score
+from scoring.core.numbers import (
+    cents_str,
+    json_number,
+    micro,
+    money_cents,
+    nano,
+    report,
+    round_score,
+)
 from scoring.core.ranking.columns import Columns, index_of
 from scoring.core.ranking.document import ApplicationResult, RankingResult
 from scoring.core.ranking.registry import NORMALISATIONS

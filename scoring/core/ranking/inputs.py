@@ -19,8 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from scoring.core.numbers import MAX_CENTS, MAX_SCORE, NANO, fmt_decimal, is_int, money_cents, \
-    to_decimal
+from scoring.core.numbers import (
+    MAX_CENTS,
+    MAX_SCORE,
+    NANO,
+    fmt_decimal,
+    is_int,
+    money_cents,
+    to_decimal,
+)
 from scoring.core.ranking.columns import Columns
 from scoring.core.ranking.registry import columns_needed
 

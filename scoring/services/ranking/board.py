@@ -1,8 +1,8 @@
 """The ranking board: a competition's runs, and one run's results with the decisions that count.
 
 A competition's current run is its official run (``queries.official_run``: the run of its
-approved or published award list, else its latest *done* run that is not a what-if run). On the board
-every application shows its computed result and, when staff recorded an exception
+approved or published award list, else its latest *done* run that is not a what-if run). On the
+board every application shows its computed result and, when staff recorded an exception
 (``AwardOverride``), the effective status and award; the running total adds the effective
 awards in funding order, and the funding line is drawn under the last application in funding
 order that receives money.

@@ -26,8 +26,13 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from scoring.core.ranking import Policy, PolicyError, explanation_context, rank_columns, \
-    result_document
+from scoring.core.ranking import (
+    Policy,
+    PolicyError,
+    explanation_context,
+    rank_columns,
+    result_document,
+)
 from scoring.core.rubric import RubricError
 from scoring.errors import InputError
 from scoring.extensions import db
