@@ -39,7 +39,8 @@ from scoring.models import (
     School,
 )
 from scoring.models._types import utcnow
-from scoring.services import audit, users
+from scoring.services import audit
+from scoring.services.accounts import users
 
 DEMO_ACCOUNTS = [
     # (role, email, name, password, extra)

@@ -24,7 +24,8 @@ from scoring.models import (
     SlateStatus,
 )
 from scoring.services import board as boards
-from scoring.services import decisions, ranking
+from scoring.services import ranking
+from scoring.services.decisions import decisions
 from tests.staff_world import (
     APPROVER,
     APPROVER2,

@@ -12,7 +12,7 @@ from scoring.extensions import db
 from scoring.models import District, ReviewerAssignment
 from scoring.panel.forms import ConfirmForm, DistrictConflictForm, InviteForm
 from scoring.panel.views import bp, send_after_commit
-from scoring.services import reviewers
+from scoring.services.reviews import reviewers
 
 
 def _link(raw_token: str) -> str:

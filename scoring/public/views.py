@@ -9,7 +9,7 @@ from scoring.errors import NotFound
 from scoring.extensions import db
 from scoring.models import Competition
 from scoring.services import board as boards
-from scoring.services import decisions
+from scoring.services.decisions import decisions
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 

@@ -15,7 +15,8 @@ from scoring.extensions import db
 from scoring.models import ApplicationStatus, AssignmentStatus, ReviewerAssignment, ReviewStatus, Role
 from scoring.review.forms import ConflictForm, saved_data, score_form_class
 from scoring.rubric import fmt_decimal
-from scoring.services import attachments, reviews
+from scoring.services.applications import attachments
+from scoring.services.reviews import reviews
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 

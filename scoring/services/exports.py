@@ -43,7 +43,7 @@ from scoring.models import (
 from scoring.rubric import review_score
 from scoring.services import audit
 from scoring.services import board as boards
-from scoring.services.competitions import core_rubric
+from scoring.services.competitions.competitions import core_rubric
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # fpdf2's font subsetting chatter

@@ -75,7 +75,7 @@ def what_if(competition: Competition, overrides: Mapping[str, Any]) -> WhatIf:
     from scoring.ranking import Policy, PolicyError, rank_columns, result_document
     from scoring.rubric import RubricError
     from scoring.services import ranking
-    from scoring.services.competitions import policy_error
+    from scoring.services.competitions.competitions import policy_error
 
     unknown = sorted(set(overrides) - set(WHAT_IF_KNOBS))
     if unknown:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from flask import render_template
 from sqlalchemy import select
 
-from scoring import assignment as algo
+from scoring.assignment import ApplicationNeed, Plan, Reviewer, plan_assignment
 from scoring.errors import Conflict, InputError
 from scoring.extensions import db
 from scoring.models import (
@@ -31,7 +31,7 @@ from scoring.models import (
     User,
 )
 from scoring.services import audit, mail
-from scoring.services.reviews import review_of
+from scoring.services.reviews.reviews import review_of
 
 
 def active_reviewers() -> list[User]:
@@ -71,11 +71,11 @@ def _inputs(competition: Competition, apps: list[Application], target: dict[int,
         else:
             blocked[a.application_id].add(a.reviewer_id)
     wanted = target or {}
-    needs = [algo.ApplicationNeed(
+    needs = [ApplicationNeed(
         id=app.id, district_id=app.school.district_id,
         needed=max(0, wanted.get(app.id, competition.reviewers_per_application) - len(current[app.id])),
         current=frozenset(current[app.id]), blocked=frozenset(blocked[app.id])) for app in apps]
-    people = [algo.Reviewer(u.id, _blocked_districts(u), load[u.id]) for u in active_reviewers()]
+    people = [Reviewer(u.id, _blocked_districts(u), load[u.id]) for u in active_reviewers()]
     return needs, people
 
 
@@ -93,7 +93,7 @@ class Preview:
     """A plan to show before saving; ``digest`` ties the save to exactly this plan."""
 
     cap: int
-    plan: algo.Plan
+    plan: Plan
     digest: str
     applications: dict[int, Application]
     reviewers: dict[int, User]
@@ -115,7 +115,7 @@ def preview(competition: Competition, cap: int) -> Preview:
         raise InputError("must be 0 or more", "cap")
     apps = reviewable_applications(competition)
     needs, people = _inputs(competition, apps)
-    plan = algo.plan_assignment(needs, people, cap)
+    plan = plan_assignment(needs, people, cap)
     digest = hashlib.sha256(json.dumps({"cap": cap, "pairs": plan.pairs}).encode()).hexdigest()
     current: dict[int, list[str]] = defaultdict(list)
     for row in _assignments(competition):
@@ -221,7 +221,7 @@ def add_extra_reviewer(application_id: int, target: int, actor_id: int | None) -
     if needs[0].needed == 0:
         return []
     actor = db.session.get(User, actor_id) if actor_id else None
-    plan = algo.plan_assignment(needs, people, None)
+    plan = plan_assignment(needs, people, None)
     users = {u.id: u for u in active_reviewers()}
     made = [_create(application, users[r], actor, "discrepancy") for _, r in plan.pairs]
     if plan.shortfall:

@@ -21,7 +21,7 @@ from scoring.rubric import Criterion as CoreCriterion
 from scoring.rubric import Rubric, RubricError
 from scoring.rubric import Section as CoreSection
 from scoring.services import audit
-from scoring.services.competitions import (
+from scoring.services.competitions.competitions import (
     CRITERION_FIELDS,
     SECTION_FIELDS,
     check_unique,
