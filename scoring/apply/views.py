@@ -21,7 +21,13 @@ from scoring.extensions import db
 from scoring.formatting import money
 from scoring.models import OBJECT_CODES, Application, Competition, Role
 from scoring.models._types import utcnow
-from scoring.services.applications import applications, attachments, budget_workbook, checks, eligibility
+from scoring.services.applications import (
+    applications,
+    attachments,
+    budget_workbook,
+    checks,
+    eligibility,
+)
 from scoring.services.applications import status as applicant_status
 from scoring.services.applications.applications import NOT_FOUND, SubmissionRefused
 
