@@ -31,6 +31,7 @@ from scoring.models import (
     User,
 )
 from scoring.services import audit, mail
+from scoring.services.queries import blocked_districts
 from scoring.services.reviews.reviews import review_of
 
 
@@ -54,9 +55,12 @@ def _assignments(competition: Competition) -> list[ReviewerAssignment]:
         .where(Application.competition_id == competition.id).order_by(ReviewerAssignment.id)))
 
 
-def _blocked_districts(user: User) -> frozenset[int]:
-    own = {user.district_id} if user.district_id is not None else set()
-    return frozenset(own | {c.district_id for c in user.conflicts})
+def _blocked_districts(users: list[User]) -> dict[int, frozenset[int]]:
+    """Each user's blocked districts (:func:`scoring.services.queries.blocked_districts`)."""
+    blocked: dict[int, set[int]] = {u.id: set() for u in users}
+    for user_id, district_id in db.session.execute(blocked_districts([u.id for u in users])):
+        blocked[user_id].add(district_id)
+    return {user_id: frozenset(districts) for user_id, districts in blocked.items()}
 
 
 def _inputs(competition: Competition, apps: list[Application], target: dict[int, int] | None = None):
@@ -75,7 +79,9 @@ def _inputs(competition: Competition, apps: list[Application], target: dict[int,
         id=app.id, district_id=app.school.district_id,
         needed=max(0, wanted.get(app.id, competition.reviewers_per_application) - len(current[app.id])),
         current=frozenset(current[app.id]), blocked=frozenset(blocked[app.id])) for app in apps]
-    people = [Reviewer(u.id, _blocked_districts(u), load[u.id]) for u in active_reviewers()]
+    reviewers = active_reviewers()
+    blocked_by = _blocked_districts(reviewers)
+    people = [Reviewer(u.id, blocked_by[u.id], load[u.id]) for u in reviewers]
     return needs, people
 
 
@@ -169,7 +175,7 @@ def why_not(application: Application, reviewer: User) -> str | None:
     """Why ``reviewer`` may not be added to ``application`` by hand, or ``None`` if they may."""
     if reviewer.role != Role.REVIEWER or not reviewer.active:
         return "is not an active reviewer"
-    if application.school.district_id in _blocked_districts(reviewer):
+    if application.school.district_id in _blocked_districts([reviewer])[reviewer.id]:
         return "works in or declared a conflict with the applicant's district"
     row = db.session.scalar(select(ReviewerAssignment).where(
         ReviewerAssignment.application_id == application.id, ReviewerAssignment.reviewer_id == reviewer.id))
