@@ -13,7 +13,8 @@ from wtforms.validators import DataRequired, Length, Regexp
 
 from scoring.extensions import db, limiter
 from scoring.models import Role, User
-from scoring.services import audit, users
+from scoring.services import audit
+from scoring.services.accounts import users
 
 bp = Blueprint("auth", __name__)
 

@@ -39,7 +39,9 @@ from scoring.models import (
     School,
 )
 from scoring.models._types import utcnow
-from scoring.services import audit, users
+from scoring.services import audit
+from scoring.services.accounts import users
+from scoring.services.queries import blocked_districts
 
 DEMO_ACCOUNTS = [
     # (role, email, name, password, extra)
@@ -143,7 +145,9 @@ def seed_applications(competition: Competition, spec: dict, rng: random.Random, 
         select(Criterion).where(Criterion.competition_id == competition.id).order_by(Criterion.id)
     ).all()
     priority = db.session.scalar(select(Priority).where(Priority.competition_id == competition.id))
-    conflicts = {u.id: {c.district_id for c in u.conflicts} for u in reviewers}
+    conflicts: dict[int, set[int]] = {u.id: set() for u in reviewers}
+    for user_id, district_id in db.session.execute(blocked_districts([u.id for u in reviewers])):
+        conflicts[user_id].add(district_id)
     prefix = competition.slug.split("-")[0].upper()
     for n, school in enumerate(chosen, start=1):
         step = Decimal(10000)

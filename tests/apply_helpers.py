@@ -167,7 +167,7 @@ _HASH: list[str] = []
 
 def person(role: Role, email: str, district: District | None = None, **kw):
     """A user whose password is ``PASSWORD`` (hashed once per test run: argon2id is slow on purpose)."""
-    from scoring.services import users
+    from scoring.services.accounts import users
 
     if not _HASH:
         _HASH.append(users.hash_password(PASSWORD))

@@ -17,7 +17,7 @@ from scoring.models import (
     School,
 )
 from scoring.models._types import utcnow
-from scoring.services import users
+from scoring.services.accounts import users
 
 PASSWORD = "correct horse battery"
 

@@ -23,7 +23,7 @@ from scoring.models import (
     RubricSection,
 )
 from scoring.models._types import utcnow
-from scoring.services import users
+from scoring.services.accounts import users
 from tests import factories
 from tests.conftest import csrf_token_from
 

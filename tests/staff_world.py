@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from scoring.extensions import db
 from scoring.models import Application, Competition, District, Role, User
-from scoring.services import bundles, ranking, users
+from scoring.services import bundles, ranking
+from scoring.services.accounts import users
 from tests import factories
 from tests.conftest import AuthActions, csrf_token_from
 

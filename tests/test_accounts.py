@@ -185,7 +185,7 @@ def test_reset_changes_the_password_and_ends_existing_sessions(app, client, worl
     assert _set_password(client, link, "brand new passphrase").status_code == 302
     assert signed_in.get("/apply/").status_code == 302  # the old session is over
     with app.app_context():
-        from scoring.services import users
+        from scoring.services.accounts import users
 
         assert users.authenticate(world.emails["applicant"], h.PASSWORD) is None
         assert users.authenticate(world.emails["applicant"], "brand new passphrase") is not None
@@ -200,7 +200,7 @@ def test_reset_changes_the_password_and_ends_existing_sessions(app, client, worl
 ])
 def test_password_rules_are_explained_beside_the_field(app, client, world, password, confirm, message):
     with app.app_context():
-        from scoring.services import accounts
+        from scoring.services.accounts import accounts
 
         user = db.session.scalar(select(User).where(User.email == world.emails["applicant"]))
         raw = accounts.issue_token(user, TokenPurpose.RESET)
@@ -216,14 +216,14 @@ def test_password_rules_are_explained_beside_the_field(app, client, world, passw
 def test_a_long_unicode_password_is_kept_verbatim(app, client, world):
     password = "Ünïcødé pässwörd ✓ " * 3 + "with spaces  "
     with app.app_context():
-        from scoring.services import accounts
+        from scoring.services.accounts import accounts
 
         user = db.session.scalar(select(User).where(User.email == world.emails["applicant"]))
         raw = accounts.issue_token(user, TokenPurpose.RESET)
         db.session.commit()
     assert _set_password(client, f"/accounts/password/{raw}", password).status_code == 302
     with app.app_context():
-        from scoring.services import users
+        from scoring.services.accounts import users
 
         assert users.authenticate(world.emails["applicant"], password) is not None
         assert users.authenticate(world.emails["applicant"], password.strip()) is None

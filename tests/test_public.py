@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from scoring.extensions import db
 from scoring.models import Application, Competition, RankingRun, User
-from scoring.services import decisions
+from scoring.services.decisions import decisions
 from tests.staff_world import APPROVER, PREPARER, build, rank_now, text_of
 
 

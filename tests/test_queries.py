@@ -27,7 +27,8 @@ from scoring.models import (
     SlateStatus,
     User,
 )
-from scoring.services import bundles, exports, queries, ranking, reviewer_stats
+from scoring.services import bundles, exports, queries, ranking
+from scoring.services.reviews import reviewer_stats
 from tests.test_ranking_service import FIXTURE, run_once
 
 

@@ -23,7 +23,8 @@ from scoring.models import (
     Role,
     SlateStatus,
 )
-from scoring.services import decisions, ranking
+from scoring.services import ranking
+from scoring.services.decisions import decisions
 from scoring.services.ranking import board as boards
 from tests.staff_world import (
     APPROVER,

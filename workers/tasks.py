@@ -62,7 +62,7 @@ def send_mail(self, message_id: int) -> None:
 @shared_task(**RETRY)
 def assign_extra_reviewer(self, application_id: int, target: int, actor_id: int | None = None) -> None:
     """Bring an application up to ``target`` active reviewers by the automatic rules; idempotent."""
-    from scoring.services import assignment
+    from scoring.services.reviews import assignment
 
     try:
         message_ids = assignment.add_extra_reviewer(application_id, target, actor_id)

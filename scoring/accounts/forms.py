@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
-from scoring.services.users import MAX_PASSWORD, MIN_PASSWORD
+from scoring.services.accounts.users import MAX_PASSWORD, MIN_PASSWORD
 
 
 try:  # WTForms 3.3 prefers SelectChoice objects to (value, label) tuples

@@ -11,7 +11,7 @@ from scoring.auth import role_required
 from scoring.errors import InputError
 from scoring.extensions import db, limiter
 from scoring.models import District, Role, TokenPurpose
-from scoring.services import accounts
+from scoring.services.accounts import accounts
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 

@@ -1,7 +1,7 @@
 """Forms of the apply area. The application form is built from the competition (Indico's
 ``build_review_form`` pattern): one narrative field per rubric section, one checkbox per priority,
 one amount field per (object code, year) of the budget. Forms check shape only; the rules
-(eligibility, bounds, totals, the window) live in ``scoring.services.applications``.
+(eligibility, bounds, totals, the window) live in ``scoring.services.applications.applications``.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from scoring.accounts.forms import PickField, choice, choice_values, no_control_chars
 from scoring.models import OBJECT_CODES, Competition, School
-from scoring.services.application_checks import CONTACT_ROLES
-from scoring.services.application_content import MAX_AMOUNT, ApplicationInput
+from scoring.services.applications.checks import CONTACT_ROLES
+from scoring.services.applications.content import MAX_AMOUNT, ApplicationInput
 
 _MONEY = re.compile(r"[0-9]{1,15}(\.[0-9]{1,2})?")
 MONEY_HELP = "Enter dollars and cents, like 150000 or 150,000.00 (no minus sign, at most 2 decimals)."

@@ -21,15 +21,15 @@ from scoring.extensions import db
 from scoring.formatting import money
 from scoring.models import OBJECT_CODES, Application, Competition, Role
 from scoring.models._types import utcnow
-from scoring.services import (
-    applicant_status,
-    application_checks,
+from scoring.services.applications import (
     applications,
     attachments,
     budget_workbook,
+    checks,
     eligibility,
 )
-from scoring.services.applications import NOT_FOUND, SubmissionRefused
+from scoring.services.applications import status as applicant_status
+from scoring.services.applications.applications import NOT_FOUND, SubmissionRefused
 
 bp = Blueprint("apply", __name__, url_prefix="/apply")
 #: Ids in URLs stay within PostgreSQL's integer range (beyond it: 404, not a database error).
@@ -64,8 +64,8 @@ def _form_page(competition: Competition, application: Application | None, form=N
     lines = application.budget_lines if application else []
     context = dict(
         competition=competition, application=application, form=form, schools=schools,
-        object_codes=OBJECT_CODES, totals=application_checks.budget_totals(lines, competition.budget_years),
-        problems=application_checks.submission_problems(application) if application and status == 200 else {},
+        object_codes=OBJECT_CODES, totals=checks.budget_totals(lines, competition.budget_years),
+        problems=checks.submission_problems(application) if application and status == 200 else {},
         upload_form=BudgetUploadForm(formdata=None), attachment_form=AttachmentForm(formdata=None),
         confirm_form=ConfirmForm(formdata=None), state=eligibility.window_state(competition, utcnow()),
         eligibility=eligibility.eligibility_words(competition),
@@ -81,7 +81,7 @@ def _read_only_page(application: Application, now):
         status=applicant_status.status_label(application, decision), object_codes=OBJECT_CODES,
         comments=applicant_status.reviewer_comments(application, decision),
         can_withdraw=applications.can_withdraw(application, now),
-        totals=application_checks.budget_totals(application.budget_lines, application.competition.budget_years))
+        totals=checks.budget_totals(application.budget_lines, application.competition.budget_years))
 
 
 def _refused_form(form, competition: Competition, application: Application | None, exc: Exception):
@@ -247,7 +247,7 @@ def budget_upload(app_id: int):
               "error")
         return _form_page(application.competition, application, status=400, workbook_problems=problems)
     db.session.commit()
-    total = application_checks.budget_totals(application.budget_lines, application.competition.budget_years).total
+    total = checks.budget_totals(application.budget_lines, application.competition.budget_years).total
     flash(f"Budget filled from the workbook: {len(parsed.lines)} amounts, total {money(total)}.", "info")
     return _to_edit(application, "budget")
 

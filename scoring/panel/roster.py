@@ -12,7 +12,8 @@ from scoring.extensions import db
 from scoring.models import District, ReviewerAssignment
 from scoring.panel.forms import ConfirmForm, DistrictConflictForm, InviteForm
 from scoring.panel.views import bp, send_after_commit
-from scoring.services import reviewers
+from scoring.services.queries import blocked_districts
+from scoring.services.reviews import reviewers
 
 
 def _link(raw_token: str) -> str:
@@ -61,7 +62,7 @@ def _reviewer_page(person, conflict_form: DistrictConflictForm | None = None, st
     form.district.choices = _district_choices("Choose a district")
     rows = db.session.scalars(select(ReviewerAssignment).where(ReviewerAssignment.reviewer_id == person.id)
                               .order_by(ReviewerAssignment.assigned_at.desc())).all()
-    blocked = {person.district_id} | {c.district_id for c in person.conflicts}
+    blocked = {district_id for _, district_id in db.session.execute(blocked_districts([person.id]))}
     return render_template("panel/reviewer.html", person=person, rows=rows, form=form, confirm=ConfirmForm(),
                            blocked=blocked), status
 

@@ -21,7 +21,7 @@ from scoring.panel.forms import (
     ReopenForm,
     SaveAssignmentForm,
 )
-from scoring.services import assignment, progress, reconciliation, reviewer_stats, reviews
+from scoring.services.reviews import assignment, progress, reconciliation, reviewer_stats, reviews
 
 bp = Blueprint("panel", __name__, url_prefix="/staff/panel")
 

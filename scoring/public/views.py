@@ -8,8 +8,8 @@ from sqlalchemy import select
 from scoring.errors import NotFound
 from scoring.extensions import db
 from scoring.models import Competition
+from scoring.services.decisions import decisions
 from scoring.services.ranking import board as boards
-from scoring.services import decisions
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 

@@ -6,22 +6,17 @@ from decimal import Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from scoring.auth import role_required
 from scoring.core.numbers import fmt_decimal
 from scoring.errors import InputError
 from scoring.extensions import db
-from scoring.models import (
-    ApplicationStatus,
-    AssignmentStatus,
-    ReviewerAssignment,
-    ReviewStatus,
-    Role,
-)
+from scoring.models import ReviewerAssignment, ReviewStatus, Role
 from scoring.review.forms import ConflictForm, saved_data, score_form_class
-from scoring.services import attachments, reviews
+from scoring.services.applications import attachments
+from scoring.services.queries import reviewer_worklist
+from scoring.services.reviews import reviews
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -36,13 +31,8 @@ def points_filter(value) -> str:
 @role_required(Role.REVIEWER)
 def home():
     """The reviewer's assignments and where each one stands."""
-    assignments = db.session.scalars(
-        select(ReviewerAssignment)
-        .where(ReviewerAssignment.reviewer_id == current_user.id,
-               ReviewerAssignment.status == AssignmentStatus.ASSIGNED)
-        .order_by(ReviewerAssignment.assigned_at, ReviewerAssignment.id)
-    ).all()
-    rows = [(a, reviews.review_of(a)) for a in assignments if a.application.status != ApplicationStatus.DRAFT]
+    assignments = db.session.scalars(reviewer_worklist(current_user.id)).all()
+    rows = [(a, reviews.review_of(a)) for a in assignments]
     rows.sort(key=lambda row: _stage(*row))  # what still needs doing first
     done = sum(1 for _, r in rows if r is not None and r.status == ReviewStatus.SUBMITTED)
     return render_template("review/home.html", rows=rows, done=done)

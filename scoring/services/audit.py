@@ -1,4 +1,5 @@
-"""Recording the audit trail."""
+"""Recording the audit trail: one event per change, committed with it (read it with
+:mod:`scoring.services.audit_log`)."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ from scoring.models import (
     User,
 )
 from scoring.services import audit
-from scoring.services.competitions import core_rubric
+from scoring.services.competitions.competitions import core_rubric
 from scoring.services.queries import review_is_counted
 from scoring.services.ranking import board as boards
 

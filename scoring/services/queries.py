@@ -2,6 +2,8 @@
 
 * ``counted_reviews`` / ``review_is_counted``: the counted reviews of ranking.md §1.
 * ``official_run``: the run a competition's board, what-if and decisions start from.
+* ``blocked_districts``: the districts a reviewer may not review.
+* ``reviewer_worklist``: the reviewer's open assignments, as their home lists them.
 
 Each returns a SQLAlchemy ``Select`` (or a SQL condition) for the caller to refine, execute or
 compile; nothing here executes a query. ``tests/test_queries.py`` checks the SQL against the
@@ -10,9 +12,10 @@ rule written in plain Python.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, select
+from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, exists, select, union
 from sqlalchemy.orm import aliased
 
 from scoring.models import (
@@ -28,9 +31,11 @@ from scoring.models import (
     RunStatus,
     School,
     SlateStatus,
+    User,
 )
 
-__all__ = ["counted_reviews", "official_run", "review_is_counted"]
+__all__ = ["blocked_districts", "counted_reviews", "official_run", "review_is_counted",
+           "reviewer_worklist"]
 
 
 # --------------------------------------------------------------------------- counted reviews
@@ -97,3 +102,45 @@ def official_run(competition_id: int) -> Select:
                    RankingRun.status == RunStatus.DONE, RankingRun.what_if.is_(False))
             .order_by(RankingRun.id.in_(decided).desc(), RankingRun.id.desc())
             .limit(1))
+
+
+# --------------------------------------------------------------------------- reviewers
+
+
+def blocked_districts(reviewer_ids: Iterable[int] | None = None, *,
+                      own_district: bool = True) -> Select | CompoundSelect:
+    """``(user_id, district_id)`` rows: the districts each reviewer may not review.
+
+    Those are the districts the reviewer declared a conflict with (``ReviewerConflict``) and,
+    unless ``own_district`` is false, the district the reviewer works in. ``reviewer_ids``
+    narrows the rows to those reviewers (all users when ``None``).
+    """
+    ids = None if reviewer_ids is None else list(reviewer_ids)
+    declared = select(ReviewerConflict.user_id.label("user_id"),
+                      ReviewerConflict.district_id.label("district_id"))
+    if ids is not None:
+        declared = declared.where(ReviewerConflict.user_id.in_(ids))
+    if not own_district:
+        return declared
+    own = select(User.id.label("user_id"), User.district_id.label("district_id")) \
+        .where(User.district_id.is_not(None))
+    if ids is not None:
+        own = own.where(User.id.in_(ids))
+    return union(declared, own)
+
+
+def reviewer_worklist(reviewer_id: int) -> Select:
+    """The reviewer's assignments as their home lists them: active (``assigned``), on an
+    application that is no longer a draft, oldest assignment first.
+
+    A reviewer may open an assignment only if it is on this list
+    (:func:`scoring.services.reviews.reviews.assignment_for`).
+    """
+    return (
+        select(ReviewerAssignment)
+        .join(Application, Application.id == ReviewerAssignment.application_id)
+        .where(ReviewerAssignment.reviewer_id == reviewer_id,
+               ReviewerAssignment.status == AssignmentStatus.ASSIGNED,
+               Application.status != ApplicationStatus.DRAFT)
+        .order_by(ReviewerAssignment.assigned_at, ReviewerAssignment.id)
+    )

@@ -9,8 +9,8 @@ from scoring.auth import role_required
 from scoring.core.explain import render_explanation
 from scoring.extensions import db
 from scoring.models import Competition, RankingRun, Role, RunStatus
+from scoring.services.decisions import decisions
 from scoring.services.ranking import board as boards
-from scoring.services import decisions
 from scoring.services.ranking import explanation_for
 from scoring.staff.competitions import me
 from scoring.staff.board_forms import BoardFilterForm, OverrideForm

@@ -19,8 +19,8 @@ from scoring.models import (
     Role,
     RubricSection,
 )
-from scoring.services import competitions as svc
-from scoring.services import rubric_builder
+from scoring.services.competitions import competitions as svc
+from scoring.services.competitions import rubric_builder
 from scoring.staff.forms import CompetitionForm, ConfirmForm, show_error
 from scoring.staff.rubric_forms import (
     CriterionForm,

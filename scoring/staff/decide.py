@@ -8,8 +8,8 @@ from scoring.auth import role_required
 from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import RankingRun, Role
+from scoring.services.decisions import decisions
 from scoring.services.ranking import board as boards
-from scoring.services import decisions
 from scoring.staff.board import _explanation_page
 from scoring.staff.competitions import me
 from scoring.staff.board_forms import OverrideForm

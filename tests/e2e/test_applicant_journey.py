@@ -55,7 +55,8 @@ def smtp():
 
 def _publish_decision(app, world, application_id: int) -> None:
     """Two submitted reviews, a ranking run, four-eyes approval and publication (issue #6)."""
-    from scoring.services import decisions, ranking
+    from scoring.services import ranking
+    from scoring.services.decisions import decisions
 
     with app.app_context():
         staff = db.session.scalar(select(User).where(User.email == world.emails["staff"]))

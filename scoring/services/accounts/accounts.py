@@ -19,7 +19,8 @@ from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import District, OutboxMessage, Role, TokenPurpose, User, UserToken
 from scoring.models._types import utcnow
-from scoring.services import audit, mail, users
+from scoring.services import audit, mail
+from scoring.services.accounts import users
 
 #: Default lifetimes; ``INVITE_TOKEN_HOURS`` and ``RESET_TOKEN_MINUTES`` in the config override them.
 INVITE_HOURS = 7 * 24

@@ -33,6 +33,7 @@ from scoring.models import (
 )
 from scoring.models._types import utcnow
 from scoring.services import audit, mail
+from scoring.services.queries import reviewer_worklist
 
 
 class StaleReview(Conflict):
@@ -79,11 +80,10 @@ def review_score(competition: Competition, review: Review) -> float | None:
 
 
 def assignment_for(assignment_id: int, reviewer: User) -> ReviewerAssignment:
-    """The reviewer's own active assignment; raise ``NotFound`` for anything else (no leak)."""
-    assignment = db.session.get(ReviewerAssignment, assignment_id)
-    if (assignment is None or assignment.reviewer_id != reviewer.id
-            or assignment.status != AssignmentStatus.ASSIGNED
-            or assignment.application.status == ApplicationStatus.DRAFT):
+    """An assignment on the reviewer's worklist; raise ``NotFound`` for anything else (no leak)."""
+    assignment = db.session.scalar(
+        reviewer_worklist(reviewer.id).where(ReviewerAssignment.id == assignment_id))
+    if assignment is None:
         raise NotFound(MESSAGES[404])
     return assignment
 

@@ -19,7 +19,7 @@ from scoring.models import (
     BudgetLine,
     Competition,
 )
-from scoring.services.application_checks import CONTACT_ROLES
+from scoring.services.applications.checks import CONTACT_ROLES
 
 #: Largest amount typed anywhere in an application (a sanity bound, far above any award).
 MAX_AMOUNT = Decimal("999999999.99")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from flask import render_template
 from sqlalchemy import select
 
-from scoring.core import assignment as algo
+from scoring.core.assignment import ApplicationNeed, Plan, Reviewer, plan_assignment
 from scoring.errors import Conflict, InputError
 from scoring.extensions import db
 from scoring.models import (
@@ -31,7 +31,8 @@ from scoring.models import (
     User,
 )
 from scoring.services import audit, mail
-from scoring.services.reviews import review_of
+from scoring.services.queries import blocked_districts
+from scoring.services.reviews.reviews import review_of
 
 
 def active_reviewers() -> list[User]:
@@ -54,9 +55,12 @@ def _assignments(competition: Competition) -> list[ReviewerAssignment]:
         .where(Application.competition_id == competition.id).order_by(ReviewerAssignment.id)))
 
 
-def _blocked_districts(user: User) -> frozenset[int]:
-    own = {user.district_id} if user.district_id is not None else set()
-    return frozenset(own | {c.district_id for c in user.conflicts})
+def _blocked_districts(users: list[User]) -> dict[int, frozenset[int]]:
+    """Each user's blocked districts (:func:`scoring.services.queries.blocked_districts`)."""
+    blocked: dict[int, set[int]] = {u.id: set() for u in users}
+    for user_id, district_id in db.session.execute(blocked_districts([u.id for u in users])):
+        blocked[user_id].add(district_id)
+    return {user_id: frozenset(districts) for user_id, districts in blocked.items()}
 
 
 def _inputs(competition: Competition, apps: list[Application], target: dict[int, int] | None = None):
@@ -71,11 +75,13 @@ def _inputs(competition: Competition, apps: list[Application], target: dict[int,
         else:
             blocked[a.application_id].add(a.reviewer_id)
     wanted = target or {}
-    needs = [algo.ApplicationNeed(
+    needs = [ApplicationNeed(
         id=app.id, district_id=app.school.district_id,
         needed=max(0, wanted.get(app.id, competition.reviewers_per_application) - len(current[app.id])),
         current=frozenset(current[app.id]), blocked=frozenset(blocked[app.id])) for app in apps]
-    people = [algo.Reviewer(u.id, _blocked_districts(u), load[u.id]) for u in active_reviewers()]
+    reviewers = active_reviewers()
+    blocked_by = _blocked_districts(reviewers)
+    people = [Reviewer(u.id, blocked_by[u.id], load[u.id]) for u in reviewers]
     return needs, people
 
 
@@ -93,7 +99,7 @@ class Preview:
     """A plan to show before saving; ``digest`` ties the save to exactly this plan."""
 
     cap: int
-    plan: algo.Plan
+    plan: Plan
     digest: str
     applications: dict[int, Application]
     reviewers: dict[int, User]
@@ -115,7 +121,7 @@ def preview(competition: Competition, cap: int) -> Preview:
         raise InputError("must be 0 or more", "cap")
     apps = reviewable_applications(competition)
     needs, people = _inputs(competition, apps)
-    plan = algo.plan_assignment(needs, people, cap)
+    plan = plan_assignment(needs, people, cap)
     digest = hashlib.sha256(json.dumps({"cap": cap, "pairs": plan.pairs}).encode()).hexdigest()
     current: dict[int, list[str]] = defaultdict(list)
     for row in _assignments(competition):
@@ -169,7 +175,7 @@ def why_not(application: Application, reviewer: User) -> str | None:
     """Why ``reviewer`` may not be added to ``application`` by hand, or ``None`` if they may."""
     if reviewer.role != Role.REVIEWER or not reviewer.active:
         return "is not an active reviewer"
-    if application.school.district_id in _blocked_districts(reviewer):
+    if application.school.district_id in _blocked_districts([reviewer])[reviewer.id]:
         return "works in or declared a conflict with the applicant's district"
     row = db.session.scalar(select(ReviewerAssignment).where(
         ReviewerAssignment.application_id == application.id, ReviewerAssignment.reviewer_id == reviewer.id))
@@ -221,7 +227,7 @@ def add_extra_reviewer(application_id: int, target: int, actor_id: int | None) -
     if needs[0].needed == 0:
         return []
     actor = db.session.get(User, actor_id) if actor_id else None
-    plan = algo.plan_assignment(needs, people, None)
+    plan = plan_assignment(needs, people, None)
     users = {u.id: u for u in active_reviewers()}
     made = [_create(application, users[r], actor, "discrepancy") for _, r in plan.pairs]
     if plan.shortfall:

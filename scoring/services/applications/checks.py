@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from scoring.formatting import money
 from scoring.models import OBJECT_CODES, Application, BudgetLine
-from scoring.services.eligibility import eligible_schools
+from scoring.services.applications.eligibility import eligible_schools
 
 CONTACT_ROLES = {"principal": "Principal", "grant_contact": "Grant contact"}
 

@@ -18,7 +18,7 @@ from scoring.models import (
     User,
 )
 from scoring.services import queries
-from scoring.services.reviews import review_score, rubric_criteria
+from scoring.services.reviews.reviews import review_score, rubric_criteria
 
 #: Offsets (0-100 scale) at or beyond which a reviewer is labelled lenient or strict.
 LENIENCY_MARGIN = 5.0

@@ -21,7 +21,7 @@ from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import Competition, Criterion, RubricSection, User
 from scoring.services import audit
-from scoring.services.competitions import (
+from scoring.services.competitions.competitions import (
     CRITERION_FIELDS,
     SECTION_FIELDS,
     check_unique,

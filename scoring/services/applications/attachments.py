@@ -26,7 +26,7 @@ from scoring.errors import Conflict, InputError, NotFound
 from scoring.extensions import db
 from scoring.models import Application, Attachment, User
 from scoring.services import audit
-from scoring.services.applications import NOT_FOUND, require_editable
+from scoring.services.applications.applications import NOT_FOUND, require_editable
 
 log = logging.getLogger(__name__)
 

@@ -39,10 +39,19 @@ from scoring.models import (
 )
 from scoring.models._types import utcnow
 from scoring.services import audit, mail
-from scoring.services.applicant_status import published_decision
-from scoring.services.application_checks import snapshot, submission_problems, summary
-from scoring.services.application_content import ApplicationInput, apply_input, clean_text, sync_budget
-from scoring.services.eligibility import eligible_schools, require_accepting, window_state
+from scoring.services.applications.checks import snapshot, submission_problems, summary
+from scoring.services.applications.content import (
+    ApplicationInput,
+    apply_input,
+    clean_text,
+    sync_budget,
+)
+from scoring.services.applications.eligibility import (
+    eligible_schools,
+    require_accepting,
+    window_state,
+)
+from scoring.services.applications.status import published_decision
 
 NOT_FOUND = "There is nothing here, or you do not have access to it."
 

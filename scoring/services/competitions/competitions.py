@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlalchemy import exists, func, select
 
-from scoring import demo_data
 from scoring.core.ranking import Policy, PolicyError
 from scoring.core.rubric import Criterion as CoreCriterion
 from scoring.core.rubric import Rubric
@@ -39,6 +38,7 @@ from scoring.models import (
     User,
 )
 from scoring.services import audit
+from scoring.services.competitions.templates import RATING_LEVELS, RUBRICS
 
 #: Settings a staff member edits on the competition form (besides the policy knobs).
 SETTING_FIELDS = (
@@ -56,9 +56,6 @@ SECTION_FIELDS = ("key", "title", "weight", "position", "guidance", "narrative_l
                   "narrative_required")
 CRITERION_FIELDS = ("key", "title", "max_points", "step", "position", "descriptors")
 PRIORITY_FIELDS = ("key", "title", "points")
-
-#: Rating levels of the illustrative rubrics (domain.md §c [I]): points = rating ÷ 3 × max.
-RATING_LEVELS = demo_data.RATING_LEVELS
 
 
 def snapshot(obj: object, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -200,7 +197,7 @@ def create_competition(values: Mapping[str, Any], *, actor: User,
 
 
 def _add_illustrative_rubric(competition: Competition) -> None:
-    rows = demo_data.RUBRICS.get(competition.program.value)
+    rows = RUBRICS.get(competition.program.value)
     if rows is None:
         raise InputError(f"there is no illustrative rubric for {competition.program.value}; "
                          "leave this unticked and build the rubric by hand", "illustrative_rubric")
@@ -323,4 +320,4 @@ def delete_priority(priority: Priority, *, actor: User) -> None:
 
 def programs_with_template() -> list[Program]:
     """Programs that have an illustrative rubric to start from."""
-    return [p for p in Program if p.value in demo_data.RUBRICS]
+    return [p for p in Program if p.value in RUBRICS]

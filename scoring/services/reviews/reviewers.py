@@ -22,8 +22,9 @@ from scoring.models import (
     TokenPurpose,
     User,
 )
-from scoring.services import accounts, audit, mail, users
-from scoring.services.reviews import review_of
+from scoring.services import audit, mail
+from scoring.services.accounts import accounts, users
+from scoring.services.reviews.reviews import review_of
 
 @dataclass
 class RosterRow:
@@ -83,7 +84,7 @@ def resend(person: User, *, actor: User, link: Callable[[str], str]) -> OutboxMe
 
 
 def _send_invitation(person: User, link: Callable[[str], str]) -> OutboxMessage:
-    """Mail a one-time link to choose a password (tokens as in :mod:`scoring.services.accounts`)."""
+    """Mail a one-time link to choose a password (tokens: :mod:`scoring.services.accounts.accounts`)."""
     raw = accounts.issue_token(person, TokenPurpose.INVITE)
     hours = int(current_app.config.get("INVITE_TOKEN_HOURS", accounts.INVITE_HOURS))
     body = render_template("emails/review_invite.txt", person=person, link=link(raw), days=max(1, hours // 24))

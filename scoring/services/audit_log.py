@@ -1,4 +1,5 @@
-"""Reading the audit trail: filtered, newest first, for the staff page and its CSV export."""
+"""Reading the audit trail (written by :mod:`scoring.services.audit`): filtered, newest first,
+for the staff page and its CSV export."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from scoring.models import (
     User,
 )
 from scoring.services import audit
-from scoring.services.assignment import active_count
+from scoring.services.reviews.assignment import active_count
 
 NOTE_MAX = 5000
 

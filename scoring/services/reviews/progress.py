@@ -24,9 +24,9 @@ from scoring.models import (
 )
 from scoring.models._types import utcnow
 from scoring.services import audit, mail
-from scoring.services.assignment import active_reviewers, reviewable_applications, why_not
-from scoring.services.reconciliation import latest_run, notes_for
-from scoring.services.reviews import review_of, review_score
+from scoring.services.reviews.assignment import active_reviewers, reviewable_applications, why_not
+from scoring.services.reviews.reconciliation import latest_run, notes_for
+from scoring.services.reviews.reviews import review_of, review_score
 
 
 @dataclass
