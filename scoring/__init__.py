@@ -77,7 +77,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from scoring.errors import register
+    from scoring.error_pages import register
 
     register(app)
 
