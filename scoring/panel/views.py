@@ -4,7 +4,6 @@ discrepancies and reconciliation, reviewer statistics."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
@@ -22,6 +21,7 @@ from scoring.panel.forms import (
     SaveAssignmentForm,
 )
 from scoring.services import assignment, progress, reconciliation, reviewer_stats, reviews
+from scoring.web import add_error, current_actor, extra_reviewer_after_commit, send_after_commit
 
 bp = Blueprint("panel", __name__, url_prefix="/staff/panel")
 
@@ -37,13 +37,6 @@ def reconciliation_for(application_id: int) -> dict:
     """Notes and extra-reviewer events of an application, for ``panel/_reconciliation.html``
     (include it wherever a result is explained)."""
     return {"notes": reconciliation.notes_for(application_id), "events": reconciliation.extra_events(application_id)}
-
-
-def send_after_commit(message_ids: list[int]) -> None:
-    from workers.tasks import send_mail
-
-    for message_id in message_ids:
-        send_mail.delay(message_id)
 
 
 def _application(cid: int, aid: int) -> Application:
@@ -90,7 +83,7 @@ def assign_save(cid: int):
         flash("The preview was incomplete. Here is a fresh one.", "error")
         return redirect(url_for(".assign", cid=cid))
     try:
-        messages = assignment.save(competition, cap=form.cap.data, digest=form.digest.data, actor=current_user)
+        messages = assignment.save(competition, cap=form.cap.data, digest=form.digest.data, actor=current_actor())
     except Conflict as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -107,7 +100,7 @@ def remind(cid: int):
     competition = db.get_or_404(Competition, cid)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    messages = progress.queue_reminders(competition, actor=current_user)
+    messages = progress.queue_reminders(competition, actor=current_actor())
     db.session.commit()
     send_after_commit([m.id for m in messages])
     flash(f"Reminders sent to {len(messages)} reviewer(s)." if messages else "Nobody is behind.", "info")
@@ -141,10 +134,10 @@ def add_reviewer(cid: int, aid: int):
     if not form.validate_on_submit():
         return _application_page(app, status=400, add=form)
     try:
-        messages = assignment.add_reviewer(app, db.get_or_404(User, form.reviewer.data), actor=current_user)
+        messages = assignment.add_reviewer(app, db.get_or_404(User, form.reviewer.data), actor=current_actor())
     except InputError as exc:
         db.session.rollback()
-        form.reviewer.errors.append(exc.detail)
+        add_error(form, "reviewer", exc.detail)
         return _application_page(app, status=400, add=form)
     db.session.commit()
     send_after_commit([m.id for m in messages])
@@ -159,7 +152,7 @@ def remove_assignment(cid: int, aid: int, asid: int):
     row = db.session.get(ReviewerAssignment, asid)
     if row is None or row.application_id != app.id or not ConfirmForm().validate_on_submit():
         abort(404 if row is None or row.application_id != app.id else 400)
-    assignment.remove_assignment(row, actor=current_user)
+    assignment.remove_assignment(row, actor=current_actor())
     db.session.commit()
     flash(f"{row.reviewer.name} removed from {app.ref}.", "info")
     return redirect(url_for(".application", cid=cid, aid=aid))
@@ -175,7 +168,7 @@ def reopen(cid: int, aid: int, rid: int):
     form = ReopenForm()
     if not form.validate_on_submit():
         return _application_page(app, status=400, reopen=form, reopen_id=rid)
-    message = reviews.reopen_review(review, actor=current_user, reason=form.reason.data.strip())
+    message = reviews.reopen_review(review, actor=current_actor(), reason=form.reason.data.strip())
     db.session.commit()
     send_after_commit([message.id])
     flash(f"Review by {review.reviewer.name} reopened; they were emailed.", "info")
@@ -195,16 +188,14 @@ def discrepancies(cid: int):
 @bp.route("/c/<int:cid>/a/<int:aid>/extra", methods=["POST"])
 def extra_reviewer(cid: int, aid: int):
     """Ask for one more reviewer, picked by the automatic rules in a background task."""
-    from workers.tasks import assign_extra_reviewer
-
     app = _application(cid, aid)
     form = ExtraReviewerForm()
     if not form.validate_on_submit():
         abort(400)
     target = reconciliation.request_extra_reviewer(
-        app, actor=current_user, run=reconciliation.latest_run(app.competition))
+        app, actor=current_actor(), run=reconciliation.latest_run(app.competition))
     db.session.commit()
-    assign_extra_reviewer.delay(app.id, target, current_user.id)
+    extra_reviewer_after_commit(app.id, target, current_actor().id)
     flash(f"Finding one more reviewer for {app.ref}; they will be emailed.", "info")
     back = url_for(".discrepancies", cid=cid) if form.back.data == "discrepancies" else None
     return redirect(back or url_for(".application", cid=cid, aid=aid))
@@ -217,7 +208,7 @@ def add_note(cid: int, aid: int):
     form = NoteForm()
     if not form.validate_on_submit():
         return _application_page(app, status=400, note=form)
-    reconciliation.add_note(app, form.note.data, author=current_user, run=reconciliation.latest_run(app.competition))
+    reconciliation.add_note(app, form.note.data, author=current_actor(), run=reconciliation.latest_run(app.competition))
     db.session.commit()
     flash(f"Reconciliation note saved for {app.ref}.", "info")
     return redirect(url_for(".application", cid=cid, aid=aid) + "#notes")

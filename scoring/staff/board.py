@@ -12,10 +12,10 @@ from scoring.models import Competition, RankingRun, Role, RunStatus
 from scoring.services import board as boards
 from scoring.services import decisions
 from scoring.services.ranking import explanation_for
-from scoring.staff.competitions import me
 from scoring.staff.board_forms import BoardFilterForm, OverrideForm
 from scoring.staff.forms import ConfirmForm
 from scoring.staff.views import bp
+from scoring.web import current_actor, rank_after_commit
 
 
 @bp.route("/competitions/<int:competition_id>/rank", methods=["POST"])
@@ -23,14 +23,13 @@ from scoring.staff.views import bp
 def rank_start(competition_id: int):
     """Queue a ranking run of the committed data; the worker computes it."""
     from scoring.services import ranking
-    from workers.tasks import rank_competition
 
     competition = db.get_or_404(Competition, competition_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    run = ranking.create_run(competition, actor=me())
+    run = ranking.create_run(competition, actor=current_actor())
     db.session.commit()
-    rank_competition.delay(run.id)  # after the commit, so the worker sees the run
+    rank_after_commit(run.id)
     flash(f"Ranking run {run.id} started.", "info")
     return redirect(url_for(".run_progress", run_id=run.id))
 
