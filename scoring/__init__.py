@@ -69,7 +69,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     from scoring.accounts.views import bp as accounts_bp  # invitations and passwords (issue 4)
     app.register_blueprint(accounts_bp)
-    from scoring.panel import bp as panel_bp  # staff's reviewer panel (issue 5)
+    from scoring.staff.panel import bp as panel_bp  # staff's reviewer panel (issue 5)
     app.register_blueprint(panel_bp)
     from scoring.extensions import csrf
 

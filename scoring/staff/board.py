@@ -41,7 +41,7 @@ def run_progress(run_id: int):
     run = db.get_or_404(RankingRun, run_id)
     if run.status == RunStatus.DONE:
         return redirect(url_for(".board", competition_id=run.competition_id, run=run.id))
-    return render_template("staff/run_progress.html", run=run, c=run.competition, tab="board",
+    return render_template("staff/board/run_progress.html", run=run, c=run.competition, tab="board",
                            refresh=run.status in (RunStatus.QUEUED, RunStatus.RUNNING))
 
 
@@ -59,12 +59,12 @@ def board(competition_id: int):
     competition = db.get_or_404(Competition, competition_id)
     filters, run = chosen_run(competition)
     if run is None or run.status != RunStatus.DONE:
-        return render_template("staff/board_empty.html", c=competition, run=run, tab="board")
+        return render_template("staff/board/board_empty.html", c=competition, run=run, tab="board")
     view = boards.board(run)
     rows = boards.filter_rows(view.rows, **{k: filters[k].data or "" for k in (
         "status", "district", "flag") if not filters[k].errors})
     return render_template(
-        "staff/board.html", c=competition, run=run, view=view, rows=rows, filters=filters,
+        "staff/board/board.html", c=competition, run=run, view=view, rows=rows, filters=filters,
         slate=boards.slate_of(run), runs=boards.runs_of(competition),
         chart=boards.distribution_chart(view),
         leniency=boards.leniency_chart(run), refusal=decisions.approval_refusal,
@@ -86,6 +86,6 @@ def _explanation_page(run, result, override, form, status: int = 200):
     data = explanation_for(run, result.explanation) if result.explanation else None
     text = render_explanation(data) if data else None
     return render_template(
-        "staff/explanation.html", run=run, c=run.competition, result=result, override=override,
+        "staff/board/explanation.html", run=run, c=run.competition, result=result, override=override,
         text=text, form=form, slate=boards.slate_of(run), tab="board",
         decision=boards.effective(result, override)), status

@@ -62,7 +62,7 @@ def competition_new():
                                    illustrative_rubric=form.illustrative_rubric.data))):
         flash(f"Competition “{created[0].title}” created. Next: its rubric.", "info")
         return redirect(url_for(".rubric", competition_id=created[0].id))
-    return render_template("staff/competition_form.html", form=form, competition=None, c=None,
+    return render_template("staff/competitions/competition_form.html", form=form, competition=None, c=None,
                            templates=[p.value for p in svc.programs_with_template()])
 
 
@@ -77,7 +77,7 @@ def competition(competition_id: int):
         select(AwardSlate).where(AwardSlate.competition_id == competition.id))}
     n_apps = db.session.scalar(select(func.count()).select_from(Application)
                                .where(Application.competition_id == competition.id))
-    return render_template("staff/competition.html", c=competition, runs=runs, slates=slates,
+    return render_template("staff/competitions/competition.html", c=competition, runs=runs, slates=slates,
                            n_apps=n_apps, frozen=svc.rubric_frozen_reason(competition),
                            rubric=svc.core_rubric(competition.sections))
 
@@ -96,7 +96,7 @@ def competition_edit(competition_id: int):
             competition, form.values(), actor=current_actor())):
         flash("Settings saved.", "info")
         return redirect(url_for(".competition", competition_id=competition.id))
-    return render_template("staff/competition_form.html", form=form, competition=competition,
+    return render_template("staff/competitions/competition_form.html", form=form, competition=competition,
                            c=competition, templates=[])
 
 
@@ -114,7 +114,7 @@ def rubric(competition_id: int):
             form, lambda: rubric_builder.add_section(competition, form.values(), actor=current_actor())):
         flash(f"Section “{form.title.data}” added.", "info")
         return redirect(url_for(".rubric", competition_id=competition.id))
-    return render_template("staff/rubric.html", c=competition, form=form,
+    return render_template("staff/competitions/rubric.html", c=competition, form=form,
                            frozen=svc.rubric_frozen_reason(competition),
                            rubric=svc.core_rubric(competition.sections), confirm=ConfirmForm())
 
@@ -129,7 +129,7 @@ def section_edit(section_id: int):
             form, lambda: rubric_builder.update_section(section, form.values(), actor=current_actor())):
         flash("Section saved.", "info")
         return redirect(url_for(".rubric", competition_id=section.competition_id))
-    return render_template("staff/rubric_item.html", form=form, c=section.competition,
+    return render_template("staff/competitions/rubric_item.html", form=form, c=section.competition,
                            heading=f"Section “{section.title}”",
                            frozen=svc.rubric_frozen_reason(section.competition))
 
@@ -169,7 +169,7 @@ def criterion_new(section_id: int):
             form, lambda: rubric_builder.add_criterion(section, form.values(), actor=current_actor())):
         flash(f"Criterion “{form.title.data}” added.", "info")
         return redirect(url_for(".rubric", competition_id=section.competition_id))
-    return render_template("staff/rubric_item.html", form=form, c=section.competition,
+    return render_template("staff/competitions/rubric_item.html", form=form, c=section.competition,
                            heading=f"New criterion in “{section.title}”",
                            frozen=svc.rubric_frozen_reason(section.competition))
 
@@ -186,7 +186,7 @@ def criterion_edit(criterion_id: int):
             form, lambda: rubric_builder.update_criterion(criterion, form.values(), actor=current_actor())):
         flash("Criterion saved.", "info")
         return redirect(url_for(".rubric", competition_id=criterion.competition_id))
-    return render_template("staff/rubric_item.html", form=form, c=criterion.competition,
+    return render_template("staff/competitions/rubric_item.html", form=form, c=criterion.competition,
                            heading=f"Criterion “{criterion.title}”",
                            frozen=svc.rubric_frozen_reason(criterion.competition))
 
@@ -216,7 +216,7 @@ def priorities(competition_id: int):
             form, lambda: svc.add_priority(competition, form.values(), actor=current_actor())):
         flash(f"Priority “{form.title.data}” added.", "info")
         return redirect(url_for(".priorities", competition_id=competition.id))
-    return render_template("staff/priorities.html", c=competition, form=form,
+    return render_template("staff/competitions/priorities.html", c=competition, form=form,
                            confirm=ConfirmForm())
 
 
@@ -230,7 +230,7 @@ def priority_edit(priority_id: int):
             form, lambda: svc.update_priority(priority, form.values(), actor=current_actor())):
         flash("Priority saved.", "info")
         return redirect(url_for(".priorities", competition_id=priority.competition_id))
-    return render_template("staff/rubric_item.html", form=form, c=priority.competition,
+    return render_template("staff/competitions/rubric_item.html", form=form, c=priority.competition,
                            heading=f"Priority “{priority.title}”", frozen=None)
 
 

@@ -11,7 +11,7 @@ from scoring.auth import role_required
 from scoring.errors import Conflict, InputError
 from scoring.extensions import db
 from scoring.models import Application, Competition, Review, ReviewerAssignment, Role, User
-from scoring.panel.forms import (
+from scoring.staff.panel_forms import (
     AddReviewerForm,
     CapForm,
     ConfirmForm,
@@ -34,7 +34,7 @@ def _staff_only() -> None:
 
 @bp.app_template_global("reconciliation_for")
 def reconciliation_for(application_id: int) -> dict:
-    """Notes and extra-reviewer events of an application, for ``panel/_reconciliation.html``
+    """Notes and extra-reviewer events of an application, for ``staff/panel/_reconciliation.html``
     (include it wherever a result is explained)."""
     return {"notes": reconciliation.notes_for(application_id), "events": reconciliation.extra_events(application_id)}
 
@@ -50,14 +50,14 @@ def _application(cid: int, aid: int) -> Application:
 def index():
     """Competitions with their reviewing progress."""
     competitions = db.session.scalars(select(Competition).order_by(Competition.title)).all()
-    return render_template("panel/index.html", rows=[(c, progress.board(c).totals) for c in competitions])
+    return render_template("staff/panel/index.html", rows=[(c, progress.board(c).totals) for c in competitions])
 
 
 @bp.route("/c/<int:cid>/")
 def board(cid: int):
     """Who has done what: per reviewer and per application."""
     competition = db.get_or_404(Competition, cid)
-    return render_template("panel/board.html", board=progress.board(competition), competition=competition,
+    return render_template("staff/panel/board.html", board=progress.board(competition), competition=competition,
                            remind=ConfirmForm())
 
 
@@ -68,10 +68,10 @@ def assign(cid: int):
     form = CapForm(request.args if "cap" in request.args else None,
                    data={"cap": assignment.default_cap(competition)})
     if "cap" in request.args and not form.validate():
-        return render_template("panel/assign.html", competition=competition, form=form, preview=None), 400
+        return render_template("staff/panel/assign.html", competition=competition, form=form, preview=None), 400
     planned = assignment.preview(competition, form.cap.data)
     save = SaveAssignmentForm(formdata=None, data={"cap": planned.cap, "digest": planned.digest})
-    return render_template("panel/assign.html", competition=competition, form=form, preview=planned, save=save)
+    return render_template("staff/panel/assign.html", competition=competition, form=form, preview=planned, save=save)
 
 
 @bp.route("/c/<int:cid>/assign", methods=["POST"])
@@ -113,7 +113,7 @@ def _application_page(application: Application, *, status: int = 200, **forms):
     add.reviewer.choices = [SelectChoice(None, "Choose a reviewer")] + [
         SelectChoice(u.id, f"{u.name} (load {load})") for u, why, load in detail.candidates if why is None]
     return render_template(
-        "panel/application.html", d=detail, add=add, reopen=forms.get("reopen") or ReopenForm(formdata=None),
+        "staff/panel/application.html", d=detail, add=add, reopen=forms.get("reopen") or ReopenForm(formdata=None),
         reopen_id=forms.get("reopen_id"), note=forms.get("note") or NoteForm(formdata=None),
         confirm=ConfirmForm(), extra=ExtraReviewerForm(formdata=None, data={"back": "application"}),
     ), status
@@ -180,7 +180,7 @@ def discrepancies(cid: int):
     """Applications the latest ranking flagged ``discrepancy``, with what was done about them."""
     competition = db.get_or_404(Competition, cid)
     run, rows = reconciliation.discrepancies(competition)
-    return render_template("panel/discrepancies.html", competition=competition, run=run, rows=rows,
+    return render_template("staff/panel/discrepancies.html", competition=competition, run=run, rows=rows,
                            extra=ExtraReviewerForm(formdata=None, data={"back": "discrepancies"}),
                            note=NoteForm(formdata=None))
 
@@ -221,5 +221,5 @@ def stats(cid: int):
     data = reviewer_stats.compute(competition)
     charts = {size: (reviewer_stats.leniency_chart(data, size), reviewer_stats.alpha_chart(data, size))
               for size in reviewer_stats.LAYOUTS}
-    return render_template("panel/stats.html", s=data, competition=competition, charts=charts,
+    return render_template("staff/panel/stats.html", s=data, competition=competition, charts=charts,
                            margin=reviewer_stats.LENIENCY_MARGIN)

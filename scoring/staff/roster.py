@@ -9,8 +9,8 @@ from wtforms.fields.choices import SelectChoice
 from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import District, ReviewerAssignment
-from scoring.panel.forms import ConfirmForm, DistrictConflictForm, InviteForm
-from scoring.panel.views import bp
+from scoring.staff.panel_forms import ConfirmForm, DistrictConflictForm, InviteForm
+from scoring.staff.panel import bp
 from scoring.services import reviewers
 from scoring.web import add_error, current_actor, send_after_commit, sentence
 
@@ -25,7 +25,7 @@ def _district_choices(blank: str) -> list[SelectChoice]:
 
 
 def _roster_page(form: InviteForm, status: int = 200):
-    return render_template("panel/roster.html", rows=reviewers.roster(), form=form, confirm=ConfirmForm()), status
+    return render_template("staff/panel/roster.html", rows=reviewers.roster(), form=form, confirm=ConfirmForm()), status
 
 
 @bp.route("/reviewers")
@@ -62,7 +62,7 @@ def _reviewer_page(person, conflict_form: DistrictConflictForm | None = None, st
     rows = db.session.scalars(select(ReviewerAssignment).where(ReviewerAssignment.reviewer_id == person.id)
                               .order_by(ReviewerAssignment.assigned_at.desc())).all()
     blocked = {person.district_id} | {c.district_id for c in person.conflicts}
-    return render_template("panel/reviewer.html", person=person, rows=rows, form=form, confirm=ConfirmForm(),
+    return render_template("staff/panel/reviewer.html", person=person, rows=rows, form=form, confirm=ConfirmForm(),
                            blocked=blocked), status
 
 
