@@ -11,6 +11,7 @@ from scoring.auth import role_required
 from scoring.errors import Conflict, InputError
 from scoring.extensions import db
 from scoring.models import Application, Competition, Review, ReviewerAssignment, Role, User
+from scoring.services import assignment, progress, reconciliation, reviewer_stats, reviews
 from scoring.staff.panel_forms import (
     AddReviewerForm,
     CapForm,
@@ -20,7 +21,6 @@ from scoring.staff.panel_forms import (
     ReopenForm,
     SaveAssignmentForm,
 )
-from scoring.services import assignment, progress, reconciliation, reviewer_stats, reviews
 from scoring.web import add_error, current_actor, extra_reviewer_after_commit, send_after_commit
 
 bp = Blueprint("panel", __name__, url_prefix="/staff/panel")

@@ -9,9 +9,9 @@ from wtforms.fields.choices import SelectChoice
 from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import District, ReviewerAssignment
-from scoring.staff.panel_forms import ConfirmForm, DistrictConflictForm, InviteForm
-from scoring.staff.panel import bp
 from scoring.services import reviewers
+from scoring.staff.panel import bp
+from scoring.staff.panel_forms import ConfirmForm, DistrictConflictForm, InviteForm
 from scoring.web import add_error, current_actor, send_after_commit, sentence
 
 
