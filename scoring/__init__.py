@@ -42,7 +42,14 @@ def _ensure_sqlite_folder(uri: str) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions of ``scoring.extensions`` to this app."""
     from scoring import models  # noqa: F401  (every table is known before the first query)
-    from scoring.extensions import celery_init_app, csrf, db, limiter, login_manager, migrate
+    from scoring.extensions import (
+        celery_init_app,
+        csrf,
+        db,
+        limiter,
+        login_manager,
+        migrate,
+    )
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
@@ -67,9 +74,11 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (auth_bp, main_bp, apply_bp, review_bp, staff_bp, public_bp, api_bp):
         app.register_blueprint(bp)
-    from scoring.accounts.views import bp as accounts_bp  # invitations and passwords (issue 4)
+    from scoring.accounts.views import (
+        bp as accounts_bp,  # invitations and passwords (issue 4)
+    )
     app.register_blueprint(accounts_bp)
-    from scoring.panel import bp as panel_bp  # staff's reviewer panel (issue 5)
+    from scoring.staff.panel import bp as panel_bp  # staff's reviewer panel (issue 5)
     app.register_blueprint(panel_bp)
     from scoring.extensions import csrf
 
@@ -77,7 +86,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from scoring.errors import register
+    from scoring.error_pages import register
 
     register(app)
 

@@ -54,15 +54,18 @@ def _sqlite_foreign_keys(dbapi_connection, _record) -> None:  # pragma: no cover
         cursor.close()
 
 
+class FlaskTask(Task):
+    """A task that runs inside the context of the Flask app its Celery app was built from."""
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        with self.app.flask_app.app_context():
+            return self.run(*args, **kwargs)
+
+
 def celery_init_app(app: Flask) -> Celery:
     """Create the Celery app whose tasks run inside this Flask app's context."""
-
-    class FlaskTask(Task):
-        def __call__(self, *args: object, **kwargs: object) -> object:
-            with app.app_context():
-                return self.run(*args, **kwargs)
-
     celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.flask_app = app
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.set_default()
     app.extensions["celery"] = celery_app

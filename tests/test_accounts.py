@@ -11,7 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from scoring.extensions import db
-from scoring.models import MailStatus, OutboxMessage, Role, TokenPurpose, User, UserToken
+from scoring.models import (
+    MailStatus,
+    OutboxMessage,
+    Role,
+    TokenPurpose,
+    User,
+    UserToken,
+)
 from scoring.models._types import utcnow
 from scoring.services import mail
 from tests import apply_helpers as h

@@ -8,7 +8,13 @@ import re
 import pytest
 
 from scoring.extensions import db
-from scoring.models import AuditEvent, Competition, Program, ReviewerAssignment, ReviewerConflict
+from scoring.models import (
+    AuditEvent,
+    Competition,
+    Program,
+    ReviewerAssignment,
+    ReviewerConflict,
+)
 from tests import review_support as rs
 
 

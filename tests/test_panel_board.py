@@ -252,5 +252,5 @@ def test_the_reconciliation_partial_renders_for_an_explained_result(app, client,
     rs.post(client, url + "/notes", {"note": "Third reader agreed with reviewer 1."}, token_from=url)
     with app.test_request_context(), app.app_context():
         result = db.session.scalar(db.select(RankingResult).filter_by(run_id=run_id, ref="SIG-003"))
-        html = render_template("panel/_reconciliation.html", result=result)
+        html = render_template("staff/panel/_reconciliation.html", result=result)
     assert "Third reader agreed with reviewer 1." in html and f"about ranking run {run_id}" in html

@@ -1,27 +1,24 @@
 """Thin Celery tasks: they take ids, call a service, commit, and keep their state in the database.
 
-Every task is idempotent (``acks_late`` gives at-least-once delivery) and retries with exponential
-backoff when the database is unreachable; after the last retry the failure is recorded in the
-database where staff see it.
+Every task is a :class:`DatabaseTask`: idempotent (``acks_late`` gives at-least-once delivery),
+retried with exponential backoff when the database is unreachable, and after the last retry its
+``on_final_failure`` hook records the failure in the database where staff see it.
 """
 
 from __future__ import annotations
 
 import logging
 
+import psycopg
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
-from scoring.extensions import db
+from scoring.extensions import FlaskTask, db
 
 log = logging.getLogger(__name__)
 
-RETRY = dict(
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=5,
-)
+#: The database is unreachable or dropped the connection: worth another try later.
+DATABASE_ERRORS = (OperationalError, psycopg.OperationalError)
 
 
 def _backoff(retries: int) -> int:
@@ -29,46 +26,63 @@ def _backoff(retries: int) -> int:
     return min(600, 2**retries)
 
 
-@shared_task(**RETRY)
-def rank_competition(self, run_id: int) -> None:
+class DatabaseTask(FlaskTask):
+    """A task retried when the database fails: the session is rolled back, the task is queued
+    again after :func:`_backoff` seconds, at most ``max_retries`` times; then
+    :meth:`on_final_failure` runs (by default the task fails with the error)."""
+
+    acks_late = True
+    reject_on_worker_lost = True
+    max_retries = 5
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        with self.app.flask_app.app_context():
+            try:
+                return self.run(*args, **kwargs)
+            except DATABASE_ERRORS as exc:
+                db.session.rollback()
+                if self.request.retries >= self.max_retries:
+                    return self.on_final_failure(exc, *args, **kwargs)
+                raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+
+    def on_final_failure(self, exc: Exception, *args: object, **kwargs: object) -> None:
+        """The last retry failed too (the session is rolled back; the app context is active).
+        Record the failure where staff see it and return, or raise; by default: raise."""
+        raise exc
+
+
+def _run_failed(task: DatabaseTask, exc: Exception, run_id: int) -> None:
+    """The ranking run is marked failed, so staff see why it stopped (the task itself succeeds)."""
+    from scoring.services import ranking
+
+    ranking.mark_failed(run_id, f"database unavailable after {task.max_retries} retries")
+    db.session.commit()
+
+
+@shared_task(base=DatabaseTask, on_final_failure=_run_failed)
+def rank_competition(run_id: int) -> None:
     """Compute ranking run ``run_id`` from the committed data; safe to run twice."""
     from scoring.services import ranking
 
-    try:
-        ranking.execute_run(run_id)
-        db.session.commit()
-    except OperationalError as exc:
-        db.session.rollback()
-        if self.request.retries >= self.max_retries:
-            ranking.mark_failed(run_id, f"database unavailable after {self.max_retries} retries")
-            db.session.commit()
-            return
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+    ranking.execute_run(run_id)
+    db.session.commit()
 
 
-@shared_task(**RETRY)
-def send_mail(self, message_id: int) -> None:
+@shared_task(base=DatabaseTask)
+def send_mail(message_id: int) -> None:
     """Send one outbox message; a message already sent is not sent again."""
     from scoring.services import mail
 
-    try:
-        mail.deliver(message_id)
-        db.session.commit()
-    except OperationalError as exc:
-        db.session.rollback()
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+    mail.deliver(message_id)
+    db.session.commit()
 
 
-@shared_task(**RETRY)
-def assign_extra_reviewer(self, application_id: int, target: int, actor_id: int | None = None) -> None:
+@shared_task(base=DatabaseTask)
+def assign_extra_reviewer(application_id: int, target: int, actor_id: int | None = None) -> None:
     """Bring an application up to ``target`` active reviewers by the automatic rules; idempotent."""
     from scoring.services.reviews import assignment
 
-    try:
-        message_ids = assignment.add_extra_reviewer(application_id, target, actor_id)
-        db.session.commit()
-    except OperationalError as exc:
-        db.session.rollback()
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+    message_ids = assignment.add_extra_reviewer(application_id, target, actor_id)
+    db.session.commit()
     for message_id in message_ids:
         send_mail.delay(message_id)

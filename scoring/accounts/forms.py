@@ -8,7 +8,6 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationE
 
 from scoring.services.accounts.users import MAX_PASSWORD, MIN_PASSWORD
 
-
 try:  # WTForms 3.3 prefers SelectChoice objects to (value, label) tuples
     from wtforms.fields.choices import SelectChoice
 except ImportError:  # pragma: no cover - older WTForms
@@ -84,15 +83,3 @@ class PasswordForm(FlaskForm):
         validators=[DataRequired("Type the password again."),
                     EqualTo("password", "The two passwords are not the same.")],
     )
-
-
-def add_error(form: FlaskForm, field_name: str | None, message: str, fallback: str | None = None) -> bool:
-    """Show a service's refusal beside the field it names (else beside ``fallback``).
-
-    Returns False when neither field exists, so the caller shows the message above the form.
-    """
-    field = form._fields.get(field_name or "") or form._fields.get(fallback or "")
-    if field is None:
-        return False
-    field.errors = [*field.errors, message]
-    return True

@@ -6,12 +6,13 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, logout_user
 from sqlalchemy import select
 
-from scoring.accounts.forms import ForgotForm, InviteForm, PasswordForm, add_error, choice
+from scoring.accounts.forms import ForgotForm, InviteForm, PasswordForm, choice
 from scoring.auth import role_required
 from scoring.errors import InputError
 from scoring.extensions import db, limiter
 from scoring.models import District, Role, TokenPurpose
 from scoring.services.accounts import accounts
+from scoring.web import add_error, current_actor, send_after_commit
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 
@@ -29,12 +30,6 @@ def _email_key() -> str:
     return "forgot:" + (request.form.get("email") or "").strip().lower()[:254]
 
 
-def _send(message_id: int) -> None:
-    from workers.tasks import send_mail
-
-    send_mail.delay(message_id)
-
-
 @bp.route("/invite", methods=["GET", "POST"])
 @role_required(Role.STAFF)
 def invite():
@@ -48,13 +43,13 @@ def invite():
         try:
             message = accounts.invite_district_user(
                 form.email.data, form.name.data, district,
-                invited_by=current_user._get_current_object(), make_link=_password_link,
+                invited_by=current_actor(), make_link=_password_link,
             )
         except InputError as exc:
             add_error(form, exc.path, exc.detail, "email")
             return render_template("accounts/invite.html", form=form, hours=accounts.invite_hours()), 400
         db.session.commit()
-        _send(message.id)
+        send_after_commit([message.id])
         flash(f"Invitation sent to {message.to_addr}.", "info")
         return redirect(url_for(".invite"))
     status = 400 if form.errors else 200
@@ -96,7 +91,7 @@ def forgot():
         message = accounts.request_reset(form.email.data, make_link=_password_link)
         db.session.commit()
         if message is not None:
-            _send(message.id)
+            send_after_commit([message.id])
         flash(RESET_SENT, "info")
         return redirect(url_for(".forgot"))
     return render_template("accounts/forgot.html", form=form), 400 if form.errors else 200

@@ -3,10 +3,18 @@ submit and withdraw, the receipt and the decision; plus staff screening (``/appl
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user, login_required
 
-from scoring.accounts.forms import add_error
 from scoring.apply.forms import (
     AttachmentForm,
     BudgetUploadForm,
@@ -30,6 +38,7 @@ from scoring.services.applications import (
 )
 from scoring.services.applications import status as applicant_status
 from scoring.services.applications.applications import NOT_FOUND, SubmissionRefused
+from scoring.web import add_error, current_actor, send_after_commit
 
 bp = Blueprint("apply", __name__, url_prefix="/apply")
 #: Ids in URLs stay within PostgreSQL's integer range (beyond it: 404, not a database error).
@@ -37,18 +46,8 @@ ID = "int(max=2147483647)"
 WORKBOOK_MAX_BYTES = 2 * 1024 * 1024
 
 
-def _me():
-    return current_user._get_current_object()
-
-
 def _application(app_id: int) -> Application:
-    return applications.get_for_applicant(app_id, _me())
-
-
-def _send(message_id: int) -> None:
-    from workers.tasks import send_mail
-
-    send_mail.delay(message_id)
+    return applications.get_for_applicant(app_id, current_actor())
 
 
 def _to_edit(application: Application, anchor: str | None = None):
@@ -102,14 +101,14 @@ def _saved(application: Application, submitting: bool):
         flash(f"Draft {application.ref} saved. You can come back to it until the deadline.", "info")
         return _to_edit(application)
     try:
-        message = applications.submit(application, _me(), utcnow())
+        message = applications.submit(application, current_actor(), utcnow())
     except (SubmissionRefused, Conflict) as exc:
         db.session.commit()  # the draft itself is valid and is kept
         text = ("fix the items marked “To submit” below" if isinstance(exc, SubmissionRefused) else str(exc))
         flash(f"Your draft is saved but NOT submitted: {text}", "error")
         return _to_edit(application)
     db.session.commit()
-    _send(message.id)
+    send_after_commit([message.id])
     flash(f"Submitted. Your confirmation number is {application.confirmation_number}.", "info")
     return redirect(url_for(".receipt", app_id=application.id))
 
@@ -149,7 +148,7 @@ def start(competition_id: int):
     form = build_application_form(competition, eligibility.eligible_schools(competition, current_user.district_id))
     if form.validate_on_submit():
         try:
-            application = applications.start_application(competition, _me(), form.to_input(competition), now)
+            application = applications.start_application(competition, current_actor(), form.to_input(competition), now)
         except InputError as exc:
             return _refused_form(form, competition, None, exc)
         return _saved(application, bool(form.submit_app.data))
@@ -171,7 +170,7 @@ def edit(app_id: int):
                                   data=initial_data(application))
     if form.validate_on_submit():
         try:
-            applications.save_draft(application, _me(), form.to_input(competition), now)
+            applications.save_draft(application, current_actor(), form.to_input(competition), now)
         except (InputError, Conflict) as exc:
             return _refused_form(form, competition, application, exc)
         return _saved(application, bool(form.submit_app.data))
@@ -197,7 +196,7 @@ def withdraw(app_id: int):
     if not (form.validate_on_submit() and form.confirm.data):
         flash("To withdraw, tick “Yes, I am sure” and press Withdraw again.", "error")
         return _to_edit(application, "withdraw")
-    applications.withdraw(application, _me(), utcnow())
+    applications.withdraw(application, current_actor(), utcnow())
     db.session.commit()
     flash(f"Application {application.ref} is withdrawn. It will not be reviewed.", "info")
     return _to_edit(application)
@@ -238,7 +237,7 @@ def budget_upload(app_id: int):
         return _to_edit(application, "budget")
     try:
         parsed = budget_workbook.parse(form.workbook.data.stream, application.competition, WORKBOOK_MAX_BYTES)
-        applications.replace_budget(application, _me(), parsed.lines, parsed.notes, now,
+        applications.replace_budget(application, current_actor(), parsed.lines, parsed.notes, now,
                                     source=f"workbook {attachments.display_name(form.workbook.data.filename)}")
     except InputError as exc:
         db.session.rollback()
@@ -263,7 +262,7 @@ def attachment_add(app_id: int):
         flash("Choose a PDF file to upload.", "error")
         return _to_edit(application, "attachments")
     try:
-        attachment = attachments.add_pdf(application, _me(), upload.filename, upload.stream, utcnow())
+        attachment = attachments.add_pdf(application, current_actor(), upload.filename, upload.stream, utcnow())
     except InputError as exc:
         db.session.rollback()
         flash(f"The file was not uploaded: {exc.detail}", "error")
@@ -279,7 +278,7 @@ def attachment_download(app_id: int, attachment_id: int):
     """Download a PDF; only for those allowed to see the application (its district, staff,
     assigned reviewers who declared no conflict). Sent as an attachment, sandboxed."""
     application = db.session.get(Application, app_id)
-    if application is None or not applications.can_view(_me(), application):
+    if application is None or not applications.can_view(current_actor(), application):
         raise NotFound(NOT_FOUND)
     attachment = attachments.get_attachment(application, attachment_id)
     response = send_file(attachments.path_of(attachment), mimetype="application/pdf", as_attachment=True,
@@ -296,7 +295,7 @@ def attachment_remove(app_id: int, attachment_id: int):
     application = _application(app_id)
     attachment = attachments.get_attachment(application, attachment_id)
     stored, name = attachment.stored_name, attachment.filename
-    attachments.remove(application, attachment, _me(), utcnow())
+    attachments.remove(application, attachment, current_actor(), utcnow())
     db.session.commit()
     attachments.delete_file(stored)
     flash(f"{name} removed.", "info")
@@ -325,7 +324,7 @@ def screen(app_id: int):
                             "reason": application.ineligible_reason or ""})
     if form.validate_on_submit():
         try:
-            message = applications.screen(application, _me(), eligible=form.eligible.data == "yes",
+            message = applications.screen(application, current_actor(), eligible=form.eligible.data == "yes",
                                           reason=form.reason.data)
         except InputError as exc:
             db.session.rollback()
@@ -333,7 +332,7 @@ def screen(app_id: int):
             return render_template("apply/staff_screen.html", form=form, application=application), 400
         db.session.commit()
         if message is not None:
-            _send(message.id)
+            send_after_commit([message.id])
         flash(f"{application.ref} screened as {'eligible' if application.eligible else 'ineligible'}.", "info")
         return redirect(url_for(".staff_applications", competition=application.competition_id))
     status = 400 if form.errors else 200

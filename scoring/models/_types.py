@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 from sqlalchemy import DateTime, Enum, Numeric
 from sqlalchemy.types import TypeDecorator
 
+from scoring import clock
+
 #: Money is NUMERIC(14, 2), read as Decimal: never binary floating point.
 Money = Numeric(14, 2, asdecimal=True)
 #: Rubric points and weights: exact decimals with up to 4 places (half and quarter steps).
@@ -28,7 +30,8 @@ def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    """The current time, aware UTC, from the app's clock (``scoring.clock``, which tests can set)."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):

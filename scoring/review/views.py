@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -17,6 +26,7 @@ from scoring.review.forms import ConflictForm, saved_data, score_form_class
 from scoring.services.applications import attachments
 from scoring.services.queries import reviewer_worklist
 from scoring.services.reviews import reviews
+from scoring.web import add_error, current_actor, sentence
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -48,15 +58,15 @@ def _stage(assignment: ReviewerAssignment, review) -> int:
 @role_required(Role.REVIEWER)
 def declare(assignment_id: int):
     """Declare, before seeing the content, whether there is a conflict of interest."""
-    assignment = reviews.assignment_for(assignment_id, current_user)
+    assignment = reviews.assignment_for(assignment_id, current_actor())
     form = ConflictForm()
     if not form.validate_on_submit():
         return render_template("review/declare.html", a=assignment, form=form), 400 if form.is_submitted() else 200
     if form.decision.data == "none":
-        reviews.declare_no_conflict(assignment, current_user)
+        reviews.declare_no_conflict(assignment, current_actor())
         db.session.commit()
         return redirect(url_for(".score", assignment_id=assignment.id))
-    reviews.declare_conflict(assignment, current_user, form.reason.data.strip())
+    reviews.declare_conflict(assignment, current_actor(), form.reason.data.strip())
     db.session.commit()
     flash(f"Conflict recorded for {assignment.application.ref}. It is off your list; staff will reassign it.", "info")
     return redirect(url_for(".home"))
@@ -66,7 +76,7 @@ def declare(assignment_id: int):
 @role_required(Role.REVIEWER)
 def score(assignment_id: int):
     """Read the application and score it on the rubric: save a draft or submit."""
-    assignment = reviews.assignment_for(assignment_id, current_user)
+    assignment = reviews.assignment_for(assignment_id, current_actor())
     review = reviews.review_of(assignment)
     if assignment.no_conflict_declared_at is None or review is None:
         return redirect(url_for(".declare", assignment_id=assignment.id))
@@ -78,7 +88,7 @@ def score(assignment_id: int):
     if not form.validate_on_submit():
         return _page(assignment, review, form, status=400)
     try:
-        reviews.record_review(assignment, reviewer=current_user, **form.review_data())
+        reviews.record_review(assignment, reviewer=current_actor(), **form.review_data())
         db.session.commit()
     except InputError as exc:
         db.session.rollback()
@@ -92,9 +102,7 @@ def score(assignment_id: int):
 
 
 def _field_error(form, exc: InputError) -> None:
-    if exc.path and exc.path in form:
-        form[exc.path].errors.append(exc.detail[:1].upper() + exc.detail[1:] + ".")
-    else:
+    if not add_error(form, exc.path, sentence(exc.detail)):
         flash(str(exc), "error")
 
 
@@ -124,7 +132,7 @@ def _stale(assignment, Form, posted):
 @role_required(Role.REVIEWER)
 def attachment(assignment_id: int, attachment_id: int):
     """Download an attachment of an application assigned to you (after the declaration)."""
-    assignment = reviews.assignment_for(assignment_id, current_user)
+    assignment = reviews.assignment_for(assignment_id, current_actor())
     if assignment.no_conflict_declared_at is None:
         abort(404)
     application = assignment.application

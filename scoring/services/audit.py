@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, has_request_context
-
 from scoring.extensions import db
 from scoring.models import AuditEvent, User
+from scoring.runtime import request_id
 
 
 def record(
@@ -32,7 +31,7 @@ def record(
         before=before,
         after=after,
         note=note,
-        request_id=getattr(g, "request_id", None) if has_request_context() else None,
+        request_id=request_id(),
     )
     db.session.add(event)
     return event

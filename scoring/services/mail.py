@@ -6,12 +6,12 @@ import logging
 import smtplib
 from email.message import EmailMessage
 
-from flask import current_app
 from sqlalchemy import select
 
 from scoring.extensions import db
 from scoring.models import MailStatus, OutboxMessage
 from scoring.models._types import utcnow
+from scoring.runtime import app_config
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def deliver(message_id: int) -> OutboxMessage | None:
     message = db.session.get(OutboxMessage, message_id, with_for_update=True)
     if message is None or message.status == MailStatus.SENT:
         return message
-    cfg = current_app.config
+    cfg = app_config()
     message.attempts += 1
     if not cfg.get("MAIL_SERVER"):
         log.info("mail (log only) to=%s subject=%s\n%s", message.to_addr, message.subject, message.body)

@@ -12,10 +12,10 @@ from scoring.models import Competition, RankingRun, Role, RunStatus
 from scoring.services.decisions import decisions
 from scoring.services.ranking import board as boards
 from scoring.services.ranking import explanation_for
-from scoring.staff.competitions import me
 from scoring.staff.board_forms import BoardFilterForm, OverrideForm
 from scoring.staff.forms import ConfirmForm
 from scoring.staff.views import bp
+from scoring.web import current_actor, rank_after_commit
 
 
 @bp.route("/competitions/<int:competition_id>/rank", methods=["POST"])
@@ -23,14 +23,13 @@ from scoring.staff.views import bp
 def rank_start(competition_id: int):
     """Queue a ranking run of the committed data; the worker computes it."""
     from scoring.services import ranking
-    from workers.tasks import rank_competition
 
     competition = db.get_or_404(Competition, competition_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    run = ranking.create_run(competition, actor=me())
+    run = ranking.create_run(competition, actor=current_actor())
     db.session.commit()
-    rank_competition.delay(run.id)  # after the commit, so the worker sees the run
+    rank_after_commit(run.id)
     flash(f"Ranking run {run.id} started.", "info")
     return redirect(url_for(".run_progress", run_id=run.id))
 
@@ -42,7 +41,7 @@ def run_progress(run_id: int):
     run = db.get_or_404(RankingRun, run_id)
     if run.status == RunStatus.DONE:
         return redirect(url_for(".board", competition_id=run.competition_id, run=run.id))
-    return render_template("staff/run_progress.html", run=run, c=run.competition, tab="board",
+    return render_template("staff/board/run_progress.html", run=run, c=run.competition, tab="board",
                            refresh=run.status in (RunStatus.QUEUED, RunStatus.RUNNING))
 
 
@@ -60,12 +59,12 @@ def board(competition_id: int):
     competition = db.get_or_404(Competition, competition_id)
     filters, run = chosen_run(competition)
     if run is None or run.status != RunStatus.DONE:
-        return render_template("staff/board_empty.html", c=competition, run=run, tab="board")
+        return render_template("staff/board/board_empty.html", c=competition, run=run, tab="board")
     view = boards.board(run)
     rows = boards.filter_rows(view.rows, **{k: filters[k].data or "" for k in (
         "status", "district", "flag") if not filters[k].errors})
     return render_template(
-        "staff/board.html", c=competition, run=run, view=view, rows=rows, filters=filters,
+        "staff/board/board.html", c=competition, run=run, view=view, rows=rows, filters=filters,
         slate=boards.slate_of(run), runs=boards.runs_of(competition),
         chart=boards.distribution_chart(view),
         leniency=boards.leniency_chart(run), refusal=decisions.approval_refusal,
@@ -87,6 +86,6 @@ def _explanation_page(run, result, override, form, status: int = 200):
     data = explanation_for(run, result.explanation) if result.explanation else None
     text = render_explanation(data) if data else None
     return render_template(
-        "staff/explanation.html", run=run, c=run.competition, result=result, override=override,
+        "staff/board/explanation.html", run=run, c=run.competition, result=result, override=override,
         text=text, form=form, slate=boards.slate_of(run), tab="board",
         decision=boards.effective(result, override)), status

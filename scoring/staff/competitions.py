@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
-from flask_login import current_user
 from sqlalchemy import func, select
 
 from scoring.auth import role_required
@@ -21,7 +20,7 @@ from scoring.models import (
 )
 from scoring.services.competitions import competitions as svc
 from scoring.services.competitions import rubric_builder
-from scoring.staff.forms import CompetitionForm, ConfirmForm, show_error
+from scoring.staff.forms import CompetitionForm, ConfirmForm
 from scoring.staff.rubric_forms import (
     CriterionForm,
     DescriptorsField,
@@ -30,13 +29,9 @@ from scoring.staff.rubric_forms import (
     SectionForm,
 )
 from scoring.staff.views import bp
+from scoring.web import current_actor, show_error
 
 STAFF = Role.STAFF
-
-
-def me():
-    """The signed-in user object (not the proxy) for services and relationships."""
-    return current_user._get_current_object()
 
 
 def _section_keys(competition: Competition | None) -> list[str]:
@@ -63,11 +58,11 @@ def competition_new():
     form.set_sections([])
     created = []
     if form.validate_on_submit() and _attempt(form, lambda: created.append(
-            svc.create_competition(form.values(), actor=me(),
+            svc.create_competition(form.values(), actor=current_actor(),
                                    illustrative_rubric=form.illustrative_rubric.data))):
         flash(f"Competition “{created[0].title}” created. Next: its rubric.", "info")
         return redirect(url_for(".rubric", competition_id=created[0].id))
-    return render_template("staff/competition_form.html", form=form, competition=None, c=None,
+    return render_template("staff/competitions/competition_form.html", form=form, competition=None, c=None,
                            templates=[p.value for p in svc.programs_with_template()])
 
 
@@ -82,7 +77,7 @@ def competition(competition_id: int):
         select(AwardSlate).where(AwardSlate.competition_id == competition.id))}
     n_apps = db.session.scalar(select(func.count()).select_from(Application)
                                .where(Application.competition_id == competition.id))
-    return render_template("staff/competition.html", c=competition, runs=runs, slates=slates,
+    return render_template("staff/competitions/competition.html", c=competition, runs=runs, slates=slates,
                            n_apps=n_apps, frozen=svc.rubric_frozen_reason(competition),
                            rubric=svc.core_rubric(competition.sections))
 
@@ -98,10 +93,10 @@ def competition_edit(competition_id: int):
     if not form.is_submitted():
         form.load(competition)
     elif form.validate() and _attempt(form, lambda: svc.update_competition(
-            competition, form.values(), actor=me())):
+            competition, form.values(), actor=current_actor())):
         flash("Settings saved.", "info")
         return redirect(url_for(".competition", competition_id=competition.id))
-    return render_template("staff/competition_form.html", form=form, competition=competition,
+    return render_template("staff/competitions/competition_form.html", form=form, competition=competition,
                            c=competition, templates=[])
 
 
@@ -116,10 +111,10 @@ def rubric(competition_id: int):
     competition = db.get_or_404(Competition, competition_id)
     form = NewSectionForm(data={"position": len(competition.sections)})
     if form.validate_on_submit() and _attempt(
-            form, lambda: rubric_builder.add_section(competition, form.values(), actor=me())):
+            form, lambda: rubric_builder.add_section(competition, form.values(), actor=current_actor())):
         flash(f"Section “{form.title.data}” added.", "info")
         return redirect(url_for(".rubric", competition_id=competition.id))
-    return render_template("staff/rubric.html", c=competition, form=form,
+    return render_template("staff/competitions/rubric.html", c=competition, form=form,
                            frozen=svc.rubric_frozen_reason(competition),
                            rubric=svc.core_rubric(competition.sections), confirm=ConfirmForm())
 
@@ -131,10 +126,10 @@ def section_edit(section_id: int):
     section = db.get_or_404(RubricSection, section_id)
     form = SectionForm(obj=section)
     if form.validate_on_submit() and _attempt(
-            form, lambda: rubric_builder.update_section(section, form.values(), actor=me())):
+            form, lambda: rubric_builder.update_section(section, form.values(), actor=current_actor())):
         flash("Section saved.", "info")
         return redirect(url_for(".rubric", competition_id=section.competition_id))
-    return render_template("staff/rubric_item.html", form=form, c=section.competition,
+    return render_template("staff/competitions/rubric_item.html", form=form, c=section.competition,
                            heading=f"Section “{section.title}”",
                            frozen=svc.rubric_frozen_reason(section.competition))
 
@@ -146,7 +141,7 @@ def section_delete(section_id: int):
     section = db.get_or_404(RubricSection, section_id)
     competition_id = section.competition_id
     if ConfirmForm().validate_on_submit():
-        _flash_result(lambda: rubric_builder.delete_section(section, actor=me()),
+        _flash_result(lambda: rubric_builder.delete_section(section, actor=current_actor()),
                       "Section deleted.")
     return redirect(url_for(".rubric", competition_id=competition_id))
 
@@ -171,10 +166,10 @@ def criterion_new(section_id: int):
     form = CriterionForm(data={"position": len(section.criteria),
                                "key": f"{section.key}."})
     if form.validate_on_submit() and _attempt(
-            form, lambda: rubric_builder.add_criterion(section, form.values(), actor=me())):
+            form, lambda: rubric_builder.add_criterion(section, form.values(), actor=current_actor())):
         flash(f"Criterion “{form.title.data}” added.", "info")
         return redirect(url_for(".rubric", competition_id=section.competition_id))
-    return render_template("staff/rubric_item.html", form=form, c=section.competition,
+    return render_template("staff/competitions/rubric_item.html", form=form, c=section.competition,
                            heading=f"New criterion in “{section.title}”",
                            frozen=svc.rubric_frozen_reason(section.competition))
 
@@ -188,10 +183,10 @@ def criterion_edit(criterion_id: int):
     if not form.is_submitted():
         form.descriptors.data = DescriptorsField.render_value(criterion.descriptors)
     elif form.validate() and _attempt(
-            form, lambda: rubric_builder.update_criterion(criterion, form.values(), actor=me())):
+            form, lambda: rubric_builder.update_criterion(criterion, form.values(), actor=current_actor())):
         flash("Criterion saved.", "info")
         return redirect(url_for(".rubric", competition_id=criterion.competition_id))
-    return render_template("staff/rubric_item.html", form=form, c=criterion.competition,
+    return render_template("staff/competitions/rubric_item.html", form=form, c=criterion.competition,
                            heading=f"Criterion “{criterion.title}”",
                            frozen=svc.rubric_frozen_reason(criterion.competition))
 
@@ -203,7 +198,7 @@ def criterion_delete(criterion_id: int):
     criterion = db.get_or_404(Criterion, criterion_id)
     competition_id = criterion.competition_id
     if ConfirmForm().validate_on_submit():
-        _flash_result(lambda: rubric_builder.delete_criterion(criterion, actor=me()),
+        _flash_result(lambda: rubric_builder.delete_criterion(criterion, actor=current_actor()),
                       "Criterion deleted.")
     return redirect(url_for(".rubric", competition_id=competition_id))
 
@@ -218,10 +213,10 @@ def priorities(competition_id: int):
     competition = db.get_or_404(Competition, competition_id)
     form = PriorityForm()
     if form.validate_on_submit() and _attempt(
-            form, lambda: svc.add_priority(competition, form.values(), actor=me())):
+            form, lambda: svc.add_priority(competition, form.values(), actor=current_actor())):
         flash(f"Priority “{form.title.data}” added.", "info")
         return redirect(url_for(".priorities", competition_id=competition.id))
-    return render_template("staff/priorities.html", c=competition, form=form,
+    return render_template("staff/competitions/priorities.html", c=competition, form=form,
                            confirm=ConfirmForm())
 
 
@@ -232,10 +227,10 @@ def priority_edit(priority_id: int):
     priority = db.get_or_404(Priority, priority_id)
     form = PriorityForm(obj=priority)
     if form.validate_on_submit() and _attempt(
-            form, lambda: svc.update_priority(priority, form.values(), actor=me())):
+            form, lambda: svc.update_priority(priority, form.values(), actor=current_actor())):
         flash("Priority saved.", "info")
         return redirect(url_for(".priorities", competition_id=priority.competition_id))
-    return render_template("staff/rubric_item.html", form=form, c=priority.competition,
+    return render_template("staff/competitions/rubric_item.html", form=form, c=priority.competition,
                            heading=f"Priority “{priority.title}”", frozen=None)
 
 
@@ -246,5 +241,5 @@ def priority_delete(priority_id: int):
     priority = db.get_or_404(Priority, priority_id)
     competition_id = priority.competition_id
     if ConfirmForm().validate_on_submit():
-        _flash_result(lambda: svc.delete_priority(priority, actor=me()), "Priority deleted.")
+        _flash_result(lambda: svc.delete_priority(priority, actor=current_actor()), "Priority deleted.")
     return redirect(url_for(".priorities", competition_id=competition_id))

@@ -10,12 +10,12 @@ from scoring.auth import role_required
 from scoring.errors import Conflict
 from scoring.extensions import db
 from scoring.models import Competition, RankingRun, Role, RunStatus
-from scoring.services.ranking import board as boards
 from scoring.services import exports as svc
+from scoring.services.ranking import board as boards
 from scoring.staff.board import chosen_run
-from scoring.staff.competitions import me
 from scoring.staff.board_forms import ExportForm
 from scoring.staff.views import bp
+from scoring.web import current_actor
 
 TYPES = {"csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -70,7 +70,7 @@ def export_scores(run_id: int, kind: str):
         abort(404)
     run = _done_run(run_id)
     form = ExportForm(request.args)
-    table = svc.score_table(run, comments=bool(form.comments.data), actor=me())
+    table = svc.score_table(run, comments=bool(form.comments.data), actor=current_actor())
     db.session.commit()  # the audit record of who took reviewers' scores out
     name = f"{run.competition.slug}-run{run.id}-scores.{kind}"
     if kind == "csv":
@@ -87,7 +87,7 @@ def export_bundle(competition_id: int):
     competition = db.get_or_404(Competition, competition_id)
     if not competition.sections:
         abort(409, description="This competition has no rubric yet, so it cannot be exported.")
-    body = json.dumps(bundles.export_bundle(competition, actor=me()), ensure_ascii=False,
+    body = json.dumps(bundles.export_bundle(competition, actor=current_actor()), ensure_ascii=False,
                       indent=2)
     db.session.commit()  # bundles records who exported it
     return download(body.encode("utf-8"), f"{competition.slug}-bundle.json", "json")

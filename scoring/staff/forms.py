@@ -12,7 +12,6 @@ from wtforms import (
     DateTimeLocalField,
     DecimalField,
     Field,
-    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -284,12 +283,3 @@ class CompetitionForm(PolicyFields):
 
 class ConfirmForm(BaseForm):
     """A bare POST (delete, start a ranking, approve, publish): the CSRF token only."""
-
-
-def show_error(form: FlaskForm, exc) -> None:
-    """Put a service's ``InputError`` beside the field it names (else above the form)."""
-    field = form._fields.get(exc.path or "")
-    if field is not None and not isinstance(field, HiddenField):
-        field.errors = [*field.errors, exc.detail]
-    else:
-        form.form_errors.append(str(exc.detail if field is not None else exc))

@@ -18,7 +18,6 @@ from wtforms.validators import (
 
 from scoring.staff.forms import BaseForm, key_field, points
 
-
 # --------------------------------------------------------------------------- rubric builder
 
 

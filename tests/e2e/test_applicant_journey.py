@@ -22,7 +22,16 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from scoring.extensions import db
-from scoring.models import Application, ApplicationStatus, Criterion, CriterionScore, Review, ReviewStatus, Role, User
+from scoring.models import (
+    Application,
+    ApplicationStatus,
+    Criterion,
+    CriterionScore,
+    Review,
+    ReviewStatus,
+    Role,
+    User,
+)
 from scoring.models._types import utcnow
 from tests import apply_helpers as h
 

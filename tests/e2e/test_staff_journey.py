@@ -15,7 +15,13 @@ import pytest
 from sqlalchemy import select
 
 from scoring.extensions import db
-from scoring.models import Competition, MailStatus, OutboxMessage, RankingRun, SlateStatus
+from scoring.models import (
+    Competition,
+    MailStatus,
+    OutboxMessage,
+    RankingRun,
+    SlateStatus,
+)
 from scoring.services import ranking
 from tests import factories
 from tests.staff_world import APPROVER, PREPARER, geography, populate

@@ -16,8 +16,22 @@ from typing import Any
 
 import numpy as np
 
-from scoring.core.numbers import cents_dec, cents_str, json_number, money_cents, nano, report
-from scoring.core.ranking.columns import FLAGS, INELIGIBLE, REASONS, STATUSES, Columns, index_of
+from scoring.core.numbers import (
+    cents_dec,
+    cents_str,
+    json_number,
+    money_cents,
+    nano,
+    report,
+)
+from scoring.core.ranking.columns import (
+    FLAGS,
+    INELIGIBLE,
+    REASONS,
+    STATUSES,
+    Columns,
+    index_of,
+)
 from scoring.core.ranking.policy import Policy
 from scoring.core.ranking.scores import raw_sorted
 from scoring.core.rubric import Rubric

@@ -14,7 +14,11 @@ import numpy as np
 
 from scoring.core.numbers import cents_dec, money_cents
 from scoring.core.ranking.columns import Columns
-from scoring.core.ranking.document import ApplicationResults, RankingResult, ReviewerStats
+from scoring.core.ranking.document import (
+    ApplicationResults,
+    RankingResult,
+    ReviewerStats,
+)
 from scoring.core.ranking.funding import fund_down
 from scoring.core.ranking.inputs import (
     ApplicationInput,

@@ -11,8 +11,19 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
-from scoring.core.numbers import CENT, cents_str, is_int, json_number, money_cents, to_decimal
-from scoring.core.ranking.registry import AGGREGATORS, NORMALISATIONS, tie_breaker_problem
+from scoring.core.numbers import (
+    CENT,
+    cents_str,
+    is_int,
+    json_number,
+    money_cents,
+    to_decimal,
+)
+from scoring.core.ranking.registry import (
+    AGGREGATORS,
+    NORMALISATIONS,
+    tie_breaker_problem,
+)
 from scoring.core.rubric import Rubric
 
 __all__ = ["FUND_DOWN", "Policy", "PolicyError"]

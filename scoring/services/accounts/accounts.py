@@ -12,13 +12,13 @@ import secrets
 from collections.abc import Callable
 from datetime import timedelta
 
-from flask import current_app, render_template
 from sqlalchemy import select, update
 
 from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import District, OutboxMessage, Role, TokenPurpose, User, UserToken
 from scoring.models._types import utcnow
+from scoring.runtime import app_config, render_text
 from scoring.services import audit, mail
 from scoring.services.accounts import users
 
@@ -34,7 +34,7 @@ def _hash(raw: str) -> str:
 
 
 def _lifetime(purpose: TokenPurpose) -> timedelta:
-    cfg = current_app.config
+    cfg = app_config()
     if purpose == TokenPurpose.INVITE:
         return timedelta(hours=int(cfg.get("INVITE_TOKEN_HOURS", INVITE_HOURS)))
     return timedelta(minutes=int(cfg.get("RESET_TOKEN_MINUTES", RESET_MINUTES)))
@@ -80,7 +80,7 @@ def valid_token(raw: str) -> UserToken | None:
 
 def _compose(template: str, **context) -> tuple[str, str]:
     """Render a plain-text mail template; its first line is the subject."""
-    text = render_template(template, **context)
+    text = render_text(template, **context)
     subject, _, body = text.strip().partition("\n")
     return subject.strip(), body.strip() + "\n"
 

@@ -19,7 +19,6 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from flask import render_template
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -38,6 +37,7 @@ from scoring.models import (
     User,
 )
 from scoring.models._types import utcnow
+from scoring.runtime import render_text
 from scoring.services import audit, mail
 from scoring.services.applications.checks import snapshot, submission_problems, summary
 from scoring.services.applications.content import (
@@ -249,7 +249,7 @@ def submit(application: Application, user: User, now: datetime) -> OutboxMessage
     _flush_or_conflict()
     audit.record("application.submit", "application", application.id, actor=user,
                  competition_id=competition.id, before=before, after=snapshot(application))
-    body = render_template("emails/receipt.txt", application=application, user=user)
+    body = render_text("emails/receipt.txt", application=application, user=user)
     subject, _, text = body.strip().partition("\n")
     return mail.queue(user.email, subject.strip(), text.strip() + "\n", dedupe_key=f"receipt:{application.id}")
 
@@ -304,6 +304,6 @@ def screen(application: Application, staff: User, *, eligible: bool, reason: str
                  competition_id=application.competition_id, before=before, after=after)
     if before == after or application.created_by is None:
         return None
-    body = render_template("emails/screened.txt", application=application)
+    body = render_text("emails/screened.txt", application=application)
     subject, _, text = body.strip().partition("\n")
     return mail.queue(application.created_by.email, subject.strip(), text.strip() + "\n")

@@ -19,12 +19,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from flask import current_app
 from pypdf import PdfReader
 
 from scoring.errors import Conflict, InputError, NotFound
 from scoring.extensions import db
 from scoring.models import Application, Attachment, User
+from scoring.runtime import app_config
 from scoring.services import audit
 from scoring.services.applications.applications import NOT_FOUND, require_editable
 
@@ -34,13 +34,13 @@ MAX_FILES = 10
 
 
 def upload_dir() -> Path:
-    path = Path(current_app.config["UPLOAD_DIR"])
+    path = Path(app_config()["UPLOAD_DIR"])
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def size_limit() -> int:
-    return int(current_app.config.get("MAX_CONTENT_LENGTH") or 20 * 1024 * 1024)
+    return int(app_config().get("MAX_CONTENT_LENGTH") or 20 * 1024 * 1024)
 
 
 def display_name(raw: str | None) -> str:

@@ -44,7 +44,13 @@ from scoring.models import (
 from scoring.models._types import utcnow
 from scoring.services import audit
 from scoring.services.bundles.validation import _Plan, validate_bundle
-from scoring.services.db import allocate_ids, bulk_insert, copy_in, copy_text, is_postgres
+from scoring.services.db import (
+    allocate_ids,
+    bulk_insert,
+    copy_in,
+    copy_text,
+    is_postgres,
+)
 
 __all__ = ["BULK_FK_THRESHOLD", "BULK_LOCK_TIMEOUT", "import_bundle"]
 

@@ -13,12 +13,25 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from scoring.core.ranking import AGGREGATORS, FUND_DOWN, NORMALISATIONS, Policy, PolicyError
+from scoring.core.ranking import (
+    AGGREGATORS,
+    FUND_DOWN,
+    NORMALISATIONS,
+    Policy,
+    PolicyError,
+)
 from scoring.core.ranking.registry import tie_breaker_problem
 from scoring.core.rubric import Criterion as RubricCriterion
 from scoring.core.rubric import Rubric, RubricError, Section
 from scoring.models import District, Program, School, User
-from scoring.services.bundles.checks import FORMAT, BundleError, _at, _Checker, _kind, _TooMany
+from scoring.services.bundles.checks import (
+    FORMAT,
+    BundleError,
+    _at,
+    _Checker,
+    _kind,
+    _TooMany,
+)
 from scoring.services.bundles.validate_existing import _DatabaseChecks
 from scoring.services.bundles.validate_reviews import _ReviewChecks
 

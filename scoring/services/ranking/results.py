@@ -9,7 +9,11 @@ from typing import Any
 import orjson
 from sqlalchemy import delete, select
 
-from scoring.core.ranking import compact_explanations, render_explanation, stored_explanation
+from scoring.core.ranking import (
+    compact_explanations,
+    render_explanation,
+    stored_explanation,
+)
 from scoring.errors import InputError, NotFound
 from scoring.extensions import db
 from scoring.models import Competition, RankingResult, RankingRun, RunStatus

@@ -14,7 +14,14 @@ from scoring.core.ranking import Policy, PolicyError, rank_columns, result_docum
 from scoring.core.rubric import RubricError
 from scoring.errors import InputError
 from scoring.extensions import db
-from scoring.models import Application, Competition, RankingResult, RankingRun, School, User
+from scoring.models import (
+    Application,
+    Competition,
+    RankingResult,
+    RankingRun,
+    School,
+    User,
+)
 from scoring.services.ranking.board import current_run, overrides_of
 from scoring.services.ranking.inputs import read_inputs
 from scoring.services.ranking.runs import create_run, policy_for

@@ -13,7 +13,6 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from flask import render_template
 from sqlalchemy import select
 
 from scoring.core.assignment import ApplicationNeed, Plan, Reviewer, plan_assignment
@@ -30,6 +29,7 @@ from scoring.models import (
     Role,
     User,
 )
+from scoring.runtime import render_text
 from scoring.services import audit, mail
 from scoring.services.queries import blocked_districts
 from scoring.services.reviews.reviews import review_of
@@ -166,7 +166,7 @@ def _notify(made: list[ReviewerAssignment]) -> list[OutboxMessage]:
     messages = []
     for rows in by_reviewer.values():
         reviewer = rows[0].reviewer
-        body = render_template("emails/review_assigned.txt", reviewer=reviewer, assignments=rows)
+        body = render_text("emails/review_assigned.txt", reviewer=reviewer, assignments=rows)
         messages.append(mail.queue(reviewer.email, f"{len(rows)} new application(s) to review", body))
     return messages
 

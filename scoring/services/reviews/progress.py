@@ -6,7 +6,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import render_template
 from sqlalchemy import select
 
 from scoring.extensions import db
@@ -23,8 +22,13 @@ from scoring.models import (
     User,
 )
 from scoring.models._types import utcnow
+from scoring.runtime import render_text
 from scoring.services import audit, mail
-from scoring.services.reviews.assignment import active_reviewers, reviewable_applications, why_not
+from scoring.services.reviews.assignment import (
+    active_reviewers,
+    reviewable_applications,
+    why_not,
+)
 from scoring.services.reviews.reconciliation import latest_run, notes_for
 from scoring.services.reviews.reviews import review_of, review_score
 
@@ -133,7 +137,7 @@ def queue_reminders(competition: Competition, *, actor: User) -> list[OutboxMess
     for row in board(competition).reviewers:
         if row.outstanding == 0 or not row.reviewer.active:
             continue
-        body = render_template("emails/review_reminder.txt", row=row, competition=competition)
+        body = render_text("emails/review_reminder.txt", row=row, competition=competition)
         messages.append(mail.queue(
             row.reviewer.email, f"Reminder: {row.outstanding} review(s) to finish for {competition.title}",
             body, dedupe_key=f"review-reminder:{competition.id}:{row.reviewer.id}:{today}"))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import current_app, render_template
 from sqlalchemy import func, select
 
 from scoring.errors import MESSAGES, Conflict, InputError, NotFound
@@ -22,9 +21,11 @@ from scoring.models import (
     TokenPurpose,
     User,
 )
+from scoring.runtime import app_config, render_text
 from scoring.services import audit, mail
 from scoring.services.accounts import accounts, users
 from scoring.services.reviews.reviews import review_of
+
 
 @dataclass
 class RosterRow:
@@ -86,8 +87,8 @@ def resend(person: User, *, actor: User, link: Callable[[str], str]) -> OutboxMe
 def _send_invitation(person: User, link: Callable[[str], str]) -> OutboxMessage:
     """Mail a one-time link to choose a password (tokens: :mod:`scoring.services.accounts.accounts`)."""
     raw = accounts.issue_token(person, TokenPurpose.INVITE)
-    hours = int(current_app.config.get("INVITE_TOKEN_HOURS", accounts.INVITE_HOURS))
-    body = render_template("emails/review_invite.txt", person=person, link=link(raw), days=max(1, hours // 24))
+    hours = int(app_config().get("INVITE_TOKEN_HOURS", accounts.INVITE_HOURS))
+    body = render_text("emails/review_invite.txt", person=person, link=link(raw), days=max(1, hours // 24))
     return mail.queue(person.email, "You are invited to review grant applications", body)
 
 

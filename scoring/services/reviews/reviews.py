@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from flask import render_template
 from sqlalchemy import select
 
 from scoring.core import rubric as pure_rubric
@@ -32,6 +31,7 @@ from scoring.models import (
     User,
 )
 from scoring.models._types import utcnow
+from scoring.runtime import render_text
 from scoring.services import audit, mail
 from scoring.services.queries import reviewer_worklist
 
@@ -237,7 +237,7 @@ def reopen_review(review: Review, *, actor: User, reason: str) -> OutboxMessage:
                 "points": {s.criterion.key: fmt_decimal(s.points) for s in review.scores}},
         after={"status": "draft", "application": review.application.ref}, note=reason,
     )
-    body = render_template("emails/review_reopened.txt", review=review, reason=reason)
+    body = render_text("emails/review_reopened.txt", review=review, reason=reason)
     message = mail.queue(review.reviewer.email, f"Review {review.application.ref} reopened", body)
     db.session.flush()
     return message

@@ -4,15 +4,28 @@ discrepancies and reconciliation, reviewer statistics."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from scoring.auth import role_required
 from scoring.errors import Conflict, InputError
 from scoring.extensions import db
-from scoring.models import Application, Competition, Review, ReviewerAssignment, Role, User
-from scoring.panel.forms import (
+from scoring.models import (
+    Application,
+    Competition,
+    Review,
+    ReviewerAssignment,
+    Role,
+    User,
+)
+from scoring.services.reviews import (
+    assignment,
+    progress,
+    reconciliation,
+    reviewer_stats,
+    reviews,
+)
+from scoring.staff.panel_forms import (
     AddReviewerForm,
     CapForm,
     ConfirmForm,
@@ -21,7 +34,12 @@ from scoring.panel.forms import (
     ReopenForm,
     SaveAssignmentForm,
 )
-from scoring.services.reviews import assignment, progress, reconciliation, reviewer_stats, reviews
+from scoring.web import (
+    add_error,
+    current_actor,
+    extra_reviewer_after_commit,
+    send_after_commit,
+)
 
 bp = Blueprint("panel", __name__, url_prefix="/staff/panel")
 
@@ -34,16 +52,9 @@ def _staff_only() -> None:
 
 @bp.app_template_global("reconciliation_for")
 def reconciliation_for(application_id: int) -> dict:
-    """Notes and extra-reviewer events of an application, for ``panel/_reconciliation.html``
+    """Notes and extra-reviewer events of an application, for ``staff/panel/_reconciliation.html``
     (include it wherever a result is explained)."""
     return {"notes": reconciliation.notes_for(application_id), "events": reconciliation.extra_events(application_id)}
-
-
-def send_after_commit(message_ids: list[int]) -> None:
-    from workers.tasks import send_mail
-
-    for message_id in message_ids:
-        send_mail.delay(message_id)
 
 
 def _application(cid: int, aid: int) -> Application:
@@ -57,14 +68,14 @@ def _application(cid: int, aid: int) -> Application:
 def index():
     """Competitions with their reviewing progress."""
     competitions = db.session.scalars(select(Competition).order_by(Competition.title)).all()
-    return render_template("panel/index.html", rows=[(c, progress.board(c).totals) for c in competitions])
+    return render_template("staff/panel/index.html", rows=[(c, progress.board(c).totals) for c in competitions])
 
 
 @bp.route("/c/<int:cid>/")
 def board(cid: int):
     """Who has done what: per reviewer and per application."""
     competition = db.get_or_404(Competition, cid)
-    return render_template("panel/board.html", board=progress.board(competition), competition=competition,
+    return render_template("staff/panel/board.html", board=progress.board(competition), competition=competition,
                            remind=ConfirmForm())
 
 
@@ -75,10 +86,10 @@ def assign(cid: int):
     form = CapForm(request.args if "cap" in request.args else None,
                    data={"cap": assignment.default_cap(competition)})
     if "cap" in request.args and not form.validate():
-        return render_template("panel/assign.html", competition=competition, form=form, preview=None), 400
+        return render_template("staff/panel/assign.html", competition=competition, form=form, preview=None), 400
     planned = assignment.preview(competition, form.cap.data)
     save = SaveAssignmentForm(formdata=None, data={"cap": planned.cap, "digest": planned.digest})
-    return render_template("panel/assign.html", competition=competition, form=form, preview=planned, save=save)
+    return render_template("staff/panel/assign.html", competition=competition, form=form, preview=planned, save=save)
 
 
 @bp.route("/c/<int:cid>/assign", methods=["POST"])
@@ -90,7 +101,7 @@ def assign_save(cid: int):
         flash("The preview was incomplete. Here is a fresh one.", "error")
         return redirect(url_for(".assign", cid=cid))
     try:
-        messages = assignment.save(competition, cap=form.cap.data, digest=form.digest.data, actor=current_user)
+        messages = assignment.save(competition, cap=form.cap.data, digest=form.digest.data, actor=current_actor())
     except Conflict as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -107,7 +118,7 @@ def remind(cid: int):
     competition = db.get_or_404(Competition, cid)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    messages = progress.queue_reminders(competition, actor=current_user)
+    messages = progress.queue_reminders(competition, actor=current_actor())
     db.session.commit()
     send_after_commit([m.id for m in messages])
     flash(f"Reminders sent to {len(messages)} reviewer(s)." if messages else "Nobody is behind.", "info")
@@ -120,7 +131,7 @@ def _application_page(application: Application, *, status: int = 200, **forms):
     add.reviewer.choices = [SelectChoice(None, "Choose a reviewer")] + [
         SelectChoice(u.id, f"{u.name} (load {load})") for u, why, load in detail.candidates if why is None]
     return render_template(
-        "panel/application.html", d=detail, add=add, reopen=forms.get("reopen") or ReopenForm(formdata=None),
+        "staff/panel/application.html", d=detail, add=add, reopen=forms.get("reopen") or ReopenForm(formdata=None),
         reopen_id=forms.get("reopen_id"), note=forms.get("note") or NoteForm(formdata=None),
         confirm=ConfirmForm(), extra=ExtraReviewerForm(formdata=None, data={"back": "application"}),
     ), status
@@ -141,10 +152,10 @@ def add_reviewer(cid: int, aid: int):
     if not form.validate_on_submit():
         return _application_page(app, status=400, add=form)
     try:
-        messages = assignment.add_reviewer(app, db.get_or_404(User, form.reviewer.data), actor=current_user)
+        messages = assignment.add_reviewer(app, db.get_or_404(User, form.reviewer.data), actor=current_actor())
     except InputError as exc:
         db.session.rollback()
-        form.reviewer.errors.append(exc.detail)
+        add_error(form, "reviewer", exc.detail)
         return _application_page(app, status=400, add=form)
     db.session.commit()
     send_after_commit([m.id for m in messages])
@@ -159,7 +170,7 @@ def remove_assignment(cid: int, aid: int, asid: int):
     row = db.session.get(ReviewerAssignment, asid)
     if row is None or row.application_id != app.id or not ConfirmForm().validate_on_submit():
         abort(404 if row is None or row.application_id != app.id else 400)
-    assignment.remove_assignment(row, actor=current_user)
+    assignment.remove_assignment(row, actor=current_actor())
     db.session.commit()
     flash(f"{row.reviewer.name} removed from {app.ref}.", "info")
     return redirect(url_for(".application", cid=cid, aid=aid))
@@ -175,7 +186,7 @@ def reopen(cid: int, aid: int, rid: int):
     form = ReopenForm()
     if not form.validate_on_submit():
         return _application_page(app, status=400, reopen=form, reopen_id=rid)
-    message = reviews.reopen_review(review, actor=current_user, reason=form.reason.data.strip())
+    message = reviews.reopen_review(review, actor=current_actor(), reason=form.reason.data.strip())
     db.session.commit()
     send_after_commit([message.id])
     flash(f"Review by {review.reviewer.name} reopened; they were emailed.", "info")
@@ -187,7 +198,7 @@ def discrepancies(cid: int):
     """Applications the latest ranking flagged ``discrepancy``, with what was done about them."""
     competition = db.get_or_404(Competition, cid)
     run, rows = reconciliation.discrepancies(competition)
-    return render_template("panel/discrepancies.html", competition=competition, run=run, rows=rows,
+    return render_template("staff/panel/discrepancies.html", competition=competition, run=run, rows=rows,
                            extra=ExtraReviewerForm(formdata=None, data={"back": "discrepancies"}),
                            note=NoteForm(formdata=None))
 
@@ -195,16 +206,14 @@ def discrepancies(cid: int):
 @bp.route("/c/<int:cid>/a/<int:aid>/extra", methods=["POST"])
 def extra_reviewer(cid: int, aid: int):
     """Ask for one more reviewer, picked by the automatic rules in a background task."""
-    from workers.tasks import assign_extra_reviewer
-
     app = _application(cid, aid)
     form = ExtraReviewerForm()
     if not form.validate_on_submit():
         abort(400)
     target = reconciliation.request_extra_reviewer(
-        app, actor=current_user, run=reconciliation.latest_run(app.competition))
+        app, actor=current_actor(), run=reconciliation.latest_run(app.competition))
     db.session.commit()
-    assign_extra_reviewer.delay(app.id, target, current_user.id)
+    extra_reviewer_after_commit(app.id, target, current_actor().id)
     flash(f"Finding one more reviewer for {app.ref}; they will be emailed.", "info")
     back = url_for(".discrepancies", cid=cid) if form.back.data == "discrepancies" else None
     return redirect(back or url_for(".application", cid=cid, aid=aid))
@@ -217,7 +226,7 @@ def add_note(cid: int, aid: int):
     form = NoteForm()
     if not form.validate_on_submit():
         return _application_page(app, status=400, note=form)
-    reconciliation.add_note(app, form.note.data, author=current_user, run=reconciliation.latest_run(app.competition))
+    reconciliation.add_note(app, form.note.data, author=current_actor(), run=reconciliation.latest_run(app.competition))
     db.session.commit()
     flash(f"Reconciliation note saved for {app.ref}.", "info")
     return redirect(url_for(".application", cid=cid, aid=aid) + "#notes")
@@ -230,5 +239,5 @@ def stats(cid: int):
     data = reviewer_stats.compute(competition)
     charts = {size: (reviewer_stats.leniency_chart(data, size), reviewer_stats.alpha_chart(data, size))
               for size in reviewer_stats.LAYOUTS}
-    return render_template("panel/stats.html", s=data, competition=competition, charts=charts,
+    return render_template("staff/panel/stats.html", s=data, competition=competition, charts=charts,
                            margin=reviewer_stats.LENIENCY_MARGIN)

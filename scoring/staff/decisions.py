@@ -11,10 +11,10 @@ from scoring.models import RankingRun, Role
 from scoring.services.decisions import decisions
 from scoring.services.ranking import board as boards
 from scoring.staff.board import _explanation_page
-from scoring.staff.competitions import me
 from scoring.staff.board_forms import OverrideForm
-from scoring.staff.forms import ConfirmForm, show_error
+from scoring.staff.forms import ConfirmForm
 from scoring.staff.views import bp
+from scoring.web import current_actor, send_after_commit, show_error
 
 
 def _board(run: RankingRun):
@@ -39,7 +39,7 @@ def override_set(run_id: int):
     try:
         override = decisions.set_override(
             run, int(form.application_id.data), status=form.status.data,
-            amount=form.amount.data, justification=form.justification.data, actor=me())
+            amount=form.amount.data, justification=form.justification.data, actor=current_actor())
     except InputError as exc:
         db.session.rollback()
         show_error(form, exc)
@@ -58,7 +58,7 @@ def override_clear(run_id: int, application_id: int):
     """Remove an exception; the computed decision counts again."""
     run = db.get_or_404(RankingRun, run_id)
     _confirmed()
-    decisions.clear_override(run, application_id, actor=me())
+    decisions.clear_override(run, application_id, actor=current_actor())
     db.session.commit()
     flash("Exception removed: the computed decision counts again.", "info")
     return _board(run)
@@ -70,7 +70,7 @@ def slate_prepare(run_id: int):
     """Submit the run's award list for approval by a second staff member."""
     run = db.get_or_404(RankingRun, run_id)
     _confirmed()
-    decisions.prepare_slate(run, actor=me())
+    decisions.prepare_slate(run, actor=current_actor())
     db.session.commit()
     flash("Submitted for approval. A second staff member with approval rights must approve it.",
           "info")
@@ -83,7 +83,7 @@ def slate_withdraw(run_id: int):
     """Take an unpublished award list back for changes."""
     run = db.get_or_404(RankingRun, run_id)
     _confirmed()
-    decisions.withdraw_slate(boards.slate_or_409(run), actor=me())
+    decisions.withdraw_slate(boards.slate_or_409(run), actor=current_actor())
     db.session.commit()
     flash("Withdrawn from approval: the decisions can be changed again.", "info")
     return _board(run)
@@ -95,7 +95,7 @@ def slate_approve(run_id: int):
     """Approve the award list (not by its preparer)."""
     run = db.get_or_404(RankingRun, run_id)
     _confirmed()
-    decisions.approve_slate(boards.slate_or_409(run), actor=me())
+    decisions.approve_slate(boards.slate_or_409(run), actor=current_actor())
     db.session.commit()
     flash("Award list approved. It can now be published.", "info")
     return _board(run)
@@ -105,15 +105,12 @@ def slate_approve(run_id: int):
 @role_required(Role.STAFF)
 def slate_publish(run_id: int):
     """Publish the approved award list and notify every applicant (once)."""
-    from workers.tasks import send_mail
-
     run = db.get_or_404(RankingRun, run_id)
     _confirmed()
     public_url = url_for("public.awards", slug=run.competition.slug, _external=True)
-    published = decisions.publish_run(run, actor=me(), public_url=public_url)
+    published = decisions.publish_run(run, actor=current_actor(), public_url=public_url)
     db.session.commit()
-    for message_id in published.message_ids:  # after the commit; a sent one is never resent
-        send_mail.delay(message_id)
+    send_after_commit(published.message_ids)  # a sent one is never resent
     flash(f"Published. {len(published.message_ids)} decision mail(s) queued."
           + (f" No mail address for {', '.join(published.unreachable)}: tell them another way."
              if published.unreachable else ""), "info")

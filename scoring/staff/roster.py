@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
-from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import District, ReviewerAssignment
-from scoring.panel.forms import ConfirmForm, DistrictConflictForm, InviteForm
-from scoring.panel.views import bp, send_after_commit
 from scoring.services.queries import blocked_districts
 from scoring.services.reviews import reviewers
+from scoring.staff.panel import bp
+from scoring.staff.panel_forms import ConfirmForm, DistrictConflictForm, InviteForm
+from scoring.web import add_error, current_actor, send_after_commit, sentence
 
 
 def _link(raw_token: str) -> str:
@@ -26,7 +26,7 @@ def _district_choices(blank: str) -> list[SelectChoice]:
 
 
 def _roster_page(form: InviteForm, status: int = 200):
-    return render_template("panel/roster.html", rows=reviewers.roster(), form=form, confirm=ConfirmForm()), status
+    return render_template("staff/panel/roster.html", rows=reviewers.roster(), form=form, confirm=ConfirmForm()), status
 
 
 @bp.route("/reviewers")
@@ -46,10 +46,10 @@ def invite():
         return _roster_page(form, 400)
     try:
         message = reviewers.invite(form.email.data, form.name.data, form.district.data,
-                                   actor=current_user, link=_link)
+                                   actor=current_actor(), link=_link)
     except InputError as exc:
         db.session.rollback()
-        form[exc.path or "email"].errors.append(exc.detail[:1].upper() + exc.detail[1:] + ".")
+        add_error(form, exc.path, sentence(exc.detail), "email")
         return _roster_page(form, 400)
     db.session.commit()
     send_after_commit([message.id])
@@ -63,7 +63,7 @@ def _reviewer_page(person, conflict_form: DistrictConflictForm | None = None, st
     rows = db.session.scalars(select(ReviewerAssignment).where(ReviewerAssignment.reviewer_id == person.id)
                               .order_by(ReviewerAssignment.assigned_at.desc())).all()
     blocked = {district_id for _, district_id in db.session.execute(blocked_districts([person.id]))}
-    return render_template("panel/reviewer.html", person=person, rows=rows, form=form, confirm=ConfirmForm(),
+    return render_template("staff/panel/reviewer.html", person=person, rows=rows, form=form, confirm=ConfirmForm(),
                            blocked=blocked), status
 
 
@@ -77,7 +77,7 @@ def reviewer(uid: int):
 def deactivate(uid: int):
     """Block sign-in, end every session, release unfinished assignments."""
     person = reviewers.get_reviewer(uid)
-    released = reviewers.deactivate(person, actor=current_user)
+    released = reviewers.deactivate(person, actor=current_actor())
     db.session.commit()
     flash(f"{person.name} is deactivated and signed out everywhere; {released} unfinished assignment(s) "
           "released for reassignment.", "info")
@@ -88,7 +88,7 @@ def deactivate(uid: int):
 def reactivate(uid: int):
     """Let a deactivated reviewer sign in again."""
     person = reviewers.get_reviewer(uid)
-    reviewers.reactivate(person, actor=current_user)
+    reviewers.reactivate(person, actor=current_actor())
     db.session.commit()
     flash(f"{person.name} can sign in again.", "info")
     return redirect(url_for(".reviewer", uid=uid))
@@ -98,7 +98,7 @@ def reactivate(uid: int):
 def resend(uid: int):
     """A fresh invitation link (older links stop working)."""
     person = reviewers.get_reviewer(uid)
-    message = reviewers.resend(person, actor=current_user, link=_link)
+    message = reviewers.resend(person, actor=current_actor(), link=_link)
     db.session.commit()
     send_after_commit([message.id])
     flash(f"A new invitation was sent to {person.email}.", "info")
@@ -114,10 +114,10 @@ def add_conflict(uid: int):
     if not form.validate_on_submit():
         return _reviewer_page(person, form, 400)
     try:
-        reviewers.add_conflict(person, form.district.data, form.reason.data, actor=current_user)
+        reviewers.add_conflict(person, form.district.data, form.reason.data, actor=current_actor())
     except InputError as exc:
         db.session.rollback()
-        form.district.errors.append(exc.detail[:1].upper() + exc.detail[1:] + ".")
+        add_error(form, "district", sentence(exc.detail))
         return _reviewer_page(person, form, 400)
     db.session.commit()
     flash("District conflict recorded; the automatic assignment will avoid it.", "info")
@@ -128,7 +128,7 @@ def add_conflict(uid: int):
 def remove_conflict(uid: int, conflict_id: int):
     """Delete a recorded district conflict."""
     person = reviewers.get_reviewer(uid)
-    reviewers.remove_conflict(person, conflict_id, actor=current_user)
+    reviewers.remove_conflict(person, conflict_id, actor=current_actor())
     db.session.commit()
     flash("District conflict removed.", "info")
     return redirect(url_for(".reviewer", uid=uid))

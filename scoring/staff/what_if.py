@@ -9,10 +9,9 @@ from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import Competition, Role
 from scoring.services.ranking import what_if as what_if_svc
-from scoring.staff.competitions import me
 from scoring.staff.board_forms import WhatIfForm, WhatIfQueryForm
-from scoring.staff.forms import show_error
 from scoring.staff.views import bp
+from scoring.web import current_actor, rank_after_commit, show_error
 
 
 @bp.route("/competitions/<int:competition_id>/what-if")
@@ -37,20 +36,18 @@ def what_if(competition_id: int):
 @role_required(Role.STAFF)
 def what_if_save(competition_id: int):
     """Save the tried policy as a what-if ranking run (queued for the worker)."""
-    from workers.tasks import rank_competition
-
     competition = db.get_or_404(Competition, competition_id)
     form = WhatIfForm()
     if form.validate_on_submit():
         try:
-            run = what_if_svc.save_what_if(competition, form.overrides(), actor=me(),
+            run = what_if_svc.save_what_if(competition, form.overrides(), actor=current_actor(),
                                          label=form.label.data or None)
         except InputError as exc:
             db.session.rollback()
             show_error(form, exc)
         else:
             db.session.commit()
-            rank_competition.delay(run.id)
+            rank_after_commit(run.id)
             flash(f"What-if run {run.id} saved and queued.", "info")
             return redirect(url_for(".run_progress", run_id=run.id))
     return render_template("staff/what_if.html", c=competition, form=form, save=form,

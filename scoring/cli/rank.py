@@ -1,141 +1,31 @@
-"""Commands of shared/spec/bundle.md: ``bundle import|export``, ``rank`` and ``explain``.
-
-A user's mistake (a refused bundle, bad JSON, a missing file, an unknown slug or ref, a failed
-ranking) exits with status 1 and one line on standard error, never a traceback.
-"""
+"""``flask --app scoring rank SLUG [--json]`` (through the task queue, waiting for the worker) and
+``explain SLUG REF`` (how an application got its result in the latest completed ranking)."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import hashlib
-import json
 import logging
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import click
-from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
 
-from scoring.core.ranking import dumps_document
+from scoring.cli.common import UserError, competition_by_slug, database_errors
 from scoring.errors import InputError, NotFound
 from scoring.extensions import db
-from scoring.models import Competition, RankingRun, RunStatus
-from scoring.services import bundles, ranking
+from scoring.models import RankingRun, RunStatus
 
 #: Seconds between status polls while ``rank`` waits for the worker (first, then at most).
 POLL_FIRST, POLL_MAX = 0.05, 1.0
-
-
-class UserError(click.ClickException):
-    """Exit 1 with ``Error: <message>`` as the only line on standard error."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(str(message).split()))
-
-
-def _database_errors(callback):
-    """Turn an unreachable or failing database into one clear line instead of a traceback."""
-
-    @functools.wraps(callback)
-    def wrapped(*args, **kwargs):
-        try:
-            return callback(*args, **kwargs)
-        except OperationalError as exc:
-            db.session.rollback()
-            raise UserError(f"database error: {str(exc.orig).strip().splitlines()[0]}") \
-                from None
-
-    return wrapped
-
-
-def _competition(slug: str) -> Competition:
-    competition = db.session.scalar(select(Competition).where(Competition.slug == slug))
-    if competition is None:
-        raise UserError(f"no competition with slug {slug!r}")
-    return competition
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-def _read_json(path: str) -> tuple[dict, str]:
-    """The parsed bundle (floats read as exact Decimals) and the file's sha256."""
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        data = json.loads(raw.decode("utf-8"), parse_float=Decimal,
-                          parse_constant=_reject_constant)
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} "
-                        f"column {exc.colno}") from None
-    except ValueError as exc:
-        raise UserError(f"{path}: not valid JSON: {exc}") from None
-    return data, hashlib.sha256(raw).hexdigest()
-
-
-@click.group("bundle")
-def bundle_cli() -> None:
-    """Import and export competition bundles (JSON)."""
-
-
-@bundle_cli.command("import")
-@click.argument("path")
-@with_appcontext
-@_database_errors
-def import_command(path: str) -> None:
-    """Import the bundle at PATH, all or nothing."""
-    data, digest = _read_json(path)
-    try:
-        counts = bundles.import_bundle(data, source=f"{Path(path).name} sha256={digest}")
-        db.session.commit()
-    except bundles.BundleError as exc:
-        db.session.rollback()
-        more = len(exc.errors) - 1
-        suffix = f" (and {more}{'+' if exc.truncated else ''} more problem(s))" if more else ""
-        raise UserError(f"{path}: refused: {exc}{suffix}") from None
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise UserError(f"{path}: refused by the database: {str(exc.orig).splitlines()[0]}") \
-            from None
-    click.echo(json.dumps(counts))
-
-
-@bundle_cli.command("export")
-@click.argument("slug")
-@click.option("-o", "--output", "path", type=click.Path(dir_okay=False),
-              help="Write the bundle to this file instead of standard output.")
-@with_appcontext
-@_database_errors
-def export_command(slug: str, path: str | None) -> None:
-    """Export competition SLUG as a bundle."""
-    document = bundles.export_bundle(_competition(slug))
-    db.session.commit()  # the audit event of the export
-    body = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    if path is None:
-        click.echo(body, nl=False)
-        return
-    try:
-        Path(path).write_text(body, encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 def _dispatch(run_id: int) -> None:
     """Queue the task after the commit; in the embedded mode it has already run on return."""
     from celery.result import EagerResult
 
+    from scoring.services import ranking
     from workers.tasks import rank_competition
 
     try:
@@ -212,11 +102,14 @@ def _table(document: dict) -> str:
 @click.option("--timeout", default=900.0, show_default=True,
               help="Seconds to wait for the worker.")
 @with_appcontext
-@_database_errors
+@database_errors
 def rank_command(slug: str, as_json: bool, timeout: float) -> None:
     """Rank competition SLUG through the task queue and wait for the result."""
+    from scoring.core.ranking import dumps_document
+    from scoring.services import ranking
+
     try:
-        run_id = ranking.create_run(_competition(slug)).id
+        run_id = ranking.create_run(competition_by_slug(slug)).id
     except InputError as exc:
         raise UserError(str(exc)) from None
     db.session.commit()
@@ -233,10 +126,12 @@ def rank_command(slug: str, as_json: bool, timeout: float) -> None:
 @click.argument("slug")
 @click.argument("ref")
 @with_appcontext
-@_database_errors
+@database_errors
 def explain_command(slug: str, ref: str) -> None:
     """Explain how application REF got its result in the latest completed ranking of SLUG."""
-    run = ranking.latest_done_run(_competition(slug))
+    from scoring.services import ranking
+
+    run = ranking.latest_done_run(competition_by_slug(slug))
     if run is None:
         raise UserError(f"competition {slug!r} has no completed ranking run; run "
                         f"'flask --app scoring rank {slug}' first")
@@ -244,10 +139,3 @@ def explain_command(slug: str, ref: str) -> None:
         click.echo(ranking.explanation_text(run, ref))
     except NotFound as exc:
         raise UserError(str(exc)) from None
-
-
-def register(app: Flask) -> None:
-    """Add the commands to ``flask --app scoring``."""
-    app.cli.add_command(bundle_cli)
-    app.cli.add_command(rank_command)
-    app.cli.add_command(explain_command)

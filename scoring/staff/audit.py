@@ -8,8 +8,8 @@ from scoring.auth import role_required
 from scoring.models import Role
 from scoring.services import audit_log as svc
 from scoring.services import exports
-from scoring.staff.exports import download
 from scoring.staff.board_forms import AuditFilterForm
+from scoring.staff.exports import download
 from scoring.staff.views import bp
 
 

@@ -1,20 +1,17 @@
-"""``flask --app scoring seed-demo``: demo districts, competitions, accounts, applications, reviews.
+"""The demo: districts, competitions, accounts, applications, reviews (``flask --app scoring
+seed-demo``, in ``scoring/cli/seed.py``, loads it).
 
 Every rubric number and every application is illustrative ([I] in shared/domain.md). The data is
-deterministic (a fixed random seed), so two newcomers see the same demo. The last line printed is
-one JSON object listing the demo accounts.
+deterministic (a fixed random seed), so two newcomers see the same demo.
 """
 
 from __future__ import annotations
 
-import json
 import random
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-import click
-from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from scoring import demo_data
 from scoring.extensions import db
@@ -230,30 +227,3 @@ def rank_seeded() -> None:
         db.session.commit()
         ranking.execute_run(run.id)
         db.session.commit()
-
-
-@click.command("seed-demo")
-@click.option("--reset", is_flag=True, help="Drop every table and seed again.")
-def seed_demo_command(reset: bool) -> None:
-    """Load demo data; the last line printed is a JSON object with the demo accounts."""
-    if reset:
-        from flask_migrate import upgrade
-        from sqlalchemy import text
-
-        db.drop_all()
-        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        db.session.commit()
-        upgrade()
-    if db.session.scalar(select(func.count()).select_from(Competition)):
-        raise click.ClickException(
-            "The database already has competitions; run `flask --app scoring seed-demo --reset` "
-            "to start the demo again (this deletes everything)."
-        )
-    accounts = seed_demo()
-    db.session.commit()
-    rank_seeded()
-    current_app.logger.info("demo data loaded")
-    click.echo("Demo data loaded. Every rubric, amount and application is illustrative [I].")
-    click.echo(json.dumps({"accounts": [
-        {"role": a["role"], "email": a["email"], "password": a["password"]} for a in accounts
-    ]}))

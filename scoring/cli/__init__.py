@@ -1,0 +1,23 @@
+"""The command line, ``flask --app scoring <command>`` (each module imports what it needs lazily):
+
+    seed.py     seed-demo [--reset]
+    bundle.py   bundle import PATH, bundle export SLUG [-o FILE]
+    rank.py     rank SLUG [--json] [--timeout S], explain SLUG REF
+    common.py   one line on standard error for a user's mistake, never a traceback
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    """Add the commands to ``flask --app scoring``."""
+    from scoring.cli.bundle import bundle_cli
+    from scoring.cli.rank import explain_command, rank_command
+    from scoring.cli.seed import seed_demo_command
+
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(bundle_cli)
+    app.cli.add_command(rank_command)
+    app.cli.add_command(explain_command)

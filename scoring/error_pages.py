@@ -1,0 +1,58 @@
+"""The HTTP error pages: domain errors and HTTP errors as HTML, or JSON under /api."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from scoring.errors import MESSAGES, DomainError
+
+log = logging.getLogger(__name__)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _respond(code: int, message: str):
+    if _wants_json():
+        return jsonify(error={"status": code, "message": message}), code
+    return render_template("errors/error.html", code=code, message=message), code
+
+
+def register(app: Flask) -> None:
+    """Friendly pages for every HTTP error; never a traceback in the body."""
+
+    @app.errorhandler(CSRFError)
+    def _csrf(e: CSRFError):
+        return _respond(400, "The form expired or was not sent from this site. Reload the page and try again.")
+
+    @app.errorhandler(DomainError)
+    def _domain(e: DomainError):
+        return _respond(e.status_code, str(e))
+
+    @app.errorhandler(HTTPException)
+    def _http(e: HTTPException):
+        code = e.code or 500
+        if code == 413:
+            limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+            msg = f"The upload is too large: the limit is {limit // (1024 * 1024)} MB."
+        elif code == 429:
+            msg = MESSAGES[429]
+        else:
+            msg = e.description if code not in (400, 500) or not e.description else MESSAGES.get(code, e.description)
+            if code == 404 and (not e.description or e.description.startswith("The requested URL")):
+                msg = MESSAGES[404]
+            if code == 403 and (not e.description or e.description.startswith("You don't")):
+                msg = MESSAGES[403]
+        return _respond(code, msg)
+
+    @app.errorhandler(Exception)
+    def _unexpected(e: Exception):
+        if isinstance(e, HTTPException):  # pragma: no cover - handled above
+            return _http(e)
+        log.exception("unhandled error request_id=%s", getattr(g, "request_id", "-"))
+        return _respond(500, MESSAGES[500] + f" Reference: {getattr(g, 'request_id', '-')}.")

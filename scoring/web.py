@@ -1,0 +1,76 @@
+"""Helpers every view uses: who is acting, work queued after the commit, a service's refusal
+shown beside the form field it names.
+
+Views call services with :func:`current_actor`, commit, and only then queue background work
+(``*_after_commit``), so the worker always sees the committed rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import HiddenField
+
+from scoring.errors import InputError
+from scoring.models import User
+
+# --------------------------------------------------------------------------- the actor
+
+def current_actor() -> User:
+    """The signed-in user as a model object (not the proxy), for services and relationships."""
+    return current_user._get_current_object()
+
+
+# --------------------------------------------------------------------------- after the commit
+
+def send_after_commit(message_ids: Iterable[int]) -> None:
+    """Queue the sending of outbox messages; call it after ``db.session.commit()``."""
+    from workers.tasks import send_mail
+
+    for message_id in message_ids:
+        send_mail.delay(message_id)
+
+
+def rank_after_commit(run_id: int) -> None:
+    """Queue the computation of a committed ranking run."""
+    from workers.tasks import rank_competition
+
+    rank_competition.delay(run_id)
+
+
+def extra_reviewer_after_commit(application_id: int, target: int, actor_id: int | None) -> None:
+    """Queue the search for one more reviewer of an application (the automatic rules)."""
+    from workers.tasks import assign_extra_reviewer
+
+    assign_extra_reviewer.delay(application_id, target, actor_id)
+
+
+# --------------------------------------------------------------------------- errors beside fields
+
+def sentence(text: str) -> str:
+    """A service's message as a sentence: ``"already invited"`` → ``"Already invited."``."""
+    return text[:1].upper() + text[1:] + "."
+
+
+def add_error(form: FlaskForm, field_name: str | None, message: str, fallback: str | None = None) -> bool:
+    """Show a service's refusal beside the field it names (else beside ``fallback``).
+
+    Returns False when neither field exists, so the caller shows the message above the form.
+    """
+    field = form._fields.get(field_name or "") or form._fields.get(fallback or "")
+    if field is None:
+        return False
+    field.errors = [*field.errors, message]
+    return True
+
+
+def show_error(form: FlaskForm, exc: InputError) -> None:
+    """Put a service's ``InputError`` beside the field it names (else above the form: a hidden
+    field's message alone, any other with its path)."""
+    field = form._fields.get(exc.path or "")
+    if field is not None and not isinstance(field, HiddenField):
+        field.errors = [*field.errors, exc.detail]
+    else:
+        form.form_errors.append(str(exc.detail if field is not None else exc))
