@@ -1,6 +1,6 @@
 """Seed data for the demo: the 30 Alliance Districts and four competitions' illustrative rubrics.
 
-Sources are in shared/domain.md. Tags: [R] real, with a source there; [U] recalled, unconfirmed;
+Sources are in docs/domain.md. Tags: [R] real, with a source there; [U] recalled, unconfirmed;
 [I] illustrative, made up for the demo, not a Connecticut fact. Every rubric point value below is
 [I]: CSDE's rubric pages could not be read, so the UI labels these rubrics "illustrative".
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-#: The 30 Alliance Districts, 2012-13 to 2016-17 (domain.md §f). Six names are confirmed [R];
+#: The 30 Alliance Districts, 2012-13 to 2016-17 (docs/domain.md §f). Six names are confirmed [R];
 #: the rest of the list and the three-digit town codes are recalled [U]. Editable in the app.
 ALLIANCE_DISTRICTS = [
     ("002", "Ansonia"), ("011", "Bloomfield"), ("015", "Bridgeport"), ("017", "Bristol"),
@@ -29,7 +29,7 @@ SCHOOL_KINDS = [
     ("High School", "9-12", "Category 4"),
 ]
 
-#: Suggested rating scale for every criterion [I] (domain.md §c): points = rating ÷ 3 × max.
+#: Suggested rating scale for every criterion [I] (docs/domain.md §c): points = rating ÷ 3 × max.
 RATING_LEVELS = [(0, "Insufficient"), (1, "Developing"), (2, "Proficient"), (3, "Exemplary")]
 
 # (section key, section title, criterion title, max points) — all points [I].

@@ -1,11 +1,11 @@
-"""Ranking and award rules of ``shared/spec/ranking.md`` (pure: stdlib + numpy only).
+"""Ranking and award rules of ``docs/ranking.md`` (pure: stdlib + numpy only).
 
 Entry points: ``rank()`` (value objects in) and ``rank_columns()`` (narrow columns in, used at
 scale); both return a ``RankingResult``. ``result_document()``/``dumps_document()`` give the
-bundle.md "Ranking result document"; ``explanation_data()``/``explain()`` give a hand-checkable
+docs/bundle.md "Ranking result document"; ``explanation_data()``/``explain()`` give a hand-checkable
 account of one application. No I/O, clock, randomness or configuration is used here.
 
-Order (ranking.md §5, one lexicographic key, the same everywhere)::
+Order (docs/ranking.md §5, one lexicographic key, the same everywhere)::
 
     final score (6 places) descending,
     then each policy tie-breaker in turn:
@@ -118,7 +118,7 @@ _NANO = Decimal(10) ** 9
 
 
 class PolicyError(ValueError):
-    """A ranking policy knob with a bad value (ranking.md §2)."""
+    """A ranking policy knob with a bad value (docs/ranking.md §2)."""
 
 
 # --------------------------------------------------------------------------- policy
@@ -169,7 +169,7 @@ _MONEY_FIELDS = ("total_funds", "min_award", "max_award", "partial_min", "distri
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Policy:
-    """Every knob of ranking.md §2 with its default; ``total_funds`` is required.
+    """Every knob of docs/ranking.md §2 with its default; ``total_funds`` is required.
 
     Numbers given as ``int``/``str``/``float`` are converted to ``Decimal`` on construction;
     call ``validate()`` (``rank`` does) to check the values.
@@ -323,7 +323,7 @@ def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class ApplicationInput:
-    """One application of the competition (ranking.md §1)."""
+    """One application of the competition (docs/ranking.md §1)."""
 
     ref: str
     school: str
@@ -1017,7 +1017,7 @@ class ApplicationResults(Sequence[ApplicationResult]):
 
 @dataclass(frozen=True, slots=True, eq=False)
 class RankingResult:
-    """The outcome of one ranking run (ranking.md §7), without clock times.
+    """The outcome of one ranking run (docs/ranking.md §7), without clock times.
 
     ``applications`` is in document order: ranked in funding order, then incomplete by ref,
     then ineligible by ref. ``mu``/``sigma`` are the §3.2 competition statistics (``None``
@@ -1128,7 +1128,7 @@ def rank(rubric: Rubric, policy: Policy, applications: Sequence[ApplicationInput
 
 
 def result_document(result: RankingResult, competition: str, run: int | None) -> dict[str, Any]:
-    """Build the bundle.md "Ranking result document" (key order as there, 4-place numbers).
+    """Build the docs/bundle.md "Ranking result document" (key order as there, 4-place numbers).
 
     ``applications`` is in document order; ``review_scores`` are raw and ascending; ``flags``
     are in the fixed order discrepancy, tie; money is a string with two decimals.

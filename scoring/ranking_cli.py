@@ -1,4 +1,4 @@
-"""Commands of shared/spec/bundle.md: ``bundle import|export``, ``rank`` and ``explain``.
+"""Commands of docs/bundle.md: ``bundle import|export``, ``rank`` and ``explain``.
 
 A user's mistake (a refused bundle, bad JSON, a missing file, an unknown slug or ref, a failed
 ranking) exits with status 1 and one line on standard error, never a traceback.

@@ -1,6 +1,6 @@
 """``flask --app scoring seed-demo``: demo districts, competitions, accounts, applications, reviews.
 
-Every rubric number and every application is illustrative ([I] in shared/domain.md). The data is
+Every rubric number and every application is illustrative ([I] in docs/domain.md). The data is
 deterministic (a fixed random seed), so two newcomers see the same demo. The last line printed is
 one JSON object listing the demo accounts.
 """

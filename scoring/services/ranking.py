@@ -9,7 +9,7 @@ Which data a run uses:
 
 * the competition's **submitted** applications (drafts and withdrawn applications are not part
   of a ranking, so they have no result row);
-* **counted** reviews only (ranking.md §1): status ``submitted``, and the reviewer has no
+* **counted** reviews only (docs/ranking.md §1): status ``submitted``, and the reviewer has no
   declared conflict, i.e. no ``ReviewerAssignment`` in status ``conflict`` for that
   application and no ``ReviewerConflict`` on the application's district;
 * a counted review must hold a score for every criterion; if one does not, the run fails with
@@ -100,7 +100,7 @@ class InputsError(ValueError):
 
 
 def policy_for(competition: Competition, overrides: dict[str, Any] | None = None) -> Policy:
-    """The competition's ranking policy (ranking.md §2), with what-if ``overrides`` applied.
+    """The competition's ranking policy (docs/ranking.md §2), with what-if ``overrides`` applied.
 
     Raise ``PolicyError`` for an unknown knob or a bad value. Section tie-breakers are checked
     against the rubric only when the run executes.
