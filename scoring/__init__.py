@@ -92,7 +92,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    """Request ids for logs, and the security headers on every response (ENGINEERING §1.8)."""
+    """Request ids for logs, and security headers on every response (docs/architecture.md S13)."""
 
     @app.before_request
     def _request_id() -> None:

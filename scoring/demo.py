@@ -1,7 +1,7 @@
 """The demo: districts, competitions, accounts, applications, reviews (``flask --app scoring
 seed-demo``, in ``scoring/cli/seed.py``, loads it).
 
-Every rubric number and every application is illustrative ([I] in shared/domain.md). The data is
+Every rubric number and every application is illustrative ([I] in docs/domain.md). The data is
 deterministic (a fixed random seed), so two newcomers see the same demo.
 """
 

@@ -1,6 +1,6 @@
 """Seed data for the demo: the 30 Alliance Districts, synthetic schools and four competitions.
 
-Sources are in shared/domain.md. Tags: [R] real, with a source there; [U] recalled, unconfirmed;
+Sources are in docs/domain.md. Tags: [R] real, with a source there; [U] recalled, unconfirmed;
 [I] illustrative, made up for the demo, not a Connecticut fact. The competitions' rubrics are the
 illustrative templates of :mod:`scoring.services.competitions.templates` (every point value [I]).
 """
@@ -15,7 +15,7 @@ from scoring.services.competitions.templates import RATING_LEVELS, RUBRICS
 
 __all__ = ["ALLIANCE_DISTRICTS", "COMPETITIONS", "RATING_LEVELS", "RUBRICS", "SCHOOL_KINDS"]
 
-#: The 30 Alliance Districts, 2012-13 to 2016-17 (domain.md §f). Six names are confirmed [R];
+#: The 30 Alliance Districts, 2012-13 to 2016-17 (docs/domain.md §f). Six names are confirmed [R];
 #: the rest of the list and the three-digit town codes are recalled [U]. Editable in the app.
 ALLIANCE_DISTRICTS = [
     ("002", "Ansonia"), ("011", "Bloomfield"), ("015", "Bridgeport"), ("017", "Bristol"),

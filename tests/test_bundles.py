@@ -1,4 +1,4 @@
-"""Bundle import/export (shared/spec/bundle.md): round trip, every refusal, all or nothing."""
+"""Bundle import/export (docs/bundle.md): round trip, every refusal, all or nothing."""
 
 from __future__ import annotations
 

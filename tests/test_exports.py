@@ -124,7 +124,7 @@ def test_score_detail_has_every_reviewers_points_and_the_run_scores(app, world, 
     assert commented[0]["criterion"] == "need.data" and commented[0]["ref"] == "T-001"
     if kind == "csv":
         assert commented[0]["comment"] == "'+1 strong use of data; café"
-    # S_r by hand (ranking.md §3.1): need (max 10, weight 10) and plan (max 20, weight 40)
+    # S_r by hand (docs/ranking.md §3.1): need (max 10, weight 10) and plan (max 20, weight 40)
     reviews: dict[tuple, dict] = {}
     for row in rows:
         reviews.setdefault((row["ref"], row["reviewer"]), {"score": row["review_score"]})[

@@ -1,6 +1,6 @@
 """Rules written once as queries (scoring/services/queries.py) agree with the rule in Python.
 
-"Counted review" (ranking.md §1) is checked on the test bundle after giving it every kind of
+"Counted review" (docs/ranking.md §1) is checked on the test bundle after giving it every kind of
 review that must not count: a draft, a withdrawn review, a conflicted assignment and a district
 conflict. The plain-Python reading of the rule, the query, and each place that uses it (the
 ranking run's read path, the reviewer statistics, the score export and the bundle export) must
@@ -63,7 +63,7 @@ def _add_every_kind_of_uncounted_review() -> None:
 
 
 def _counted_in_python(competition_id: int) -> set[tuple[str, str]]:
-    """ranking.md §1 read literally, over ORM objects: (application ref, reviewer email)."""
+    """docs/ranking.md §1 read literally, over ORM objects: (application ref, reviewer email)."""
     out = set()
     reviews = db.session.scalars(select(Review).join(Application).where(
         Application.competition_id == competition_id)).all()

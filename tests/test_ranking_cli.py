@@ -1,4 +1,4 @@
-"""The command line of shared/spec/bundle.md: import, export, rank (--json), explain, errors."""
+"""The command line of docs/bundle.md: import, export, rank (--json), explain, errors."""
 
 from __future__ import annotations
 

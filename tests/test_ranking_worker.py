@@ -1,4 +1,4 @@
-"""Ranking through real Celery workers on Redis, with PostgreSQL (ENGINEERING.md §3 R1, R6)."""
+"""Ranking through real Celery workers on Redis, with PostgreSQL (docs/architecture.md R1, R6)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Two clients save the same review at the same moment against PostgreSQL: exactly one save wins,
-the other gets 409 showing the values now saved (ENGINEERING R4/R5)."""
+the other gets 409 showing the values now saved (docs/architecture.md R4/R5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Cross-cutting checks over every route of the app (ENGINEERING.md S1, S2, S13).
+"""Cross-cutting checks over every route of the app (docs/architecture.md S1, S2, S13).
 
 These iterate ``app.url_map``, so a route added later is covered without editing this file.
 """

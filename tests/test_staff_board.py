@@ -3,7 +3,7 @@ funding line, filters, explanations, and what-if (tried without saving, or saved
 
 The data is tests/fixtures/small_bundle.json. Its ranking (policy of the bundle: funds 900,000,
 max award 400,000, partial funding from 100,000, fund-down skip, at most 2 awards per district,
-min score 60), worked out by hand from ranking.md:
+min score 60), worked out by hand from docs/ranking.md:
 
     T-001 86.5 (81.5 + 5)  funded 300,000        T-003 84 (82 + 2)  funded 250,000
     T-002 80 (tie with T-004) → request capped to 400,000 > room 350,000: partially funded 350,000

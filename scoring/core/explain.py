@@ -2,7 +2,7 @@
 
 ``render_explanation(data)`` works on the JSON-ready dict made by
 ``scoring.core.ranking.explanation_data`` (which a service stores with the run), so an explanation
-can be shown later without re-running the ranking. Section numbers refer to ranking.md.
+can be shown later without re-running the ranking. Section numbers refer to docs/ranking.md.
 How each normalisation and tie-breaker is worded comes from ``scoring.core.ranking.registry``.
 """
 

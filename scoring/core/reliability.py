@@ -1,7 +1,7 @@
 """Reviewer leniency and inter-rater reliability (pure: standard library only).
 
 Data shape: a *unit* is one application; its ratings are the values given by the reviewers who
-scored it (review scores on the 0-100 scale of ranking.md §3.1, or one criterion's points).
+scored it (review scores on the 0-100 scale of docs/ranking.md §3.1, or one criterion's points).
 Reviewers rate different subsets of applications, so the design is incomplete and unbalanced;
 both reliability measures below are the ones defined for that case.
 

@@ -1,10 +1,10 @@
-"""Rubric values and the review score of ranking.md §3.1 (pure: stdlib + numpy only).
+"""Rubric values and the review score of docs/ranking.md §3.1 (pure: stdlib + numpy only).
 
 A rubric is a tuple of sections; a section is a tuple of criteria. Every criterion has
 ``max_points`` (``m_c`` > 0) and a ``step`` (default 1; 0.5 allows half points). A section's
 maximum is ``M_s = Σ m_c`` and its weight ``w_s`` defaults to ``M_s`` (plain points).
 
-Review score (ranking.md §3.1)::
+Review score (docs/ranking.md §3.1)::
 
     S_r = 100 × Σ_s w_s × (P_s / M_s) / Σ_s w_s
 
@@ -59,7 +59,7 @@ __all__ = [
 
 
 class RubricError(ValueError):
-    """A rubric that breaks the rules of ranking.md §1, or points that do not fit it."""
+    """A rubric that breaks the rules of docs/ranking.md §1, or points that do not fit it."""
 
 
 def _coerce(value: Any) -> Any:
@@ -149,7 +149,7 @@ class Rubric:
         raise KeyError(key)
 
     def validate(self) -> Rubric:
-        """Check the rules of ranking.md §1 and return ``self``; raise ``RubricError`` otherwise.
+        """Check the rules of docs/ranking.md §1; return ``self`` or raise ``RubricError``.
 
         Rules: at least one section; unique, non-empty section keys and criterion keys; every
         section has at least one criterion; ``max_points > 0``; ``step > 0``; weights ``>= 0``
@@ -210,7 +210,7 @@ class Rubric:
         return None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the bundle.md ``rubric`` form: JSON numbers; ``weight`` omitted if unset."""
+        """Return the docs/bundle.md ``rubric`` form: JSON numbers; ``weight`` omitted if unset."""
         sections = []
         for s in self.sections:
             d: dict[str, Any] = {"key": s.key, "title": s.title}
@@ -226,7 +226,7 @@ class Rubric:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Rubric:
-        """Build and validate a rubric from its bundle.md form; raise ``RubricError``."""
+        """Build and validate a rubric from its docs/bundle.md form; raise ``RubricError``."""
         try:
             sections = tuple(
                 Section(

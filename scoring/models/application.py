@@ -15,7 +15,7 @@ from scoring.models.competition import Competition, Priority, RubricSection
 from scoring.models.geo import School
 from scoring.models.user import User
 
-#: Budget object codes, NCES major object categories (shared/domain.md §d).
+#: Budget object codes, NCES major object categories (docs/domain.md §d).
 OBJECT_CODES = {
     100: "Personal Services—Salaries",
     200: "Personal Services—Employee Benefits",

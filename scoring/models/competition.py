@@ -46,7 +46,7 @@ class FundDown(enum.StrEnum):
 
 
 class Competition(db.Model):
-    """A grant competition with every knob of the ranking policy (shared/spec/ranking.md §2)."""
+    """A grant competition with every knob of the ranking policy (docs/ranking.md §2)."""
 
     __table_args__ = (
         CheckConstraint("total_funds >= 0", name="total_funds_nonneg"),
@@ -84,7 +84,7 @@ class Competition(db.Model):
     reviewers_per_application: Mapped[int] = mapped_column(default=3)
     blind_review: Mapped[bool] = mapped_column(default=False)
     comments_visible_to_applicants: Mapped[bool] = mapped_column(default=False)
-    #: The rubric's points are made up for demonstration (domain.md [I]); shown as such in the UI.
+    #: The rubric's points are made up for the demo (docs/domain.md [I]); shown as such in the UI.
     rubric_illustrative: Mapped[bool] = mapped_column(default=False)
     # Who may apply, and how many years the budget covers (issue 4).
     #: School classifications that may apply, e.g. ["Focus", "Turnaround"]; [] means any school.
@@ -96,7 +96,7 @@ class Competition(db.Model):
     #: Grant years the budget covers (budget lines are keyed by object code and year 1..N).
     budget_years: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
-    # Ranking policy, shared/spec/ranking.md §2.
+    # Ranking policy, docs/ranking.md §2.
     aggregation: Mapped[Aggregation] = mapped_column(
         str_enum(Aggregation, "aggregation"), default=Aggregation.MEAN
     )

@@ -23,7 +23,7 @@ from scoring.models.application import Application
 from scoring.models.competition import Competition
 from scoring.models.user import User
 
-#: Reported scores: rounded to 4 places (ranking.md §3.3).
+#: Reported scores: rounded to 4 places (docs/ranking.md §3.3).
 Score = Numeric(12, 4, asdecimal=True)
 
 
@@ -65,7 +65,7 @@ class RankingRun(db.Model):
 
 
 class RankingResult(db.Model):
-    """One application's result in a run (ranking.md §7), with its explanation."""
+    """One application's result in a run (docs/ranking.md §7), with its explanation."""
 
     __table_args__ = (
         UniqueConstraint("run_id", "application_id"),

@@ -52,7 +52,7 @@ class ReviewStatus(enum.StrEnum):
 
 
 class Review(db.Model):
-    """One reviewer's scores for one application. Only submitted reviews count (ranking.md §1)."""
+    """A reviewer's scores for an application; only submitted reviews count (docs/ranking.md §1)."""
 
     __table_args__ = (UniqueConstraint("application_id", "reviewer_id"),)
 
@@ -100,7 +100,7 @@ class CriterionScore(db.Model):
 
 
 class ReconciliationNote(db.Model):
-    """Staff's record of how a score discrepancy was handled (ranking.md §4 `discrepancy`)."""
+    """Staff's record of how a score discrepancy was handled (docs/ranking.md §4 `discrepancy`)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(

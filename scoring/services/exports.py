@@ -83,7 +83,7 @@ def award_table(run: RankingRun) -> Table:
 
 def score_table(run: RankingRun, *, comments: bool, actor: User | None = None) -> Table:
     """Every submitted review's points per criterion for the run's applications, with the
-    review's score (ranking.md §3.1) and whether it counts (conflicted reviews do not).
+    review's score (docs/ranking.md §3.1) and whether it counts (conflicted reviews do not).
 
     Records an ``export.scores`` audit event (reviewers' names, scores and perhaps comments
     leave the system), so the caller commits."""

@@ -1,6 +1,6 @@
 """Rules that several services need, each written once as a function returning a query.
 
-* ``counted_reviews`` / ``review_is_counted``: the counted reviews of ranking.md §1.
+* ``counted_reviews`` / ``review_is_counted``: the counted reviews of docs/ranking.md §1.
 * ``official_run``: the run a competition's board, what-if and decisions start from.
 * ``blocked_districts``: the districts a reviewer may not review.
 * ``reviewer_worklist``: the reviewer's open assignments, as their home lists them.
@@ -50,7 +50,7 @@ __all__ = ["blocked_districts", "counted_reviews", "official_run", "review_is_co
 
 
 def review_is_counted(review: Any = Review, district_id: Any = None) -> ColumnElement[bool]:
-    """The condition "this review is counted" (ranking.md §1), for ``review`` (``Review`` or
+    """The condition "this review is counted" (docs/ranking.md §1), for ``review`` (``Review`` or
     an alias of it):
 
     * the review is ``submitted``;

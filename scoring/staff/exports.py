@@ -81,7 +81,7 @@ def export_scores(run_id: int, kind: str):
 @bp.route("/competitions/<int:competition_id>/export/bundle.json")
 @role_required(Role.STAFF)
 def export_bundle(competition_id: int):
-    """The whole competition as a bundle (shared/spec/bundle.md)."""
+    """The whole competition as a bundle (docs/bundle.md)."""
     from scoring.services import bundles
 
     competition = db.get_or_404(Competition, competition_id)

@@ -153,7 +153,7 @@ def tie_breaker_choices(section_keys: list[str]) -> list[tuple[str, str]]:
 
 
 class PolicyFields(BaseForm):
-    """The ranking policy knobs of ranking.md §2 (shared by the competition form)."""
+    """The ranking policy knobs of docs/ranking.md §2 (shared by the competition form)."""
 
     total_funds = money("Total funds available ($)", required=True)
     min_award = money("Smallest award ($)", positive=True)

@@ -1,4 +1,4 @@
-"""The scoring core stays pure (STYLE.md §3.2): it imports only an allow-list, no I/O, no clock.
+"""The core stays pure (docs/architecture.md rule 1): allowed imports only, no I/O, no clock.
 
 Every module under ``scoring/core/`` is checked (a new module is picked up on its own). The
 check reads the source with ``ast`` (nothing is imported), so a forbidden import fails here even

@@ -1,4 +1,4 @@
-"""Every rule and knob of ranking.md, table-driven, with expected values computed by hand.
+"""Every rule and knob of docs/ranking.md, table-driven, with expected values computed by hand.
 
 Most cases use ``ONE``, a rubric with a single 100-point criterion, so a review's score equals
 its points and the arithmetic in each case can be checked at a glance.

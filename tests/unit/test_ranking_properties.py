@@ -159,7 +159,7 @@ def test_money_and_status_invariants(competition):
         assert (a.rank is not None) == ranked
         if a.status in ("funded", "partially_funded"):
             assert a.final >= float(policy.min_score) - 5e-7
-            # ranking.md §6: "update the district's count and amount when award > 0", so a
+            # docs/ranking.md §6: "update the district's count and amount when award > 0", so a
             # funded request of 0.00 does not use up a place under district_max_awards.
             if a.award > 0:
                 per_district_n[a.district] += 1

@@ -1,4 +1,4 @@
-"""Rubric rules and the review score (ranking.md §1, §3.1), with hand-computed values."""
+"""Rubric rules and the review score (docs/ranking.md §1, §3.1), with hand-computed values."""
 
 from decimal import Decimal as D
 

@@ -1,16 +1,16 @@
-"""Ranking and award rules of ranking.md (pure: stdlib + numpy only), split by step.
+"""Ranking and award rules of docs/ranking.md (pure: stdlib + numpy only), split by step.
 
 Callers import from here: ``from scoring.core.ranking import rank, Policy, ...``.
 
 Entry points: ``rank()`` (value objects in) and ``rank_columns()`` (narrow columns in, used at
 scale); both return a ``RankingResult``. ``result_document()``/``dumps_document()`` give the
-bundle.md "Ranking result document"; ``explanation_data()``/``explain()`` give a hand-checkable
+docs/bundle.md "Ranking result document"; ``explanation_data()``/``explain()`` give a hand-checkable
 account of one application. No I/O, clock, randomness or configuration is used here.
 
 Map of the package (one module per step, in the order a run takes them)
 ------------------------------------------------------------------------
 ``registry``      tie-breakers, normalisations, aggregators: the one list each (add one here)
-``policy``        ``Policy`` (ranking.md §2) and ``PolicyError``
+``policy``        ``Policy`` (docs/ranking.md §2) and ``PolicyError``
 ``inputs``        ``ApplicationInput``/``ReviewInput``, canonical columns, ``inputs_sha256``
 ``columns``       the run's shared columnar state and status codes
 ``scores``        §3 review scores, §3.2 normalisation, §3.3 aggregation, discrepancy flags
@@ -22,7 +22,7 @@ Map of the package (one module per step, in the order a run takes them)
 ``compact``       compact storage of explanations (context + one record per application)
 Exact decimals, cents and score rounding are in ``scoring.core.numbers``.
 
-Order (ranking.md §5, one lexicographic key, the same everywhere)::
+Order (docs/ranking.md §5, one lexicographic key, the same everywhere)::
 
     final score (6 places) descending,
     then each policy tie-breaker in turn (``registry.TIE_BREAKERS``):

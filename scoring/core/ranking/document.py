@@ -1,4 +1,4 @@
-"""Results (ranking.md §7) and the bundle.md "Ranking result document".
+"""Results (docs/ranking.md §7) and the docs/bundle.md "Ranking result document".
 
 ``RankingResult.applications`` is a sequence of light views over the run's columns (building
 100,000 objects up front would cost more than the ranking). ``result_document`` rounds with the
@@ -209,7 +209,7 @@ class ApplicationResults(Sequence[ApplicationResult]):
 
 @dataclass(frozen=True, slots=True, eq=False)
 class RankingResult:
-    """The outcome of one ranking run (ranking.md §7), without clock times.
+    """The outcome of one ranking run (docs/ranking.md §7), without clock times.
 
     ``applications`` is in document order: ranked in funding order, then incomplete by ref,
     then ineligible by ref. ``mu``/``sigma`` are the §3.2 competition statistics (``None``
@@ -234,7 +234,7 @@ class RankingResult:
 
 
 def result_document(result: RankingResult, competition: str, run: int | None) -> dict[str, Any]:
-    """Build the bundle.md "Ranking result document" (key order as there, 4-place numbers).
+    """Build the docs/bundle.md "Ranking result document" (key order as there, 4-place numbers).
 
     ``applications`` is in document order; ``review_scores`` are raw and ascending; ``flags``
     are in the fixed order discrepancy, tie; money is a string with two decimals.

@@ -1,4 +1,4 @@
-"""Funding (ranking.md §6): funding order and the fund-down, in exact integer cents.
+"""Funding (docs/ranking.md §6): funding order and the fund-down, in exact integer cents.
 
 Funding order is ``(tier ascending, rank ascending)``. Money is integer cents; a partial award
 (= room) is already "rounded down to the cent". ``min_award`` is used only as the default

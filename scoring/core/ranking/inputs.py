@@ -1,4 +1,4 @@
-"""Ranking inputs (ranking.md §1): the value objects, their checks and the canonical columns.
+"""Ranking inputs (docs/ranking.md §1): the value objects, their checks and the canonical columns.
 
 ``prepare_apps``/``prepare_reviews`` fill a ``Columns`` in canonical order (applications by
 ``ref``, reviews by (application ref, reviewer)), so no result ever depends on input order;
@@ -36,7 +36,7 @@ __all__ = ["ApplicationInput", "ReviewInput", "inputs_sha256", "prepare_apps", "
 
 @dataclass(frozen=True, slots=True)
 class ApplicationInput:
-    """One application of the competition (ranking.md §1)."""
+    """One application of the competition (docs/ranking.md §1)."""
 
     ref: str
     school: str

@@ -1,4 +1,4 @@
-"""Ordering (ranking.md §4-§5): status before funding, then one lexicographic rank key.
+"""Ordering (docs/ranking.md §4-§5): status before funding, then one lexicographic rank key.
 
 Order (the same everywhere)::
 

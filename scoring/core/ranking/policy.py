@@ -1,4 +1,4 @@
-"""The ranking policy of ranking.md §2: every knob with its default, checked in one place.
+"""The ranking policy of docs/ranking.md §2: every knob with its default, checked in one place.
 
 Choices (aggregation, normalisation, tie-breakers) are checked against ``registry``; money
 knobs are whole cents (see ``scoring.core.numbers``).
@@ -32,7 +32,7 @@ FUND_DOWN = ("strict", "skip")
 
 
 class PolicyError(ValueError):
-    """A ranking policy knob with a bad value (ranking.md §2)."""
+    """A ranking policy knob with a bad value (docs/ranking.md §2)."""
 
 
 _DECIMAL_FIELDS = ("discrepancy_threshold", "min_score", "total_funds", "min_award",
@@ -42,7 +42,7 @@ _MONEY_FIELDS = ("total_funds", "min_award", "max_award", "partial_min", "distri
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Policy:
-    """Every knob of ranking.md §2 with its default; ``total_funds`` is required.
+    """Every knob of docs/ranking.md §2 with its default; ``total_funds`` is required.
 
     Numbers given as ``int``/``str``/``float`` are converted to ``Decimal`` on construction;
     call ``validate()`` (``rank`` does) to check the values.

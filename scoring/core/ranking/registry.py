@@ -54,7 +54,7 @@ KeyFunction = Callable[[Any, np.ndarray, str], np.ndarray]
 
 @dataclass(frozen=True, slots=True)
 class TieBreaker:
-    """One tie-breaker of ranking.md §5 (see the module docstring for each field)."""
+    """One tie-breaker of docs/ranking.md §5 (see the module docstring for each field)."""
 
     name: str
     label: str
@@ -196,7 +196,7 @@ Rescale = Callable[[ReviewerColumns], tuple[np.ndarray, np.ndarray]]
 
 @dataclass(frozen=True, slots=True)
 class Normalisation:
-    """One normalisation of ranking.md §3.2.
+    """One normalisation of docs/ranking.md §3.2.
 
     ``explains`` is the explanation's line after "Normalisation (§3.2): " (``{mean}`` and
     ``{std}`` are the competition's μ and σ); ``rescale`` is ``None`` for S' = S.
@@ -259,7 +259,7 @@ def _group_median(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) ->
 
 @dataclass(frozen=True, slots=True)
 class Aggregator:
-    """One aggregation of ranking.md §3.3: ``combine(values, block starts, block counts)``."""
+    """One aggregation of docs/ranking.md §3.3: ``combine(values, block starts, block counts)``."""
 
     name: str
     label: str

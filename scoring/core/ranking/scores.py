@@ -1,4 +1,4 @@
-"""Scores (ranking.md §3): review scores, normalisation (§3.2), aggregation (§3.3), flags.
+"""Scores (docs/ranking.md §3): review scores, normalisation (§3.2), aggregation (§3.3), flags.
 
 Normalisation uses, literally, all counted reviews passed in (those of ineligible and
 incomplete applications too); ``σ_v`` and ``σ`` are population standard deviations; which

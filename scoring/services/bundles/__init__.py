@@ -1,4 +1,4 @@
-"""Competition bundles (shared/spec/bundle.md): validate, import all or nothing, export.
+"""Competition bundles (docs/bundle.md): validate, import all or nothing, export.
 
 ``import_bundle(data)`` checks the whole document first and writes nothing unless every check
 passes; a refusal raises ``BundleError`` (an ``InputError``) naming the JSON path of the first
@@ -6,20 +6,20 @@ problem, e.g. ``reviews[12].scores.need.data: 5 is above max_points 4``, with ev
 found (up to ``MAX_ERRORS``) in ``.errors``. ``export_bundle(competition)`` gives the document
 back. The caller commits (services flush, never commit).
 
-Rules this module decides (bundle.md leaves them open):
+Rules this module decides (docs/bundle.md leaves them open):
 
-* **Required keys.** Every key of the format is required except those bundle.md lets you omit
+* **Required keys.** Every key of the format is required except those docs/bundle.md lets you omit
   (``weight``, ``step``, ``tier``, ``priorities``, ``eligible``, ``comments``, ``conflicts``),
   the nullable ones (``fiscal_year``, ``opens_at``, ``closes_at``, ``min_award``,
   ``max_award``, ``ineligible_reason``, ``submitted_at``; omitted means null), every policy knob
-  (ranking.md §2 defaults), ``competition.policy`` itself, ``reviewers_per_application`` (3),
+  (docs/ranking.md §2 defaults), ``competition.policy`` itself, ``reviewers_per_application`` (3),
   district ``alliance`` (false) and review ``comments`` ({}). Any other key is refused.
 * **Types.** Scores, points, weights, ``max_points``, ``step``, ``discrepancy_threshold`` and
   ``min_score`` must be JSON numbers with at most 4 decimal places (the database keeps 4).
   Money may be a string or a number; it must be a whole number of cents, >= 0 and below 10^12.
   ``min_award``, ``max_award`` and ``partial_min`` must be at least 0.01 when given. Timestamps
   are ISO 8601 with a UTC offset. ``slug`` is lowercase letters, digits and hyphens.
-* **A submitted review must score every criterion** (ranking.md §1: a missing score is never
+* **A submitted review must score every criterion** (docs/ranking.md §1: a missing score is never
   read as 0); a draft (``submitted: false``) may be partial, and may hold a comment on a
   criterion it has not scored yet (stored with empty points, as the review form does).
 * **Everything listed is used.** Every district must be some school's district or some
@@ -44,7 +44,7 @@ Rules this module decides (bundle.md leaves them open):
 * **Export** writes the submitted applications (import order) and their reviews (import order);
   districts, schools and reviewers sorted by code/email; defaults filled in; money as strings
   with two decimals; timestamps in the app's time zone (America/New_York) with their offset;
-  ``weight`` only for a section that has one. A review that is not counted (ranking.md §1: a
+  ``weight`` only for a section that has one. A review that is not counted (docs/ranking.md §1: a
   withdrawn review, one whose assignment is in conflict, or one by a reviewer with a conflict
   on the application's district) is exported with ``submitted: false`` so it never counts
   after a re-import.

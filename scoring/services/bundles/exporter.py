@@ -1,9 +1,9 @@
-"""Bundle export: a competition as a bundle (bundle.md format 1); importing it gives it back.
+"""Bundle export: a competition as a bundle (docs/bundle.md format 1); importing it gives it back.
 
 Writes the submitted applications (import order) and their reviews (import order); districts,
 schools and reviewers sorted by code/email; defaults filled in; money as strings with two
 decimals; timestamps in the app's time zone with their offset; ``weight`` only for a section
-that has one. A review that is not counted (ranking.md §1, ``queries.counted_reviews``: a
+that has one. A review that is not counted (docs/ranking.md §1, ``queries.counted_reviews``: a
 draft, a withdrawn review, a conflicted assignment or a district conflict) is exported with
 ``submitted: false`` so it never counts after a re-import.
 """
@@ -57,7 +57,7 @@ def _local(moment: datetime | None) -> str | None:
 
 
 def export_bundle(competition: Competition, *, actor: User | None = None) -> dict:
-    """The competition as a bundle (bundle.md format 1); importing it gives the same data.
+    """The competition as a bundle (docs/bundle.md format 1); importing it gives the same data.
 
     Records a ``bundle.export`` audit event (the bundle holds reviewers' names and scores), so
     the caller commits.

@@ -1,6 +1,6 @@
 """Competitions: settings, ranking policy, the rubric builder and priorities.
 
-Every policy knob of ranking.md §2 is checked by the pure core (``Policy.validate``) and every
+Every policy knob of docs/ranking.md §2 is checked by the pure core (``Policy.validate``) and every
 rubric change by ``Rubric.validate``, so the forms and the ranking can never disagree about what
 is allowed. A refusal raises ``InputError`` whose ``path`` names the form field at fault.
 
@@ -46,7 +46,7 @@ SETTING_FIELDS = (
     "closes_at", "reviewers_per_application", "blind_review", "comments_visible_to_applicants",
     "rubric_illustrative", "alliance_only", "eligible_classifications", "budget_years",
 )
-#: The ranking policy knobs of ranking.md §2, as stored on the competition.
+#: The ranking policy knobs of docs/ranking.md §2, as stored on the competition.
 POLICY_FIELDS = (
     "aggregation", "normalization", "min_reviews", "discrepancy_threshold", "min_score",
     "tie_breakers", "total_funds", "min_award", "max_award", "fund_down", "partial_funding",
@@ -177,7 +177,7 @@ def _check_window(values: Mapping[str, Any]) -> None:
 def create_competition(values: Mapping[str, Any], *, actor: User,
                        illustrative_rubric: bool = False) -> Competition:
     """Create a competition from the form values; optionally start from the illustrative rubric
-    of its program (shared/domain.md §c, every point [I])."""
+    of its program (docs/domain.md §c, every point [I])."""
     slug = values["slug"]
     if db.session.scalar(select(exists().where(Competition.slug == slug))):
         raise InputError(f"“{slug}” is already used by another competition", "slug")

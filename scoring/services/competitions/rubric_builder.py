@@ -68,7 +68,7 @@ def _criterion_dict(values: Mapping[str, Any], criterion_id: int | None) -> dict
 def add_section(competition: Competition, values: Mapping[str, Any], *,
                 actor: User) -> RubricSection:
     """Add a rubric section with its first criterion (``values['criterion_*']``): a section
-    without criteria would not be a valid rubric (ranking.md §1)."""
+    without criteria would not be a valid rubric (docs/ranking.md §1)."""
     ensure_rubric_editable(competition)
     check_unique(RubricSection, competition, values["key"], None)
     first = {"key": values["criterion_key"], "title": values["criterion_title"],

@@ -1,13 +1,13 @@
 """Rubric templates: the illustrative rubrics a new competition may start from, one per program.
 
-Every point value is [I] (illustrative, made up, not a Connecticut fact; see domain.md §c):
+Every point value is [I] (illustrative, made up, not a Connecticut fact; see docs/domain.md §c):
 CSDE's rubric pages could not be read, so the UI labels a rubric built from these
 "illustrative". The demo seed (:mod:`scoring.demo_data`) builds its competitions from them too.
 """
 
 from __future__ import annotations
 
-#: Suggested rating scale for every criterion [I] (domain.md §c): points = rating ÷ 3 × max.
+#: Suggested rating scale for every criterion [I] (docs/domain.md §c): points = rating ÷ 3 × max.
 RATING_LEVELS = [(0, "Insufficient"), (1, "Developing"), (2, "Proficient"), (3, "Exemplary")]
 
 # (section key, section title, criterion title, max points) — all points [I].

@@ -3,7 +3,7 @@
 * the competition's **submitted** applications (drafts and withdrawn applications are not part
   of a ranking, so they have no result row), with the extra columns the policy's tie-breakers
   order by (``scoring.core.ranking.registry.columns_needed``);
-* **counted** reviews only (ranking.md §1, ``scoring.services.queries.counted_reviews``);
+* **counted** reviews only (docs/ranking.md §1, ``scoring.services.queries.counted_reviews``);
 * a counted review must hold a score for every criterion; if one does not, the run fails with
   a message naming the review (a missing score is never read as 0);
 * priorities that staff **confirmed**; reviewers are identified by their email address.

@@ -51,7 +51,7 @@ TEST_DELAY_ENV = "SCORING_TEST_RANK_DELAY"
 
 
 def policy_for(competition: Competition, overrides: dict[str, Any] | None = None) -> Policy:
-    """The competition's ranking policy (ranking.md §2), with what-if ``overrides`` applied.
+    """The competition's ranking policy (docs/ranking.md §2), with what-if ``overrides`` applied.
 
     Raise ``PolicyError`` for an unknown knob or a bad value. Section tie-breakers are checked
     against the rubric only when the run executes.

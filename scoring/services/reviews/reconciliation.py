@@ -1,4 +1,4 @@
-"""Score discrepancies (ranking.md §4 flag ``discrepancy``) and how staff reconcile them: an
+"""Score discrepancies (docs/ranking.md §4 flag ``discrepancy``) and how staff reconcile them: an
 extra reviewer (a task) or a reconciliation note kept with the result."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Reviewer statistics for staff: leniency against the panel and inter-rater reliability.
 
-Counted reviews only (ranking.md §1): submitted, by a reviewer whose assignment is active (not a
+Counted reviews (docs/ranking.md §1) only: submitted, by a reviewer with an active assignment (not a
 declared conflict, not removed). The math is in :mod:`scoring.core.reliability` (pure); this module
 reads the reviews and lays out the two inline SVG charts (drawn by the app, no script).
 """
@@ -61,7 +61,7 @@ class Stats:
 
 
 def counted_reviews(competition: Competition) -> list[Review]:
-    """The competition's counted reviews (ranking.md §1: the same reviews the ranking counts,
+    """The competition's counted reviews (docs/ranking.md §1: the same reviews the ranking counts,
     ``queries.counted_reviews``), in id order."""
     return list(db.session.scalars(
         queries.counted_reviews(competition.id, Review).order_by(Review.id)))

@@ -57,7 +57,7 @@ def rubric_criteria(competition_id: int) -> list[Criterion]:
 
 
 def to_rubric(competition: Competition) -> pure_rubric.Rubric:
-    """The competition's rubric as the pure value used for scores (ranking.md §3.1)."""
+    """The competition's rubric as the pure value used for scores (docs/ranking.md §3.1)."""
     return pure_rubric.Rubric(tuple(
         pure_rubric.Section(
             key=s.key, title=s.title, weight=s.weight,
