@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _fixed: datetime | None = None
 
 
 def now() -> datetime:
     """The current time (aware, UTC), or the time set by :func:`frozen`."""
-    return _fixed if _fixed is not None else datetime.now(timezone.utc)
+    return _fixed if _fixed is not None else datetime.now(UTC)
 
 
 @contextmanager
@@ -29,7 +29,7 @@ def frozen(at: datetime) -> Iterator[datetime]:
     global _fixed
     if at.tzinfo is None:
         raise ValueError("naive datetime given; use timezone-aware values")
-    before, _fixed = _fixed, at.astimezone(timezone.utc)
+    before, _fixed = _fixed, at.astimezone(UTC)
     try:
         yield _fixed
     finally:

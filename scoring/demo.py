@@ -8,7 +8,7 @@ deterministic (a fixed random seed), so two newcomers see the same demo.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -56,7 +56,7 @@ DEMO_ACCOUNTS = [
 
 
 def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value).astimezone(timezone.utc) if value else None
+    return datetime.fromisoformat(value).astimezone(UTC) if value else None
 
 
 def seed_geography(rng: random.Random) -> dict[str, District]:

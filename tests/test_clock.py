@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,13 +12,13 @@ from scoring.models import Role
 from scoring.models._types import utcnow
 from scoring.services.accounts import users
 
-AT = datetime(2025, 3, 1, 12, 30, tzinfo=timezone.utc)
+AT = datetime(2025, 3, 1, 12, 30, tzinfo=UTC)
 
 
 def test_now_is_aware_utc_and_moves():
     first = clock.now()
     assert first.tzinfo is not None and first.utcoffset() == timedelta(0)
-    assert abs(first - datetime.now(timezone.utc)) < timedelta(seconds=5)
+    assert abs(first - datetime.now(UTC)) < timedelta(seconds=5)
 
 
 def test_frozen_sets_the_time_and_restores_it():

@@ -8,7 +8,7 @@ name the same reviews.
 """
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
@@ -135,7 +135,7 @@ def test_the_official_run_is_the_decided_one_else_the_latest_done_one(any_app):
         staff = db.session.scalar(select(User.id).order_by(User.id).limit(1))
         db.session.add(AwardSlate(competition_id=competition_id, run_id=first,
                                   prepared_by_id=staff, status=SlateStatus.PREPARED,
-                                  prepared_at=datetime.now(timezone.utc)))
+                                  prepared_at=datetime.now(UTC)))
         db.session.commit()
         assert official().id == second  # a prepared list is not a decision yet
         db.session.execute(update(AwardSlate).values(status=SlateStatus.APPROVED))

@@ -7,7 +7,7 @@ and through the bundle validator and both read paths of a ranking run (SQLite an
 """
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -65,8 +65,8 @@ def test_a_registered_tie_breaker_orders_and_explains_in_the_core(created_at):
     assert ("created_at", "Earlier created application first") in tie_breaker_choices(["need"])
     policy = Policy(total_funds=Decimal(1000), min_reviews=1, tie_breakers=("created_at",))
     rubric = Rubric((Section("s", (Criterion("c", Decimal(10)),)),))
-    early = datetime(2016, 1, 1, tzinfo=timezone.utc)
-    late = datetime(2016, 2, 1, tzinfo=timezone.utc)
+    early = datetime(2016, 1, 1, tzinfo=UTC)
+    late = datetime(2016, 2, 1, tzinfo=UTC)
     apps = [ApplicationInput("A", "s1", "d1", Decimal(10), extra={"created_at": late}),
             ApplicationInput("B", "s2", "d2", Decimal(10), extra={"created_at": early}),
             ApplicationInput("C", "s3", "d3", Decimal(10))]  # none: after every dated one
@@ -90,7 +90,7 @@ def test_a_registered_tie_breaker_flows_through_the_bundle_and_a_run(any_app, cr
         # T-002 and T-004 tie on the final score (80); by ref T-002 would come first
         for ref, day in (("T-004", 1), ("T-002", 2)):
             db.session.execute(update(Application).where(Application.ref == ref).values(
-                created_at=datetime(2016, 1, day, tzinfo=timezone.utc)))
+                created_at=datetime(2016, 1, day, tzinfo=UTC)))
         db.session.commit()
         run = db.session.get(RankingRun, run_once(competition_id))
         assert run.error is None and run.policy["tie_breakers"] == ["created_at"]

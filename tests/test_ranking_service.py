@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -154,7 +155,7 @@ def test_stored_document_equals_the_core_document_byte_for_byte(any_app, competi
 
 def core_document_from_bundle(run_id: int) -> str:
     """The result computed by the pure core from the bundle's values, without any database."""
-    from datetime import datetime, timezone
+    from datetime import datetime
     from decimal import Decimal
 
     from scoring.core.ranking import ApplicationInput, Policy, ReviewInput, rank
@@ -168,7 +169,7 @@ def core_document_from_bundle(run_id: int) -> str:
     apps = [ApplicationInput(
         a["ref"], a["school"], district[a["school"]], Decimal(a["requested_amount"]), a["tier"],
         tuple(a["priorities"]), a["eligible"], a["ineligible_reason"],
-        a["submitted_at"] and datetime.fromisoformat(a["submitted_at"]).astimezone(timezone.utc))
+        a["submitted_at"] and datetime.fromisoformat(a["submitted_at"]).astimezone(UTC))
         for a in data["applications"]]
     reviews = [ReviewInput(r["application"], r["reviewer"], r["scores"])
                for r in data["reviews"] if r["submitted"]]

@@ -125,7 +125,7 @@ def test_each_row_opens_its_explanation(app, staff, world):
     for line in expected.strip().splitlines():
         assert line.strip() in text_of(page), line
     assert staff.get(f"/staff/runs/{world.run_id}/applications/NOPE").status_code == 404
-    assert staff.get(f"/staff/runs/999/applications/T-002").status_code == 404
+    assert staff.get("/staff/runs/999/applications/T-002").status_code == 404
 
 
 def test_a_run_of_another_competition_is_not_shown(app, staff, world):

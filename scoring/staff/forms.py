@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -137,7 +137,7 @@ def to_utc(value: datetime | None) -> datetime | None:
     """A datetime-local value typed in Connecticut time, as UTC."""
     if value is None:
         return None
-    return value.replace(tzinfo=LOCAL_TZ).astimezone(timezone.utc)
+    return value.replace(tzinfo=LOCAL_TZ).astimezone(UTC)
 
 
 def to_local_naive(value: datetime | None) -> datetime | None:

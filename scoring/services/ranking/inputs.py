@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import numpy as np
@@ -152,7 +152,7 @@ def _application_rows(conn: Connection, competition: Competition,
 
 def _utc(value: object) -> object:
     """A timestamp from the driver (in the session's time zone) as UTC; anything else as is."""
-    return value.astimezone(timezone.utc) if isinstance(value, datetime) else value
+    return value.astimezone(UTC) if isinstance(value, datetime) else value
 
 
 def _read_applications(conn: Connection, competition: Competition, extra: Sequence[str] = ()
