@@ -21,7 +21,7 @@ def _database_url() -> str:
     # Heroku-style URLs and plain postgresql:// both go through psycopg 3.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

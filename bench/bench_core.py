@@ -53,8 +53,9 @@ def make_rubric(n_criteria: int, rng: np.random.Generator) -> Rubric:
     return Rubric(tuple(sections)).validate()
 
 
-def make_competition(n_apps: int, per_app: int, n_criteria: int, seed: int,
-                     shuffle_apps: bool = False):
+def make_competition(
+    n_apps: int, per_app: int, n_criteria: int, seed: int, shuffle_apps: bool = False
+):
     """Applications, review columns, points and priorities of a synthetic competition.
 
     Applications come sorted by ref (as the service reads them, ``ORDER BY ref``) unless
@@ -67,15 +68,24 @@ def make_competition(n_apps: int, per_app: int, n_criteria: int, seed: int,
     prio = rng.random(n_apps) < 0.2
     apps = [
         ApplicationInput(
-            ref=f"APP-{i:07d}", school=f"{i:07d}", district=f"{d:03d}",
-            requested_amount=Decimal(int(c)).scaleb(-2), tier=int(t),
-            priorities=("network",) if p else (), eligible=bool(e),
+            ref=f"APP-{i:07d}",
+            school=f"{i:07d}",
+            district=f"{d:03d}",
+            requested_amount=Decimal(int(c)).scaleb(-2),
+            tier=int(t),
+            priorities=("network",) if p else (),
+            eligible=bool(e),
             ineligible_reason=None if e else "late",
         )
         for i, d, c, t, p, e in zip(
-            range(n_apps), rng.integers(0, n_districts, n_apps).tolist(),
-            requested.tolist(), rng.integers(1, 3, n_apps).tolist(), prio.tolist(),
-            (rng.random(n_apps) > 0.01).tolist(), strict=True)
+            range(n_apps),
+            rng.integers(0, n_districts, n_apps).tolist(),
+            requested.tolist(),
+            rng.integers(1, 3, n_apps).tolist(),
+            prio.tolist(),
+            (rng.random(n_apps) > 0.01).tolist(),
+            strict=True,
+        )
     ]
     order = rng.permutation(n_apps)
     if shuffle_apps:  # same competition, different input order (same inputs_sha256)
@@ -93,8 +103,14 @@ def make_competition(n_apps: int, per_app: int, n_criteria: int, seed: int,
     maxima = np.array([float(c.max_points) for c in rubric.criteria])
     points = np.floor(rng.random((len(review_app), n_criteria)) * (maxima + 1))
     shuffle = rng.permutation(len(review_app))  # reviews arrive in no particular order
-    return (rubric, apps, review_app[shuffle], [reviewer[i] for i in shuffle.tolist()],
-            points[shuffle], {"network": Decimal(5)})
+    return (
+        rubric,
+        apps,
+        review_app[shuffle],
+        [reviewer[i] for i in shuffle.tolist()],
+        points[shuffle],
+        {"network": Decimal(5)},
+    )
 
 
 def main() -> None:
@@ -106,18 +122,27 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--aggregation", default="mean")
     ap.add_argument("--normalization", default="none")
-    ap.add_argument("--shuffle-apps", action="store_true",
-                    help="pass applications in random order instead of sorted by ref")
+    ap.add_argument(
+        "--shuffle-apps",
+        action="store_true",
+        help="pass applications in random order instead of sorted by ref",
+    )
     args = ap.parse_args()
 
     rubric, apps, review_app, reviewer, points, priorities = make_competition(
-        args.apps, args.reviews, args.criteria, args.seed, args.shuffle_apps)
+        args.apps, args.reviews, args.criteria, args.seed, args.shuffle_apps
+    )
     total = sum((a.requested_amount for a in apps), Decimal(0)) / 3
     policy = Policy(
-        aggregation=args.aggregation, normalization=args.normalization, min_score=Decimal(40),
+        aggregation=args.aggregation,
+        normalization=args.normalization,
+        min_score=Decimal(40),
         tie_breakers=("section:s0", "priority_points", "requested_amount"),
-        total_funds=total.quantize(Decimal("0.01")), max_award=Decimal(1_500_000),
-        fund_down="skip", partial_funding=True, district_max_awards=200,
+        total_funds=total.quantize(Decimal("0.01")),
+        max_award=Decimal(1_500_000),
+        fund_down="skip",
+        partial_funding=True,
+        district_max_awards=200,
     ).validate(rubric)
     call = (rubric, policy, apps, review_app, reviewer, points, priorities)
 
@@ -145,22 +170,35 @@ def main() -> None:
     statuses: dict[str, int] = {}
     for a in result.applications:
         statuses[a.status] = statuses.get(a.status, 0) + 1
-    print(json.dumps({
-        "apps": args.apps, "reviews_per_app": args.reviews, "criteria": args.criteria,
-        "sections": len(rubric.sections), "reviews": int(len(review_app)),
-        "aggregation": args.aggregation, "normalization": args.normalization,
-        "apps_sorted_by_ref": not args.shuffle_apps,
-        "core_s_first": round(times[0], 4), "core_s_min": round(min(times), 4),
-        "core_s_median": round(sorted(times)[len(times) // 2], 4),
-        "core_cpu_s_min": round(min(cpu), 4),
-        "document_s": round(document_s, 4), "document_bytes": len(text.encode()),
-        "explanations_s": round(explanations_s, 4),
-        "core_tracemalloc_peak_mb": round((peak - base) / 2**20, 1),
-        "process_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "points_array_mb": round(points.nbytes / 2**20, 1),
-        "total_awarded": str(result.total_awarded), "statuses": statuses,
-        "inputs_sha256": result.inputs_sha256,
-    }))
+    print(
+        json.dumps(
+            {
+                "apps": args.apps,
+                "reviews_per_app": args.reviews,
+                "criteria": args.criteria,
+                "sections": len(rubric.sections),
+                "reviews": int(len(review_app)),
+                "aggregation": args.aggregation,
+                "normalization": args.normalization,
+                "apps_sorted_by_ref": not args.shuffle_apps,
+                "core_s_first": round(times[0], 4),
+                "core_s_min": round(min(times), 4),
+                "core_s_median": round(sorted(times)[len(times) // 2], 4),
+                "core_cpu_s_min": round(min(cpu), 4),
+                "document_s": round(document_s, 4),
+                "document_bytes": len(text.encode()),
+                "explanations_s": round(explanations_s, 4),
+                "core_tracemalloc_peak_mb": round((peak - base) / 2**20, 1),
+                "process_maxrss_mb": round(
+                    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+                ),
+                "points_array_mb": round(points.nbytes / 2**20, 1),
+                "total_awarded": str(result.total_awarded),
+                "statuses": statuses,
+                "inputs_sha256": result.inputs_sha256,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

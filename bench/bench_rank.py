@@ -36,8 +36,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
-PG_URL = os.environ.get("BENCH_PG_URL",
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/bench_ranking")
+PG_URL = os.environ.get(
+    "BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench_ranking"
+)
 SLUG = "bench"
 sys.path.insert(0, str(ROOT))
 
@@ -82,18 +83,30 @@ def generate(args) -> None:
             keys.append(key)
             maxima.append(5 if half else 4)
             steps.append(0.5 if half else 1)
-            criteria.append({"key": key, "title": f"Criterion {k}", "max_points": maxima[-1],
-                             "step": steps[-1]})
-        sections.append({"key": f"s{s}", "title": f"Section {s}", "weight": 10 + 5 * s,
-                         "criteria": criteria})
+            criteria.append(
+                {"key": key, "title": f"Criterion {k}", "max_points": maxima[-1], "step": steps[-1]}
+            )
+        sections.append(
+            {"key": f"s{s}", "title": f"Section {s}", "weight": 10 + 5 * s, "criteria": criteria}
+        )
     n_districts, n_schools = max(2, n // 500), max(1, n // 2)
     n_reviewers = max(r + 2, n * r // 1000)
-    districts = [{"code": f"D{d:04d}", "name": f"District {d}", "alliance": d % 7 == 0}
-                 for d in range(n_districts)]
-    schools = [{"code": f"S{s:06d}", "name": f"School {s}", "district": f"D{s % n_districts:04d}"}
-               for s in range(n_schools)]
-    reviewers = [{"email": f"reviewer{v:05d}@example.org", "name": f"Reviewer {v}",
-                  "conflicts": [f"D{v % n_districts:04d}"]} for v in range(n_reviewers)]
+    districts = [
+        {"code": f"D{d:04d}", "name": f"District {d}", "alliance": d % 7 == 0}
+        for d in range(n_districts)
+    ]
+    schools = [
+        {"code": f"S{s:06d}", "name": f"School {s}", "district": f"D{s % n_districts:04d}"}
+        for s in range(n_schools)
+    ]
+    reviewers = [
+        {
+            "email": f"reviewer{v:05d}@example.org",
+            "name": f"Reviewer {v}",
+            "conflicts": [f"D{v % n_districts:04d}"],
+        }
+        for v in range(n_reviewers)
+    ]
     amounts = rng.integers(50_000, 2_000_001, size=n)
     tiers = rng.choice([1, 2, 3], size=n, p=[0.6, 0.3, 0.1])
     prio = rng.random((n, 3)) < 0.1
@@ -101,14 +114,20 @@ def generate(args) -> None:
     base = datetime(2016, 4, 1, 9, tzinfo=timezone(timedelta(hours=-4)))
     apps = []
     for i in range(n):
-        apps.append({
-            "ref": f"B-{i:06d}", "school": f"S{i % n_schools:06d}",
-            "requested_amount": f"{int(amounts[i])}.00", "tier": int(tiers[i]),
-            "priorities": [p for p, on in zip(("network", "turnaround", "alliance"), prio[i])
-                           if on],
-            "eligible": not ineligible[i],
-            "ineligible_reason": "Missing budget narrative" if ineligible[i] else None,
-            "submitted_at": (base + timedelta(seconds=int(i * 37))).isoformat()})
+        apps.append(
+            {
+                "ref": f"B-{i:06d}",
+                "school": f"S{i % n_schools:06d}",
+                "requested_amount": f"{int(amounts[i])}.00",
+                "tier": int(tiers[i]),
+                "priorities": [
+                    p for p, on in zip(("network", "turnaround", "alliance"), prio[i]) if on
+                ],
+                "eligible": not ineligible[i],
+                "ineligible_reason": "Missing budget narrative" if ineligible[i] else None,
+                "submitted_at": (base + timedelta(seconds=int(i * 37))).isoformat(),
+            }
+        )
     # points: integer multiples of each criterion's step in [0, max], skewed to the upper half
     units = np.array([int(m / st) for m, st in zip(maxima, steps)])
     draws = np.minimum(units, (rng.beta(4, 2, size=(n * r, c)) * (units + 1)).astype(int))
@@ -128,33 +147,63 @@ def generate(args) -> None:
             scores = dict(zip(keys, values))
             if drafts[row]:
                 scores = dict(list(scores.items())[: c // 2])
-            reviews.append({"application": apps[i]["ref"], "reviewer": reviewers[v]["email"],
-                            "submitted": not bool(drafts[row]), "scores": scores})
+            reviews.append(
+                {
+                    "application": apps[i]["ref"],
+                    "reviewer": reviewers[v]["email"],
+                    "submitted": not bool(drafts[row]),
+                    "scores": scores,
+                }
+            )
             row += 1
     total_requested = int(amounts.sum())
     bundle = {
         "format": "grant-scoring-bundle/1",
         "competition": {
-            "slug": SLUG, "program": "SIG", "title": f"Benchmark {n} x {r} x {c}",
-            "fiscal_year": "2016-17", "total_funds": f"{total_requested // 10}.00",
-            "min_award": "50000.00", "max_award": "2000000.00",
-            "policy": {"min_score": 50, "tie_breakers": ["section:s0", "priority_points",
-                                                         "requested_amount", "submitted_at"],
-                       "fund_down": "skip", "partial_funding": True,
-                       "district_max_awards": max(1, n // 1000)}},
+            "slug": SLUG,
+            "program": "SIG",
+            "title": f"Benchmark {n} x {r} x {c}",
+            "fiscal_year": "2016-17",
+            "total_funds": f"{total_requested // 10}.00",
+            "min_award": "50000.00",
+            "max_award": "2000000.00",
+            "policy": {
+                "min_score": 50,
+                "tie_breakers": [
+                    "section:s0",
+                    "priority_points",
+                    "requested_amount",
+                    "submitted_at",
+                ],
+                "fund_down": "skip",
+                "partial_funding": True,
+                "district_max_awards": max(1, n // 1000),
+            },
+        },
         "rubric": {"sections": sections},
-        "priorities": [{"key": "network", "title": "Network", "points": 5},
-                       {"key": "turnaround", "title": "Turnaround", "points": 3},
-                       {"key": "alliance", "title": "Alliance district", "points": 2}],
-        "districts": districts, "schools": schools, "reviewers": reviewers,
-        "applications": apps, "reviews": reviews,
+        "priorities": [
+            {"key": "network", "title": "Network", "points": 5},
+            {"key": "turnaround", "title": "Turnaround", "points": 3},
+            {"key": "alliance", "title": "Alliance district", "points": 2},
+        ],
+        "districts": districts,
+        "schools": schools,
+        "reviewers": reviewers,
+        "applications": apps,
+        "reviews": reviews,
     }
     OUT.mkdir(parents=True, exist_ok=True)
     with path.open("w") as f:
         json.dump(bundle, f, separators=(",", ":"))
-    emit(step="generate", seconds=round(time.perf_counter() - start, 2), path=str(path),
-         mb=round(path.stat().st_size / 2**20), applications=n, reviews=n * r,
-         criterion_scores=int(sum(len(x["scores"]) for x in reviews)))
+    emit(
+        step="generate",
+        seconds=round(time.perf_counter() - start, 2),
+        path=str(path),
+        mb=round(path.stat().st_size / 2**20),
+        applications=n,
+        reviews=n * r,
+        criterion_scores=int(sum(len(x["scores"]) for x in reviews)),
+    )
 
 
 # --------------------------------------------------------------------------- steps
@@ -222,15 +271,25 @@ def step_import(args) -> None:
         analyze = None
         if args.db == "postgresql":
             from sqlalchemy import text
+
             t = time.perf_counter()
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("ANALYZE"))
             analyze = round(time.perf_counter() - t, 2)
-    emit(step="import", db=args.db, traced=bool(args.trace), parse_s=round(parsed - start, 2),
-         validate_only_s=round(validated, 2),
-         import_s=round(imported - t0, 2), commit_s=round(committed - imported, 2),
-         total_s=round(parsed - start + committed - t0, 2), analyze_s=analyze,
-         peak_rss_mb=peak_rss_mb(), **_trace_stop(trace), **counts)
+    emit(
+        step="import",
+        db=args.db,
+        traced=bool(args.trace),
+        parse_s=round(parsed - start, 2),
+        validate_only_s=round(validated, 2),
+        import_s=round(imported - t0, 2),
+        commit_s=round(committed - imported, 2),
+        total_s=round(parsed - start + committed - t0, 2),
+        analyze_s=analyze,
+        peak_rss_mb=peak_rss_mb(),
+        **_trace_stop(trace),
+        **counts,
+    )
 
 
 def step_rank(args) -> None:
@@ -252,28 +311,50 @@ def step_rank(args) -> None:
         db.session.commit()
         wall = time.perf_counter() - start
         run = db.session.get(RankingRun, run_id)
-        emit(step="rank", db=args.db, traced=bool(args.trace), wall_s=round(wall, 2),
-             status=run.status.value, error=run.error, timings=run.timings,
-             applications=run.stats and run.stats["applications"],
-             counted_reviews=run.stats and run.stats["counted_reviews"],
-             peak_rss_mb=peak_rss_mb(), **_trace_stop(trace))
+        emit(
+            step="rank",
+            db=args.db,
+            traced=bool(args.trace),
+            wall_s=round(wall, 2),
+            status=run.status.value,
+            error=run.error,
+            timings=run.timings,
+            applications=run.stats and run.stats["applications"],
+            counted_reviews=run.stats and run.stats["counted_reviews"],
+            peak_rss_mb=peak_rss_mb(),
+            **_trace_stop(trace),
+        )
 
 
 def step_cli(args) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")}
-    env.update(DATABASE_URL=database_url(args.db).replace("postgresql+psycopg", "postgresql"),
-               PYTHONPATH=str(ROOT), SCORING_INSTANCE_DIR=str(OUT))
+    env.update(
+        DATABASE_URL=database_url(args.db).replace("postgresql+psycopg", "postgresql"),
+        PYTHONPATH=str(ROOT),
+        SCORING_INSTANCE_DIR=str(OUT),
+    )
     out = OUT / f"rank-{args.db}.json"
     start = time.perf_counter()
     with out.open("w") as f:
-        proc = subprocess.run([sys.executable, "-m", "flask", "--app", "scoring", "rank", SLUG,
-                               "--json"], cwd=ROOT, env=env, stdout=f, stderr=subprocess.PIPE,
-                              text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "scoring", "rank", SLUG, "--json"],
+            cwd=ROOT,
+            env=env,
+            stdout=f,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     wall = time.perf_counter() - start
     child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    emit(step="cli", db=args.db, wall_s=round(wall, 2), exit_code=proc.returncode,
-         stderr=proc.stderr.strip()[-300:] or None, output_mb=round(out.stat().st_size / 2**20, 1),
-         peak_rss_mb=round(child, 1))
+    emit(
+        step="cli",
+        db=args.db,
+        wall_s=round(wall, 2),
+        exit_code=proc.returncode,
+        stderr=proc.stderr.strip()[-300:] or None,
+        output_mb=round(out.stat().st_size / 2**20, 1),
+        peak_rss_mb=round(child, 1),
+    )
 
 
 def _trace_start(args):
@@ -294,21 +375,50 @@ def _trace_stop(trace) -> dict:
 
 
 def machine() -> dict:
-    model = next((line.split(":", 1)[1].strip() for line in
-                  Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
-                 platform.processor())
-    mem = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-               if line.startswith("MemTotal"))
-    return {"nproc": os.cpu_count(), "cpu": model, "ram_gb": round(mem / 2**20, 1),
-            "python": platform.python_version(), "load_avg_1m": os.getloadavg()[0]}
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "ram_gb": round(mem / 2**20, 1),
+        "python": platform.python_version(),
+        "load_avg_1m": os.getloadavg()[0],
+    }
 
 
 def run_all(args) -> None:
-    emit(step="machine", **machine(), apps=args.apps, reviews=args.reviews,
-         criteria=args.criteria, db=args.db)
+    emit(
+        step="machine",
+        **machine(),
+        apps=args.apps,
+        reviews=args.reviews,
+        criteria=args.criteria,
+        db=args.db,
+    )
     generate(args)
-    base = [sys.executable, __file__, "--apps", str(args.apps), "--reviews", str(args.reviews),
-            "--criteria", str(args.criteria), "--db", args.db]
+    base = [
+        sys.executable,
+        __file__,
+        "--apps",
+        str(args.apps),
+        "--reviews",
+        str(args.reviews),
+        "--criteria",
+        str(args.criteria),
+        "--db",
+        args.db,
+    ]
     steps = [["--step", "import"], ["--step", "rank"], ["--step", "rank"], ["--step", "cli"]]
     if args.tracemalloc:
         steps += [["--step", "rank", "--trace"], ["--step", "import", "--trace"]]
@@ -322,15 +432,24 @@ def main() -> None:
     parser.add_argument("--reviews", type=int, default=3)
     parser.add_argument("--criteria", type=int, default=25)
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--step", choices=("all", "generate", "import", "rank", "cli"),
-                        default="all")
-    parser.add_argument("--tracemalloc", action="store_true",
-                        help="also rerun import and rank under tracemalloc (all only)")
+    parser.add_argument(
+        "--step", choices=("all", "generate", "import", "rank", "cli"), default="all"
+    )
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="also rerun import and rank under tracemalloc (all only)",
+    )
     parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--force", action="store_true", help="regenerate the bundle file")
     args = parser.parse_args()
-    {"all": run_all, "generate": generate, "import": step_import, "rank": step_rank,
-     "cli": step_cli}[args.step](args)
+    {
+        "all": run_all,
+        "generate": generate,
+        "import": step_import,
+        "rank": step_rank,
+        "cli": step_cli,
+    }[args.step](args)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ def register_template_helpers(app: Flask) -> None:
 def _ensure_sqlite_folder(uri: str) -> None:
     """SQLite creates its file but not the folder (``instance/`` on a fresh clone)."""
     if uri.startswith("sqlite:///") and uri != "sqlite:///:memory:":
-        os.makedirs(os.path.dirname(uri[len("sqlite:///"):]) or ".", exist_ok=True)
+        os.makedirs(os.path.dirname(uri[len("sqlite:///") :]) or ".", exist_ok=True)
 
 
 def register_extensions(app: Flask) -> None:
@@ -77,8 +77,10 @@ def register_blueprints(app: Flask) -> None:
     from scoring.accounts.views import (
         bp as accounts_bp,  # invitations and passwords (issue 4)
     )
+
     app.register_blueprint(accounts_bp)
     from scoring.staff.panel import bp as panel_bp  # staff's reviewer panel (issue 5)
+
     app.register_blueprint(panel_bp)
     from scoring.extensions import csrf
 
@@ -116,9 +118,7 @@ def register_request_hooks(app: Flask) -> None:
             h["X-Request-Id"] = g.request_id
         return response
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
 def register_commands(app: Flask) -> None:

@@ -75,8 +75,14 @@ def home_url(user: User) -> str:
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254), Regexp(
-        r"^[^\x00-\x1f]*$", message="Remove the invisible control characters.")])  # PG refuses NUL
+    email = EmailField(
+        "Email",
+        validators=[
+            DataRequired(),
+            Length(max=254),
+            Regexp(r"^[^\x00-\x1f]*$", message="Remove the invisible control characters."),
+        ],
+    )  # PG refuses NUL
     password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
 
 

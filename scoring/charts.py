@@ -34,9 +34,16 @@ class ScorePoint:
     funded: bool
 
 
-def score_distribution(points: Sequence[ScorePoint], *, cut_score: Decimal | None,
-                       min_score: Decimal | None, bin_width: int = 5,
-                       width: int = 640, height: int = 240, css: str = "") -> Markup:
+def score_distribution(
+    points: Sequence[ScorePoint],
+    *,
+    cut_score: Decimal | None,
+    min_score: Decimal | None,
+    bin_width: int = 5,
+    width: int = 640,
+    height: int = 240,
+    css: str = "",
+) -> Markup:
     """Histogram of final scores (funded bars green, others grey) with the funding line drawn at
     the lowest funded score and the minimum fundable score dashed."""
     if not points:
@@ -51,8 +58,8 @@ def score_distribution(points: Sequence[ScorePoint], *, cut_score: Decimal | Non
     peak = max(f + o for f, o in zip(funded, other)) or 1
     left, right, top_pad, bottom = 36, 12, 26, 34
     plot_w, plot_h = width - left - right, height - top_pad - bottom
-    x_of = (lambda score: left + plot_w * score / (n_bins * bin_width))
-    y_of = (lambda count: top_pad + plot_h - plot_h * count / peak)
+    x_of = lambda score: left + plot_w * score / (n_bins * bin_width)
+    y_of = lambda count: top_pad + plot_h - plot_h * count / peak
     parts = [_axes(left, top_pad, plot_w, plot_h, peak, y_of)]
     bar_w = plot_w / n_bins
     for i in range(n_bins):
@@ -60,35 +67,61 @@ def score_distribution(points: Sequence[ScorePoint], *, cut_score: Decimal | Non
         for count, base, colour in ((funded[i], 0, FUNDED), (other[i], funded[i], UNFUNDED)):
             if count:
                 y = y_of(base + count)
-                parts.append(f'<rect x="{_f(x)}" y="{_f(y)}" width="{_f(bar_w - 2)}" '
-                             f'height="{_f(y_of(base) - y)}" fill="{colour}"/>')
+                parts.append(
+                    f'<rect x="{_f(x)}" y="{_f(y)}" width="{_f(bar_w - 2)}" '
+                    f'height="{_f(y_of(base) - y)}" fill="{colour}"/>'
+                )
     for tick in range(0, n_bins * bin_width + 1, max(bin_width, 10)):
-        parts.append(f'<text x="{_f(x_of(tick))}" y="{height - bottom + 16}" font-size="11" '
-                     f'text-anchor="middle" fill="{MUTED}">{tick}</text>')
-    parts.append(f'<text x="{_f(left + plot_w / 2)}" y="{height - 4}" font-size="11" '
-                 f'text-anchor="middle" fill="{MUTED}">final score</text>')
+        parts.append(
+            f'<text x="{_f(x_of(tick))}" y="{height - bottom + 16}" font-size="11" '
+            f'text-anchor="middle" fill="{MUTED}">{tick}</text>'
+        )
+    parts.append(
+        f'<text x="{_f(left + plot_w / 2)}" y="{height - 4}" font-size="11" '
+        f'text-anchor="middle" fill="{MUTED}">final score</text>'
+    )
     if min_score is not None and float(min_score) > 0:
         x = x_of(float(min_score))
-        parts.append(f'<line x1="{_f(x)}" y1="{top_pad}" x2="{_f(x)}" y2="{top_pad + plot_h}" '
-                     f'stroke="{MUTED}" stroke-width="1.5" stroke-dasharray="4 3"/>')
-        parts.append(f'<text x="{_f(x - 4)}" y="{top_pad - 6}" font-size="11" '
-                     f'text-anchor="end" fill="{MUTED}">min score {escape(_num(min_score))}</text>')
+        parts.append(
+            f'<line x1="{_f(x)}" y1="{top_pad}" x2="{_f(x)}" y2="{top_pad + plot_h}" '
+            f'stroke="{MUTED}" stroke-width="1.5" stroke-dasharray="4 3"/>'
+        )
+        parts.append(
+            f'<text x="{_f(x - 4)}" y="{top_pad - 6}" font-size="11" '
+            f'text-anchor="end" fill="{MUTED}">min score {escape(_num(min_score))}</text>'
+        )
     if cut_score is not None:
         x = x_of(float(cut_score))
-        parts.append(f'<line x1="{_f(x)}" y1="{top_pad - 4}" x2="{_f(x)}" '
-                     f'y2="{top_pad + plot_h}" stroke="{LINE}" stroke-width="2"/>')
+        parts.append(
+            f'<line x1="{_f(x)}" y1="{top_pad - 4}" x2="{_f(x)}" '
+            f'y2="{top_pad + plot_h}" stroke="{LINE}" stroke-width="2"/>'
+        )
         right_half = x > left + plot_w * 0.6
-        parts.append(f'<text x="{_f(x - 4 if right_half else x + 4)}" y="{top_pad + 12}" '
-                     f'font-size="11" font-weight="bold" fill="{LINE}" '
-                     f'text-anchor="{"end" if right_half else "start"}">'
-                     f'funding line {escape(_num(cut_score))}</text>')
+        parts.append(
+            f'<text x="{_f(x - 4 if right_half else x + 4)}" y="{top_pad + 12}" '
+            f'font-size="11" font-weight="bold" fill="{LINE}" '
+            f'text-anchor="{"end" if right_half else "start"}">'
+            f"funding line {escape(_num(cut_score))}</text>"
+        )
     n_funded = sum(funded)
-    desc = (f"{len(points)} ranked applications; {n_funded} receive an award. "
-            + (f"The lowest funded final score is {_num(cut_score)}. " if cut_score is not None
-               else "No application receives an award. ")
-            + (f"The minimum fundable score is {_num(min_score)}." if min_score else ""))
-    return _svg(width, height, "Distribution of final scores", desc, parts,
-                legend=[(FUNDED, "awarded"), (UNFUNDED, "not awarded")], css=css)
+    desc = (
+        f"{len(points)} ranked applications; {n_funded} receive an award. "
+        + (
+            f"The lowest funded final score is {_num(cut_score)}. "
+            if cut_score is not None
+            else "No application receives an award. "
+        )
+        + (f"The minimum fundable score is {_num(min_score)}." if min_score else "")
+    )
+    return _svg(
+        width,
+        height,
+        "Distribution of final scores",
+        desc,
+        parts,
+        legend=[(FUNDED, "awarded"), (UNFUNDED, "not awarded")],
+        css=css,
+    )
 
 
 @dataclass(frozen=True)
@@ -100,8 +133,13 @@ class ReviewerLeniency:
     mean: float
 
 
-def reviewer_leniency(reviewers: Sequence[ReviewerLeniency], overall_mean: float | None,
-                      *, width: int = 640, row: int = 22) -> Markup:
+def reviewer_leniency(
+    reviewers: Sequence[ReviewerLeniency],
+    overall_mean: float | None,
+    *,
+    width: int = 640,
+    row: int = 22,
+) -> Markup:
     """Each reviewer's mean raw score minus the mean of all counted reviews: bars to the right
     are more lenient than the panel, to the left more severe."""
     if not reviewers or overall_mean is None:
@@ -112,31 +150,42 @@ def reviewer_leniency(reviewers: Sequence[ReviewerLeniency], overall_mean: float
     spread = max(5.0, max(abs(r.mean - overall_mean) for r in reviewers))
     mid = label_w + plot_w / 2
     scale = (plot_w / 2 - value_room) / spread
-    parts = [f'<line x1="{_f(mid)}" y1="{top_pad - 6}" x2="{_f(mid)}" y2="{height - 20}" '
-             f'stroke="{INK}" stroke-width="1"/>',
-             f'<text x="{_f(mid)}" y="{top_pad - 10}" font-size="11" text-anchor="middle" '
-             f'fill="{MUTED}">panel mean {overall_mean:.1f}</text>']
+    parts = [
+        f'<line x1="{_f(mid)}" y1="{top_pad - 6}" x2="{_f(mid)}" y2="{height - 20}" '
+        f'stroke="{INK}" stroke-width="1"/>',
+        f'<text x="{_f(mid)}" y="{top_pad - 10}" font-size="11" text-anchor="middle" '
+        f'fill="{MUTED}">panel mean {overall_mean:.1f}</text>',
+    ]
     for i, r in enumerate(reviewers):
         y = top_pad + i * row
         delta = r.mean - overall_mean
         x = mid if delta >= 0 else mid + delta * scale
         colour = FUNDED if delta >= 0 else LINE
-        parts.append(f'<text x="{label_w - 8}" y="{_f(y + row * 0.65)}" font-size="12" '
-                     f'text-anchor="end" fill="{INK}">{escape(_short(r.reviewer))} '
-                     f'({r.n})</text>')
-        parts.append(f'<rect x="{_f(x)}" y="{_f(y + 3)}" width="{_f(abs(delta) * scale)}" '
-                     f'height="{row - 8}" fill="{colour}"/>')
+        parts.append(
+            f'<text x="{label_w - 8}" y="{_f(y + row * 0.65)}" font-size="12" '
+            f'text-anchor="end" fill="{INK}">{escape(_short(r.reviewer))} '
+            f"({r.n})</text>"
+        )
+        parts.append(
+            f'<rect x="{_f(x)}" y="{_f(y + 3)}" width="{_f(abs(delta) * scale)}" '
+            f'height="{row - 8}" fill="{colour}"/>'
+        )
         anchor_x = mid + delta * scale + (4 if delta >= 0 else -4)
-        parts.append(f'<text x="{_f(anchor_x)}" y="{_f(y + row * 0.65)}" font-size="11" '
-                     f'text-anchor="{"start" if delta >= 0 else "end"}" fill="{MUTED}">'
-                     f'{delta:+.1f}</text>')
+        parts.append(
+            f'<text x="{_f(anchor_x)}" y="{_f(y + row * 0.65)}" font-size="11" '
+            f'text-anchor="{"start" if delta >= 0 else "end"}" fill="{MUTED}">'
+            f"{delta:+.1f}</text>"
+        )
     lenient = max(reviewers, key=lambda r: r.mean)
     severe = min(reviewers, key=lambda r: r.mean)
-    desc = (f"{len(reviewers)} reviewers. Most lenient: {lenient.reviewer}, mean "
-            f"{lenient.mean:.1f}; most severe: {severe.reviewer}, mean {severe.mean:.1f}; panel "
-            f"mean {overall_mean:.1f}.")
-    return _svg(width, height, "Reviewer leniency (mean raw score minus the panel mean)", desc,
-                parts)
+    desc = (
+        f"{len(reviewers)} reviewers. Most lenient: {lenient.reviewer}, mean "
+        f"{lenient.mean:.1f}; most severe: {severe.reviewer}, mean {severe.mean:.1f}; panel "
+        f"mean {overall_mean:.1f}."
+    )
+    return _svg(
+        width, height, "Reviewer leniency (mean raw score minus the panel mean)", desc, parts
+    )
 
 
 def _short(text: str, limit: int = 28) -> str:
@@ -151,31 +200,47 @@ def _num(value: Decimal | float | None) -> str:
 
 
 def _axes(left: int, top: int, w: float, h: float, peak: int, y_of) -> str:
-    lines = [f'<line x1="{left}" y1="{_f(top + h)}" x2="{_f(left + w)}" y2="{_f(top + h)}" '
-             f'stroke="{INK}" stroke-width="1"/>']
+    lines = [
+        f'<line x1="{left}" y1="{_f(top + h)}" x2="{_f(left + w)}" y2="{_f(top + h)}" '
+        f'stroke="{INK}" stroke-width="1"/>'
+    ]
     step = max(1, math.ceil(peak / 4))
     for count in range(0, peak + 1, step):
         y = y_of(count)
-        lines.append(f'<text x="{left - 6}" y="{_f(y + 4)}" font-size="11" text-anchor="end" '
-                     f'fill="{MUTED}">{count}</text>')
+        lines.append(
+            f'<text x="{left - 6}" y="{_f(y + 4)}" font-size="11" text-anchor="end" '
+            f'fill="{MUTED}">{count}</text>'
+        )
         if count:
-            lines.append(f'<line x1="{left}" y1="{_f(y)}" x2="{_f(left + w)}" y2="{_f(y)}" '
-                         f'stroke="#e3e8ee" stroke-width="1"/>')
+            lines.append(
+                f'<line x1="{left}" y1="{_f(y)}" x2="{_f(left + w)}" y2="{_f(y)}" '
+                f'stroke="#e3e8ee" stroke-width="1"/>'
+            )
     return "".join(lines)
 
 
-def _svg(width: int, height: int, title: str, desc: str, parts: list[str],
-         legend: list[tuple[str, str]] | None = None, css: str = "") -> Markup:
+def _svg(
+    width: int,
+    height: int,
+    title: str,
+    desc: str,
+    parts: list[str],
+    legend: list[tuple[str, str]] | None = None,
+    css: str = "",
+) -> Markup:
     legend_parts = []
     x = 4
     for colour, label in legend or []:
         legend_parts.append(f'<rect x="{x}" y="3" width="10" height="10" fill="{colour}"/>')
-        legend_parts.append(f'<text x="{x + 14}" y="12" font-size="11" fill="{INK}">'
-                            f'{escape(label)}</text>')
+        legend_parts.append(
+            f'<text x="{x + 14}" y="12" font-size="11" fill="{INK}">{escape(label)}</text>'
+        )
         x += 14 + 7 * len(label) + 12
     return Markup(
         f'<svg class="chart {escape(css)}" viewBox="0 0 {width} {height}" width="100%" role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'
-        f'<title>{escape(title)}</title><desc>{escape(desc)}</desc>'
-        + "".join(parts) + "".join(legend_parts) + "</svg>"
+        f"<title>{escape(title)}</title><desc>{escape(desc)}</desc>"
+        + "".join(parts)
+        + "".join(legend_parts)
+        + "</svg>"
     )

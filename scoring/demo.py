@@ -45,13 +45,43 @@ DEMO_ACCOUNTS = [
     ("staff", "program.manager@demo.scoring", "Pat Program-Manager", "demo-staff-2016", {}),
     ("staff", "approver@demo.scoring", "Alex Approver", "demo-approve-2016", {"can_approve": True}),
     ("admin", "admin@demo.scoring", "Ada Admin", "demo-admin-2016", {"can_approve": True}),
-    ("reviewer", "reviewer1@demo.scoring", "Riley Reviewer", "demo-review-2016", {"conflicts": ["015"]}),
-    ("reviewer", "reviewer2@demo.scoring", "Sam Scorer", "demo-review-2016", {"conflicts": ["064"]}),
-    ("reviewer", "reviewer3@demo.scoring", "Jordan Judge", "demo-review-2016", {"conflicts": ["093"]}),
+    (
+        "reviewer",
+        "reviewer1@demo.scoring",
+        "Riley Reviewer",
+        "demo-review-2016",
+        {"conflicts": ["015"]},
+    ),
+    (
+        "reviewer",
+        "reviewer2@demo.scoring",
+        "Sam Scorer",
+        "demo-review-2016",
+        {"conflicts": ["064"]},
+    ),
+    (
+        "reviewer",
+        "reviewer3@demo.scoring",
+        "Jordan Judge",
+        "demo-review-2016",
+        {"conflicts": ["093"]},
+    ),
     ("reviewer", "reviewer4@demo.scoring", "Casey Critic", "demo-review-2016", {}),
     ("reviewer", "reviewer5@demo.scoring", "Morgan Marker", "demo-review-2016", {}),
-    ("applicant", "bridgeport@demo.scoring", "Bridgeport grants office", "demo-apply-2016", {"district": "015"}),
-    ("applicant", "hartford@demo.scoring", "Hartford grants office", "demo-apply-2016", {"district": "064"}),
+    (
+        "applicant",
+        "bridgeport@demo.scoring",
+        "Bridgeport grants office",
+        "demo-apply-2016",
+        {"district": "015"},
+    ),
+    (
+        "applicant",
+        "hartford@demo.scoring",
+        "Hartford grants office",
+        "demo-apply-2016",
+        {"district": "064"},
+    ),
 ]
 
 
@@ -84,12 +114,19 @@ def seed_accounts(districts: dict[str, District]) -> list[dict]:
     for role, email, name, password, extra in DEMO_ACCOUNTS:
         district = districts.get(extra.get("district", ""))
         user = users.create_user(
-            email, name, Role(role), password=password,
+            email,
+            name,
+            Role(role),
+            password=password,
             district_id=district.id if district else None,
             can_approve=extra.get("can_approve", False),
         )
         for code in extra.get("conflicts", []):
-            db.session.add(ReviewerConflict(user=user, district=districts[code], reason="Employed in district [I]"))
+            db.session.add(
+                ReviewerConflict(
+                    user=user, district=districts[code], reason="Employed in district [I]"
+                )
+            )
         accounts.append({"role": role, "email": email, "password": password, "name": name})
     db.session.flush()
     return accounts
@@ -100,17 +137,32 @@ def seed_competition(spec: dict) -> Competition:
     opens = _dt(spec["opens_at"]) or (now - timedelta(days=7))
     closes = _dt(spec["closes_at"]) or (now + timedelta(days=30))
     competition = Competition(
-        slug=spec["slug"], program=Program(spec["program"]), title=spec["title"],
-        cohort=spec["cohort"], fiscal_year=spec["fiscal_year"], opens_at=opens, closes_at=closes,
-        total_funds=spec["total_funds"], min_award=spec["min_award"], max_award=spec["max_award"],
-        min_score=spec["min_score"], tie_breakers=spec["tie_breakers"],
-        eligibility=spec["eligibility"], rubric_illustrative=True, reviewers_per_application=3,
+        slug=spec["slug"],
+        program=Program(spec["program"]),
+        title=spec["title"],
+        cohort=spec["cohort"],
+        fiscal_year=spec["fiscal_year"],
+        opens_at=opens,
+        closes_at=closes,
+        total_funds=spec["total_funds"],
+        min_award=spec["min_award"],
+        max_award=spec["max_award"],
+        min_score=spec["min_score"],
+        tie_breakers=spec["tie_breakers"],
+        eligibility=spec["eligibility"],
+        rubric_illustrative=True,
+        reviewers_per_application=3,
         description="Demo competition. Rubric points, funds and applications are illustrative [I].",
     )
     db.session.add(competition)
-    for position, (key, title, criterion_title, max_points) in enumerate(demo_data.RUBRICS[spec["rubric"]]):
+    for position, (key, title, criterion_title, max_points) in enumerate(
+        demo_data.RUBRICS[spec["rubric"]]
+    ):
         section = RubricSection(
-            competition=competition, key=key, title=title, position=position,
+            competition=competition,
+            key=key,
+            title=title,
+            position=position,
             # Weight = max ÷ 100 [I]: the same order as plain points, shown as an explicit weight.
             weight=Decimal(max_points) / 100,
             guidance=f"Describe: {criterion_title.lower()}.",
@@ -118,11 +170,18 @@ def seed_competition(spec: dict) -> Competition:
         db.session.add(section)
         section.criteria.append(
             Criterion(
-                competition=competition, key=f"{key}.main", title=criterion_title,
-                max_points=Decimal(max_points), step=Decimal(1), position=0,
+                competition=competition,
+                key=f"{key}.main",
+                title=criterion_title,
+                max_points=Decimal(max_points),
+                step=Decimal(1),
+                position=0,
                 descriptors=[
-                    {"rating": rating, "label": label,
-                     "points": str((Decimal(rating) * max_points / 3).quantize(Decimal("0.1")))}
+                    {
+                        "rating": rating,
+                        "label": label,
+                        "points": str((Decimal(rating) * max_points / 3).quantize(Decimal("0.1"))),
+                    }
                     for rating, label in demo_data.RATING_LEVELS
                 ],
             )
@@ -134,7 +193,9 @@ def seed_competition(spec: dict) -> Competition:
     return competition
 
 
-def seed_applications(competition: Competition, spec: dict, rng: random.Random, reviewers: list) -> int:
+def seed_applications(
+    competition: Competition, spec: dict, rng: random.Random, reviewers: list
+) -> int:
     """Submitted applications with three submitted reviews each, avoiding reviewer conflicts."""
     schools = db.session.scalars(select(School).order_by(School.code)).all()
     chosen = rng.sample(schools, spec["apps"])
@@ -152,46 +213,76 @@ def seed_applications(competition: Competition, spec: dict, rng: random.Random, 
         high = competition.max_award or Decimal(500000)
         requested = low + step * rng.randint(0, int((high - low) / step))
         app = Application(
-            competition=competition, ref=f"{prefix}-{n:03d}", school=school,
-            status=ApplicationStatus.SUBMITTED, requested_amount=requested,
-            tier=1, title=f"{school.name} improvement plan [I]",
+            competition=competition,
+            ref=f"{prefix}-{n:03d}",
+            school=school,
+            status=ApplicationStatus.SUBMITTED,
+            requested_amount=requested,
+            tier=1,
+            title=f"{school.name} improvement plan [I]",
             submitted_at=competition.closes_at - timedelta(hours=rng.randint(2, 400)),
             confirmation_number=f"{prefix}-{competition.id:02d}{n:04d}",
-            contacts=[{"role": "principal", "name": f"Principal of {school.name}", "email": "principal@example.org"}],
+            contacts=[
+                {
+                    "role": "principal",
+                    "name": f"Principal of {school.name}",
+                    "email": "principal@example.org",
+                }
+            ],
         )
         if n == len(chosen):  # one screened-out application shows the ineligible path
-            app.eligible, app.ineligible_reason = False, "Missing the superintendent's signature [I]"
+            app.eligible, app.ineligible_reason = (
+                False,
+                "Missing the superintendent's signature [I]",
+            )
         db.session.add(app)
         half = (requested / 2).quantize(Decimal("0.01"))
         app.budget_lines = [
             BudgetLine(object_code=100, year=1, amount=half, description="Staff salaries [I]"),
-            BudgetLine(object_code=300, year=1, amount=requested - half, description="Professional development [I]"),
+            BudgetLine(
+                object_code=300,
+                year=1,
+                amount=requested - half,
+                description="Professional development [I]",
+            ),
         ]
         if priority is not None and rng.random() < 0.5:
-            app.priority_links.append(ApplicationPriority(priority=priority, claimed=True, confirmed=True))
+            app.priority_links.append(
+                ApplicationPriority(priority=priority, claimed=True, confirmed=True)
+            )
         quality = rng.uniform(0.45, 0.95)
         eligible_reviewers = [r for r in reviewers if school.district_id not in conflicts[r.id]]
         panel = rng.sample(eligible_reviewers, 3)
         if n == 2:  # one application left with a single submitted review: shows "incomplete"
             panel = panel[:1]
         for reviewer in panel:
-            db.session.add(ReviewerAssignment(
-                application=app, reviewer=reviewer, status=AssignmentStatus.ASSIGNED,
-                no_conflict_declared_at=utcnow(),
-            ))
+            db.session.add(
+                ReviewerAssignment(
+                    application=app,
+                    reviewer=reviewer,
+                    status=AssignmentStatus.ASSIGNED,
+                    no_conflict_declared_at=utcnow(),
+                )
+            )
             leniency = {0: 0.0, 1: 0.08, 2: -0.06, 3: 0.03, 4: -0.02}.get(reviewer.id % 5, 0.0)
             review = Review(
-                application=app, reviewer=reviewer, status=ReviewStatus.SUBMITTED,
+                application=app,
+                reviewer=reviewer,
+                status=ReviewStatus.SUBMITTED,
                 submitted_at=competition.closes_at + timedelta(days=rng.randint(3, 20)),
                 overall_comment="Synthetic review for the demo [I].",
             )
             for criterion in criteria:
                 level = min(1.0, max(0.0, rng.gauss(quality + leniency, 0.12)))
                 points = Decimal(round(level * float(criterion.max_points)))
-                review.scores.append(CriterionScore(
-                    criterion=criterion, points=points, max_points=criterion.max_points,
-                    comment=None,
-                ))
+                review.scores.append(
+                    CriterionScore(
+                        criterion=criterion,
+                        points=points,
+                        max_points=criterion.max_points,
+                        comment=None,
+                    )
+                )
             db.session.add(review)
     competition.rubric_frozen_at = utcnow()
     db.session.flush()
@@ -203,7 +294,9 @@ def seed_demo() -> list[dict]:
     rng = random.Random(20161)
     districts = seed_geography(rng)
     accounts = seed_accounts(districts)
-    reviewers = db.session.scalars(select(users.User).where(users.User.role == Role.REVIEWER).order_by(users.User.id)).all()
+    reviewers = db.session.scalars(
+        select(users.User).where(users.User.role == Role.REVIEWER).order_by(users.User.id)
+    ).all()
     competitions = []
     for spec in demo_data.COMPETITIONS:
         competition = seed_competition(spec)

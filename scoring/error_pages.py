@@ -28,7 +28,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(e: CSRFError):
-        return _respond(400, "The form expired or was not sent from this site. Reload the page and try again.")
+        return _respond(
+            400, "The form expired or was not sent from this site. Reload the page and try again."
+        )
 
     @app.errorhandler(DomainError)
     def _domain(e: DomainError):
@@ -43,7 +45,11 @@ def register(app: Flask) -> None:
         elif code == 429:
             msg = MESSAGES[429]
         else:
-            msg = e.description if code not in (400, 500) or not e.description else MESSAGES.get(code, e.description)
+            msg = (
+                e.description
+                if code not in (400, 500) or not e.description
+                else MESSAGES.get(code, e.description)
+            )
             if code == 404 and (not e.description or e.description.startswith("The requested URL")):
                 msg = MESSAGES[404]
             if code == 403 and (not e.description or e.description.startswith("You don't")):

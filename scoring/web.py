@@ -18,12 +18,14 @@ from scoring.models import User
 
 # --------------------------------------------------------------------------- the actor
 
+
 def current_actor() -> User:
     """The signed-in user as a model object (not the proxy), for services and relationships."""
     return current_user._get_current_object()
 
 
 # --------------------------------------------------------------------------- after the commit
+
 
 def send_after_commit(message_ids: Iterable[int]) -> None:
     """Queue the sending of outbox messages; call it after ``db.session.commit()``."""
@@ -49,12 +51,15 @@ def extra_reviewer_after_commit(application_id: int, target: int, actor_id: int 
 
 # --------------------------------------------------------------------------- errors beside fields
 
+
 def sentence(text: str) -> str:
     """A service's message as a sentence: ``"already invited"`` → ``"Already invited."``."""
     return text[:1].upper() + text[1:] + "."
 
 
-def add_error(form: FlaskForm, field_name: str | None, message: str, fallback: str | None = None) -> bool:
+def add_error(
+    form: FlaskForm, field_name: str | None, message: str, fallback: str | None = None
+) -> bool:
     """Show a service's refusal beside the field it names (else beside ``fallback``).
 
     Returns False when neither field exists, so the caller shows the message above the form.

@@ -95,7 +95,8 @@ def link_in(text: str) -> str:
 def _pending(app) -> int:
     with app.app_context():
         return db.session.scalar(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending"))
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
+        )
 
 
 def run_outbox_with_worker(app) -> None:
@@ -107,7 +108,9 @@ def run_outbox_with_worker(app) -> None:
     from celery.contrib.testing.worker import start_worker
 
     done = threading.Event()
-    with start_worker(app.extensions["celery"], pool="solo", perform_ping_check=False, shutdown_timeout=30):
+    with start_worker(
+        app.extensions["celery"], pool="solo", perform_ping_check=False, shutdown_timeout=30
+    ):
         for _ in range(600):
             if _pending(app) == 0:
                 done.set()
@@ -134,30 +137,68 @@ class World:
     emails: dict[str, str] = field(default_factory=dict)
 
 
-def make_competition(slug: str = "time-4", *, opens_in: timedelta = timedelta(days=-1),
-                     closes_in: timedelta = timedelta(days=10), **kw) -> Competition:
+def make_competition(
+    slug: str = "time-4",
+    *,
+    opens_in: timedelta = timedelta(days=-1),
+    closes_in: timedelta = timedelta(days=10),
+    **kw,
+) -> Competition:
     now = utcnow()
     c = Competition(
-        slug=slug, program=kw.pop("program", Program.TIME), title=kw.pop("title", "TIME Collaborative, Cohort 4"),
+        slug=slug,
+        program=kw.pop("program", Program.TIME),
+        title=kw.pop("title", "TIME Collaborative, Cohort 4"),
         total_funds=kw.pop("total_funds", Decimal("1200000.00")),
-        min_award=kw.pop("min_award", Decimal("100000.00")), max_award=kw.pop("max_award", Decimal("400000.00")),
-        opens_at=now + opens_in, closes_at=now + closes_in, budget_years=kw.pop("budget_years", 2),
+        min_award=kw.pop("min_award", Decimal("100000.00")),
+        max_award=kw.pop("max_award", Decimal("400000.00")),
+        opens_at=now + opens_in,
+        closes_at=now + closes_in,
+        budget_years=kw.pop("budget_years", 2),
         eligibility=kw.pop("eligibility", "Alliance District schools adding 300 hours [I]."),
         eligible_classifications=kw.pop("eligible_classifications", ["Focus", "Turnaround"]),
-        alliance_only=kw.pop("alliance_only", True), rubric_illustrative=kw.pop("rubric_illustrative", True), **kw,
+        alliance_only=kw.pop("alliance_only", True),
+        rubric_illustrative=kw.pop("rubric_illustrative", True),
+        **kw,
     )
     db.session.add(c)
-    need = RubricSection(competition=c, key="need", title="Need and plan", position=0, narrative_limit=500,
-                         guidance="Describe the need.")
-    extra = RubricSection(competition=c, key="extra", title="Sustainability", position=1, narrative_limit=300,
-                          narrative_required=False)
+    need = RubricSection(
+        competition=c,
+        key="need",
+        title="Need and plan",
+        position=0,
+        narrative_limit=500,
+        guidance="Describe the need.",
+    )
+    extra = RubricSection(
+        competition=c,
+        key="extra",
+        title="Sustainability",
+        position=1,
+        narrative_limit=300,
+        narrative_required=False,
+    )
     db.session.add_all([need, extra])
-    need.criteria.append(Criterion(competition=c, key="need.data", title="Use of data", max_points=Decimal(15)))
-    need.criteria.append(Criterion(competition=c, key="need.plan", title="Coherent plan", max_points=Decimal(10),
-                                   position=1))
-    extra.criteria.append(Criterion(competition=c, key="extra.funds", title="Funding after the grant",
-                                    max_points=Decimal(5)))
-    db.session.add(Priority(competition=c, key="turnaround", title="School is Turnaround", points=Decimal(5)))
+    need.criteria.append(
+        Criterion(competition=c, key="need.data", title="Use of data", max_points=Decimal(15))
+    )
+    need.criteria.append(
+        Criterion(
+            competition=c,
+            key="need.plan",
+            title="Coherent plan",
+            max_points=Decimal(10),
+            position=1,
+        )
+    )
+    extra.criteria.append(
+        Criterion(
+            competition=c, key="extra.funds", title="Funding after the grant", max_points=Decimal(5)
+        )
+    )
+    db.session.add(
+        Priority(competition=c, key="turnaround", title="School is Turnaround", points=Decimal(5))
+    )
     db.session.flush()
     return c
 
@@ -171,8 +212,13 @@ def person(role: Role, email: str, district: District | None = None, **kw):
 
     if not _HASH:
         _HASH.append(users.hash_password(PASSWORD))
-    user = users.create_user(email, f"Test {role.value} {email.split('@')[0]}", role,
-                             district_id=district.id if district else None, **kw)
+    user = users.create_user(
+        email,
+        f"Test {role.value} {email.split('@')[0]}",
+        role,
+        district_id=district.id if district else None,
+        **kw,
+    )
     user.password_hash = _HASH[0]
     return user
 
@@ -181,10 +227,16 @@ def make_world(app, **competition_kw) -> World:
     with app.app_context():
         d = factories.district("015", "Bridgeport")
         other = factories.district("064", "Hartford")
-        s1 = School(code="0150011", name="Bridgeport Elementary", district=d, classification="Focus")
-        s2 = School(code="0150012", name="Bridgeport Middle", district=d, classification="Turnaround")
+        s1 = School(
+            code="0150011", name="Bridgeport Elementary", district=d, classification="Focus"
+        )
+        s2 = School(
+            code="0150012", name="Bridgeport Middle", district=d, classification="Turnaround"
+        )
         s3 = School(code="0150013", name="Bridgeport High", district=d, classification="Category 1")
-        s4 = School(code="0640011", name="Hartford Middle", district=other, classification="Turnaround")
+        s4 = School(
+            code="0640011", name="Hartford Middle", district=other, classification="Turnaround"
+        )
         db.session.add_all([s1, s2, s3, s4])
         c = make_competition(**competition_kw)
         people = {
@@ -196,9 +248,16 @@ def make_world(app, **competition_kw) -> World:
         }
         db.session.commit()
         world = World(
-            competition_id=c.id, district_id=d.id, other_district_id=other.id, school_id=s1.id, school2_id=s2.id,
-            ineligible_school_id=s3.id, other_school_id=s4.id, required_section_id=c.sections[0].id,
-            optional_section_id=c.sections[1].id, priority_id=c.priorities[0].id,
+            competition_id=c.id,
+            district_id=d.id,
+            other_district_id=other.id,
+            school_id=s1.id,
+            school2_id=s2.id,
+            ineligible_school_id=s3.id,
+            other_school_id=s4.id,
+            required_section_id=c.sections[0].id,
+            optional_section_id=c.sections[1].id,
+            priority_id=c.priorities[0].id,
             emails={k: v.email for k, v in people.items()},
         )
     return world
@@ -207,15 +266,23 @@ def make_world(app, **competition_kw) -> World:
 def valid_form(world: World, **over) -> dict[str, str]:
     """A complete application: request $150,000 = budget 100×2 years + 300×1 year."""
     data = {
-        "school": str(world.school_id), "title": "Expanded learning time",
-        "principal_name": "Pat Principal", "principal_email": "pat@school.example.org", "principal_phone": "203-555-0100",
-        "grant_contact_name": "Gale Grants", "grant_contact_email": "gale@district.example.org",
+        "school": str(world.school_id),
+        "title": "Expanded learning time",
+        "principal_name": "Pat Principal",
+        "principal_email": "pat@school.example.org",
+        "principal_phone": "203-555-0100",
+        "grant_contact_name": "Gale Grants",
+        "grant_contact_email": "gale@district.example.org",
         "grant_contact_phone": "",
         f"narrative_{world.required_section_id}": "We add 300 hours.\nEvery student, every day.",
         f"narrative_{world.optional_section_id}": "",
-        "requested_amount": "150,000.00", "priorities": str(world.priority_id),
-        "b_100_1": "50000", "b_100_2": "50000", "b_300_1": "$50,000.00",
-        "note_100": "Two extended-day teachers", "note_300": "Coaching partner",
+        "requested_amount": "150,000.00",
+        "priorities": str(world.priority_id),
+        "b_100_1": "50000",
+        "b_100_2": "50000",
+        "b_300_1": "$50,000.00",
+        "note_100": "Two extended-day teachers",
+        "note_300": "Coaching partner",
     }
     data.update(over)
     return {k: v for k, v in data.items() if v is not None}
@@ -225,18 +292,32 @@ def login(client, email: str) -> str:
     """Sign in through the real form; return the session's CSRF token."""
     page = client.get("/login")
     token = csrf_token_from(page.get_data(as_text=True))
-    response = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return csrf_token_from(client.get("/accounts/forgot").get_data(as_text=True))
 
 
-TABLES = (Application, ApplicationNarrative, ApplicationPriority, BudgetLine, Attachment, AuditEvent,
-          OutboxMessage, UserToken, District, School)
+TABLES = (
+    Application,
+    ApplicationNarrative,
+    ApplicationPriority,
+    BudgetLine,
+    Attachment,
+    AuditEvent,
+    OutboxMessage,
+    UserToken,
+    District,
+    School,
+)
 
 
 def row_counts(app) -> dict[str, int]:
     with app.app_context():
-        return {t.__tablename__: db.session.scalar(select(func.count()).select_from(t)) for t in TABLES}
+        return {
+            t.__tablename__: db.session.scalar(select(func.count()).select_from(t)) for t in TABLES
+        }
 
 
 def application_state(app, application_id: int) -> dict:
@@ -244,19 +325,28 @@ def application_state(app, application_id: int) -> dict:
     with app.app_context():
         a = db.session.get(Application, application_id)
         return {
-            "status": a.status, "version": a.version, "title": a.title, "school": a.school_id,
-            "requested": a.requested_amount, "contacts": a.contacts, "eligible": a.eligible,
+            "status": a.status,
+            "version": a.version,
+            "title": a.title,
+            "school": a.school_id,
+            "requested": a.requested_amount,
+            "contacts": a.contacts,
+            "eligible": a.eligible,
             "narratives": sorted((n.section_id, n.text) for n in a.narratives),
             "priorities": sorted(p.priority_id for p in a.priority_links),
-            "budget": sorted((b.object_code, b.year, b.amount, b.description) for b in a.budget_lines),
+            "budget": sorted(
+                (b.object_code, b.year, b.amount, b.description) for b in a.budget_lines
+            ),
             "attachments": sorted(x.stored_name for x in a.attachments),
         }
 
 
 def create_draft(client, world: World, token: str, **over) -> int:
     """Start an application through the form; return its id."""
-    response = client.post(f"/apply/competitions/{world.competition_id}/apply",
-                           data=valid_form(world, csrf_token=token, save_draft="1", **over))
+    response = client.post(
+        f"/apply/competitions/{world.competition_id}/apply",
+        data=valid_form(world, csrf_token=token, save_draft="1", **over),
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     return int(response.headers["Location"].rstrip("/").split("/")[-1].split("#")[0])
 

@@ -207,10 +207,28 @@ def start_worker_process(tmp_path: Path, *extra_args: str, env: dict[str, str] |
     """Start ``celery -A workers.celery_app worker`` and wait until it is ready."""
     log = tmp_path / f"worker-{time.monotonic_ns()}.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-l", "INFO",
-         "-c", "1", "-P", "prefork", "--without-gossip", "--without-mingle", "--without-heartbeat",
-         *extra_args],
-        cwd=ROOT, env=env or worker_env(), stdout=log.open("w"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.celery_app",
+            "worker",
+            "-l",
+            "INFO",
+            "-c",
+            "1",
+            "-P",
+            "prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            *extra_args,
+        ],
+        cwd=ROOT,
+        env=env or worker_env(),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     deadline = time.monotonic() + 60
@@ -245,8 +263,14 @@ def celery_worker_process(worker_app, tmp_path):
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 

@@ -38,28 +38,50 @@ def school(d: District, code: str | None = None, name: str = "Test School") -> S
 
 def user(role: Role, email: str | None = None, d: District | None = None, **kw) -> object:
     return users.create_user(
-        email or f"{role.value}@example.org", f"Test {role.value}", role, password=PASSWORD,
-        district_id=d.id if d else None, **kw,
+        email or f"{role.value}@example.org",
+        f"Test {role.value}",
+        role,
+        password=PASSWORD,
+        district_id=d.id if d else None,
+        **kw,
     )
 
 
 def competition(slug: str = "sig-test", **kw) -> Competition:
     now = utcnow()
     c = Competition(
-        slug=slug, program=kw.pop("program", Program.SIG), title=kw.pop("title", "SIG test"),
+        slug=slug,
+        program=kw.pop("program", Program.SIG),
+        title=kw.pop("title", "SIG test"),
         total_funds=kw.pop("total_funds", Decimal("1000000.00")),
-        opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10), **kw,
+        opens_at=now - timedelta(days=1),
+        closes_at=now + timedelta(days=10),
+        **kw,
     )
     db.session.add(c)
     s = RubricSection(competition=c, key="need", title="Need", position=0)
     db.session.add(s)
-    s.criteria.append(Criterion(competition=c, key="need.data", title="Use of data", max_points=Decimal(4), step=Decimal(1)))
+    s.criteria.append(
+        Criterion(
+            competition=c,
+            key="need.data",
+            title="Use of data",
+            max_points=Decimal(4),
+            step=Decimal(1),
+        )
+    )
     db.session.flush()
     return c
 
 
 def application(c: Competition, s: School, ref: str = "APP-001", **kw) -> Application:
-    a = Application(competition=c, school=s, ref=ref, requested_amount=kw.pop("requested_amount", Decimal("100000.00")), **kw)
+    a = Application(
+        competition=c,
+        school=s,
+        ref=ref,
+        requested_amount=kw.pop("requested_amount", Decimal("100000.00")),
+        **kw,
+    )
     db.session.add(a)
     db.session.flush()
     return a

@@ -65,32 +65,82 @@ def build(app, *, blind: bool = False, per_app: int = 2, applications: int = 4) 
     Reviewer ``r1`` works in district 015; ``r2`` declared a conflict with district 064.
     """
     with app.app_context():
-        d = {code: factories.district(code, name) for code, name in
-             [("015", "Bridgeport"), ("064", "Hartford"), ("093", "New Haven")]}
-        schools = {code: factories.school(dist, name=f"{dist.name} Test Academy") for code, dist in d.items()}
-        c = Competition(slug="sig-review", program=Program.SIG, title="SIG review test",
-                        total_funds=Decimal("1000000.00"), reviewers_per_application=per_app,
-                        blind_review=blind)
+        d = {
+            code: factories.district(code, name)
+            for code, name in [("015", "Bridgeport"), ("064", "Hartford"), ("093", "New Haven")]
+        }
+        schools = {
+            code: factories.school(dist, name=f"{dist.name} Test Academy")
+            for code, dist in d.items()
+        }
+        c = Competition(
+            slug="sig-review",
+            program=Program.SIG,
+            title="SIG review test",
+            total_funds=Decimal("1000000.00"),
+            reviewers_per_application=per_app,
+            blind_review=blind,
+        )
         db.session.add(c)
-        need = RubricSection(competition=c, key="need", title="Needs analysis", position=0,
-                             guidance="Use of data and root causes.")
+        need = RubricSection(
+            competition=c,
+            key="need",
+            title="Needs analysis",
+            position=0,
+            guidance="Use of data and root causes.",
+        )
         plan = RubricSection(competition=c, key="plan", title="Implementation plan", position=1)
-        need.criteria.append(Criterion(competition=c, key="need.data", title="Use of data", max_points=Decimal(10),
-                                       step=Decimal(1), position=0, descriptors=LEVELS))
-        need.criteria.append(Criterion(competition=c, key="need.root", title="Root causes", max_points=Decimal(5),
-                                       step=Decimal("0.5"), position=1))
-        plan.criteria.append(Criterion(competition=c, key="plan.main", title="Plan quality", max_points=Decimal(15),
-                                       step=Decimal(1), position=0))
+        need.criteria.append(
+            Criterion(
+                competition=c,
+                key="need.data",
+                title="Use of data",
+                max_points=Decimal(10),
+                step=Decimal(1),
+                position=0,
+                descriptors=LEVELS,
+            )
+        )
+        need.criteria.append(
+            Criterion(
+                competition=c,
+                key="need.root",
+                title="Root causes",
+                max_points=Decimal(5),
+                step=Decimal("0.5"),
+                position=1,
+            )
+        )
+        plan.criteria.append(
+            Criterion(
+                competition=c,
+                key="plan.main",
+                title="Plan quality",
+                max_points=Decimal(15),
+                step=Decimal(1),
+                position=0,
+            )
+        )
         db.session.add_all([need, plan])
         db.session.flush()
         codes = ["015", "064", "093", "015", "064", "093"]
         apps = {}
         for i in range(applications):
             code = codes[i % len(codes)]
-            a = factories.application(c, schools[code], ref=f"SIG-{i + 1:03d}", status=ApplicationStatus.SUBMITTED,
-                                      submitted_at=utcnow(), title=f"Turnaround plan {i + 1}")
-            db.session.add(ApplicationNarrative(application=a, section=need, text=f"NEED-NARRATIVE-{i + 1}"))
-            db.session.add(ApplicationNarrative(application=a, section=plan, text=f"PLAN-NARRATIVE-{i + 1}"))
+            a = factories.application(
+                c,
+                schools[code],
+                ref=f"SIG-{i + 1:03d}",
+                status=ApplicationStatus.SUBMITTED,
+                submitted_at=utcnow(),
+                title=f"Turnaround plan {i + 1}",
+            )
+            db.session.add(
+                ApplicationNarrative(application=a, section=need, text=f"NEED-NARRATIVE-{i + 1}")
+            )
+            db.session.add(
+                ApplicationNarrative(application=a, section=plan, text=f"PLAN-NARRATIVE-{i + 1}")
+            )
             apps[a.ref] = a.id
         people = {
             "r1": person(Role.REVIEWER, "r1@example.org", d["015"].id),
@@ -100,20 +150,34 @@ def build(app, *, blind: bool = False, per_app: int = 2, applications: int = 4) 
             "staff": person(Role.STAFF, "staff@example.org"),
             "applicant": person(Role.APPLICANT, "applicant@example.org", d["015"].id),
         }
-        for key, name in [("r1", "Riley One"), ("r2", "Sam Two"), ("r3", "Jordan Three"), ("r4", "Casey Four")]:
+        for key, name in [
+            ("r1", "Riley One"),
+            ("r2", "Sam Two"),
+            ("r3", "Jordan Three"),
+            ("r4", "Casey Four"),
+        ]:
             people[key].name = name
-        db.session.add(ReviewerConflict(user=people["r2"], district=d["064"], reason="Former employer"))
+        db.session.add(
+            ReviewerConflict(user=people["r2"], district=d["064"], reason="Former employer")
+        )
         db.session.commit()
         criteria = [x.id for x in need.criteria + plan.criteria]
-        return World(c.id, criteria, apps, {k: v.id for k, v in d.items()},
-                     {k: u.email for k, u in people.items()}, {k: u.id for k, u in people.items()})
+        return World(
+            c.id,
+            criteria,
+            apps,
+            {k: v.id for k, v in d.items()},
+            {k: u.email for k, u in people.items()},
+            {k: u.id for k, u in people.items()},
+        )
 
 
 def assign(app, application_id: int, reviewer_id: int, *, declared: bool = False) -> int:
     """An active assignment (optionally with no-conflict declared and an empty draft review)."""
     with app.app_context():
-        a = ReviewerAssignment(application_id=application_id, reviewer_id=reviewer_id,
-                               status=AssignmentStatus.ASSIGNED)
+        a = ReviewerAssignment(
+            application_id=application_id, reviewer_id=reviewer_id, status=AssignmentStatus.ASSIGNED
+        )
         db.session.add(a)
         if declared:
             a.no_conflict_declared_at = utcnow()
@@ -122,17 +186,27 @@ def assign(app, application_id: int, reviewer_id: int, *, declared: bool = False
         return a.id
 
 
-def submitted_review(app, application_id: int, reviewer_id: int, points: list, comment: str | None = None) -> int:
+def submitted_review(
+    app, application_id: int, reviewer_id: int, points: list, comment: str | None = None
+) -> int:
     """A submitted review with the given points in rubric order (assignment included)."""
     assign(app, application_id, reviewer_id, declared=True)
     with app.app_context():
-        review = db.session.scalar(db.select(Review).filter_by(application_id=application_id, reviewer_id=reviewer_id))
-        criteria = db.session.scalars(db.select(Criterion).join(RubricSection).where(
-            Criterion.competition_id == review.application.competition_id)
-            .order_by(RubricSection.position, Criterion.position)).all()
+        review = db.session.scalar(
+            db.select(Review).filter_by(application_id=application_id, reviewer_id=reviewer_id)
+        )
+        criteria = db.session.scalars(
+            db.select(Criterion)
+            .join(RubricSection)
+            .where(Criterion.competition_id == review.application.competition_id)
+            .order_by(RubricSection.position, Criterion.position)
+        ).all()
         for c, p in zip(criteria, points):
-            review.scores.append(CriterionScore(criterion=c, points=Decimal(str(p)), max_points=c.max_points,
-                                                comment=comment))
+            review.scores.append(
+                CriterionScore(
+                    criterion=c, points=Decimal(str(p)), max_points=c.max_points, comment=comment
+                )
+            )
         review.status = ReviewStatus.SUBMITTED
         review.submitted_at = utcnow()
         db.session.commit()
@@ -159,11 +233,21 @@ def post(client, url: str, data: dict | None = None, *, token_from: str | None =
 
 def form_values(html: str) -> dict[str, str]:
     """name → value of the text inputs of a page (for checking what a form shows)."""
-    return {m.group(1): m.group(2) for m in re.finditer(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html)}
+    return {
+        m.group(1): m.group(2)
+        for m in re.finditer(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html)
+    }
 
 
-def score_form(world: World, points: list, comments: list | None = None, *, version: int,
-               action: str = "save", overall: str = "") -> dict:
+def score_form(
+    world: World,
+    points: list,
+    comments: list | None = None,
+    *,
+    version: int,
+    action: str = "save",
+    overall: str = "",
+) -> dict:
     data = {"version": str(version), "overall_comment": overall, action: "x"}
     for i, cid in enumerate(world.criteria):
         data[f"points_{cid}"] = "" if points[i] is None else str(points[i])
@@ -190,7 +274,9 @@ class Smtp:
                 import email
                 from email import policy
 
-                outer.received.append(email.message_from_bytes(envelope.content, policy=policy.default))
+                outer.received.append(
+                    email.message_from_bytes(envelope.content, policy=policy.default)
+                )
                 return "250 OK"
 
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)

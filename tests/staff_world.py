@@ -72,8 +72,13 @@ def build(app, *, rank: bool = True, data: dict | None = None) -> World:
         make_people()
         competition = db.session.scalar(select(Competition))
         for application in db.session.scalars(select(Application)):
-            application.contacts = [{"role": "principal", "name": "Principal",
-                                     "email": f"principal-{application.ref.lower()}@example.org"}]
+            application.contacts = [
+                {
+                    "role": "principal",
+                    "name": "Principal",
+                    "email": f"principal-{application.ref.lower()}@example.org",
+                }
+            ]
         db.session.commit()
         world = World(competition.id, competition.slug)
     if rank:
@@ -171,24 +176,45 @@ def populate(app, competition_id: int, quality: list[tuple[str, str, str, list[f
 
     with app.app_context():
         competition = db.session.get(Competition, competition_id)
-        criteria = db.session.scalars(select(Criterion).where(
-            Criterion.competition_id == competition_id)).all()
-        reviewers = db.session.scalars(select(User).where(User.role == Role.REVIEWER)
-                                       .order_by(User.email)).all()
+        criteria = db.session.scalars(
+            select(Criterion).where(Criterion.competition_id == competition_id)
+        ).all()
+        reviewers = db.session.scalars(
+            select(User).where(User.role == Role.REVIEWER).order_by(User.email)
+        ).all()
         for ref, school_code, amount, shares in quality:
             school = db.session.scalar(select(School).where(School.code == school_code))
             application = Application(
-                competition=competition, ref=ref, school=school, requested_amount=amount,
-                status=ApplicationStatus.SUBMITTED, submitted_at=utcnow(),
-                contacts=[{"role": "principal", "name": "Principal",
-                           "email": f"principal-{ref.lower()}@example.org"}])
+                competition=competition,
+                ref=ref,
+                school=school,
+                requested_amount=amount,
+                status=ApplicationStatus.SUBMITTED,
+                submitted_at=utcnow(),
+                contacts=[
+                    {
+                        "role": "principal",
+                        "name": "Principal",
+                        "email": f"principal-{ref.lower()}@example.org",
+                    }
+                ],
+            )
             db.session.add(application)
             for reviewer, share in zip(reviewers, shares):
-                review = Review(application=application, reviewer=reviewer,
-                                status=ReviewStatus.SUBMITTED, submitted_at=utcnow())
-                review.scores = [CriterionScore(criterion=c, max_points=c.max_points,
-                                                points=Decimal(round(share * float(c.max_points))))
-                                 for c in criteria]
+                review = Review(
+                    application=application,
+                    reviewer=reviewer,
+                    status=ReviewStatus.SUBMITTED,
+                    submitted_at=utcnow(),
+                )
+                review.scores = [
+                    CriterionScore(
+                        criterion=c,
+                        max_points=c.max_points,
+                        points=Decimal(round(share * float(c.max_points))),
+                    )
+                    for c in criteria
+                ]
                 db.session.add(review)
         competition.rubric_frozen_at = utcnow()
         db.session.commit()
@@ -203,8 +229,9 @@ def geography(app) -> None:
             district = District(code=code, name=name, alliance=True)
             db.session.add(district)
             for i in (1, 2):
-                db.session.add(School(code=f"{code}000{i}", name=f"{name} School {i}",
-                                      district=district))
+                db.session.add(
+                    School(code=f"{code}000{i}", name=f"{name} School {i}", district=district)
+                )
         db.session.flush()
         make_people()
         person(Role.REVIEWER, "r1@example.org")

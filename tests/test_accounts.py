@@ -40,7 +40,12 @@ def world(app, smtp):
 
 
 def _invite(client, token, world, email="new.person@bridgeport.example.org", **over):
-    data = {"email": email, "name": "New Person", "district": str(world.district_id), "csrf_token": token}
+    data = {
+        "email": email,
+        "name": "New Person",
+        "district": str(world.district_id),
+        "csrf_token": token,
+    }
     data.update(over)
     return client.post("/accounts/invite", data={k: v for k, v in data.items() if v is not None})
 
@@ -49,7 +54,9 @@ def _set_password(client, link: str, password: str, confirm: str | None = None):
     page = client.get(link)
     assert page.status_code == 200, page.get_data(as_text=True)[:400]
     token = csrf_token_from(page.get_data(as_text=True))
-    return client.post(link, data={"password": password, "confirm": confirm or password, "csrf_token": token})
+    return client.post(
+        link, data={"password": password, "confirm": confirm or password, "csrf_token": token}
+    )
 
 
 def test_staff_invite_mail_link_sets_password_once_then_the_user_signs_in(app, client, world, smtp):
@@ -57,7 +64,9 @@ def test_staff_invite_mail_link_sets_password_once_then_the_user_signs_in(app, c
     assert client.get("/accounts/invite").status_code == 200
     response = _invite(client, token, world)
     assert response.status_code == 302
-    assert "Invitation sent to new.person@bridgeport.example.org" in client.get("/accounts/invite").get_data(as_text=True)
+    assert "Invitation sent to new.person@bridgeport.example.org" in client.get(
+        "/accounts/invite"
+    ).get_data(as_text=True)
 
     h.run_outbox_with_worker(app)  # the view's send_mail.delay(id), run by a real worker
     [message] = smtp.to("new.person@bridgeport.example.org")
@@ -68,8 +77,14 @@ def test_staff_invite_mail_link_sets_password_once_then_the_user_signs_in(app, c
         stored = db.session.scalars(select(UserToken)).all()
         assert [t.token_hash for t in stored] == [hashlib.sha256(raw.encode()).hexdigest()]
         assert stored[0].purpose == TokenPurpose.INVITE
-        user = db.session.scalar(select(User).where(User.email == "new.person@bridgeport.example.org"))
-        assert user.role == Role.APPLICANT and user.district_id == world.district_id and user.password_hash is None
+        user = db.session.scalar(
+            select(User).where(User.email == "new.person@bridgeport.example.org")
+        )
+        assert (
+            user.role == Role.APPLICANT
+            and user.district_id == world.district_id
+            and user.password_hash is None
+        )
 
     newcomer = app.test_client()
     assert "Welcome" in newcomer.get(link).get_data(as_text=True)
@@ -79,12 +94,19 @@ def test_staff_invite_mail_link_sets_password_once_then_the_user_signs_in(app, c
     assert again.status_code == 400 and "no longer works" in again.get_data(as_text=True)
 
     page = newcomer.get("/login")
-    signed_in = newcomer.post("/login", data={"email": "new.person@bridgeport.example.org",
-                                              "password": "a long enough phrase",
-                                              "csrf_token": csrf_token_from(page.get_data(as_text=True))})
+    signed_in = newcomer.post(
+        "/login",
+        data={
+            "email": "new.person@bridgeport.example.org",
+            "password": "a long enough phrase",
+            "csrf_token": csrf_token_from(page.get_data(as_text=True)),
+        },
+    )
     assert signed_in.headers["Location"] == "/apply/"
     with app.app_context():
-        actions = [e.action for e in db.session.scalars(select(h.AuditEvent).order_by(h.AuditEvent.id))]
+        actions = [
+            e.action for e in db.session.scalars(select(h.AuditEvent).order_by(h.AuditEvent.id))
+        ]
     assert "user.invite" in actions and "user.password_set" in actions
 
 
@@ -95,18 +117,23 @@ def test_only_staff_may_invite(client, world, who, expected):
     assert client.get("/accounts/invite").status_code == expected
 
 
-@pytest.mark.parametrize("over, field_text", [
-    ({"email": ""}, "Enter the person's email address."),
-    ({"email": "not-an-email"}, "Enter a full email address"),
-    ({"email": "a" * 250 + "@example.org"}, "Field cannot be longer than 254 characters."),
-    ({"name": ""}, "Enter the person's name."),
-    ({"name": "x" * 201}, "Field cannot be longer than 200 characters."),
-    ({"district": "abc"}, "Choose the district from the list."),
-    ({"district": "99999"}, "Choose the district from the list."),
-    ({"district": None}, "Choose the district from the list."),
-    ({"email": "nul\x00@example.org"}, "Enter a full email address"),
-])
-def test_invite_bad_input_is_refused_beside_the_field_and_saves_nothing(app, client, world, over, field_text):
+@pytest.mark.parametrize(
+    "over, field_text",
+    [
+        ({"email": ""}, "Enter the person's email address."),
+        ({"email": "not-an-email"}, "Enter a full email address"),
+        ({"email": "a" * 250 + "@example.org"}, "Field cannot be longer than 254 characters."),
+        ({"name": ""}, "Enter the person's name."),
+        ({"name": "x" * 201}, "Field cannot be longer than 200 characters."),
+        ({"district": "abc"}, "Choose the district from the list."),
+        ({"district": "99999"}, "Choose the district from the list."),
+        ({"district": None}, "Choose the district from the list."),
+        ({"email": "nul\x00@example.org"}, "Enter a full email address"),
+    ],
+)
+def test_invite_bad_input_is_refused_beside_the_field_and_saves_nothing(
+    app, client, world, over, field_text
+):
     token = h.login(client, world.emails["staff"])
     before = h.row_counts(app)
     response = _invite(client, token, world, **over)
@@ -121,7 +148,9 @@ def test_inviting_an_existing_account_says_what_to_do(app, client, world):
     taken = _invite(client, token, world, email=world.emails["colleague"])
     assert taken.status_code == 400 and "Forgot your password?" in taken.get_data(as_text=True)
     wrong_kind = _invite(client, token, world, email=world.emails["reviewer"])
-    assert wrong_kind.status_code == 400 and "another kind of account" in wrong_kind.get_data(as_text=True)
+    assert wrong_kind.status_code == 400 and "another kind of account" in wrong_kind.get_data(
+        as_text=True
+    )
     assert h.row_counts(app) == before
 
 
@@ -162,10 +191,16 @@ def test_a_made_up_token_is_refused_not_an_error(client, world, token):
 def test_forgot_password_answers_the_same_and_mails_only_real_accounts(app, client, world, smtp):
     page = client.get("/accounts/forgot")
     token = csrf_token_from(page.get_data(as_text=True))
-    known = client.post("/accounts/forgot", data={"email": world.emails["applicant"], "csrf_token": token},
-                        follow_redirects=True)
-    unknown = client.post("/accounts/forgot", data={"email": "nobody@nowhere.example.org", "csrf_token": token},
-                          follow_redirects=True)
+    known = client.post(
+        "/accounts/forgot",
+        data={"email": world.emails["applicant"], "csrf_token": token},
+        follow_redirects=True,
+    )
+    unknown = client.post(
+        "/accounts/forgot",
+        data={"email": "nobody@nowhere.example.org", "csrf_token": token},
+        follow_redirects=True,
+    )
     assert known.status_code == unknown.status_code == 200
     assert known.get_data(as_text=True) == unknown.get_data(as_text=True)
     assert "If an account uses that address" in known.get_data(as_text=True)
@@ -198,14 +233,19 @@ def test_reset_changes_the_password_and_ends_existing_sessions(app, client, worl
         assert users.authenticate(world.emails["applicant"], "brand new passphrase") is not None
 
 
-@pytest.mark.parametrize("password, confirm, message", [
-    ("short", "short", "Use 8 to 256 characters."),
-    ("password123", "password123", "is too common"),
-    ("a good long phrase", "a different phrase", "The two passwords are not the same."),
-    ("", "", "Choose a password."),
-    ("x" * 257, "x" * 257, "Use 8 to 256 characters."),
-])
-def test_password_rules_are_explained_beside_the_field(app, client, world, password, confirm, message):
+@pytest.mark.parametrize(
+    "password, confirm, message",
+    [
+        ("short", "short", "Use 8 to 256 characters."),
+        ("password123", "password123", "is too common"),
+        ("a good long phrase", "a different phrase", "The two passwords are not the same."),
+        ("", "", "Choose a password."),
+        ("x" * 257, "x" * 257, "Use 8 to 256 characters."),
+    ],
+)
+def test_password_rules_are_explained_beside_the_field(
+    app, client, world, password, confirm, message
+):
     with app.app_context():
         from scoring.services.accounts import accounts
 
@@ -238,8 +278,12 @@ def test_a_long_unicode_password_is_kept_verbatim(app, client, world):
 
 def test_forgot_password_is_rate_limited_per_address(client, world):
     token = csrf_token_from(client.get("/accounts/forgot").get_data(as_text=True))
-    codes = [client.post("/accounts/forgot", data={"email": world.emails["applicant"], "csrf_token": token}).status_code
-             for _ in range(6)]
+    codes = [
+        client.post(
+            "/accounts/forgot", data={"email": world.emails["applicant"], "csrf_token": token}
+        ).status_code
+        for _ in range(6)
+    ]
     assert codes == [302] * 5 + [429]
 
 
@@ -249,7 +293,11 @@ def test_login_limit_per_address_gives_the_same_words_for_unknown_and_known(clie
     answers = []
     for n in range(21):
         email = world.emails["applicant"] if n in (3, 7) else f"nobody{n}@example.org"
-        answers.append(client.post("/login", data={"email": email, "password": "wrong password!", "csrf_token": token}))
+        answers.append(
+            client.post(
+                "/login", data={"email": email, "password": "wrong password!", "csrf_token": token}
+            )
+        )
     assert [r.status_code for r in answers[:20]] == [200] * 20
     assert answers[20].status_code == 429
     assert all("Email or password is not right." in r.get_data(as_text=True) for r in answers[:20])
@@ -261,10 +309,18 @@ def test_login_limit_per_account_for_an_unknown_user_reads_like_a_known_one(clie
     token = csrf_token_from(page.get_data(as_text=True))
     texts = {}
     for email in ("ghost@example.org", world.emails["colleague"]):
-        codes = [client.post("/login", data={"email": email, "password": "nope nope", "csrf_token": token})
-                 for _ in range(6)]
+        codes = [
+            client.post(
+                "/login", data={"email": email, "password": "nope nope", "csrf_token": token}
+            )
+            for _ in range(6)
+        ]
         assert [c.status_code for c in codes] == [200] * 5 + [429]
-        texts[email] = re.sub(r'(csrf-token" content|name="csrf_token"[^>]*value)="[^"]+"', "", codes[-1].get_data(as_text=True))
+        texts[email] = re.sub(
+            r'(csrf-token" content|name="csrf_token"[^>]*value)="[^"]+"',
+            "",
+            codes[-1].get_data(as_text=True),
+        )
     assert texts["ghost@example.org"] == texts[world.emails["colleague"]]
 
 
@@ -285,5 +341,9 @@ def test_mail_failure_is_kept_in_the_outbox(app, client, world):
 def test_a_nul_in_the_login_email_is_refused_not_a_500_on_postgresql(pg_app):
     client = pg_app.test_client()
     token = csrf_token_from(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"email": "a\x00@example.org", "password": "whatever!", "csrf_token": token})
-    assert response.status_code == 200 and "Remove the invisible control characters." in h.text(response)
+    response = client.post(
+        "/login", data={"email": "a\x00@example.org", "password": "whatever!", "csrf_token": token}
+    )
+    assert response.status_code == 200 and "Remove the invisible control characters." in h.text(
+        response
+    )

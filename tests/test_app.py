@@ -82,18 +82,23 @@ def test_login_and_logout_are_audited(app, auth, people):
     auth.login(people["staff"], factories.PASSWORD)
     auth.logout()
     with app.app_context():
-        actions = [e.action for e in db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id))]
+        actions = [
+            e.action for e in db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id))
+        ]
     assert actions == ["user.login", "user.logout"]
 
 
 def test_csrf_missing_or_foreign_token_is_refused(app, client, auth, people):
-    response = client.post("/login", data={"email": people["staff"], "password": factories.PASSWORD})
+    response = client.post(
+        "/login", data={"email": people["staff"], "password": factories.PASSWORD}
+    )
     assert response.status_code == 400
     assert "form expired" in response.get_data(as_text=True)
     other = app.test_client()
     foreign = csrf_token_from(other.get("/login").get_data(as_text=True))
     response = client.post(
-        "/login", data={"email": people["staff"], "password": factories.PASSWORD, "csrf_token": foreign}
+        "/login",
+        data={"email": people["staff"], "password": factories.PASSWORD, "csrf_token": foreign},
     )
     assert response.status_code == 400
 
@@ -120,7 +125,9 @@ def test_errors_are_friendly_html_and_json_under_api(client):
     assert "Not found" in page.get_data(as_text=True)
     api = client.get("/api/no-such-thing")
     assert api.status_code == 404
-    assert api.get_json() == {"error": {"status": 404, "message": api.get_json()["error"]["message"]}}
+    assert api.get_json() == {
+        "error": {"status": 404, "message": api.get_json()["error"]["message"]}
+    }
 
 
 def test_unexpected_error_shows_no_traceback(app, client):

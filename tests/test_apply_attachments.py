@@ -33,8 +33,11 @@ def draft(client, world, applicant):
 
 
 def _upload(client, app_id, token, data: bytes, name="plan.pdf"):
-    return client.post(f"/apply/applications/{app_id}/attachments", content_type="multipart/form-data",
-                       data={"csrf_token": token, "file": (io.BytesIO(data), name)})
+    return client.post(
+        f"/apply/applications/{app_id}/attachments",
+        content_type="multipart/form-data",
+        data={"csrf_token": token, "file": (io.BytesIO(data), name)},
+    )
 
 
 def _stored_files(app) -> list[Path]:
@@ -91,16 +94,25 @@ def _truncated() -> bytes:
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 200
 
 
-@pytest.mark.parametrize("make, name, message", [
-    (lambda: PNG, "photo.pdf", "This file is not a PDF (whatever its name says)."),
-    (lambda: b"<html><script>alert(1)</script></html>", "page.pdf", "This file is not a PDF"),
-    (lambda: b"PK\x03\x04" + b"\0" * 100, "archive.pdf", "This file is not a PDF"),
-    (_truncated, "cut.pdf", "This PDF is incomplete"),
-    (lambda: b"%PDF-1.7\n garbage that is not a pdf \n%%EOF\n", "fake.pdf", "This PDF cannot be read"),
-    (_encrypted_pdf, "locked.pdf", "This PDF is password-protected"),
-    (lambda: b"", "empty.pdf", "The file is empty."),
-])
-def test_only_real_pdfs_are_accepted_whatever_the_name(app, client, applicant, draft, make, name, message):
+@pytest.mark.parametrize(
+    "make, name, message",
+    [
+        (lambda: PNG, "photo.pdf", "This file is not a PDF (whatever its name says)."),
+        (lambda: b"<html><script>alert(1)</script></html>", "page.pdf", "This file is not a PDF"),
+        (lambda: b"PK\x03\x04" + b"\0" * 100, "archive.pdf", "This file is not a PDF"),
+        (_truncated, "cut.pdf", "This PDF is incomplete"),
+        (
+            lambda: b"%PDF-1.7\n garbage that is not a pdf \n%%EOF\n",
+            "fake.pdf",
+            "This PDF cannot be read",
+        ),
+        (_encrypted_pdf, "locked.pdf", "This PDF is password-protected"),
+        (lambda: b"", "empty.pdf", "The file is empty."),
+    ],
+)
+def test_only_real_pdfs_are_accepted_whatever_the_name(
+    app, client, applicant, draft, make, name, message
+):
     state, counts = h.application_state(app, draft), h.row_counts(app)
     response = _upload(client, draft, applicant, make(), name=name)
     assert response.status_code == 400
@@ -123,7 +135,9 @@ def test_over_the_size_limit_is_413_and_nothing_is_written(app, client, applican
 
 
 def test_no_file_chosen_says_so(client, applicant, draft):
-    response = client.post(f"/apply/applications/{draft}/attachments", data={"csrf_token": applicant})
+    response = client.post(
+        f"/apply/applications/{draft}/attachments", data={"csrf_token": applicant}
+    )
     assert "Choose a PDF file to upload." in h.text(client.get(response.headers["Location"]))
 
 
@@ -132,8 +146,10 @@ def test_removing_a_file_deletes_it_after_the_commit(app, client, applicant, dra
     with app.app_context():
         attachment_id = db.session.scalar(select(Attachment.id))
     assert len(_stored_files(app)) == 1
-    response = client.post(f"/apply/applications/{draft}/attachments/{attachment_id}/remove",
-                           data={"csrf_token": applicant})
+    response = client.post(
+        f"/apply/applications/{draft}/attachments/{attachment_id}/remove",
+        data={"csrf_token": applicant},
+    )
     assert response.status_code == 302
     assert _stored_files(app) == [] and h.row_counts(app)["attachment"] == 0
     with app.app_context():
@@ -142,13 +158,18 @@ def test_removing_a_file_deletes_it_after_the_commit(app, client, applicant, dra
 
 def test_files_are_frozen_after_submission(app, client, world, applicant, draft):
     _upload(client, draft, applicant, h.minimal_pdf())
-    client.post(f"/apply/applications/{draft}", data=h.valid_form(world, csrf_token=applicant, submit_app="1"))
+    client.post(
+        f"/apply/applications/{draft}",
+        data=h.valid_form(world, csrf_token=applicant, submit_app="1"),
+    )
     with app.app_context():
         attachment_id = db.session.scalar(select(Attachment.id))
     counts = h.row_counts(app)
     assert _upload(client, draft, applicant, h.minimal_pdf()).status_code == 409
-    remove = client.post(f"/apply/applications/{draft}/attachments/{attachment_id}/remove",
-                         data={"csrf_token": applicant})
+    remove = client.post(
+        f"/apply/applications/{draft}/attachments/{attachment_id}/remove",
+        data={"csrf_token": applicant},
+    )
     assert remove.status_code == 409
     assert h.row_counts(app) == counts and len(_stored_files(app)) == 1
     assert client.get(f"/apply/applications/{draft}/attachments/{attachment_id}").status_code == 200
@@ -156,7 +177,9 @@ def test_files_are_frozen_after_submission(app, client, world, applicant, draft)
 
 def test_at_most_ten_files(app, client, applicant, draft):
     pdf = h.minimal_pdf()
-    codes = [_upload(client, draft, applicant, pdf, name=f"f{n}.pdf").status_code for n in range(11)]
+    codes = [
+        _upload(client, draft, applicant, pdf, name=f"f{n}.pdf").status_code for n in range(11)
+    ]
     assert codes == [302] * 10 + [409]
     assert h.row_counts(app)["attachment"] == 10
 

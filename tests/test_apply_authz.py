@@ -16,11 +16,18 @@ from tests.conftest import csrf_token_from
 
 #: Every route of the area and who owns it. A new route fails ``test_every_route_is_covered``.
 OWNED = {  # a district's application: another district gets 404
-    "apply.edit", "apply.receipt", "apply.withdraw", "apply.budget_export", "apply.budget_upload",
-    "apply.attachment_add", "apply.attachment_download", "apply.attachment_remove",
+    "apply.edit",
+    "apply.receipt",
+    "apply.withdraw",
+    "apply.budget_export",
+    "apply.budget_upload",
+    "apply.attachment_add",
+    "apply.attachment_download",
+    "apply.attachment_remove",
 }
 APPLICANT_ONLY = {"apply.home", "apply.competitions", "apply.start", "apply.budget_template"} | (
-    OWNED - {"apply.attachment_download"})
+    OWNED - {"apply.attachment_download"}
+)
 STAFF_ONLY = {"apply.staff_applications", "apply.screen", "accounts.invite"}
 PUBLIC = {"accounts.forgot", "accounts.choose_password"}
 
@@ -35,17 +42,28 @@ def owned(app, client, world):
     """A Bridgeport draft with a PDF, submitted so the receipt exists; and the URL values."""
     token = h.login(client, world.emails["applicant"])
     app_id = h.create_draft(client, world, token)
-    client.post(f"/apply/applications/{app_id}/attachments", content_type="multipart/form-data",
-                data={"csrf_token": token, "file": (io.BytesIO(h.minimal_pdf()), "plan.pdf")})
-    client.post(f"/apply/applications/{app_id}", data=h.valid_form(world, csrf_token=token, submit_app="1"))
+    client.post(
+        f"/apply/applications/{app_id}/attachments",
+        content_type="multipart/form-data",
+        data={"csrf_token": token, "file": (io.BytesIO(h.minimal_pdf()), "plan.pdf")},
+    )
+    client.post(
+        f"/apply/applications/{app_id}", data=h.valid_form(world, csrf_token=token, submit_app="1")
+    )
     with app.app_context():
         attachment_id = db.session.scalar(select(Attachment.id))
-    return {"app_id": app_id, "attachment_id": attachment_id, "competition_id": world.competition_id,
-            "token": "made-up-token"}
+    return {
+        "app_id": app_id,
+        "attachment_id": attachment_id,
+        "competition_id": world.competition_id,
+        "token": "made-up-token",
+    }
 
 
 def _rules(app):
-    return [r for r in app.url_map.iter_rules() if r.endpoint.split(".")[0] in ("apply", "accounts")]
+    return [
+        r for r in app.url_map.iter_rules() if r.endpoint.split(".")[0] in ("apply", "accounts")
+    ]
 
 
 def _url(rule, values) -> str:
@@ -87,8 +105,11 @@ def test_another_districts_user_gets_404_on_every_route_of_an_application(app, w
             if method == "GET":
                 response = attacker.get(url)
             else:
-                response = attacker.post(url, data=_payload(rule.endpoint, world, token),
-                                         content_type="multipart/form-data")
+                response = attacker.post(
+                    url,
+                    data=_payload(rule.endpoint, world, token),
+                    content_type="multipart/form-data",
+                )
             assert response.status_code == 404, (rule.endpoint, method, response.status_code)
             assert "There is nothing here, or you do not have access to it." in h.text(response)
     assert h.application_state(app, owned["app_id"]) == state and h.row_counts(app) == counts
@@ -104,8 +125,15 @@ def test_other_roles_get_403_on_applicant_routes(app, world, owned, who):
             continue
         url = _url(rule, owned)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = other.get(url) if method == "GET" else other.post(
-                url, data=_payload(rule.endpoint, world, token), content_type="multipart/form-data")
+            response = (
+                other.get(url)
+                if method == "GET"
+                else other.post(
+                    url,
+                    data=_payload(rule.endpoint, world, token),
+                    content_type="multipart/form-data",
+                )
+            )
             assert response.status_code == 403, (rule.endpoint, method)
     assert h.application_state(app, owned["app_id"]) == state and h.row_counts(app) == counts
 
@@ -120,8 +148,15 @@ def test_staff_routes_refuse_everyone_else(app, world, owned, who):
             continue
         url = _url(rule, owned)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = other.get(url) if method == "GET" else other.post(
-                url, data=_payload(rule.endpoint, world, token), content_type="multipart/form-data")
+            response = (
+                other.get(url)
+                if method == "GET"
+                else other.post(
+                    url,
+                    data=_payload(rule.endpoint, world, token),
+                    content_type="multipart/form-data",
+                )
+            )
             assert response.status_code == 403, (rule.endpoint, method)
     assert h.application_state(app, owned["app_id"]) == state and h.row_counts(app) == counts
 
@@ -132,7 +167,9 @@ def test_anonymous_users_are_sent_to_sign_in(app, world, owned):
         if rule.endpoint in PUBLIC or "GET" not in rule.methods:
             continue
         response = anonymous.get(_url(rule, owned))
-        assert response.status_code == 302 and response.headers["Location"].startswith("/login"), rule.endpoint
+        assert response.status_code == 302 and response.headers["Location"].startswith("/login"), (
+            rule.endpoint
+        )
 
 
 def test_posts_without_a_csrf_token_are_refused_and_change_nothing(app, client, world, owned):
@@ -165,11 +202,18 @@ def test_ids_beyond_the_integer_range_are_404_on_postgresql(pg_app):
     client = pg_app.test_client()
     token = h.login(client, world.emails["applicant"])
     huge = "9" * 20
-    for url in (f"/apply/applications/{huge}", f"/apply/applications/{huge}/receipt",
-                f"/apply/applications/1/attachments/{huge}", f"/apply/competitions/{huge}/apply",
-                f"/apply/competitions/{huge}/budget-template.xlsx"):
+    for url in (
+        f"/apply/applications/{huge}",
+        f"/apply/applications/{huge}/receipt",
+        f"/apply/applications/1/attachments/{huge}",
+        f"/apply/competitions/{huge}/apply",
+        f"/apply/competitions/{huge}/budget-template.xlsx",
+    ):
         assert client.get(url).status_code == 404, url
-    assert client.post(f"/apply/applications/{huge}/withdraw", data={"csrf_token": token}).status_code == 404
+    assert (
+        client.post(f"/apply/applications/{huge}/withdraw", data={"csrf_token": token}).status_code
+        == 404
+    )
     staff = pg_app.test_client()
     h.login(staff, world.emails["staff"])
     assert staff.get(f"/apply/staff/applications?competition={huge}").status_code == 200
@@ -180,6 +224,8 @@ def test_control_characters_in_the_forgot_form_are_refused_on_postgresql(pg_app)
     h.make_world(pg_app)
     client = pg_app.test_client()
     token = csrf_token_from(client.get("/accounts/forgot").get_data(as_text=True))
-    response = client.post("/accounts/forgot", data={"email": "a\x00@example.org", "csrf_token": token})
+    response = client.post(
+        "/accounts/forgot", data={"email": "a\x00@example.org", "csrf_token": token}
+    )
     assert response.status_code == 400
     assert "Remove the invisible control characters" in h.text(response)

@@ -31,8 +31,11 @@ def _load(data: bytes):
 
 
 def _upload(client, app_id, token, data: bytes, name="budget.xlsx"):
-    return client.post(f"/apply/applications/{app_id}/budget", content_type="multipart/form-data",
-                       data={"csrf_token": token, "workbook": (io.BytesIO(data), name)})
+    return client.post(
+        f"/apply/applications/{app_id}/budget",
+        content_type="multipart/form-data",
+        data={"csrf_token": token, "workbook": (io.BytesIO(data), name)},
+    )
 
 
 def _xlsx(wb) -> bytes:
@@ -69,10 +72,14 @@ def test_a_filled_workbook_fills_the_budget_and_is_audited(app, client, world, a
     ws.cell(row=_row_of(ws, 600), column=4).value = 1234.56
     ws.cell(row=_row_of(ws, 600), column=5).value = "2,000.10"
     ws.cell(row=_row_of(ws, 600), column=3).value = "Books"
-    ws.cell(row=ws.max_row + 1, column=1).value = "Total"  # a totals row the applicant added: ignored
+    ws.cell(
+        row=ws.max_row + 1, column=1
+    ).value = "Total"  # a totals row the applicant added: ignored
     response = _upload(client, app_id, applicant, _xlsx(wb))
     assert response.status_code == 302
-    assert "Budget filled from the workbook: 4 amounts, total $103,234.66." in h.text(client.get(response.headers["Location"]))
+    assert "Budget filled from the workbook: 4 amounts, total $103,234.66." in h.text(
+        client.get(response.headers["Location"])
+    )
     assert h.application_state(app, app_id)["budget"] == [
         (100, 1, Decimal("50000.00"), "Two extended-day teachers"),
         (300, 1, Decimal("50000.00"), "Coaching partner"),
@@ -80,8 +87,13 @@ def test_a_filled_workbook_fills_the_budget_and_is_audited(app, client, world, a
         (600, 2, Decimal("2000.10"), "Books"),
     ]
     with app.app_context():
-        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "application.budget_replace"))
-        assert event.before["budget_total"] == "150000.00" and event.after["budget_total"] == "103234.66"
+        event = db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "application.budget_replace")
+        )
+        assert (
+            event.before["budget_total"] == "150000.00"
+            and event.after["budget_total"] == "103234.66"
+        )
         assert event.note == "workbook budget.xlsx"
 
 
@@ -136,16 +148,21 @@ def _no_header() -> bytes:
     return _xlsx(wb)
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: b"", "The file is empty."),
-    (lambda: h.minimal_pdf(), "This file is not an Excel workbook (.xlsx)."),
-    (lambda: b"PK\x03\x04 broken zip", "This file is not an Excel workbook (.xlsx)."),
-    (_no_budget_sheet, "The workbook has no sheet named “Budget” (sheets found: “Sheet1”)."),
-    (_no_header, "Budget!A1:A30: no “Object code” header row was found."),
-    (_bomb, "too large once unpacked"),
-    (lambda: b"PK" + b"x" * (2 * 1024 * 1024), "The workbook is larger than 2 MB."),
-])
-def test_files_that_are_not_a_usable_workbook_are_refused_with_a_reason(app, client, world, applicant, make, message):
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: b"", "The file is empty."),
+        (lambda: h.minimal_pdf(), "This file is not an Excel workbook (.xlsx)."),
+        (lambda: b"PK\x03\x04 broken zip", "This file is not an Excel workbook (.xlsx)."),
+        (_no_budget_sheet, "The workbook has no sheet named “Budget” (sheets found: “Sheet1”)."),
+        (_no_header, "Budget!A1:A30: no “Object code” header row was found."),
+        (_bomb, "too large once unpacked"),
+        (lambda: b"PK" + b"x" * (2 * 1024 * 1024), "The workbook is larger than 2 MB."),
+    ],
+)
+def test_files_that_are_not_a_usable_workbook_are_refused_with_a_reason(
+    app, client, world, applicant, make, message
+):
     app_id = h.create_draft(client, world, applicant)
     state, counts = h.application_state(app, app_id), h.row_counts(app)
     response = _upload(client, app_id, applicant, make())
@@ -160,23 +177,39 @@ def test_no_file_chosen_says_so(client, world, applicant):
     assert "Choose the filled budget workbook" in h.text(client.get(response.headers["Location"]))
 
 
-FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"click\")", "+1+2", "-3+4", "@SUM(A1)", "=cmd|' /C calc'!A0",
-            "\t=1", "＝1+1"]
+FORMULAS = [
+    '=HYPERLINK("http://evil.example","click")',
+    "+1+2",
+    "-3+4",
+    "@SUM(A1)",
+    "=cmd|' /C calc'!A0",
+    "\t=1",
+    "＝1+1",
+]
 
 
 def test_formula_like_text_is_never_a_formula_in_any_export(app, client, world, applicant):
     with app.app_context():
         db.session.get(School, world.school_id).name = FORMULAS[0]
         db.session.commit()
-    app_id = h.create_draft(client, world, applicant, note_100=FORMULAS[1], note_300=FORMULAS[4],
-                            b_500_1="0", note_500=FORMULAS[3])
+    app_id = h.create_draft(
+        client,
+        world,
+        applicant,
+        note_100=FORMULAS[1],
+        note_300=FORMULAS[4],
+        b_500_1="0",
+        note_500=FORMULAS[3],
+    )
     with app.app_context():
         from scoring.models import Competition
 
         db.session.get(Competition, world.competition_id).title = FORMULAS[2]
         db.session.commit()
-    for url in (f"/apply/applications/{app_id}/budget.xlsx",
-                f"/apply/competitions/{world.competition_id}/budget-template.xlsx"):
+    for url in (
+        f"/apply/applications/{app_id}/budget.xlsx",
+        f"/apply/competitions/{world.competition_id}/budget-template.xlsx",
+    ):
         data = client.get(url).data
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             sheet_xml = zf.read("xl/worksheets/sheet1.xml").decode()
@@ -188,9 +221,15 @@ def test_formula_like_text_is_never_a_formula_in_any_export(app, client, world, 
         assert all(c.quotePrefix for c in risky)
     exported = _load(client.get(f"/apply/applications/{app_id}/budget.xlsx").data)["Budget"]
     values = [c.value for row in exported.iter_rows() for c in row]
-    assert f"TIME-{app_id:05d} · {FORMULAS[0]}" in values and FORMULAS[4] in values and f"Budget — {FORMULAS[2]}" in values
+    assert (
+        f"TIME-{app_id:05d} · {FORMULAS[0]}" in values
+        and FORMULAS[4] in values
+        and f"Budget — {FORMULAS[2]}" in values
+    )
     # Round trip: the text comes back as text, not as a formula.
-    response = _upload(client, app_id, applicant, client.get(f"/apply/applications/{app_id}/budget.xlsx").data)
+    response = _upload(
+        client, app_id, applicant, client.get(f"/apply/applications/{app_id}/budget.xlsx").data
+    )
     assert response.status_code == 302
     notes = {b[0]: b[3] for b in h.application_state(app, app_id)["budget"]}
     assert notes[100] == FORMULAS[1] and notes[300] == FORMULAS[4] and notes[500] == FORMULAS[3]
@@ -198,7 +237,10 @@ def test_formula_like_text_is_never_a_formula_in_any_export(app, client, world, 
 
 def test_no_upload_after_submission(app, client, world, applicant):
     app_id = h.create_draft(client, world, applicant)
-    client.post(f"/apply/applications/{app_id}", data=h.valid_form(world, csrf_token=applicant, submit_app="1"))
+    client.post(
+        f"/apply/applications/{app_id}",
+        data=h.valid_form(world, csrf_token=applicant, submit_app="1"),
+    )
     state = h.application_state(app, app_id)
     wb = _load(client.get(f"/apply/applications/{app_id}/budget.xlsx").data)
     response = _upload(client, app_id, applicant, _xlsx(wb))

@@ -29,12 +29,16 @@ def applicant(client, world):
 def _edit(client, app_id, token, **over):
     data = h.valid_form(client.world, csrf_token=token, **over)
     data.setdefault("save_draft", "1")
-    return client.post(f"/apply/applications/{app_id}", data={k: v for k, v in data.items() if v is not None})
+    return client.post(
+        f"/apply/applications/{app_id}", data={k: v for k, v in data.items() if v is not None}
+    )
 
 
 def _submit(client, app_id, token, **over):
     data = h.valid_form(client.world, csrf_token=token, submit_app="1", **over)
-    return client.post(f"/apply/applications/{app_id}", data={k: v for k, v in data.items() if v is not None})
+    return client.post(
+        f"/apply/applications/{app_id}", data={k: v for k, v in data.items() if v is not None}
+    )
 
 
 def _set_window(app, world, **deltas):
@@ -55,14 +59,20 @@ def test_the_form_follows_the_rubric_and_lists_only_eligible_schools(client, wor
     assert "Use of data (15 points)" in page and "Coherent plan (10 points)" in page
     assert "School is Turnaround" in page and "+5 points" in page
     for code in range(100, 1000, 100):
-        assert f'name="b_{code}_1"' in page and f'name="b_{code}_2"' in page and f'name="b_{code}_3"' not in page
+        assert (
+            f'name="b_{code}_1"' in page
+            and f'name="b_{code}_2"' in page
+            and f'name="b_{code}_3"' not in page
+        )
     assert "Bridgeport Elementary" in page and "Bridgeport Middle" in page
     assert "Bridgeport High" not in page  # Category 1: not an eligible classification
     assert "Hartford Middle" not in page  # another district
     assert "$100,000.00 to $400,000.00" in page
 
 
-def test_open_competitions_show_window_funds_bounds_eligibility_and_rubric(client, world, applicant):
+def test_open_competitions_show_window_funds_bounds_eligibility_and_rubric(
+    client, world, applicant
+):
     page = h.text(client.get("/apply/competitions"))
     with client.application.app_context():
         from scoring.formatting import local_dt
@@ -77,11 +87,15 @@ def test_open_competitions_show_window_funds_bounds_eligibility_and_rubric(clien
     assert "Bridgeport Elementary, Bridgeport Middle" in page
 
 
-def test_closed_and_unscheduled_competitions_are_not_listed_and_refuse_new_drafts(app, client, world, applicant):
+def test_closed_and_unscheduled_competitions_are_not_listed_and_refuse_new_drafts(
+    app, client, world, applicant
+):
     _set_window(app, world, opens=timedelta(days=-10), closes=timedelta(seconds=-1))
     assert "TIME Collaborative" not in h.text(client.get("/apply/competitions"))
-    response = client.post(f"/apply/competitions/{world.competition_id}/apply",
-                           data=h.valid_form(world, csrf_token=applicant, save_draft="1"))
+    response = client.post(
+        f"/apply/competitions/{world.competition_id}/apply",
+        data=h.valid_form(world, csrf_token=applicant, save_draft="1"),
+    )
     assert response.status_code == 409 and "takes no new applications" in h.text(response)
     assert h.row_counts(app)["application"] == 0
 
@@ -89,9 +103,19 @@ def test_closed_and_unscheduled_competitions_are_not_listed_and_refuse_new_draft
 # --- Drafts ----------------------------------------------------------------------------------
 
 
-def test_an_incomplete_draft_is_saved_and_says_what_blocks_submission(app, client, world, applicant):
-    app_id = h.create_draft(client, world, applicant, title="", requested_amount="", b_300_1="", note_300="",
-                            **{f"narrative_{world.required_section_id}": ""})
+def test_an_incomplete_draft_is_saved_and_says_what_blocks_submission(
+    app, client, world, applicant
+):
+    app_id = h.create_draft(
+        client,
+        world,
+        applicant,
+        title="",
+        requested_amount="",
+        b_300_1="",
+        note_300="",
+        **{f"narrative_{world.required_section_id}": ""},
+    )
     page = h.text(client.get(f"/apply/applications/{app_id}"))
     assert "Before you can submit" in page
     assert "Give the project a title." in page
@@ -102,38 +126,60 @@ def test_an_incomplete_draft_is_saved_and_says_what_blocks_submission(app, clien
         assert a.status == ApplicationStatus.DRAFT and a.ref == f"TIME-{a.id:05d}"
         assert a.requested_amount == Decimal("0.00")
         assert [(b.object_code, b.year, b.amount) for b in a.budget_lines] == [
-            (100, 1, Decimal("50000.00")), (100, 2, Decimal("50000.00"))]
+            (100, 1, Decimal("50000.00")),
+            (100, 2, Decimal("50000.00")),
+        ]
 
 
 def test_a_complete_draft_is_saved_with_exact_money_and_every_part(app, client, world, applicant):
     app_id = h.create_draft(client, world, applicant)
     state = h.application_state(app, app_id)
     assert state["requested"] == Decimal("150000.00")
-    assert state["budget"] == [(100, 1, Decimal("50000.00"), "Two extended-day teachers"),
-                               (100, 2, Decimal("50000.00"), "Two extended-day teachers"),
-                               (300, 1, Decimal("50000.00"), "Coaching partner")]
-    assert state["narratives"] == [(world.required_section_id, "We add 300 hours.\nEvery student, every day."),
-                                   (world.optional_section_id, "")]
+    assert state["budget"] == [
+        (100, 1, Decimal("50000.00"), "Two extended-day teachers"),
+        (100, 2, Decimal("50000.00"), "Two extended-day teachers"),
+        (300, 1, Decimal("50000.00"), "Coaching partner"),
+    ]
+    assert state["narratives"] == [
+        (world.required_section_id, "We add 300 hours.\nEvery student, every day."),
+        (world.optional_section_id, ""),
+    ]
     assert state["priorities"] == [world.priority_id]
     assert state["contacts"][0]["name"] == "Pat Principal"
-    assert "This draft is complete: you can submit it." in h.text(client.get(f"/apply/applications/{app_id}"))
+    assert "This draft is complete: you can submit it." in h.text(
+        client.get(f"/apply/applications/{app_id}")
+    )
 
 
-def test_editing_a_draft_updates_lines_in_place_and_removes_cleared_ones(app, client, world, applicant):
+def test_editing_a_draft_updates_lines_in_place_and_removes_cleared_ones(
+    app, client, world, applicant
+):
     app_id = h.create_draft(client, world, applicant)
-    response = _edit(client, app_id, applicant, b_100_2="", b_300_1="100000", note_300="Coaching, two years",
-                     priorities=None, version=str(h.application_state(app, app_id)["version"]))
+    response = _edit(
+        client,
+        app_id,
+        applicant,
+        b_100_2="",
+        b_300_1="100000",
+        note_300="Coaching, two years",
+        priorities=None,
+        version=str(h.application_state(app, app_id)["version"]),
+    )
     assert response.status_code == 302
     state = h.application_state(app, app_id)
-    assert state["budget"] == [(100, 1, Decimal("50000.00"), "Two extended-day teachers"),
-                               (300, 1, Decimal("100000.00"), "Coaching, two years")]
+    assert state["budget"] == [
+        (100, 1, Decimal("50000.00"), "Two extended-day teachers"),
+        (300, 1, Decimal("100000.00"), "Coaching, two years"),
+    ]
     assert state["priorities"] == []
 
 
 def test_one_application_per_school_and_competition(app, client, world, applicant):
     first = h.create_draft(client, world, applicant)
-    response = client.post(f"/apply/competitions/{world.competition_id}/apply",
-                           data=h.valid_form(world, csrf_token=applicant, save_draft="1"))
+    response = client.post(
+        f"/apply/competitions/{world.competition_id}/apply",
+        data=h.valid_form(world, csrf_token=applicant, save_draft="1"),
+    )
     assert response.status_code == 400
     with app.app_context():
         ref = db.session.get(Application, first).ref
@@ -158,7 +204,11 @@ def _bad_inputs(world):
         ("grant_contact_email", "a@b", "Enter a full email address"),
         ("principal_phone", "call me maybe", "Enter a phone number with digits"),
         ("grant_contact_phone", "1" * 41, "Keep this to 40 characters."),
-        (f"narrative_{req}", "x" * 501, "This response is 501 characters; the limit is 500. Shorten it by 1."),
+        (
+            f"narrative_{req}",
+            "x" * 501,
+            "This response is 501 characters; the limit is 500. Shorten it by 1.",
+        ),
         (f"narrative_{opt}", "y" * 301, "the limit is 300"),
         (f"narrative_{req}", "nul \x00 inside", "Remove the invisible control characters"),
         ("requested_amount", "-5", "Enter dollars and cents"),
@@ -175,20 +225,30 @@ def _bad_inputs(world):
         ("b_500_2", "ten", "Enter dollars and cents"),
         ("b_900_1", "0.001", "Enter dollars and cents"),
         ("note_100", "d" * 501, "Keep this to 500 characters."),
-        ("note_200", "A description with no amount", "Enter an amount for at least one year, or clear this description."),
+        (
+            "note_200",
+            "A description with no amount",
+            "Enter an amount for at least one year, or clear this description.",
+        ),
     ]
 
 
 @pytest.mark.parametrize("case", range(29))
-def test_bad_input_on_every_field_is_refused_beside_it_and_nothing_is_saved(app, client, world, applicant, case):
+def test_bad_input_on_every_field_is_refused_beside_it_and_nothing_is_saved(
+    app, client, world, applicant, case
+):
     name, value, message = _bad_inputs(world)[case]
     app_id = h.create_draft(client, world, applicant)
     state, counts = h.application_state(app, app_id), h.row_counts(app)
     # Change other fields too: none of it may be kept when one field is refused.
-    response = _edit(client, app_id, applicant, **({"title": "Changed title", "b_100_1": "1"} | {name: value}))
+    response = _edit(
+        client, app_id, applicant, **({"title": "Changed title", "b_100_1": "1"} | {name: value})
+    )
     assert response.status_code == 400, h.text(response)[-1500:]
     assert message in h.text(response)
-    assert 'class="field-error"' in response.get_data(as_text=True) or "flash-error" in response.get_data(as_text=True)
+    assert 'class="field-error"' in response.get_data(
+        as_text=True
+    ) or "flash-error" in response.get_data(as_text=True)
     assert h.application_state(app, app_id) == state
     assert h.row_counts(app) == counts
 
@@ -197,8 +257,10 @@ def test_bad_input_on_every_field_is_refused_beside_it_and_nothing_is_saved(app,
 def test_bad_input_on_a_new_application_creates_nothing(app, client, world, applicant, case):
     name, value, message = _bad_inputs(world)[case]
     counts = h.row_counts(app)
-    response = client.post(f"/apply/competitions/{world.competition_id}/apply",
-                           data=h.valid_form(world, csrf_token=applicant, save_draft="1", **{name: value}))
+    response = client.post(
+        f"/apply/competitions/{world.competition_id}/apply",
+        data=h.valid_form(world, csrf_token=applicant, save_draft="1", **{name: value}),
+    )
     assert response.status_code == 400 and message in h.text(response)
     assert h.row_counts(app) == counts
 
@@ -210,9 +272,14 @@ def test_nul_characters_and_huge_numbers_are_refused_on_postgresql_too(pg_app):
     client.world = world
     app_id = h.create_draft(client, world, token)
     state = h.application_state(pg_app, app_id)
-    for name, value in (("title", "a\x00b"), (f"narrative_{world.required_section_id}", "\x00"),
-                        ("note_100", "\x00"), ("requested_amount", "9" * 40), ("b_100_1", "9" * 13),
-                        ("principal_email", "a\x00@b.org")):
+    for name, value in (
+        ("title", "a\x00b"),
+        (f"narrative_{world.required_section_id}", "\x00"),
+        ("note_100", "\x00"),
+        ("requested_amount", "9" * 40),
+        ("b_100_1", "9" * 13),
+        ("principal_email", "a\x00@b.org"),
+    ):
         response = _edit(client, app_id, token, **{name: value})
         assert response.status_code == 400, (name, response.status_code)
     assert h.application_state(pg_app, app_id) == state
@@ -220,21 +287,42 @@ def test_nul_characters_and_huge_numbers_are_refused_on_postgresql_too(pg_app):
 
 def test_extra_fields_are_ignored_mass_assignment(app, client, world, applicant):
     app_id = h.create_draft(client, world, applicant)
-    response = _edit(client, app_id, applicant, status="submitted", eligible="0", ineligible_reason="x",
-                     confirmation_number="FAKE-1", competition_id="999", tier="9", ref="HACK", created_by_id="1",
-                     submitted_at="2020-01-01")
+    response = _edit(
+        client,
+        app_id,
+        applicant,
+        status="submitted",
+        eligible="0",
+        ineligible_reason="x",
+        confirmation_number="FAKE-1",
+        competition_id="999",
+        tier="9",
+        ref="HACK",
+        created_by_id="1",
+        submitted_at="2020-01-01",
+    )
     assert response.status_code == 302
     with app.app_context():
         a = db.session.get(Application, app_id)
         assert (a.status, a.eligible, a.confirmation_number, a.tier, a.competition_id) == (
-            ApplicationStatus.DRAFT, True, None, 1, world.competition_id)
+            ApplicationStatus.DRAFT,
+            True,
+            None,
+            1,
+            world.competition_id,
+        )
         assert a.ref.startswith("TIME-") and a.submitted_at is None
 
 
 def test_a_stale_form_is_refused_and_the_newer_save_is_kept(app, client, world, applicant):
     app_id = h.create_draft(client, world, applicant)
     old_version = str(h.application_state(app, app_id)["version"])
-    assert _edit(client, app_id, applicant, title="Saved by a colleague", version=old_version).status_code == 302
+    assert (
+        _edit(
+            client, app_id, applicant, title="Saved by a colleague", version=old_version
+        ).status_code
+        == 302
+    )
     response = _edit(client, app_id, applicant, title="My stale edit", version=old_version)
     assert response.status_code == 409
     assert "changed in another window or by a colleague" in h.text(response)
@@ -245,21 +333,38 @@ def test_a_stale_form_is_refused_and_the_newer_save_is_kept(app, client, world, 
 # --- Submit, receipt, read-only ---------------------------------------------------------------
 
 
-def test_submit_inside_the_window_gives_a_receipt_and_a_mail_over_smtp(app, client, world, applicant):
+def test_submit_inside_the_window_gives_a_receipt_and_a_mail_over_smtp(
+    app, client, world, applicant
+):
     sink = h.SmtpSink().start()
     try:
         app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port)
         app.extensions["celery"].control.purge()
         app_id = h.create_draft(client, world, applicant)
-        response = _submit(client, app_id, applicant, version=str(h.application_state(app, app_id)["version"]))
-        assert response.status_code == 302 and response.headers["Location"].endswith(f"/apply/applications/{app_id}/receipt")
+        response = _submit(
+            client, app_id, applicant, version=str(h.application_state(app, app_id)["version"])
+        )
+        assert response.status_code == 302 and response.headers["Location"].endswith(
+            f"/apply/applications/{app_id}/receipt"
+        )
         with app.app_context():
             a = db.session.get(Application, app_id)
             number, submitted_at = a.confirmation_number, a.submitted_at
-            assert a.status == ApplicationStatus.SUBMITTED and number.startswith(f"CT-{world.competition_id:03d}-")
-            event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "application.submit"))
-            assert event.after["confirmation_number"] == number and event.after["budget_total"] == "150000.00"
-            assert event.after["budget"] == [[100, 1, "50000.00"], [100, 2, "50000.00"], [300, 1, "50000.00"]]
+            assert a.status == ApplicationStatus.SUBMITTED and number.startswith(
+                f"CT-{world.competition_id:03d}-"
+            )
+            event = db.session.scalar(
+                select(AuditEvent).where(AuditEvent.action == "application.submit")
+            )
+            assert (
+                event.after["confirmation_number"] == number
+                and event.after["budget_total"] == "150000.00"
+            )
+            assert event.after["budget"] == [
+                [100, 1, "50000.00"],
+                [100, 2, "50000.00"],
+                [300, 1, "50000.00"],
+            ]
         receipt = h.text(client.get(f"/apply/applications/{app_id}/receipt"))
         assert "Application received" in receipt and number in receipt and "$150,000.00" in receipt
         h.run_outbox_with_worker(app)
@@ -279,16 +384,32 @@ def test_submit_inside_the_window_gives_a_receipt_and_a_mail_over_smtp(app, clie
         assert db.session.get(Application, app_id).submitted_at == submitted_at
 
 
-@pytest.mark.parametrize("over, message", [
-    ({"requested_amount": "160000"}, "The budget totals $150,000.00 but the request is $160,000.00; they must be equal (difference $10,000.00)."),
-    ({"requested_amount": "50000", "b_100_2": "", "b_300_1": "", "note_300": ""}, "The request must be at least $100,000.00, the smallest award."),
-    ({"requested_amount": "500000", "b_300_1": "400000"}, "The request must be at most $400,000.00, the largest award."),
-    ({"narrative_REQ": "   "}, "The “Need and plan” response is required."),
-    ({"grant_contact_email": ""}, "Enter the grant contact's email address."),
-    ({"b_100_1": "", "b_100_2": "", "b_300_1": "", "note_100": "", "note_300": ""}, "Enter the budget: at least one line"),
-])
-def test_an_incomplete_submission_is_kept_as_a_draft_with_the_reason_beside_the_field(app, client, world, applicant,
-                                                                                       over, message):
+@pytest.mark.parametrize(
+    "over, message",
+    [
+        (
+            {"requested_amount": "160000"},
+            "The budget totals $150,000.00 but the request is $160,000.00; they must be equal (difference $10,000.00).",
+        ),
+        (
+            {"requested_amount": "50000", "b_100_2": "", "b_300_1": "", "note_300": ""},
+            "The request must be at least $100,000.00, the smallest award.",
+        ),
+        (
+            {"requested_amount": "500000", "b_300_1": "400000"},
+            "The request must be at most $400,000.00, the largest award.",
+        ),
+        ({"narrative_REQ": "   "}, "The “Need and plan” response is required."),
+        ({"grant_contact_email": ""}, "Enter the grant contact's email address."),
+        (
+            {"b_100_1": "", "b_100_2": "", "b_300_1": "", "note_100": "", "note_300": ""},
+            "Enter the budget: at least one line",
+        ),
+    ],
+)
+def test_an_incomplete_submission_is_kept_as_a_draft_with_the_reason_beside_the_field(
+    app, client, world, applicant, over, message
+):
     over = {k.replace("REQ", str(world.required_section_id)): v for k, v in over.items()}
     app_id = h.create_draft(client, world, applicant)
     response = _submit(client, app_id, applicant, **over)
@@ -299,7 +420,10 @@ def test_an_incomplete_submission_is_kept_as_a_draft_with_the_reason_beside_the_
     with app.app_context():
         a = db.session.get(Application, app_id)
         assert a.status == ApplicationStatus.DRAFT and a.confirmation_number is None
-        assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "application.submit")) is None
+        assert (
+            db.session.scalar(select(AuditEvent).where(AuditEvent.action == "application.submit"))
+            is None
+        )
     assert h.row_counts(app)["outbox_message"] == 0
 
 
@@ -343,7 +467,9 @@ def test_withdraw_before_the_deadline_needs_the_box_ticked(app, client, world, a
     with app.app_context():
         a = db.session.get(Application, app_id)
         assert a.status == ApplicationStatus.WITHDRAWN and a.withdrawn_at is not None
-        assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "application.withdraw"))
+        assert db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "application.withdraw")
+        )
     assert "Withdrawn" in h.text(client.get(f"/apply/applications/{app_id}"))
     assert _withdraw(client, app_id, applicant).status_code == 409
     # The school may apply again with a new application.
@@ -372,35 +498,63 @@ def test_the_whole_flow_on_postgresql(pg_app):
     token = h.login(client, world.emails["applicant"])
     app_id = h.create_draft(client, world, token)
     # Move amounts between existing keys and clear one: rows are updated in place, not re-inserted.
-    assert _edit(client, app_id, token, b_100_1="50000", b_100_2="", b_300_1="100000").status_code == 302
-    book = openpyxl.load_workbook(io.BytesIO(client.get(f"/apply/applications/{app_id}/budget.xlsx").data))
+    assert (
+        _edit(client, app_id, token, b_100_1="50000", b_100_2="", b_300_1="100000").status_code
+        == 302
+    )
+    book = openpyxl.load_workbook(
+        io.BytesIO(client.get(f"/apply/applications/{app_id}/budget.xlsx").data)
+    )
     ws = book["Budget"]
     rows = {c.value: c.row for c in ws["A"] if isinstance(c.value, int)}
     ws.cell(row=rows[300], column=4).value = None
     ws.cell(row=rows[300], column=5).value = 100000
     out = io.BytesIO()
     book.save(out)
-    upload = client.post(f"/apply/applications/{app_id}/budget", content_type="multipart/form-data",
-                         data={"csrf_token": token, "workbook": (io.BytesIO(out.getvalue()), "b.xlsx")})
+    upload = client.post(
+        f"/apply/applications/{app_id}/budget",
+        content_type="multipart/form-data",
+        data={"csrf_token": token, "workbook": (io.BytesIO(out.getvalue()), "b.xlsx")},
+    )
     assert upload.status_code == 302
     assert h.application_state(pg_app, app_id)["budget"] == [
-        (100, 1, Decimal("50000.00"), "Two extended-day teachers"), (300, 2, Decimal("100000.00"), "Coaching partner")]
+        (100, 1, Decimal("50000.00"), "Two extended-day teachers"),
+        (300, 2, Decimal("100000.00"), "Coaching partner"),
+    ]
     state = h.application_state(pg_app, app_id)
-    response = client.post(f"/apply/applications/{app_id}", data=h.valid_form(
-        world, csrf_token=token, submit_app="1", b_100_1="50000", b_100_2="", b_300_1="", b_300_2="100000",
-        version=str(state["version"])))
+    response = client.post(
+        f"/apply/applications/{app_id}",
+        data=h.valid_form(
+            world,
+            csrf_token=token,
+            submit_app="1",
+            b_100_1="50000",
+            b_100_2="",
+            b_300_1="",
+            b_300_2="100000",
+            version=str(state["version"]),
+        ),
+    )
     assert response.status_code == 302 and response.headers["Location"].endswith("/receipt")
     with pg_app.app_context():
         a = db.session.get(Application, app_id)
-        assert a.status == ApplicationStatus.SUBMITTED and a.requested_amount == Decimal("150000.00")
-    assert client.post(f"/apply/applications/{app_id}/withdraw",
-                       data={"csrf_token": token, "confirm": "y"}).status_code == 302
+        assert a.status == ApplicationStatus.SUBMITTED and a.requested_amount == Decimal(
+            "150000.00"
+        )
+    assert (
+        client.post(
+            f"/apply/applications/{app_id}/withdraw", data={"csrf_token": token, "confirm": "y"}
+        ).status_code
+        == 302
+    )
     assert h.application_state(pg_app, app_id)["status"] == ApplicationStatus.WITHDRAWN
 
 
 def test_a_new_application_can_be_submitted_in_one_go(app, client, world, applicant):
-    response = client.post(f"/apply/competitions/{world.competition_id}/apply",
-                           data=h.valid_form(world, csrf_token=applicant, submit_app="1"))
+    response = client.post(
+        f"/apply/competitions/{world.competition_id}/apply",
+        data=h.valid_form(world, csrf_token=applicant, submit_app="1"),
+    )
     assert response.status_code == 302 and response.headers["Location"].endswith("/receipt")
     with app.app_context():
         a = db.session.scalar(select(Application))

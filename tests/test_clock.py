@@ -38,7 +38,9 @@ def test_frozen_refuses_a_naive_time():
 
 def test_a_service_and_the_model_defaults_see_the_set_clock(app_ctx):
     with clock.frozen(AT - timedelta(days=2)):
-        user = users.create_user("clock@example.org", "Clock Test", Role.STAFF, password="a long passphrase 42")
+        user = users.create_user(
+            "clock@example.org", "Clock Test", Role.STAFF, password="a long passphrase 42"
+        )
         db.session.commit()
     with clock.frozen(AT):
         assert users.authenticate("clock@example.org", "a long passphrase 42") is user

@@ -29,9 +29,16 @@ def world(app):
     data["reviews"][0]["comments"] = {"need.data": "+1 strong use of data; café"}
     world = build(app, data=data)
     staff = login(app, PREPARER)
-    response = post(staff, f"/staff/runs/{world.run_id}/overrides", {
-        "application_id": str(_app_id(app, "T-002")), "status": "partially_funded",
-        "amount": "150000", "justification": "-reduced: double-counted staff costs"})
+    response = post(
+        staff,
+        f"/staff/runs/{world.run_id}/overrides",
+        {
+            "application_id": str(_app_id(app, "T-002")),
+            "status": "partially_funded",
+            "amount": "150000",
+            "justification": "-reduced: double-counted staff costs",
+        },
+    )
     assert response.status_code == 302
     world.staff = staff
     return world
@@ -65,11 +72,15 @@ def test_award_list_csv_matches_the_run(app, world):
         assert row["computed_status"] == a["status"]
         assert Decimal(row["computed_award"]) == Decimal(a["award"])
         assert row["final"] == "" or Decimal(row["final"]) == Decimal(str(a["final"]))
-        assert row["review_scores"].split() == [format(Decimal(str(s)).normalize(), "f")
-                                                for s in a["review_scores"]]
+        assert row["review_scores"].split() == [
+            format(Decimal(str(s)).normalize(), "f") for s in a["review_scores"]
+        ]
     t002 = rows[[r["ref"] for r in rows].index("T-002")]
-    assert (t002["status"], t002["award"], t002["exception"]) == ("partially_funded",
-                                                                  "150000.00", "yes")
+    assert (t002["status"], t002["award"], t002["exception"]) == (
+        "partially_funded",
+        "150000.00",
+        "yes",
+    )
     assert t002["computed_award"] == "350000.00"
     assert t002["school"] == "'" + EVIL  # a formula made inert
     assert t002["justification"] == "'-reduced: double-counted staff costs"
@@ -105,22 +116,29 @@ def test_score_detail_has_every_reviewers_points_and_the_run_scores(app, world, 
     else:
         ws = load_workbook(io.BytesIO(response.data))["Score detail"]
         header = [c.value for c in ws[1]]
-        rows = [{k: ("" if v is None else str(v)) for k, v in zip(header, (c.value for c in r))}
-                for r in ws.iter_rows(min_row=2)]
+        rows = [
+            {k: ("" if v is None else str(v)) for k, v in zip(header, (c.value for c in r))}
+            for r in ws.iter_rows(min_row=2)
+        ]
     with app.app_context():
-        submitted = db.session.scalars(select(Review.id).where(
-            Review.status == ReviewStatus.SUBMITTED)).all()
+        submitted = db.session.scalars(
+            select(Review.id).where(Review.status == ReviewStatus.SUBMITTED)
+        ).all()
         assert len(rows) == len(submitted) * 4  # 4 criteria per submitted review
     document = _document(app, world.run_id)
     by_ref: dict[str, set] = {}
     for row in rows:
         if row["counted"] == "yes":
-            by_ref.setdefault(row["ref"], set()).add((row["reviewer"], Decimal(row["review_score"])))
+            by_ref.setdefault(row["ref"], set()).add(
+                (row["reviewer"], Decimal(row["review_score"]))
+            )
     for a in document["applications"]:
         scores = sorted(Decimal(str(s)) for s in a["review_scores"])
         assert sorted(s for _, s in by_ref.get(a["ref"], set())) == scores, a["ref"]
     commented = [r for r in rows if "strong use of data" in r["comment"]]
-    assert len(commented) == 1 and commented[0]["comment"].lstrip("'") == "+1 strong use of data; café"
+    assert (
+        len(commented) == 1 and commented[0]["comment"].lstrip("'") == "+1 strong use of data; café"
+    )
     assert commented[0]["criterion"] == "need.data" and commented[0]["ref"] == "T-001"
     if kind == "csv":
         assert commented[0]["comment"] == "'+1 strong use of data; café"
@@ -128,7 +146,8 @@ def test_score_detail_has_every_reviewers_points_and_the_run_scores(app, world, 
     reviews: dict[tuple, dict] = {}
     for row in rows:
         reviews.setdefault((row["ref"], row["reviewer"]), {"score": row["review_score"]})[
-            row["criterion"]] = Decimal(row["points"])
+            row["criterion"]
+        ] = Decimal(row["points"])
     assert "4.5" in {r["points"] for r in rows if r["criterion"] == "need.gap"}  # half points
     for review in reviews.values():
         need = review["need.data"] + review["need.gap"]
@@ -156,7 +175,10 @@ def test_printable_award_list_pdf(app, world):
         assert a["ref"] in compact
     for amount in ("$300,000.00", "$250,000.00", "$150,000.00"):
         assert amount in compact
-    assert "T-002: computed partially funded $350,000.00, set to partially funded $150,000.00" in compact
+    assert (
+        "T-002: computed partially funded $350,000.00, set to partially funded $150,000.00"
+        in compact
+    )
     assert "double-counted staff costs" in compact
     assert "Ünïcode" in compact  # a Unicode font, not Latin-1 only
 
@@ -172,8 +194,13 @@ def test_bundle_export_is_the_competitions_bundle(app, world):
 
 def test_exports_page_lists_the_downloads(world):
     page = text_of(world.staff.get(f"/staff/competitions/{world.competition_id}/exports"))
-    for label in ("Award list (CSV)", "Award list (Excel, XLSX)", "Printable award list (PDF)",
-                  "Score detail (CSV)", "Bundle (JSON)"):
+    for label in (
+        "Award list (CSV)",
+        "Award list (Excel, XLSX)",
+        "Printable award list (PDF)",
+        "Score detail (CSV)",
+        "Bundle (JSON)",
+    ):
         assert label in page
 
 
@@ -190,6 +217,7 @@ def test_a_run_that_is_not_done_cannot_be_exported(app, world):
 
 def test_names_are_escaped_on_the_pages(world):
     board = world.staff.get(f"/staff/competitions/{world.competition_id}/board").get_data(
-        as_text=True)
+        as_text=True
+    )
     assert "<script>alert(1)</script>" not in board
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Beta Ünïcode" in board

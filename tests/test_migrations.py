@@ -19,7 +19,11 @@ def _flask(args: list[str], database_url: str, tmp_path: Path) -> subprocess.Com
     env.pop("CELERY_BROKER_URL", None)
     return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "scoring", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -36,11 +40,31 @@ def _upgrade_and_check(url: str, tmp_path: Path) -> set[str]:
 
 
 EXPECTED = {
-    "district", "school", "user", "user_token", "reviewer_conflict", "competition",
-    "rubric_section", "criterion", "priority", "application", "application_narrative",
-    "application_priority", "budget_line", "attachment", "reviewer_assignment", "review",
-    "criterion_score", "reconciliation_note", "ranking_run", "ranking_result", "award_slate",
-    "award_override", "audit_event", "outbox_message", "alembic_version",
+    "district",
+    "school",
+    "user",
+    "user_token",
+    "reviewer_conflict",
+    "competition",
+    "rubric_section",
+    "criterion",
+    "priority",
+    "application",
+    "application_narrative",
+    "application_priority",
+    "budget_line",
+    "attachment",
+    "reviewer_assignment",
+    "review",
+    "criterion_score",
+    "reconciliation_note",
+    "ranking_run",
+    "ranking_result",
+    "award_slate",
+    "award_override",
+    "audit_event",
+    "outbox_message",
+    "alembic_version",
 }
 
 

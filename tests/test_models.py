@@ -31,8 +31,13 @@ def world(any_app):
         a = factories.application(c, s)
         reviewer = factories.user(Role.REVIEWER)
         db.session.commit()
-        yield {"app": a.id, "criterion": c.sections[0].criteria[0].id, "reviewer": reviewer.id,
-               "school": s.id, "competition": c.id}
+        yield {
+            "app": a.id,
+            "criterion": c.sections[0].criteria[0].id,
+            "reviewer": reviewer.id,
+            "school": s.id,
+            "competition": c.id,
+        }
         db.session.rollback()
 
 
@@ -52,45 +57,81 @@ def _refused(fn) -> None:
 
 def test_one_score_per_review_and_criterion(world):
     review = _review(world)
-    db.session.add(CriterionScore(review_id=review.id, criterion_id=world["criterion"], points=Decimal(3), max_points=Decimal(4)))
+    db.session.add(
+        CriterionScore(
+            review_id=review.id,
+            criterion_id=world["criterion"],
+            points=Decimal(3),
+            max_points=Decimal(4),
+        )
+    )
     db.session.flush()
-    _refused(lambda: db.session.add(
-        CriterionScore(review_id=review.id, criterion_id=world["criterion"], points=Decimal(2), max_points=Decimal(4))
-    ))
+    _refused(
+        lambda: db.session.add(
+            CriterionScore(
+                review_id=review.id,
+                criterion_id=world["criterion"],
+                points=Decimal(2),
+                max_points=Decimal(4),
+            )
+        )
+    )
 
 
 @pytest.mark.parametrize("points", [Decimal("-0.5"), Decimal("4.5")])
 def test_score_outside_its_range_is_refused(world, points):
     review = _review(world)
-    _refused(lambda: db.session.add(
-        CriterionScore(review_id=review.id, criterion_id=world["criterion"], points=points, max_points=Decimal(4))
-    ))
+    _refused(
+        lambda: db.session.add(
+            CriterionScore(
+                review_id=review.id,
+                criterion_id=world["criterion"],
+                points=points,
+                max_points=Decimal(4),
+            )
+        )
+    )
 
 
 def test_foreign_keys_are_enforced(world):
-    _refused(lambda: db.session.add(
-        School(code="X1", name="Orphan", district_id=999_999)
-    ))
+    _refused(lambda: db.session.add(School(code="X1", name="Orphan", district_id=999_999)))
 
 
 def test_duplicate_ref_in_a_competition_is_refused(world):
-    _refused(lambda: db.session.add(Application(
-        competition_id=world["competition"], school_id=world["school"], ref="APP-001", requested_amount=Decimal(1)
-    )))
+    _refused(
+        lambda: db.session.add(
+            Application(
+                competition_id=world["competition"],
+                school_id=world["school"],
+                ref="APP-001",
+                requested_amount=Decimal(1),
+            )
+        )
+    )
 
 
 def test_budget_object_code_must_be_a_major_category(world):
-    _refused(lambda: db.session.add(
-        BudgetLine(application_id=world["app"], object_code=150, year=1, amount=Decimal("1.00"))
-    ))
+    _refused(
+        lambda: db.session.add(
+            BudgetLine(application_id=world["app"], object_code=150, year=1, amount=Decimal("1.00"))
+        )
+    )
 
 
 def test_criterion_needs_positive_max_points(world):
     criterion = db.session.get(Criterion, world["criterion"])
-    _refused(lambda: db.session.add(Criterion(
-        competition_id=world["competition"], section_id=criterion.section_id, key="x", title="x",
-        max_points=Decimal(0), step=Decimal(1),
-    )))
+    _refused(
+        lambda: db.session.add(
+            Criterion(
+                competition_id=world["competition"],
+                section_id=criterion.section_id,
+                key="x",
+                title="x",
+                max_points=Decimal(0),
+                step=Decimal(1),
+            )
+        )
+    )
 
 
 def test_money_is_exact_decimal(world):
@@ -98,7 +139,9 @@ def test_money_is_exact_decimal(world):
     app.requested_amount = Decimal("1999999.99") + Decimal("0.01")
     db.session.commit()
     db.session.expire_all()
-    value = db.session.scalar(select(Application.requested_amount).where(Application.id == world["app"]))
+    value = db.session.scalar(
+        select(Application.requested_amount).where(Application.id == world["app"])
+    )
     assert isinstance(value, Decimal) and value == Decimal("2000000.00")
 
 

@@ -37,8 +37,10 @@ def mails(monkeypatch):
 
 def _rows(app):
     with app.app_context():
-        return sorted((a.application.ref, a.reviewer.email, a.status.value)
-                      for a in db.session.scalars(db.select(ReviewerAssignment)))
+        return sorted(
+            (a.application.ref, a.reviewer.email, a.status.value)
+            for a in db.session.scalars(db.select(ReviewerAssignment))
+        )
 
 
 def _hidden(html: str) -> dict:
@@ -50,31 +52,49 @@ def _check_district_rules(app):
         for a in db.session.scalars(db.select(ReviewerAssignment)):
             reviewer = a.reviewer
             blocked = {reviewer.district_id} | {c.district_id for c in reviewer.conflicts}
-            assert a.application.school.district_id not in blocked, (a.application.ref, reviewer.email)
+            assert a.application.school.district_id not in blocked, (
+                a.application.ref,
+                reviewer.email,
+            )
 
 
 def test_the_preview_shows_the_plan_and_saves_nothing(app, client, world):
     page = client.get(f"/staff/panel/c/{world.competition}/assign")
     body = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "8 new assignment(s) for 4 application(s)" in body and "Every application will have its reviewers" in body
+    assert (
+        "8 new assignment(s) for 4 application(s)" in body
+        and "Every application will have its reviewers" in body
+    )
     assert "Riley One" in body and "Save these 8 assignments" in body
     assert _rows(app) == []
 
 
-def test_saving_the_preview_creates_exactly_that_plan_audits_it_and_mails_the_reviewers(app, client, world, mails):
+def test_saving_the_preview_creates_exactly_that_plan_audits_it_and_mails_the_reviewers(
+    app, client, world, mails
+):
     page = client.get(f"/staff/panel/c/{world.competition}/assign").get_data(as_text=True)
     hidden = _hidden(page)
-    response = rs.post(client, f"/staff/panel/c/{world.competition}/assign", {"submit": "Save", **hidden},
-                       token_from=f"/staff/panel/c/{world.competition}/assign")
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/c/{world.competition}/")
+    response = rs.post(
+        client,
+        f"/staff/panel/c/{world.competition}/assign",
+        {"submit": "Save", **hidden},
+        token_from=f"/staff/panel/c/{world.competition}/assign",
+    )
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        f"/c/{world.competition}/"
+    )
     rows = _rows(app)
-    assert len(rows) == 8 and Counter(ref for ref, _, _ in rows) == {f"SIG-00{i}": 2 for i in range(1, 5)}
+    assert len(rows) == 8 and Counter(ref for ref, _, _ in rows) == {
+        f"SIG-00{i}": 2 for i in range(1, 5)
+    }
     loads = Counter(email for _, email, _ in rows)
     assert max(loads.values()) - min(loads.values()) <= 1
     _check_district_rules(app)
     with app.app_context():
-        events = db.session.scalars(db.select(AuditEvent).filter_by(action="assignment.create")).all()
+        events = db.session.scalars(
+            db.select(AuditEvent).filter_by(action="assignment.create")
+        ).all()
         assert len(events) == 8 and {e.after["method"] for e in events} == {"auto"}
         messages = db.session.scalars(db.select(OutboxMessage)).all()
         assert sorted(m.to_addr for m in messages) == sorted(loads)
@@ -84,10 +104,14 @@ def test_saving_the_preview_creates_exactly_that_plan_audits_it_and_mails_the_re
 
 def test_the_same_state_always_gives_the_same_plan(client, world):
     url = f"/staff/panel/c/{world.competition}/assign?cap=3"
-    assert _hidden(client.get(url).get_data(as_text=True)) == _hidden(client.get(url).get_data(as_text=True))
+    assert _hidden(client.get(url).get_data(as_text=True)) == _hidden(
+        client.get(url).get_data(as_text=True)
+    )
 
 
-def test_a_change_after_the_preview_refuses_the_save_and_shows_a_new_preview(app, client, world, mails):
+def test_a_change_after_the_preview_refuses_the_save_and_shows_a_new_preview(
+    app, client, world, mails
+):
     url = f"/staff/panel/c/{world.competition}/assign"
     hidden = _hidden(client.get(url).get_data(as_text=True))
     rs.assign(app, world.apps["SIG-003"], world.users["r4"])
@@ -112,12 +136,16 @@ def test_a_bad_cap_is_a_message_not_a_500(app, client, world, cap):
     assert "Save these" not in body
 
 
-@pytest.mark.parametrize("data", [{"cap": "abc", "digest": "0" * 64}, {"cap": "2", "digest": "zz"}, {}])
+@pytest.mark.parametrize(
+    "data", [{"cap": "abc", "digest": "0" * 64}, {"cap": "2", "digest": "zz"}, {}]
+)
 def test_a_tampered_save_form_saves_nothing(app, client, world, data):
     url = f"/staff/panel/c/{world.competition}/assign"
     response = rs.post(client, url, data, token_from=url)
     assert response.status_code == 302
-    assert "preview was incomplete" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "preview was incomplete" in client.get(response.headers["Location"]).get_data(
+        as_text=True
+    )
     assert _rows(app) == []
 
 
@@ -127,13 +155,19 @@ def _add(client, world, ref, reviewer):
 
 
 def test_manual_add_follows_the_same_rules(app, client, world, mails):
-    cases = [("SIG-001", world.users["r1"], "works in or declared a conflict"),  # r1's own district
-             ("SIG-002", world.users["r2"], "works in or declared a conflict"),  # r2's declared district
-             ("SIG-001", "abc", "Choose a reviewer from the list."), ("SIG-001", "99999", "Choose a reviewer from the list."),
-             ("SIG-001", "", "Choose a reviewer from the list.")]
+    cases = [
+        ("SIG-001", world.users["r1"], "works in or declared a conflict"),  # r1's own district
+        ("SIG-002", world.users["r2"], "works in or declared a conflict"),  # r2's declared district
+        ("SIG-001", "abc", "Choose a reviewer from the list."),
+        ("SIG-001", "99999", "Choose a reviewer from the list."),
+        ("SIG-001", "", "Choose a reviewer from the list."),
+    ]
     for ref, reviewer, message in cases:
         response = _add(client, world, ref, reviewer)
-        assert response.status_code == 400 and message in response.get_data(as_text=True), (ref, reviewer)
+        assert response.status_code == 400 and message in response.get_data(as_text=True), (
+            ref,
+            reviewer,
+        )
     assert _rows(app) == []
     assert _add(client, world, "SIG-001", world.users["r3"]).status_code == 302
     assert _rows(app) == [("SIG-001", "r3@example.org", "assigned")]
@@ -141,7 +175,11 @@ def test_manual_add_follows_the_same_rules(app, client, world, mails):
     assert again.status_code == 400 and "already assigned" in again.get_data(as_text=True)
     with app.app_context():
         event = db.session.scalar(db.select(AuditEvent).filter_by(action="assignment.create"))
-        assert event.after == {"application": "SIG-001", "reviewer": "r3@example.org", "method": "manual"}
+        assert event.after == {
+            "application": "SIG-001",
+            "reviewer": "r3@example.org",
+            "method": "manual",
+        }
     assert len(mails) == 1
 
 
@@ -151,7 +189,9 @@ def test_a_reviewer_who_declared_a_conflict_cannot_be_added_back(app, client, wo
         db.session.get(ReviewerAssignment, assignment).status = AssignmentStatus.CONFLICT
         db.session.commit()
     response = _add(client, world, "SIG-001", world.users["r3"])
-    assert response.status_code == 400 and "declared a conflict of interest" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "declared a conflict of interest" in response.get_data(
+        as_text=True
+    )
 
 
 def test_removing_a_reviewer_withdraws_their_review_and_is_audited(app, client, world):
@@ -170,24 +210,42 @@ def test_removing_a_reviewer_withdraws_their_review_and_is_audited(app, client, 
     assert again.status_code == 409
 
 
-def test_after_a_declared_conflict_the_automatic_assignment_fills_the_gap_with_someone_else(app, client, world):
+def test_after_a_declared_conflict_the_automatic_assignment_fills_the_gap_with_someone_else(
+    app, client, world
+):
     url = f"/staff/panel/c/{world.competition}/assign"
-    rs.post(client, url, {"submit": "Save", **_hidden(client.get(url).get_data(as_text=True))}, token_from=url)
+    rs.post(
+        client,
+        url,
+        {"submit": "Save", **_hidden(client.get(url).get_data(as_text=True))},
+        token_from=url,
+    )
     with app.app_context():
-        row = db.session.scalar(db.select(ReviewerAssignment).join(Application).where(
-            Application.ref == "SIG-003").order_by(ReviewerAssignment.id))
+        row = db.session.scalar(
+            db.select(ReviewerAssignment)
+            .join(Application)
+            .where(Application.ref == "SIG-003")
+            .order_by(ReviewerAssignment.id)
+        )
         conflicted, row_id = row.reviewer_id, row.id
     reviewer = app.test_client()
     rs.login(reviewer, next(e for k, e in world.emails.items() if world.users[k] == conflicted))
-    rs.post(reviewer, f"/review/a/{row_id}/declare", {"decision": "conflict", "reason": "Board member"})
+    rs.post(
+        reviewer, f"/review/a/{row_id}/declare", {"decision": "conflict", "reason": "Board member"}
+    )
     board = client.get(f"/staff/panel/c/{world.competition}/").get_data(as_text=True)
     assert "reassign" in board and "Board member" in board
     preview = client.get(url).get_data(as_text=True)
     assert "1 new assignment(s) for 1 application(s)" in preview
     rs.post(client, url, {"submit": "Save", **_hidden(preview)}, token_from=url)
     with app.app_context():
-        sig3 = db.session.scalars(db.select(ReviewerAssignment).join(Application).where(
-            Application.ref == "SIG-003", ReviewerAssignment.status == AssignmentStatus.ASSIGNED)).all()
+        sig3 = db.session.scalars(
+            db.select(ReviewerAssignment)
+            .join(Application)
+            .where(
+                Application.ref == "SIG-003", ReviewerAssignment.status == AssignmentStatus.ASSIGNED
+            )
+        ).all()
         assert len(sig3) == 2 and conflicted not in {a.reviewer_id for a in sig3}
         assert db.session.get(User, conflicted).active
     _check_district_rules(app)

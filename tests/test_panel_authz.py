@@ -28,8 +28,15 @@ def ids(app):
         db.session.add(other)
         db.session.commit()
         conflict = db.session.scalar(db.select(ReviewerConflict.id))
-        values = {"cid": world.competition, "aid": world.apps["SIG-001"], "asid": assignment, "rid": review,
-                  "uid": world.users["r2"], "conflict_id": conflict, "other_cid": other.id}
+        values = {
+            "cid": world.competition,
+            "aid": world.apps["SIG-001"],
+            "asid": assignment,
+            "rid": review,
+            "uid": world.users["r2"],
+            "conflict_id": conflict,
+            "other_cid": other.id,
+        }
     return world, values
 
 
@@ -57,7 +64,11 @@ def test_every_panel_route_is_refused_to_reviewers_and_applicants(app, client, i
     calls = _panel_calls(app, values)
     assert len(calls) >= 20
     for method, url in calls:
-        response = client.get(url) if method == "GET" else client.post(url, data={"csrf_token": token, "note": "x"})
+        response = (
+            client.get(url)
+            if method == "GET"
+            else client.post(url, data={"csrf_token": token, "note": "x"})
+        )
         assert response.status_code == 403, (method, url, response.status_code)
     assert _count_events(app) == before
 
@@ -67,7 +78,9 @@ def test_every_panel_page_sends_anonymous_users_to_sign_in(app, client, ids):
     for method, url in _panel_calls(app, values):
         if method == "GET":
             response = client.get(url)
-            assert response.status_code == 302 and response.headers["Location"].startswith("/login"), url
+            assert response.status_code == 302 and response.headers["Location"].startswith(
+                "/login"
+            ), url
 
 
 def test_staff_can_open_every_panel_page(app, client, ids):
@@ -95,16 +108,26 @@ def test_ids_that_do_not_belong_together_are_404(app, client, ids):
     cid, aid, other = values["cid"], values["aid"], values["other_cid"]
     with app.app_context():
         foreign_assignment = rs.assign(app, world.apps["SIG-002"], world.users["r4"])
-    gets = [f"/staff/panel/c/{other}/a/{aid}", f"/staff/panel/c/{cid}/a/99999", "/staff/panel/c/99999/",
-            "/staff/panel/c/99999/assign", "/staff/panel/c/99999/stats", "/staff/panel/c/99999/discrepancies",
-            f"/staff/panel/reviewers/{world.users['staff']}", "/staff/panel/reviewers/99999"]
+    gets = [
+        f"/staff/panel/c/{other}/a/{aid}",
+        f"/staff/panel/c/{cid}/a/99999",
+        "/staff/panel/c/99999/",
+        "/staff/panel/c/99999/assign",
+        "/staff/panel/c/99999/stats",
+        "/staff/panel/c/99999/discrepancies",
+        f"/staff/panel/reviewers/{world.users['staff']}",
+        "/staff/panel/reviewers/99999",
+    ]
     for url in gets:
         assert client.get(url).status_code == 404, url
-    posts = [f"/staff/panel/c/{cid}/a/{aid}/assignments/{foreign_assignment}/remove",
-             f"/staff/panel/c/{cid}/a/{aid}/reviews/{values['rid']}/reopen",
-             f"/staff/panel/c/{other}/a/{aid}/notes", f"/staff/panel/c/{other}/a/{aid}/extra",
-             f"/staff/panel/reviewers/{world.users['r3']}/conflicts/{values['conflict_id']}/delete",
-             f"/staff/panel/reviewers/{world.users['applicant']}/deactivate"]
+    posts = [
+        f"/staff/panel/c/{cid}/a/{aid}/assignments/{foreign_assignment}/remove",
+        f"/staff/panel/c/{cid}/a/{aid}/reviews/{values['rid']}/reopen",
+        f"/staff/panel/c/{other}/a/{aid}/notes",
+        f"/staff/panel/c/{other}/a/{aid}/extra",
+        f"/staff/panel/reviewers/{world.users['r3']}/conflicts/{values['conflict_id']}/delete",
+        f"/staff/panel/reviewers/{world.users['applicant']}/deactivate",
+    ]
     before = _count_events(app)
     for url in posts:
         response = client.post(url, data={"csrf_token": token, "reason": "x", "note": "x"})

@@ -23,8 +23,14 @@ def _decide_and_publish(app, run_id: int, override: tuple | None = None) -> None
         if override:
             ref, status, amount, why = override
             app_id = db.session.scalar(select(Application.id).where(Application.ref == ref))
-            decisions.set_override(run, app_id, status=status, amount=Decimal(amount),
-                                   justification=why, actor=preparer)
+            decisions.set_override(
+                run,
+                app_id,
+                status=status,
+                amount=Decimal(amount),
+                justification=why,
+                actor=preparer,
+            )
         slate = decisions.prepare_slate(run, actor=preparer)
         decisions.approve_slate(slate, actor=approver)
         decisions.publish_run(run, actor=approver, public_url="http://localhost/public/awards/x")
@@ -44,8 +50,11 @@ def test_nothing_is_public_before_publication(app, world):
 
 
 def test_the_published_award_list_needs_no_login(app, world):
-    _decide_and_publish(app, world.run_id, ("T-002", "partially_funded", "150000",
-                                            "Reduced: the budget double-counts staff costs."))
+    _decide_and_publish(
+        app,
+        world.run_id,
+        ("T-002", "partially_funded", "150000", "Reduced: the budget double-counts staff costs."),
+    )
     anonymous = app.test_client()
     index = text_of(anonymous.get("/public/"))
     assert "School Improvement Grant, test cohort" in index
@@ -55,14 +64,18 @@ def test_the_published_award_list_needs_no_login(app, world):
     assert "Sign out" not in text
     assert "Funds available $900,000.00 Awarded $700,000.00 Awards 3" in text
     awarded = text.split("Award ", 1)[1]
-    for school, ref, amount in (("Alpha One", "T-001", "$300,000.00"),
-                                ("Beta One", "T-003", "$250,000.00"),
-                                ("Alpha Two", "T-002", "$150,000.00")):
+    for school, ref, amount in (
+        ("Alpha One", "T-001", "$300,000.00"),
+        ("Beta One", "T-003", "$250,000.00"),
+        ("Alpha Two", "T-002", "$150,000.00"),
+    ):
         assert f"{school} {ref}" in awarded and amount in awarded
     assert "T-007" not in text and "T-004" not in text  # not awarded: not listed
     assert "Exceptions to the computed ranking" in text
-    assert ("T-002 (Alpha Two): computed partially funded $350,000.00, decided partially funded "
-            "$150,000.00. Reduced: the budget double-counts staff costs.") in text
+    assert (
+        "T-002 (Alpha Two): computed partially funded $350,000.00, decided partially funded "
+        "$150,000.00. Reduced: the budget double-counts staff costs."
+    ) in text
 
 
 def test_the_public_page_stays_pinned_to_the_published_run(app, world):

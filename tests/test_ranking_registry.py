@@ -32,9 +32,11 @@ from scoring.staff.forms import tie_breaker_choices
 from tests.test_ranking_service import FIXTURE, run_once
 
 CREATED_AT = TieBreaker(
-    "created_at", "Earlier created application first",
+    "created_at",
+    "Earlier created application first",
     lambda c, idx, arg: column_levels([c.extra["created_at"][i] for i in idx.tolist()]),
-    column="created_at")
+    column="created_at",
+)
 
 
 @pytest.fixture
@@ -52,8 +54,11 @@ def _bundle(tie_breakers):
 
 
 def test_an_unregistered_tie_breaker_is_refused_everywhere(any_app):
-    with pytest.raises(PolicyError, match="'created_at' is not one of section:<key>, "
-                                          "priority_points, requested_amount, submitted_at"):
+    with pytest.raises(
+        PolicyError,
+        match="'created_at' is not one of section:<key>, "
+        "priority_points, requested_amount, submitted_at",
+    ):
         Policy(total_funds=Decimal(1), tie_breakers=("created_at",)).validate()
     assert "created_at" not in dict(tie_breaker_choices(["need"]))
     with any_app.app_context(), pytest.raises(BundleError) as refused:
@@ -67,18 +72,23 @@ def test_a_registered_tie_breaker_orders_and_explains_in_the_core(created_at):
     rubric = Rubric((Section("s", (Criterion("c", Decimal(10)),)),))
     early = datetime(2016, 1, 1, tzinfo=UTC)
     late = datetime(2016, 2, 1, tzinfo=UTC)
-    apps = [ApplicationInput("A", "s1", "d1", Decimal(10), extra={"created_at": late}),
-            ApplicationInput("B", "s2", "d2", Decimal(10), extra={"created_at": early}),
-            ApplicationInput("C", "s3", "d3", Decimal(10))]  # none: after every dated one
+    apps = [
+        ApplicationInput("A", "s1", "d1", Decimal(10), extra={"created_at": late}),
+        ApplicationInput("B", "s2", "d2", Decimal(10), extra={"created_at": early}),
+        ApplicationInput("C", "s3", "d3", Decimal(10)),
+    ]  # none: after every dated one
     reviews = [ReviewInput(ref, "r", {"c": Decimal(7)}) for ref in ("A", "B", "C")]
     result = rank(rubric, policy, apps, reviews, {})
-    assert [(a.ref, a.rank, a.decided_by) for a in sorted(result.applications,
-                                                          key=lambda a: a.rank)] == \
-        [("B", 1, None), ("A", 2, "created_at"), ("C", 3, "created_at")]
+    assert [
+        (a.ref, a.rank, a.decided_by) for a in sorted(result.applications, key=lambda a: a.rank)
+    ] == [("B", 1, None), ("A", 2, "created_at"), ("C", 3, "created_at")]
     assert "order: final score desc, then created_at, then ref asc" in explain(result, "A")
     # the extra column is part of the inputs: another value gives another inputs hash
-    moved = [apps[0], ApplicationInput("B", "s2", "d2", Decimal(10),
-                                       extra={"created_at": late}), apps[2]]
+    moved = [
+        apps[0],
+        ApplicationInput("B", "s2", "d2", Decimal(10), extra={"created_at": late}),
+        apps[2],
+    ]
     assert rank(rubric, policy, moved, reviews, {}).inputs_sha256 != result.inputs_sha256
 
 
@@ -89,12 +99,14 @@ def test_a_registered_tie_breaker_flows_through_the_bundle_and_a_run(any_app, cr
         competition_id = db.session.scalar(select(Competition.id))
         # T-002 and T-004 tie on the final score (80); by ref T-002 would come first
         for ref, day in (("T-004", 1), ("T-002", 2)):
-            db.session.execute(update(Application).where(Application.ref == ref).values(
-                created_at=datetime(2016, 1, day, tzinfo=UTC)))
+            db.session.execute(
+                update(Application)
+                .where(Application.ref == ref)
+                .values(created_at=datetime(2016, 1, day, tzinfo=UTC))
+            )
         db.session.commit()
         run = db.session.get(RankingRun, run_once(competition_id))
         assert run.error is None and run.policy["tie_breakers"] == ["created_at"]
-        ranks = {a["ref"]: a["rank"] for a in
-                 ranking.result_document_for_run(run)["applications"]}
+        ranks = {a["ref"]: a["rank"] for a in ranking.result_document_for_run(run)["applications"]}
         assert (ranks["T-004"], ranks["T-002"]) == (3, 4)
         assert "separated by: created_at" in ranking.explanation_text(run, "T-002")

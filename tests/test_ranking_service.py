@@ -62,21 +62,98 @@ FIXTURE = Path(__file__).parent / "fixtures" / "small_bundle.json"
 #: ref → (rank, status, award, reason, flags, counted reviews, review scores, base, final,
 #:        sections), in document order.
 EXPECTED = [
-    ("T-001", 1, "funded", "300000.00", None, [], 2, [77.0, 86.0], 81.5, 86.5,
-     {"need": 82.5, "plan": 81.25}),
-    ("T-003", 2, "funded", "250000.00", None, [], 2, [80.0, 84.0], 82.0, 84.0,
-     {"need": 85.0, "plan": 81.25}),
-    ("T-002", 4, "partially_funded", "350000.00", None, ["discrepancy", "tie"], 2, [64.0, 96.0],
-     80.0, 80.0, {"need": 75.0, "plan": 81.25}),
-    ("T-007", 5, "below_threshold", "0.00", None, [], 2, [44.0, 52.0], 48.0, 48.0,
-     {"need": 35.0, "plan": 51.25}),
-    ("T-004", 3, "waitlisted", "0.00", "district_cap", ["tie"], 2, [78.0, 82.0], 80.0, 80.0,
-     {"need": 70.0, "plan": 82.5}),
-    ("T-005", None, "incomplete", "0.00", None, [], 1, [100.0], 100.0, 100.0,
-     {"need": 100.0, "plan": 100.0}),
+    (
+        "T-001",
+        1,
+        "funded",
+        "300000.00",
+        None,
+        [],
+        2,
+        [77.0, 86.0],
+        81.5,
+        86.5,
+        {"need": 82.5, "plan": 81.25},
+    ),
+    (
+        "T-003",
+        2,
+        "funded",
+        "250000.00",
+        None,
+        [],
+        2,
+        [80.0, 84.0],
+        82.0,
+        84.0,
+        {"need": 85.0, "plan": 81.25},
+    ),
+    (
+        "T-002",
+        4,
+        "partially_funded",
+        "350000.00",
+        None,
+        ["discrepancy", "tie"],
+        2,
+        [64.0, 96.0],
+        80.0,
+        80.0,
+        {"need": 75.0, "plan": 81.25},
+    ),
+    (
+        "T-007",
+        5,
+        "below_threshold",
+        "0.00",
+        None,
+        [],
+        2,
+        [44.0, 52.0],
+        48.0,
+        48.0,
+        {"need": 35.0, "plan": 51.25},
+    ),
+    (
+        "T-004",
+        3,
+        "waitlisted",
+        "0.00",
+        "district_cap",
+        ["tie"],
+        2,
+        [78.0, 82.0],
+        80.0,
+        80.0,
+        {"need": 70.0, "plan": 82.5},
+    ),
+    (
+        "T-005",
+        None,
+        "incomplete",
+        "0.00",
+        None,
+        [],
+        1,
+        [100.0],
+        100.0,
+        100.0,
+        {"need": 100.0, "plan": 100.0},
+    ),
     ("T-008", None, "incomplete", "0.00", None, [], 0, [], None, None, None),
-    ("T-006", None, "ineligible", "0.00", "Late submission", [], 2, [48.0, 50.0], 49.0, 49.0,
-     {"need": 45.0, "plan": 50.0}),
+    (
+        "T-006",
+        None,
+        "ineligible",
+        "0.00",
+        "Late submission",
+        [],
+        2,
+        [48.0, 50.0],
+        49.0,
+        49.0,
+        {"need": 45.0, "plan": 50.0},
+    ),
 ]
 
 
@@ -107,17 +184,42 @@ def run_once(competition_id: int, **kwargs) -> int:
 
 
 def summary(document: dict) -> list[tuple]:
-    return [(a["ref"], a["rank"], a["status"], a["award"], a["reason"], a["flags"], a["reviews"],
-             a["review_scores"], a["base"], a["final"], a["sections"])
-            for a in document["applications"]]
+    return [
+        (
+            a["ref"],
+            a["rank"],
+            a["status"],
+            a["award"],
+            a["reason"],
+            a["flags"],
+            a["reviews"],
+            a["review_scores"],
+            a["base"],
+            a["final"],
+            a["sections"],
+        )
+        for a in document["applications"]
+    ]
 
 
 def stored_rows(run_id: int) -> list[tuple]:
-    return [tuple(r) for r in db.session.execute(
-        select(RankingResult.position, RankingResult.ref, RankingResult.rank,
-               RankingResult.status, RankingResult.award, RankingResult.final,
-               RankingResult.review_scores, RankingResult.explanation)
-        .where(RankingResult.run_id == run_id).order_by(RankingResult.position))]
+    return [
+        tuple(r)
+        for r in db.session.execute(
+            select(
+                RankingResult.position,
+                RankingResult.ref,
+                RankingResult.rank,
+                RankingResult.status,
+                RankingResult.award,
+                RankingResult.final,
+                RankingResult.review_scores,
+                RankingResult.explanation,
+            )
+            .where(RankingResult.run_id == run_id)
+            .order_by(RankingResult.position)
+        )
+    ]
 
 
 def test_ranking_matches_the_hand_computation(any_app, competition_id):
@@ -127,15 +229,21 @@ def test_ranking_matches_the_hand_computation(any_app, competition_id):
         assert run.status == RunStatus.DONE and run.error is None
         document = ranking.result_document_for_run(run)
         assert summary(document) == EXPECTED
-        assert (document["total_funds"], document["total_awarded"], document["remaining"]) == \
-            ("900000.00", "900000.00", "0.00")
+        assert (document["total_funds"], document["total_awarded"], document["remaining"]) == (
+            "900000.00",
+            "900000.00",
+            "0.00",
+        )
         assert [a["priority_points"] for a in document["applications"]][:2] == [5, 2]
         assert run.policy["tie_breakers"] == ["section:plan", "priority_points"]
         assert set(run.timings) == {"read", "compute", "write", "total"}
         assert run.stats["counted_reviews"] == 13 and run.stats["applications"] == 8
         assert run.started_at <= run.finished_at
-        actions = db.session.scalars(select(AuditEvent.action).where(
-            AuditEvent.entity == "ranking_run", AuditEvent.entity_id == run_id)).all()
+        actions = db.session.scalars(
+            select(AuditEvent.action).where(
+                AuditEvent.entity == "ranking_run", AuditEvent.entity_id == run_id
+            )
+        ).all()
         assert sorted(actions) == ["ranking.queue", "ranking.run"]
 
 
@@ -145,9 +253,15 @@ def test_stored_document_equals_the_core_document_byte_for_byte(any_app, competi
         run = db.session.get(RankingRun, run_id)
         competition = db.session.get(Competition, competition_id)
         inputs = ranking.read_inputs(competition)
-        result = rank_columns(inputs.rubric, ranking.policy_for(competition),
-                              inputs.applications, inputs.review_app, inputs.review_reviewer,
-                              inputs.points, inputs.priorities)
+        result = rank_columns(
+            inputs.rubric,
+            ranking.policy_for(competition),
+            inputs.applications,
+            inputs.review_app,
+            inputs.review_reviewer,
+            inputs.points,
+            inputs.priorities,
+        )
         core = dumps_document(result_document(result, competition.slug, run_id))
         assert dumps_document(ranking.result_document_for_run(run)) == core
         assert run.inputs_sha256 == result.inputs_sha256
@@ -163,16 +277,34 @@ def core_document_from_bundle(run_id: int) -> str:
 
     data = json.loads(FIXTURE.read_text(), parse_float=Decimal)
     c = data["competition"]
-    policy = Policy.from_dict({**c["policy"], "total_funds": c["total_funds"],
-                               "min_award": c["min_award"], "max_award": c["max_award"]})
+    policy = Policy.from_dict(
+        {
+            **c["policy"],
+            "total_funds": c["total_funds"],
+            "min_award": c["min_award"],
+            "max_award": c["max_award"],
+        }
+    )
     district = {s["code"]: s["district"] for s in data["schools"]}
-    apps = [ApplicationInput(
-        a["ref"], a["school"], district[a["school"]], Decimal(a["requested_amount"]), a["tier"],
-        tuple(a["priorities"]), a["eligible"], a["ineligible_reason"],
-        a["submitted_at"] and datetime.fromisoformat(a["submitted_at"]).astimezone(UTC))
-        for a in data["applications"]]
-    reviews = [ReviewInput(r["application"], r["reviewer"], r["scores"])
-               for r in data["reviews"] if r["submitted"]]
+    apps = [
+        ApplicationInput(
+            a["ref"],
+            a["school"],
+            district[a["school"]],
+            Decimal(a["requested_amount"]),
+            a["tier"],
+            tuple(a["priorities"]),
+            a["eligible"],
+            a["ineligible_reason"],
+            a["submitted_at"] and datetime.fromisoformat(a["submitted_at"]).astimezone(UTC),
+        )
+        for a in data["applications"]
+    ]
+    reviews = [
+        ReviewInput(r["application"], r["reviewer"], r["scores"])
+        for r in data["reviews"]
+        if r["submitted"]
+    ]
     priorities = {p["key"]: p["points"] for p in data["priorities"]}
     result = rank(Rubric.from_dict(data["rubric"]), policy, apps, reviews, priorities)
     return dumps_document(result_document(result, c["slug"], run_id))
@@ -182,8 +314,7 @@ def test_the_database_path_gives_the_cores_own_result(any_app, competition_id):
     """Same inputs hash and same bytes as the core fed straight from the bundle's values."""
     with any_app.app_context():
         run_id = run_once(competition_id)
-        stored = dumps_document(ranking.result_document_for_run(db.session.get(RankingRun,
-                                                                               run_id)))
+        stored = dumps_document(ranking.result_document_for_run(db.session.get(RankingRun, run_id)))
     assert stored == core_document_from_bundle(run_id)
 
 
@@ -196,8 +327,9 @@ def test_execute_twice_gives_one_identical_result_set(any_app, competition_id):
         db.session.commit()
         assert stored_rows(run_id) == first
         # a run left "running" (e.g. redelivered) is recomputed: old rows replaced, not doubled
-        db.session.execute(update(RankingRun).where(RankingRun.id == run_id)
-                           .values(status=RunStatus.RUNNING))
+        db.session.execute(
+            update(RankingRun).where(RankingRun.id == run_id).values(status=RunStatus.RUNNING)
+        )
         db.session.commit()
         ranking.execute_run(run_id)
         db.session.commit()
@@ -235,29 +367,44 @@ def test_two_concurrent_executions_on_postgres_leave_one_result_set(pg_app, monk
         assert run.status == RunStatus.DONE
         assert run.attempts == 1  # the second execution found it done
         assert db.session.scalar(select(func.count()).select_from(RankingResult)) == 8
-        assert len(db.session.scalars(select(AuditEvent).where(
-            AuditEvent.action == "ranking.run")).all()) == 1
+        assert (
+            len(
+                db.session.scalars(
+                    select(AuditEvent).where(AuditEvent.action == "ranking.run")
+                ).all()
+            )
+            == 1
+        )
 
 
 def test_only_counted_reviews_count(any_app, competition_id):
     """Drafts, withdrawn reviews and reviews by a conflicted reviewer never count."""
     with any_app.app_context():
+
         def user(email):
             return db.session.scalar(select(User.id).where(User.email == email))
 
         apps = dict(db.session.execute(select(Application.ref, Application.id)).all())
         # r2 declares a conflict on T-001 (assignment status conflict)
-        db.session.execute(update(ReviewerAssignment).where(
-            ReviewerAssignment.application_id == apps["T-001"],
-            ReviewerAssignment.reviewer_id == user("r2@example.org"))
-            .values(status=AssignmentStatus.CONFLICT))
+        db.session.execute(
+            update(ReviewerAssignment)
+            .where(
+                ReviewerAssignment.application_id == apps["T-001"],
+                ReviewerAssignment.reviewer_id == user("r2@example.org"),
+            )
+            .values(status=AssignmentStatus.CONFLICT)
+        )
         # r1 gets a district conflict on 002 (T-003's district)
         beta = db.session.scalar(select(District.id).where(District.code == "002"))
         db.session.add(ReviewerConflict(user_id=user("r1@example.org"), district_id=beta))
         # r3 withdraws the T-007 review
-        db.session.execute(update(Review).where(
-            Review.application_id == apps["T-007"], Review.reviewer_id == user("r3@example.org"))
-            .values(status=ReviewStatus.WITHDRAWN))
+        db.session.execute(
+            update(Review)
+            .where(
+                Review.application_id == apps["T-007"], Review.reviewer_id == user("r3@example.org")
+            )
+            .values(status=ReviewStatus.WITHDRAWN)
+        )
         db.session.commit()
         run_id = run_once(competition_id)
         document = ranking.result_document_for_run(db.session.get(RankingRun, run_id))
@@ -265,11 +412,16 @@ def test_only_counted_reviews_count(any_app, competition_id):
         assert (by_ref["T-001"]["reviews"], by_ref["T-001"]["review_scores"]) == (1, [86.0])
         assert (by_ref["T-003"]["reviews"], by_ref["T-003"]["review_scores"]) == (1, [80.0])
         assert (by_ref["T-007"]["reviews"], by_ref["T-007"]["review_scores"]) == (1, [44.0])
-        assert {r: by_ref[r]["status"] for r in ("T-001", "T-003", "T-007")} == \
-            {"T-001": "incomplete", "T-003": "incomplete", "T-007": "incomplete"}
+        assert {r: by_ref[r]["status"] for r in ("T-001", "T-003", "T-007")} == {
+            "T-001": "incomplete",
+            "T-003": "incomplete",
+            "T-007": "incomplete",
+        }
         # the rest fund down: T-002 (capped 400,000) funded, T-004 (tier 2) funded
-        assert [(a["ref"], a["status"], a["award"]) for a in document["applications"][:2]] == \
-            [("T-002", "funded", "400000.00"), ("T-004", "funded", "200000.00")]
+        assert [(a["ref"], a["status"], a["award"]) for a in document["applications"][:2]] == [
+            ("T-002", "funded", "400000.00"),
+            ("T-004", "funded", "200000.00"),
+        ]
 
 
 def test_a_bad_policy_fails_the_run_with_its_message(any_app, competition_id):
@@ -281,8 +433,12 @@ def test_a_bad_policy_fails_the_run_with_its_message(any_app, competition_id):
         assert run.status == RunStatus.FAILED
         assert run.error == "tie_breakers[0]: unknown section 'nope'"
         assert db.session.scalar(select(func.count()).select_from(RankingResult)) == 0
-        assert db.session.scalar(select(AuditEvent.after).where(
-            AuditEvent.action == "ranking.fail"))["error"] == run.error
+        assert (
+            db.session.scalar(select(AuditEvent.after).where(AuditEvent.action == "ranking.fail"))[
+                "error"
+            ]
+            == run.error
+        )
         with pytest.raises(InputError, match="run 1 is failed, not done"):
             ranking.result_document_for_run(run)
 
@@ -300,15 +456,22 @@ def test_bad_overrides_are_refused_before_queueing(sqlite_competition_id, app):
 def test_a_submitted_review_missing_a_score_fails_the_run(sqlite_competition_id, app):
     with app.app_context():
         review_id = db.session.scalar(select(Review.id).order_by(Review.id))
-        db.session.execute(delete(CriterionScore).where(
-            CriterionScore.review_id == review_id, CriterionScore.id == select(
-                func.max(CriterionScore.id)).where(CriterionScore.review_id == review_id)
-            .scalar_subquery()))
+        db.session.execute(
+            delete(CriterionScore).where(
+                CriterionScore.review_id == review_id,
+                CriterionScore.id
+                == select(func.max(CriterionScore.id))
+                .where(CriterionScore.review_id == review_id)
+                .scalar_subquery(),
+            )
+        )
         db.session.commit()
         run = db.session.get(RankingRun, run_once(sqlite_competition_id))
         assert run.status == RunStatus.FAILED
-        assert run.error.startswith(f"review {review_id} of T-001 by r1@example.org is submitted "
-                                    "but has no score for criterion 'plan.budget'")
+        assert run.error.startswith(
+            f"review {review_id} of T-001 by r1@example.org is submitted "
+            "but has no score for criterion 'plan.budget'"
+        )
 
 
 def test_what_if_overrides_change_the_policy_used(sqlite_competition_id, app):
@@ -319,10 +482,16 @@ def test_what_if_overrides_change_the_policy_used(sqlite_competition_id, app):
         what_if = run_once(sqlite_competition_id, overrides={"min_score": Decimal("85")})
         run = db.session.get(RankingRun, what_if)
         assert run.what_if and run.policy["min_score"] == 85
-        statuses = [(a["ref"], a["status"]) for a in
-                    ranking.result_document_for_run(run)["applications"][:4]]
-        assert statuses == [("T-001", "funded"), ("T-003", "below_threshold"),
-                            ("T-002", "below_threshold"), ("T-007", "below_threshold")]
+        statuses = [
+            (a["ref"], a["status"])
+            for a in ranking.result_document_for_run(run)["applications"][:4]
+        ]
+        assert statuses == [
+            ("T-001", "funded"),
+            ("T-003", "below_threshold"),
+            ("T-002", "below_threshold"),
+            ("T-007", "below_threshold"),
+        ]
         competition = db.session.get(Competition, sqlite_competition_id)
         assert ranking.latest_done_run(competition).id == normal
         assert ranking.latest_done_run(competition, include_what_if=True).id == what_if
@@ -350,8 +519,7 @@ def test_mark_failed_never_overwrites_a_done_run(sqlite_competition_id, app):
         ranking.mark_failed(run.id, "database unavailable after 5 retries")
         db.session.commit()
         run = db.session.get(RankingRun, run.id)
-        assert (run.status, run.error) == (RunStatus.FAILED,
-                                           "database unavailable after 5 retries")
+        assert (run.status, run.error) == (RunStatus.FAILED, "database unavailable after 5 retries")
         assert ranking.execute_run(10_000) is None  # unknown run: nothing to do
 
 
@@ -359,12 +527,21 @@ def test_policy_for_maps_the_competition_columns(sqlite_competition_id, app):
     with app.app_context():
         policy = ranking.policy_for(db.session.get(Competition, sqlite_competition_id))
         assert policy.to_dict() == {
-            "aggregation": "mean", "normalization": "none", "min_reviews": 2,
-            "discrepancy_threshold": 15, "min_score": 60,
-            "tie_breakers": ["section:plan", "priority_points"], "total_funds": "900000.00",
-            "min_award": "50000.00", "max_award": "400000.00", "fund_down": "skip",
-            "partial_funding": True, "partial_min": "100000.00", "district_max_awards": 2,
-            "district_max_amount": None}
+            "aggregation": "mean",
+            "normalization": "none",
+            "min_reviews": 2,
+            "discrepancy_threshold": 15,
+            "min_score": 60,
+            "tie_breakers": ["section:plan", "priority_points"],
+            "total_funds": "900000.00",
+            "min_award": "50000.00",
+            "max_award": "400000.00",
+            "fund_down": "skip",
+            "partial_funding": True,
+            "partial_min": "100000.00",
+            "district_max_awards": 2,
+            "district_max_amount": None,
+        }
 
 
 def test_reads_split_into_review_ranges_give_the_same_result(pg_app, monkeypatch):
@@ -380,8 +557,7 @@ def test_reads_split_into_review_ranges_give_the_same_result(pg_app, monkeypatch
         assert split.review_reviewer == whole.review_reviewer
         assert split.review_app.tolist() == whole.review_app.tolist()
         run_id = run_once(competition_id)
-        stored = dumps_document(ranking.result_document_for_run(db.session.get(RankingRun,
-                                                                               run_id)))
+        stored = dumps_document(ranking.result_document_for_run(db.session.get(RankingRun, run_id)))
     assert stored == core_document_from_bundle(run_id)
 
 

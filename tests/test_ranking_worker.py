@@ -69,8 +69,9 @@ def document_without_run(app, run_id: int) -> str:
 
 def result_rows(app, run_id: int) -> int:
     with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(RankingResult)
-                                 .where(RankingResult.run_id == run_id))
+        return db.session.scalar(
+            select(func.count()).select_from(RankingResult).where(RankingResult.run_id == run_id)
+        )
 
 
 def test_a_worker_process_computes_the_same_bytes(worker_app, celery_worker_process):
@@ -96,16 +97,22 @@ def _pool_children(pid: int) -> list[int]:
 def _holding_run_lock(app) -> bool:
     """Some session sits inside execute_run with the run row locked (FOR UPDATE, then sleep)."""
     with app.app_context():
-        return bool(db.session.scalar(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND state = 'idle in transaction' AND query ILIKE '%ranking_run%FOR UPDATE%'")))
+        return bool(
+            db.session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND state = 'idle in transaction' AND query ILIKE '%ranking_run%FOR UPDATE%'"
+                )
+            )
+        )
 
 
 def test_killing_the_pool_child_mid_task_reruns_it_identically(worker_app, tmp_path):
     """R1: SIGKILL the pool child while it holds the run; acks_late + reject_on_worker_lost
     redeliver the task, and the output equals a clean run, with exactly one result set."""
     proc, log = start_worker_process(
-        tmp_path, env=worker_env({"SCORING_TEST_RANK_DELAY": "2"}))  # test-only slow-down
+        tmp_path, env=worker_env({"SCORING_TEST_RANK_DELAY": "2"})
+    )  # test-only slow-down
     try:
         run_id = queue_run(worker_app)
         deadline = time.monotonic() + 30

@@ -22,8 +22,16 @@ from tests import review_support as rs
 def _snapshot(app) -> tuple:
     with app.app_context():
         count = lambda model: db.session.scalar(db.select(db.func.count()).select_from(model))  # noqa: E731
-        statuses = tuple(db.session.scalars(db.select(ReviewerAssignment.status).order_by(ReviewerAssignment.id)))
-        return (count(ReviewerAssignment), count(Review), count(CriterionScore), count(AuditEvent), statuses)
+        statuses = tuple(
+            db.session.scalars(db.select(ReviewerAssignment.status).order_by(ReviewerAssignment.id))
+        )
+        return (
+            count(ReviewerAssignment),
+            count(Review),
+            count(CriterionScore),
+            count(AuditEvent),
+            statuses,
+        )
 
 
 @pytest.fixture
@@ -36,24 +44,46 @@ def setup(app):
     with app.app_context():
         db.session.get(ReviewerAssignment, conflict).status = AssignmentStatus.CONFLICT
         db.session.get(ReviewerAssignment, removed).status = AssignmentStatus.REMOVED
-        file = Attachment(application_id=world.apps["SIG-003"], stored_name="x", filename="x.pdf", size=1, sha256="0" * 64)
+        file = Attachment(
+            application_id=world.apps["SIG-003"],
+            stored_name="x",
+            filename="x.pdf",
+            size=1,
+            sha256="0" * 64,
+        )
         db.session.add(file)
         db.session.commit()
-        ids = {"mine": mine, "theirs": theirs, "conflict": conflict, "removed": removed, "file": file.id}
+        ids = {
+            "mine": mine,
+            "theirs": theirs,
+            "conflict": conflict,
+            "removed": removed,
+            "file": file.id,
+        }
     return world, ids
 
 
 def _review_urls(assignment_id: int, file_id: int) -> dict[str, list[tuple[str, str]]]:
     """Every route of the review blueprint that takes an id, for one assignment."""
     return {
-        "review.score": [("GET", f"/review/a/{assignment_id}"), ("POST", f"/review/a/{assignment_id}")],
-        "review.declare": [("GET", f"/review/a/{assignment_id}/declare"), ("POST", f"/review/a/{assignment_id}/declare")],
+        "review.score": [
+            ("GET", f"/review/a/{assignment_id}"),
+            ("POST", f"/review/a/{assignment_id}"),
+        ],
+        "review.declare": [
+            ("GET", f"/review/a/{assignment_id}/declare"),
+            ("POST", f"/review/a/{assignment_id}/declare"),
+        ],
         "review.attachment": [("GET", f"/review/a/{assignment_id}/files/{file_id}")],
     }
 
 
 def test_every_id_route_of_the_review_area_is_covered(app):
-    endpoints = {r.endpoint for r in app.url_map.iter_rules() if r.endpoint.startswith("review.") and r.arguments}
+    endpoints = {
+        r.endpoint
+        for r in app.url_map.iter_rules()
+        if r.endpoint.startswith("review.") and r.arguments
+    }
     assert endpoints == set(_review_urls(1, 1))
 
 
@@ -73,7 +103,9 @@ def test_anything_not_assigned_to_you_is_404(app, client, setup, which):
     assert _snapshot(app) == before
 
 
-def test_an_attachment_of_another_application_is_404_even_on_your_own_assignment(app, client, setup):
+def test_an_attachment_of_another_application_is_404_even_on_your_own_assignment(
+    app, client, setup
+):
     world, ids = setup
     rs.login(client, world.emails["r3"])
     assert client.get(f"/review/a/{ids['mine']}/files/{ids['file']}").status_code == 404
@@ -98,7 +130,9 @@ def test_other_roles_are_refused_the_review_area(app, client, setup, role):
     assert client.get("/review/").status_code == 403
     for calls in _review_urls(ids["mine"], ids["file"]).values():
         for method, url in calls:
-            response = client.get(url) if method == "GET" else client.post(url, data={"csrf_token": token})
+            response = (
+                client.get(url) if method == "GET" else client.post(url, data={"csrf_token": token})
+            )
             assert response.status_code == 403, url
     assert _snapshot(app) == before
 
@@ -109,7 +143,9 @@ def test_anonymous_users_are_sent_to_sign_in(client, setup):
         for method, url in calls:
             if method == "GET":
                 response = client.get(url)
-                assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+                assert response.status_code == 302 and response.headers["Location"].startswith(
+                    "/login"
+                )
 
 
 def test_posts_without_a_csrf_token_are_refused(app, client, setup):
@@ -117,5 +153,10 @@ def test_posts_without_a_csrf_token_are_refused(app, client, setup):
     rs.login(client, world.emails["r3"])
     before = _snapshot(app)
     for url in (f"/review/a/{ids['mine']}", f"/review/a/{ids['mine']}/declare"):
-        assert client.post(url, data={"decision": "conflict", "reason": "x", "version": "1"}).status_code == 400
+        assert (
+            client.post(
+                url, data={"decision": "conflict", "reason": "x", "version": "1"}
+            ).status_code
+            == 400
+        )
     assert _snapshot(app) == before

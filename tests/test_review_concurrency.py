@@ -41,7 +41,9 @@ def test_concurrent_saves_one_wins_the_other_gets_409_with_the_current_values(pg
             barrier.wait()
             results[name] = client.post(url, data=data)
 
-        threads = [threading.Thread(target=save, args=a) for a in (("first", first), ("second", second))]
+        threads = [
+            threading.Thread(target=save, args=a) for a in (("first", first), ("second", second))
+        ]
         for t in threads:
             t.start()
         for t in threads:

@@ -27,7 +27,10 @@ def _url(rule) -> str:
 
 
 def _row_counts() -> dict[str, int]:
-    return {t.name: db.session.scalar(select(func.count()).select_from(t)) for t in db.metadata.sorted_tables}
+    return {
+        t.name: db.session.scalar(select(func.count()).select_from(t))
+        for t in db.metadata.sorted_tables
+    }
 
 
 @pytest.fixture

@@ -18,11 +18,21 @@ from tests.conftest import ROOT, AuthActions
 
 
 def _flask(args, tmp_path):
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}", SCORING_INSTANCE_DIR=str(tmp_path))
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        SCORING_INSTANCE_DIR=str(tmp_path),
+    )
     for key in ("REDIS_URL", "CELERY_BROKER_URL"):
         env.pop(key, None)
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "scoring", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "scoring", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +65,12 @@ def test_demo_holds_the_alliance_districts_and_four_competitions(seeded):
         assert db.session.scalar(select(func.count()).select_from(District)) == 30
         assert db.session.scalar(select(func.count()).select_from(School)) == 90
         programs = set(db.session.scalars(select(Competition.program)))
-        assert {p.value for p in programs} == {"TIME Collaborative", "High School Redesign", "1003(a)", "SIG"}
+        assert {p.value for p in programs} == {
+            "TIME Collaborative",
+            "High School Redesign",
+            "1003(a)",
+            "SIG",
+        }
         assert all(db.session.scalars(select(Competition.rubric_illustrative)))
         runs = db.session.scalars(select(RankingRun)).all()
         assert runs and all(r.status == RunStatus.DONE for r in runs)

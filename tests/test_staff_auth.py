@@ -24,12 +24,16 @@ def world(app):
 def _values(app, world) -> dict:
     with app.app_context():
         return {
-            "competition_id": world.competition_id, "run_id": world.run_id,
+            "competition_id": world.competition_id,
+            "run_id": world.run_id,
             "section_id": db.session.scalar(select(RubricSection.id)),
             "criterion_id": db.session.scalar(select(Criterion.id)),
             "priority_id": db.session.scalar(select(Priority.id)),
-            "application_id": db.session.scalar(select(Application.id).where(Application.ref == "T-002")),
-            "ref": "T-002", "kind": "csv",
+            "application_id": db.session.scalar(
+                select(Application.id).where(Application.ref == "T-002")
+            ),
+            "ref": "T-002",
+            "kind": "csv",
         }
 
 
@@ -51,8 +55,11 @@ def _staff_routes(app, world):
 
 
 def _counts() -> dict:
-    return {t.name: db.session.scalar(select(func.count()).select_from(t))
-            for t in db.metadata.sorted_tables if t.name != "audit_event"}
+    return {
+        t.name: db.session.scalar(select(func.count()).select_from(t))
+        for t in db.metadata.sorted_tables
+        if t.name != "audit_event"
+    }
 
 
 def _call(client, method, url, token):
@@ -64,8 +71,11 @@ def _call(client, method, url, token):
 @pytest.mark.parametrize("who", ["anonymous", APPLICANT, REVIEWER])
 def test_only_staff_reach_staff_routes(app, world, who):
     client = app.test_client() if who == "anonymous" else login(app, who)
-    token = csrf_token_from(client.get("/login" if who == "anonymous" else "/",
-                                       follow_redirects=True).get_data(as_text=True))
+    token = csrf_token_from(
+        client.get("/login" if who == "anonymous" else "/", follow_redirects=True).get_data(
+            as_text=True
+        )
+    )
     with app.app_context():
         before = _counts()
     for method, url in _staff_routes(app, world):
@@ -97,8 +107,11 @@ def test_unknown_ids_are_404_for_staff(app, world):
     values = _values(app, world)
     checked = 0
     for rule in app.url_map.iter_rules():
-        ids = [a for a in rule.arguments if a in ("competition_id", "run_id", "section_id",
-                                                   "criterion_id", "priority_id", "ref")]
+        ids = [
+            a
+            for a in rule.arguments
+            if a in ("competition_id", "run_id", "section_id", "criterion_id", "priority_id", "ref")
+        ]
         if not rule.endpoint.startswith("staff.") or not ids:
             continue
         fake = {k: ("NOPE" if k == "ref" else 987654) for k in ids}
@@ -111,16 +124,64 @@ def test_unknown_ids_are_404_for_staff(app, world):
     assert checked > 25
 
 
-GARBAGE = ["NaN", "-Infinity", "1e999", "-1", "99999999999999999999999", "\x00", "x" * 5000,
-           "<script>alert(1)</script>", "=SUM(A1)", ""]
-FIELDS = ["slug", "program", "title", "cohort", "fiscal_year", "description", "eligibility",
-          "opens_at", "closes_at", "reviewers_per_application", "total_funds", "min_award",
-          "max_award", "aggregation", "normalization", "min_reviews", "discrepancy_threshold",
-          "min_score", "tie_breaker_1", "tie_breaker_2", "fund_down", "partial_funding",
-          "partial_min", "district_max_awards", "district_max_amount", "key", "title", "weight",
-          "position", "guidance", "narrative_limit", "criterion_key", "criterion_title",
-          "criterion_max_points", "criterion_step", "max_points", "step", "descriptors",
-          "points", "application_id", "status", "amount", "justification", "label"]
+GARBAGE = [
+    "NaN",
+    "-Infinity",
+    "1e999",
+    "-1",
+    "99999999999999999999999",
+    "\x00",
+    "x" * 5000,
+    "<script>alert(1)</script>",
+    "=SUM(A1)",
+    "",
+]
+FIELDS = [
+    "slug",
+    "program",
+    "title",
+    "cohort",
+    "fiscal_year",
+    "description",
+    "eligibility",
+    "opens_at",
+    "closes_at",
+    "reviewers_per_application",
+    "total_funds",
+    "min_award",
+    "max_award",
+    "aggregation",
+    "normalization",
+    "min_reviews",
+    "discrepancy_threshold",
+    "min_score",
+    "tie_breaker_1",
+    "tie_breaker_2",
+    "fund_down",
+    "partial_funding",
+    "partial_min",
+    "district_max_awards",
+    "district_max_amount",
+    "key",
+    "title",
+    "weight",
+    "position",
+    "guidance",
+    "narrative_limit",
+    "criterion_key",
+    "criterion_title",
+    "criterion_max_points",
+    "criterion_step",
+    "max_points",
+    "step",
+    "descriptors",
+    "points",
+    "application_id",
+    "status",
+    "amount",
+    "justification",
+    "label",
+]
 
 
 @pytest.mark.parametrize("value", GARBAGE)
@@ -129,9 +190,24 @@ def test_garbage_in_every_staff_form_is_never_a_500_nor_half_saved(app, world, v
     token = csrf_token_from(client.get("/staff/").get_data(as_text=True))
     for method, url in _staff_routes(app, world):
         if method == "GET":
-            query = "&".join(f"{f}={value[:200]}" for f in (
-                "run", "status", "district", "flag", "action", "competition", "actor",
-                "date_from", "date_to", "page", "comments", "total_funds", "min_score"))
+            query = "&".join(
+                f"{f}={value[:200]}"
+                for f in (
+                    "run",
+                    "status",
+                    "district",
+                    "flag",
+                    "action",
+                    "competition",
+                    "actor",
+                    "date_from",
+                    "date_to",
+                    "page",
+                    "comments",
+                    "total_funds",
+                    "min_score",
+                )
+            )
             response = client.get(url + "?" + query.replace("\x00", "%00"))
             assert response.status_code < 500, (url, value[:20], response.status_code)
             continue

@@ -63,7 +63,8 @@ def test_start_a_ranking_from_the_page_and_follow_its_progress(app, staff, world
     done = staff.get(f"/staff/runs/{run_id}")
     assert done.status_code == 302
     assert done.headers["Location"] == (
-        f"/staff/competitions/{world.competition_id}/board?run={run_id}")
+        f"/staff/competitions/{world.competition_id}/board?run={run_id}"
+    )
 
 
 def test_a_failed_run_says_why(app, staff, world):
@@ -82,16 +83,25 @@ def test_a_failed_run_says_why(app, staff, world):
 def test_board_shows_the_funding_order_running_total_and_the_funding_line(app, staff, world):
     page = staff.get(f"/staff/competitions/{world.competition_id}/board")
     html, text = page.get_data(as_text=True), text_of(page)
-    assert _board_rows(html) == ["T-001", "T-003", "T-002", "LINE", "T-007", "T-004", "T-005",
-                                 "T-008", "T-006"]
-    assert ("Funding line: $900,000.00 awarded of $900,000.00; $0.00 left; lowest funded final "
-            "score 80") in text
+    assert _board_rows(html) == [
+        "T-001",
+        "T-003",
+        "T-002",
+        "LINE",
+        "T-007",
+        "T-004",
+        "T-005",
+        "T-008",
+        "T-006",
+    ]
+    assert (
+        "Funding line: $900,000.00 awarded of $900,000.00; $0.00 left; lowest funded final score 80"
+    ) in text
     # T-002: rank 4 (tie with T-004, broken by section:plan), raw scores 64 and 96, final 80
     t002 = re.search(r">T-002</a>.*?</tr>", html, flags=re.S).group(0)
     t002 = text_of(t002)
     assert re.search(r"\b96 64\b|\b64 96\b", t002)  # its two reviews, in reviewer order
-    for part in ("80", "discrepancy", "tie", "partially funded", "$350,000.00",
-                 "$900,000.00"):
+    for part in ("80", "discrepancy", "tie", "partially funded", "$350,000.00", "$900,000.00"):
         assert part in t002, part
     with app.app_context():
         document = ranking.result_document_for_run(db.session.get(RankingRun, world.run_id))
@@ -101,15 +111,20 @@ def test_board_shows_the_funding_order_running_total_and_the_funding_line(app, s
     assert "Reviewer leniency" in text
 
 
-@pytest.mark.parametrize("query, refs", [
-    ("status=funded", ["T-001", "T-003"]),
-    ("status=incomplete", ["T-005", "T-008"]),
-    ("district=002", ["T-003", "T-006"]),
-    ("flag=discrepancy", ["T-002", "LINE"]),
-    ("flag=tie", ["T-002", "LINE", "T-004"]),
-    ("status=bogus&district=%00&flag=nope&run=abc", ["T-001", "T-003", "T-002", "LINE", "T-007",
-                                                     "T-004", "T-005", "T-008", "T-006"]),
-])
+@pytest.mark.parametrize(
+    "query, refs",
+    [
+        ("status=funded", ["T-001", "T-003"]),
+        ("status=incomplete", ["T-005", "T-008"]),
+        ("district=002", ["T-003", "T-006"]),
+        ("flag=discrepancy", ["T-002", "LINE"]),
+        ("flag=tie", ["T-002", "LINE", "T-004"]),
+        (
+            "status=bogus&district=%00&flag=nope&run=abc",
+            ["T-001", "T-003", "T-002", "LINE", "T-007", "T-004", "T-005", "T-008", "T-006"],
+        ),
+    ],
+)
 def test_board_filters(staff, world, query, refs):
     page = staff.get(f"/staff/competitions/{world.competition_id}/board?{query}")
     assert page.status_code == 200
@@ -162,22 +177,38 @@ def test_what_if_a_higher_min_score(app, staff, world):
 
 
 def test_what_if_matches_a_saved_run_with_the_same_settings(app, staff, world):
-    knobs = {"total_funds": "700000", "normalization": "zscore", "aggregation": "median",
-             "fund_down": "strict", "partial_funding": "off", "max_award": "350000",
-             "district_max_awards": "1", "district_max_amount": "500000"}
+    knobs = {
+        "total_funds": "700000",
+        "normalization": "zscore",
+        "aggregation": "median",
+        "fund_down": "strict",
+        "partial_funding": "off",
+        "max_award": "350000",
+        "district_max_awards": "1",
+        "district_max_amount": "500000",
+    }
     query = "&".join(f"{k}={v}" for k, v in knobs.items())
     tried = text_of(staff.get(f"/staff/competitions/{world.competition_id}/what-if?{query}"))
-    response = post(staff, f"/staff/competitions/{world.competition_id}/what-if/save",
-                    knobs | {"label": "Tight money"})
+    response = post(
+        staff,
+        f"/staff/competitions/{world.competition_id}/what-if/save",
+        knobs | {"label": "Tight money"},
+    )
     assert response.status_code == 302
     run_id = int(response.headers["Location"].rsplit("/", 1)[1])
     with app.app_context():
         run = db.session.get(RankingRun, run_id)
         assert run.what_if is True and run.label == "Tight money"
         assert run.policy_overrides == {
-            "total_funds": "700000.00", "normalization": "zscore", "aggregation": "median",
-            "fund_down": "strict", "partial_funding": False, "max_award": "350000.00",
-            "district_max_awards": 1, "district_max_amount": "500000.00"}
+            "total_funds": "700000.00",
+            "normalization": "zscore",
+            "aggregation": "median",
+            "fund_down": "strict",
+            "partial_funding": False,
+            "max_award": "350000.00",
+            "district_max_awards": 1,
+            "district_max_amount": "500000.00",
+        }
     from workers.tasks import rank_competition
 
     rank_competition(run_id)
@@ -188,14 +219,17 @@ def test_what_if_matches_a_saved_run_with_the_same_settings(app, staff, world):
     assert "What-if run “Tight money”" in board and "Submit for approval" not in board
 
 
-@pytest.mark.parametrize("query, field, message", [
-    ("total_funds=-1", "total_funds", "must be at least 0"),
-    ("total_funds=NaN", "total_funds", "must be a number"),
-    ("min_score=abc", "min_score", "Not a valid decimal value"),
-    ("partial_min=0", "partial_min", "must be more than 0"),
-    ("normalization=robust", "normalization", "Not a valid choice"),
-    ("district_max_awards=-3", "district_max_awards", "Number must be between 0 and 10000"),
-])
+@pytest.mark.parametrize(
+    "query, field, message",
+    [
+        ("total_funds=-1", "total_funds", "must be at least 0"),
+        ("total_funds=NaN", "total_funds", "must be a number"),
+        ("min_score=abc", "min_score", "Not a valid decimal value"),
+        ("partial_min=0", "partial_min", "must be more than 0"),
+        ("normalization=robust", "normalization", "Not a valid choice"),
+        ("district_max_awards=-3", "district_max_awards", "Number must be between 0 and 10000"),
+    ],
+)
 def test_what_if_bad_input_is_shown_beside_the_field(app, staff, world, query, field, message):
     page = staff.get(f"/staff/competitions/{world.competition_id}/what-if?{query}")
     assert page.status_code == 400

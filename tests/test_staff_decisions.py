@@ -50,29 +50,61 @@ def _app_id(app, ref: str) -> int:
 
 
 def _override(client, world, app, ref, status, amount, justification):
-    return post(client, f"/staff/runs/{world.run_id}/overrides", {
-        "application_id": str(_app_id(app, ref)), "status": status, "amount": amount,
-        "justification": justification})
+    return post(
+        client,
+        f"/staff/runs/{world.run_id}/overrides",
+        {
+            "application_id": str(_app_id(app, ref)),
+            "status": status,
+            "amount": amount,
+            "justification": justification,
+        },
+    )
 
 
 # --------------------------------------------------------------------------- overrides
 
 
-@pytest.mark.parametrize("status, amount, justification, field, message", [
-    ("funded", "200000", "", "justification", "a justification is required"),
-    ("funded", "200000", "too short", "justification", "write at least 10 characters"),
-    ("funded", "250000", "District asked for more.", "amount",
-     "must not exceed the request of $200,000.00"),
-    ("waitlisted", "5", "Waitlisted after all, on appeal.", "amount",
-     "a waitlisted application gets $0.00"),
-    ("funded", "0", "Funded after all, on appeal.", "amount", "an award must be more than $0.00"),
-    ("funded", "200000", "Funded on appeal by the Commissioner.", "amount",
-     "the awards would add up to $1,100,000.00, more than the $900,000.00 available"),
-    ("funded", "NaN", "Funded on appeal by the Commissioner.", "amount", "must be a number"),
-    ("revoked", "0", "Funded on appeal by the Commissioner.", "status", "Not a valid choice"),
-])
-def test_an_exception_needs_a_justification_and_must_add_up(app, world, status, amount,
-                                                            justification, field, message):
+@pytest.mark.parametrize(
+    "status, amount, justification, field, message",
+    [
+        ("funded", "200000", "", "justification", "a justification is required"),
+        ("funded", "200000", "too short", "justification", "write at least 10 characters"),
+        (
+            "funded",
+            "250000",
+            "District asked for more.",
+            "amount",
+            "must not exceed the request of $200,000.00",
+        ),
+        (
+            "waitlisted",
+            "5",
+            "Waitlisted after all, on appeal.",
+            "amount",
+            "a waitlisted application gets $0.00",
+        ),
+        (
+            "funded",
+            "0",
+            "Funded after all, on appeal.",
+            "amount",
+            "an award must be more than $0.00",
+        ),
+        (
+            "funded",
+            "200000",
+            "Funded on appeal by the Commissioner.",
+            "amount",
+            "the awards would add up to $1,100,000.00, more than the $900,000.00 available",
+        ),
+        ("funded", "NaN", "Funded on appeal by the Commissioner.", "amount", "must be a number"),
+        ("revoked", "0", "Funded on appeal by the Commissioner.", "status", "Not a valid choice"),
+    ],
+)
+def test_an_exception_needs_a_justification_and_must_add_up(
+    app, world, status, amount, justification, field, message
+):
     staff = login(app, PREPARER)
     response = _override(staff, world, app, "T-004", status, amount, justification)
     assert response.status_code == 400
@@ -84,44 +116,76 @@ def test_an_exception_needs_a_justification_and_must_add_up(app, world, status, 
 
 def test_an_unranked_or_unknown_application_cannot_be_overridden(app, world):
     staff = login(app, PREPARER)
-    response = _override(staff, world, app, "T-005", "funded", "100000",
-                         "Funded although incomplete.")
+    response = _override(
+        staff, world, app, "T-005", "funded", "100000", "Funded although incomplete."
+    )
     assert response.status_code == 400 and "incomplete and not ranked" in text_of(response)
     for bad in ("999999", "abc", ""):
-        response = post(staff, f"/staff/runs/{world.run_id}/overrides", {
-            "application_id": bad, "status": "funded", "amount": "1",
-            "justification": "Some justification here."})
+        response = post(
+            staff,
+            f"/staff/runs/{world.run_id}/overrides",
+            {
+                "application_id": bad,
+                "status": "funded",
+                "amount": "1",
+                "justification": "Some justification here.",
+            },
+        )
         assert response.status_code == 404, bad
 
 
 def test_an_exception_is_shown_everywhere_and_audited(app, world):
     staff = login(app, PREPARER)
-    first = _override(staff, world, app, "T-002", "partially_funded", "150000",
-                      "Budget narrative double-counts staff; reduced by the program office.")
+    first = _override(
+        staff,
+        world,
+        app,
+        "T-002",
+        "partially_funded",
+        "150000",
+        "Budget narrative double-counts staff; reduced by the program office.",
+    )
     assert first.status_code == 302
-    second = _override(staff, world, app, "T-004", "funded", "100000",
-                       "District cap waived by the Commissioner for this school.")
+    second = _override(
+        staff,
+        world,
+        app,
+        "T-004",
+        "funded",
+        "100000",
+        "District cap waived by the Commissioner for this school.",
+    )
     assert second.status_code == 302
     board = text_of(staff.get(f"/staff/competitions/{world.competition_id}/board"))
     assert board.count("staff exception computed:") == 2
-    assert "computed: waitlisted $0.00" in board and "computed: partially funded $350,000.00" in board
+    assert (
+        "computed: waitlisted $0.00" in board and "computed: partially funded $350,000.00" in board
+    )
     assert "Awarded $800,000.00 computed $900,000.00" in board
     assert "Exceptions 2" in board
     explanation = text_of(staff.get(f"/staff/runs/{world.run_id}/applications/T-004"))
     assert "Staff exception" in explanation and "District cap waived" in explanation
     with app.app_context():
-        events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "award.override")
-                                    .order_by(AuditEvent.id)).all()
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "award.override").order_by(AuditEvent.id)
+        ).all()
         assert [(e.before["status"], e.after["status"], e.after["award"]) for e in events] == [
             ("partially_funded", "partially_funded", "150000.00"),
-            ("waitlisted", "funded", "100000.00")]
-        assert events[1].note.startswith("District cap waived") and events[1].actor.email == PREPARER
+            ("waitlisted", "funded", "100000.00"),
+        ]
+        assert (
+            events[1].note.startswith("District cap waived") and events[1].actor.email == PREPARER
+        )
     removed = post(staff, f"/staff/runs/{world.run_id}/overrides/{_app_id(app, 'T-002')}/delete")
     assert removed.status_code == 302
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AwardOverride)) == 1
-        assert db.session.scalar(select(AuditEvent).where(
-            AuditEvent.action == "award.override_remove")).after["award"] == "350000.00"
+        assert (
+            db.session.scalar(
+                select(AuditEvent).where(AuditEvent.action == "award.override_remove")
+            ).after["award"]
+            == "350000.00"
+        )
 
 
 # --------------------------------------------------------------------------- four eyes
@@ -132,11 +196,25 @@ def test_four_eyes_approval(app, world):
         person(Role.STAFF, "plain@example.org")  # staff without approval rights
         db.session.commit()
     preparer, approver, plain = (login(app, e) for e in (PREPARER, APPROVER, "plain@example.org"))
-    _override(approver, world, app, "T-002", "partially_funded", "150000",
-              "Reduced: the budget double-counts staff costs.")
+    _override(
+        approver,
+        world,
+        app,
+        "T-002",
+        "partially_funded",
+        "150000",
+        "Reduced: the budget double-counts staff costs.",
+    )
     assert post(preparer, f"/staff/runs/{world.run_id}/prepare").status_code == 302
-    locked = _override(preparer, world, app, "T-004", "funded", "100000",
-                       "Late change after submission for approval.")
+    locked = _override(
+        preparer,
+        world,
+        app,
+        "T-004",
+        "funded",
+        "100000",
+        "Late change after submission for approval.",
+    )
     assert locked.status_code == 409 and "decisions are locked" in text_of(locked)
 
     refusals = [
@@ -154,7 +232,8 @@ def test_four_eyes_approval(app, world):
 
     approver2 = login(app, APPROVER2)
     assert "Approve this award list" in text_of(
-        approver2.get(f"/staff/competitions/{world.competition_id}/board"))
+        approver2.get(f"/staff/competitions/{world.competition_id}/board")
+    )
     assert post(approver2, f"/staff/runs/{world.run_id}/approve").status_code == 302
     with app.app_context():
         slate = db.session.scalar(select(AwardSlate))
@@ -171,13 +250,24 @@ def test_withdraw_reopens_the_decisions(app, world):
     preparer = login(app, PREPARER)
     post(preparer, f"/staff/runs/{world.run_id}/prepare")
     assert post(preparer, f"/staff/runs/{world.run_id}/withdraw").status_code == 302
-    response = _override(preparer, world, app, "T-002", "partially_funded", "150000",
-                         "Reduced: the budget double-counts staff costs.")
+    response = _override(
+        preparer,
+        world,
+        app,
+        "T-002",
+        "partially_funded",
+        "150000",
+        "Reduced: the budget double-counts staff costs.",
+    )
     assert response.status_code == 302
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AwardSlate)) == 0
-        assert db.session.scalar(select(AuditEvent).where(
-            AuditEvent.action == "slate.withdraw")).before["status"] == "prepared"
+        assert (
+            db.session.scalar(
+                select(AuditEvent).where(AuditEvent.action == "slate.withdraw")
+            ).before["status"]
+            == "prepared"
+        )
 
 
 def test_a_what_if_run_cannot_be_decided_on(app, world):
@@ -226,10 +316,30 @@ def test_publish_notifies_every_applicant_once(any_app):
     app = any_app
     world = build(app)
     staff = login(app, PREPARER)
-    assert _override(staff, world, app, "T-002", "partially_funded", "150000",
-                     "Reduced: the budget double-counts staff costs.").status_code == 302
-    assert _override(staff, world, app, "T-004", "funded", "200000",
-                     "District cap waived by the Commissioner for this school.").status_code == 302
+    assert (
+        _override(
+            staff,
+            world,
+            app,
+            "T-002",
+            "partially_funded",
+            "150000",
+            "Reduced: the budget double-counts staff costs.",
+        ).status_code
+        == 302
+    )
+    assert (
+        _override(
+            staff,
+            world,
+            app,
+            "T-004",
+            "funded",
+            "200000",
+            "District cap waived by the Commissioner for this school.",
+        ).status_code
+        == 302
+    )
     _approve(app, world, staff)
 
     first = post(staff, f"/staff/runs/{world.run_id}/publish")
@@ -241,18 +351,28 @@ def test_publish_notifies_every_applicant_once(any_app):
         messages = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
         assert len(messages) == 8  # every application of the run
         assert {m.dedupe_key for m in messages} == {
-            f"award:{slate.id}:{a}" for a in db.session.scalars(select(Application.id))}
+            f"award:{slate.id}:{a}" for a in db.session.scalars(select(Application.id))
+        }
         ids = [m.id for m in messages]
         # a retried publish (the same call again) queues nothing new and returns the same mails
-        again = decisions.publish_run(db.session.get(RankingRun, world.run_id),
-                                      actor=slate.approved_by, public_url="http://x/")
+        again = decisions.publish_run(
+            db.session.get(RankingRun, world.run_id),
+            actor=slate.approved_by,
+            public_url="http://x/",
+        )
         db.session.commit()
         assert sorted(again.message_ids) == ids and again.unreachable == []
     assert post(staff, f"/staff/runs/{world.run_id}/publish").status_code == 302
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 8
-        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "slate.publish")) == 1
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "slate.publish")
+            )
+            == 1
+        )
 
     from workers.tasks import send_mail
 
@@ -279,14 +399,22 @@ def test_publish_notifies_every_applicant_once(any_app):
 
 def test_the_award_numbers_stay_decimal(app, world):
     staff = login(app, PREPARER)
-    _override(staff, world, app, "T-002", "partially_funded", "123456.78",
-              "Reduced to the exact approved budget lines.")
+    _override(
+        staff,
+        world,
+        app,
+        "T-002",
+        "partially_funded",
+        "123456.78",
+        "Reduced to the exact approved budget lines.",
+    )
     with app.app_context():
         view = boards.board(db.session.get(RankingRun, world.run_id))
         assert view.effective_total == Decimal("673456.78")
         assert view.remaining == Decimal("226543.22")
-        assert [r.running_total for r in view.rows if r.running_total is not None][-1] == \
-            Decimal("673456.78")
+        assert [r.running_total for r in view.rows if r.running_total is not None][-1] == Decimal(
+            "673456.78"
+        )
 
 
 @pytest.mark.worker
@@ -304,16 +432,23 @@ def test_publish_through_a_real_worker_sends_each_mail_once(worker_app, tmp_path
     staff = login(app, PREPARER)
     _approve(app, world, staff)
     with SMTPSink() as sink:
-        proc, _log = start_worker_process(tmp_path, env=worker_env(
-            {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(sink.port)}))
+        proc, _log = start_worker_process(
+            tmp_path, env=worker_env({"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(sink.port)})
+        )
         try:
             assert post(staff, f"/staff/runs/{world.run_id}/publish").status_code == 302
             assert post(staff, f"/staff/runs/{world.run_id}/publish").status_code == 302
 
             def all_sent(n):
                 with app.app_context():
-                    return db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
-                        OutboxMessage.status == MailStatus.SENT)) == n
+                    return (
+                        db.session.scalar(
+                            select(func.count())
+                            .select_from(OutboxMessage)
+                            .where(OutboxMessage.status == MailStatus.SENT)
+                        )
+                        == n
+                    )
 
             deadline = time.monotonic() + 60
             while not all_sent(8) and time.monotonic() < deadline:

@@ -35,11 +35,17 @@ def retries(app, monkeypatch):
 def _failing(monkeypatch, module, name, exc):
     def fail(*args, **kwargs):
         raise exc
+
     monkeypatch.setattr(module, name, fail)
 
 
-@pytest.mark.parametrize("exc", [OperationalError("SELECT 1", {}, Exception("gone")),
-                                 psycopg.OperationalError("server closed the connection")])
+@pytest.mark.parametrize(
+    "exc",
+    [
+        OperationalError("SELECT 1", {}, Exception("gone")),
+        psycopg.OperationalError("server closed the connection"),
+    ],
+)
 def test_a_database_error_is_retried_with_backoff(retries, monkeypatch, exc):
     _failing(monkeypatch, mail, "deliver", exc)
     tasks.send_mail.push_request(retries=3)
@@ -74,9 +80,13 @@ def test_after_the_last_retry_a_task_fails_with_the_error(retries, monkeypatch):
 
 
 def test_after_the_last_retry_the_ranking_run_is_marked_failed(retries, monkeypatch):
-    _failing(monkeypatch, ranking, "execute_run", OperationalError("SELECT 1", {}, Exception("gone")))
+    _failing(
+        monkeypatch, ranking, "execute_run", OperationalError("SELECT 1", {}, Exception("gone"))
+    )
     failed = []
-    monkeypatch.setattr(ranking, "mark_failed", lambda run_id, error: failed.append((run_id, error)))
+    monkeypatch.setattr(
+        ranking, "mark_failed", lambda run_id, error: failed.append((run_id, error))
+    )
     tasks.rank_competition.push_request(retries=5)
     try:
         assert tasks.rank_competition(7) is None

@@ -37,7 +37,9 @@ def test_real_worker_sends_a_queued_message(worker_app, celery_worker_process):
     sent = _wait_for(
         worker_app,
         lambda: db.session.scalar(
-            select(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == MailStatus.SENT)
+            select(OutboxMessage).where(
+                OutboxMessage.id == message_id, OutboxMessage.status == MailStatus.SENT
+            )
         ),
     )
     assert sent.attempts == 1 and sent.sent_at is not None
@@ -47,14 +49,20 @@ def test_a_message_sent_twice_is_delivered_once(worker_app, celery_worker_proces
     from workers.tasks import send_mail
 
     with worker_app.app_context():
-        message = mail.queue("principal@example.org", "Decision", "Published.", dedupe_key="decision:1")
-        again = mail.queue("principal@example.org", "Decision", "Published.", dedupe_key="decision:1")
+        message = mail.queue(
+            "principal@example.org", "Decision", "Published.", dedupe_key="decision:1"
+        )
+        again = mail.queue(
+            "principal@example.org", "Decision", "Published.", dedupe_key="decision:1"
+        )
         assert again.id == message.id
         db.session.commit()
         message_id = message.id
     send_mail.delay(message_id)
     send_mail.delay(message_id)
-    _wait_for(worker_app, lambda: db.session.get(OutboxMessage, message_id).status == MailStatus.SENT)
+    _wait_for(
+        worker_app, lambda: db.session.get(OutboxMessage, message_id).status == MailStatus.SENT
+    )
     time.sleep(1.0)  # let the second delivery run too
     with worker_app.app_context():
         assert db.session.get(OutboxMessage, message_id).attempts == 1

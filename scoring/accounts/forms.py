@@ -11,6 +11,7 @@ from scoring.services.accounts.users import MAX_PASSWORD, MIN_PASSWORD
 try:  # WTForms 3.3 prefers SelectChoice objects to (value, label) tuples
     from wtforms.fields.choices import SelectChoice
 except ImportError:  # pragma: no cover - older WTForms
+
     def SelectChoice(value, label):  # noqa: N802 - stands in for the class
         return (value, label)
 
@@ -26,7 +27,9 @@ def choice_values(choices) -> set:
 class PickField(SelectField):
     """A select whose every refusal (not a number, not offered, missing) reads ``message``."""
 
-    def __init__(self, label=None, validators=None, message="Choose one of the options listed.", **kwargs):
+    def __init__(
+        self, label=None, validators=None, message="Choose one of the options listed.", **kwargs
+    ):
         super().__init__(label, validators, coerce=int, **kwargs)
         self.message = message
 
@@ -51,12 +54,17 @@ def no_control_chars(form, field) -> None:
 
 class InviteForm(FlaskForm):
     email = EmailField(
-        "Email", validators=[DataRequired("Enter the person's email address."), Length(max=254),
-                             Email("Enter a full email address, like name@district.org.")],
+        "Email",
+        validators=[
+            DataRequired("Enter the person's email address."),
+            Length(max=254),
+            Email("Enter a full email address, like name@district.org."),
+        ],
         filters=[lambda v: v.strip() if isinstance(v, str) else v],
     )
     name = StringField(
-        "Name", validators=[DataRequired("Enter the person's name."), Length(max=200), no_control_chars],
+        "Name",
+        validators=[DataRequired("Enter the person's name."), Length(max=200), no_control_chars],
         filters=[lambda v: v.strip() if isinstance(v, str) else v],
     )
     district = PickField("District", message="Choose the district from the list.")
@@ -64,8 +72,12 @@ class InviteForm(FlaskForm):
 
 class ForgotForm(FlaskForm):
     email = EmailField(
-        "Email", validators=[DataRequired("Enter the email address of your account."),
-                             Length(max=254, message="That address is too long."), no_control_chars],
+        "Email",
+        validators=[
+            DataRequired("Enter the email address of your account."),
+            Length(max=254, message="That address is too long."),
+            no_control_chars,
+        ],
     )
 
 
@@ -74,12 +86,17 @@ class PasswordForm(FlaskForm):
         "New password",
         validators=[
             DataRequired("Choose a password."),
-            Length(min=MIN_PASSWORD, max=MAX_PASSWORD,
-                   message=f"Use {MIN_PASSWORD} to {MAX_PASSWORD} characters."),
+            Length(
+                min=MIN_PASSWORD,
+                max=MAX_PASSWORD,
+                message=f"Use {MIN_PASSWORD} to {MAX_PASSWORD} characters.",
+            ),
         ],
     )
     confirm = PasswordField(
         "Type it again",
-        validators=[DataRequired("Type the password again."),
-                    EqualTo("password", "The two passwords are not the same.")],
+        validators=[
+            DataRequired("Type the password again."),
+            EqualTo("password", "The two passwords are not the same."),
+        ],
     )

@@ -36,18 +36,24 @@ def invite():
     """Staff invite a district user, who gets a one-time link to choose a password."""
     form = InviteForm()
     form.district.choices = [
-        choice(d.id, f"{d.name} ({d.code})") for d in db.session.scalars(select(District).order_by(District.name))
+        choice(d.id, f"{d.name} ({d.code})")
+        for d in db.session.scalars(select(District).order_by(District.name))
     ]
     if form.validate_on_submit():
         district = db.get_or_404(District, form.district.data)
         try:
             message = accounts.invite_district_user(
-                form.email.data, form.name.data, district,
-                invited_by=current_actor(), make_link=_password_link,
+                form.email.data,
+                form.name.data,
+                district,
+                invited_by=current_actor(),
+                make_link=_password_link,
             )
         except InputError as exc:
             add_error(form, exc.path, exc.detail, "email")
-            return render_template("accounts/invite.html", form=form, hours=accounts.invite_hours()), 400
+            return render_template(
+                "accounts/invite.html", form=form, hours=accounts.invite_hours()
+            ), 400
         db.session.commit()
         send_after_commit([message.id])
         flash(f"Invitation sent to {message.to_addr}.", "info")
@@ -70,7 +76,9 @@ def choose_password(token: str):
             accounts.redeem_token(token, form.password.data)
         except InputError as exc:
             add_error(form, exc.path, exc.detail, "password")
-            return render_template("accounts/password.html", form=form, invite=invite, user=found.user), 400
+            return render_template(
+                "accounts/password.html", form=form, invite=invite, user=found.user
+            ), 400
         db.session.commit()
         if current_user.is_authenticated:
             logout_user()
@@ -78,7 +86,9 @@ def choose_password(token: str):
         flash("Your password is set. Sign in with your email address and the new password.", "info")
         return redirect(url_for("auth.login"))
     status = 400 if form.errors else 200
-    return render_template("accounts/password.html", form=form, invite=invite, user=found.user), status
+    return render_template(
+        "accounts/password.html", form=form, invite=invite, user=found.user
+    ), status
 
 
 @bp.route("/forgot", methods=["GET", "POST"])

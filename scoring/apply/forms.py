@@ -37,7 +37,9 @@ from scoring.services.applications.checks import CONTACT_ROLES
 from scoring.services.applications.content import MAX_AMOUNT, ApplicationInput
 
 _MONEY = re.compile(r"[0-9]{1,15}(\.[0-9]{1,2})?")
-MONEY_HELP = "Enter dollars and cents, like 150000 or 150,000.00 (no minus sign, at most 2 decimals)."
+MONEY_HELP = (
+    "Enter dollars and cents, like 150000 or 150,000.00 (no minus sign, at most 2 decimals)."
+)
 
 
 def _strip(value):
@@ -87,21 +89,25 @@ class MultiCheckboxField(SelectMultipleField):
             raise ValidationError("Choose only the priorities listed here.")
 
 
-
-
 def _narrative_length(limit: int):
     def check(form, field) -> None:
         n = len(field.data or "")
         if n > limit:
             raise ValidationError(
-                f"This response is {n:,} characters; the limit is {limit:,}. Shorten it by {n - limit:,}.")
+                f"This response is {n:,} characters; the limit is {limit:,}. Shorten it by {n - limit:,}."
+            )
+
     return check
 
 
 def _text(label: str, limit: int, *validators, **kw) -> StringField:
     too_long = Length(max=limit, message=f"Keep this to {limit} characters.")
-    return StringField(label, validators=[Optional(), too_long, no_control_chars, *validators],
-                       filters=[_strip], **kw)
+    return StringField(
+        label,
+        validators=[Optional(), too_long, no_control_chars, *validators],
+        filters=[_strip],
+        **kw,
+    )
 
 
 class ApplicationFormBase(FlaskForm):
@@ -115,45 +121,88 @@ class ApplicationFormBase(FlaskForm):
 
     def to_input(self, competition: Competition) -> ApplicationInput:
         """The typed values, as the service takes them (undeclared fields are never read)."""
-        contacts = {role: {k: self[f"{role}_{k}"].data or "" for k in ("name", "email", "phone")}
-                    for role in CONTACT_ROLES}
-        budget = {(code, year): self[f"b_{code}_{year}"].data
-                  for code in OBJECT_CODES for year in range(1, competition.budget_years + 1)
-                  if self[f"b_{code}_{year}"].data is not None}
+        contacts = {
+            role: {k: self[f"{role}_{k}"].data or "" for k in ("name", "email", "phone")}
+            for role in CONTACT_ROLES
+        }
+        budget = {
+            (code, year): self[f"b_{code}_{year}"].data
+            for code in OBJECT_CODES
+            for year in range(1, competition.budget_years + 1)
+            if self[f"b_{code}_{year}"].data is not None
+        }
         version = int(self.version.data) if (self.version.data or "").isdigit() else None
         return ApplicationInput(
-            school_id=self.school.data, title=self.title.data or "", contacts=contacts,
+            school_id=self.school.data,
+            title=self.title.data or "",
+            contacts=contacts,
             narratives={s.id: self[f"narrative_{s.id}"].data or "" for s in competition.sections},
             requested_amount=self.requested_amount.data,
-            priority_ids=frozenset(self.priorities.data or []) if competition.priorities else frozenset(),
-            budget=budget, budget_notes={code: self[f"note_{code}"].data or "" for code in OBJECT_CODES},
+            priority_ids=frozenset(self.priorities.data or [])
+            if competition.priorities
+            else frozenset(),
+            budget=budget,
+            budget_notes={code: self[f"note_{code}"].data or "" for code in OBJECT_CODES},
             version=version,
         )
 
 
-def build_application_form(competition: Competition, schools: list[School], **kwargs) -> ApplicationFormBase:
+def build_application_form(
+    competition: Competition, schools: list[School], **kwargs
+) -> ApplicationFormBase:
     """A form class for ``competition``, instantiated (request data bound on POST)."""
 
     class ApplicationForm(ApplicationFormBase):
         pass
 
     F = ApplicationForm
-    F.school = PickField("School", choices=[choice(s.id, f"{s.name} ({s.code})") for s in schools],
-                         message="Choose one of the schools listed.")
+    F.school = PickField(
+        "School",
+        choices=[choice(s.id, f"{s.name} ({s.code})") for s in schools],
+        message="Choose one of the schools listed.",
+    )
     for role, label in CONTACT_ROLES.items():
         setattr(F, f"{role}_name", _text(f"{label}: name", 200))
-        setattr(F, f"{role}_email", _text(f"{label}: email", 254,
-                                          Email("Enter a full email address, like name@school.org.")))
-        setattr(F, f"{role}_phone", _text(f"{label}: phone", 40, Regexp(
-            r"^[0-9+().\- x]{7,40}$", message="Enter a phone number with digits, like 203-555-0100 x12.")))
+        setattr(
+            F,
+            f"{role}_email",
+            _text(
+                f"{label}: email", 254, Email("Enter a full email address, like name@school.org.")
+            ),
+        )
+        setattr(
+            F,
+            f"{role}_phone",
+            _text(
+                f"{label}: phone",
+                40,
+                Regexp(
+                    r"^[0-9+().\- x]{7,40}$",
+                    message="Enter a phone number with digits, like 203-555-0100 x12.",
+                ),
+            ),
+        )
     for section in competition.sections:
-        setattr(F, f"narrative_{section.id}", TextAreaField(
-            section.title, filters=[_newlines],
-            validators=[Optional(), _narrative_length(section.narrative_limit), no_control_chars]))
+        setattr(
+            F,
+            f"narrative_{section.id}",
+            TextAreaField(
+                section.title,
+                filters=[_newlines],
+                validators=[
+                    Optional(),
+                    _narrative_length(section.narrative_limit),
+                    no_control_chars,
+                ],
+            ),
+        )
     F.requested_amount = MoneyField("Amount requested (all years)")
     if competition.priorities:
         F.priorities = MultiCheckboxField(
-            "Priorities you claim", coerce=int, choices=[choice(p.id, p.title) for p in competition.priorities])
+            "Priorities you claim",
+            coerce=int,
+            choices=[choice(p.id, p.title) for p in competition.priorities],
+        )
     for code in OBJECT_CODES:
         setattr(F, f"note_{code}", _text(f"{code} description", 500))
         for year in range(1, competition.budget_years + 1):
@@ -163,9 +212,13 @@ def build_application_form(competition: Competition, schools: list[School], **kw
 
 def initial_data(application) -> dict:
     """Form data for an existing application."""
-    data = {"version": str(application.version), "title": application.title or "",
-            "school": application.school_id, "requested_amount": application.requested_amount,
-            "priorities": [link.priority_id for link in application.priority_links if link.claimed]}
+    data = {
+        "version": str(application.version),
+        "title": application.title or "",
+        "school": application.school_id,
+        "requested_amount": application.requested_amount,
+        "priorities": [link.priority_id for link in application.priority_links if link.claimed],
+    }
     for contact in application.contacts or []:
         for key in ("name", "email", "phone"):
             data[f"{contact.get('role')}_{key}"] = contact.get(key, "")
@@ -193,8 +246,16 @@ class ConfirmForm(FlaskForm):
 
 
 class ScreenForm(FlaskForm):
-    eligible = RadioField("Screening result", choices=[choice("yes", "Eligible"), choice("no", "Ineligible")],
-                          validators=[InputRequired("Choose eligible or ineligible.")])
-    reason = TextAreaField("Reason (shown to the applicant)", filters=[_strip, _newlines],
-                           validators=[Length(max=500, message="Keep the reason to 500 characters."),
-                                       no_control_chars])
+    eligible = RadioField(
+        "Screening result",
+        choices=[choice("yes", "Eligible"), choice("no", "Ineligible")],
+        validators=[InputRequired("Choose eligible or ineligible.")],
+    )
+    reason = TextAreaField(
+        "Reason (shown to the applicant)",
+        filters=[_strip, _newlines],
+        validators=[
+            Length(max=500, message="Keep the reason to 500 characters."),
+            no_control_chars,
+        ],
+    )

@@ -54,7 +54,9 @@ def _to_edit(application: Application, anchor: str | None = None):
     return redirect(url_for(".edit", app_id=application.id, _anchor=anchor))
 
 
-def _form_page(competition: Competition, application: Application | None, form=None, status: int = 200, **extra):
+def _form_page(
+    competition: Competition, application: Application | None, form=None, status: int = 200, **extra
+):
     """The application form (new or draft) with its budget totals, files and what blocks submission."""
     schools = eligibility.eligible_schools(competition, current_user.district_id)
     if form is None:
@@ -62,11 +64,17 @@ def _form_page(competition: Competition, application: Application | None, form=N
         form = build_application_form(competition, schools, data=data, formdata=None)
     lines = application.budget_lines if application else []
     context = dict(
-        competition=competition, application=application, form=form, schools=schools,
-        object_codes=OBJECT_CODES, totals=checks.budget_totals(lines, competition.budget_years),
+        competition=competition,
+        application=application,
+        form=form,
+        schools=schools,
+        object_codes=OBJECT_CODES,
+        totals=checks.budget_totals(lines, competition.budget_years),
         problems=checks.submission_problems(application) if application and status == 200 else {},
-        upload_form=BudgetUploadForm(formdata=None), attachment_form=AttachmentForm(formdata=None),
-        confirm_form=ConfirmForm(formdata=None), state=eligibility.window_state(competition, utcnow()),
+        upload_form=BudgetUploadForm(formdata=None),
+        attachment_form=AttachmentForm(formdata=None),
+        confirm_form=ConfirmForm(formdata=None),
+        state=eligibility.window_state(competition, utcnow()),
         eligibility=eligibility.eligibility_words(competition),
     )
     return render_template("apply/form.html", **(context | extra)), status
@@ -76,11 +84,16 @@ def _read_only_page(application: Application, now):
     """A submitted, withdrawn or closed application: status, decision, comments, content."""
     decision = applicant_status.published_decision(application)
     return render_template(
-        "apply/view.html", application=application, decision=decision, confirm_form=ConfirmForm(formdata=None),
-        status=applicant_status.status_label(application, decision), object_codes=OBJECT_CODES,
+        "apply/view.html",
+        application=application,
+        decision=decision,
+        confirm_form=ConfirmForm(formdata=None),
+        status=applicant_status.status_label(application, decision),
+        object_codes=OBJECT_CODES,
         comments=applicant_status.reviewer_comments(application, decision),
         can_withdraw=applications.can_withdraw(application, now),
-        totals=checks.budget_totals(application.budget_lines, application.competition.budget_years))
+        totals=checks.budget_totals(application.budget_lines, application.competition.budget_years),
+    )
 
 
 def _refused_form(form, competition: Competition, application: Application | None, exc: Exception):
@@ -104,7 +117,11 @@ def _saved(application: Application, submitting: bool):
         message = applications.submit(application, current_actor(), utcnow())
     except (SubmissionRefused, Conflict) as exc:
         db.session.commit()  # the draft itself is valid and is kept
-        text = ("fix the items marked “To submit” below" if isinstance(exc, SubmissionRefused) else str(exc))
+        text = (
+            "fix the items marked “To submit” below"
+            if isinstance(exc, SubmissionRefused)
+            else str(exc)
+        )
         flash(f"Your draft is saved but NOT submitted: {text}", "error")
         return _to_edit(application)
     db.session.commit()
@@ -131,8 +148,12 @@ def competitions():
     """Competitions open now or soon: window, funds, award bounds, eligibility and the rubric."""
     now = utcnow()
     listed = [
-        (c, eligibility.window_state(c, now), eligibility.eligibility_words(c),
-         eligibility.eligible_schools(c, current_user.district_id))
+        (
+            c,
+            eligibility.window_state(c, now),
+            eligibility.eligibility_words(c),
+            eligibility.eligible_schools(c, current_user.district_id),
+        )
         for c in eligibility.listed_competitions(now)
     ]
     return render_template("apply/competitions.html", listed=listed)
@@ -145,10 +166,14 @@ def start(competition_id: int):
     competition = db.get_or_404(Competition, competition_id)
     now = utcnow()
     eligibility.require_accepting(competition, now)
-    form = build_application_form(competition, eligibility.eligible_schools(competition, current_user.district_id))
+    form = build_application_form(
+        competition, eligibility.eligible_schools(competition, current_user.district_id)
+    )
     if form.validate_on_submit():
         try:
-            application = applications.start_application(competition, current_actor(), form.to_input(competition), now)
+            application = applications.start_application(
+                competition, current_actor(), form.to_input(competition), now
+            )
         except InputError as exc:
             return _refused_form(form, competition, None, exc)
         return _saved(application, bool(form.submit_app.data))
@@ -166,8 +191,11 @@ def edit(app_id: int):
     elif not applications.is_editable(application, now):
         return _read_only_page(application, now)
     competition = application.competition
-    form = build_application_form(competition, eligibility.eligible_schools(competition, current_user.district_id),
-                                  data=initial_data(application))
+    form = build_application_form(
+        competition,
+        eligibility.eligible_schools(competition, current_user.district_id),
+        data=initial_data(application),
+    )
     if form.validate_on_submit():
         try:
             applications.save_draft(application, current_actor(), form.to_input(competition), now)
@@ -215,7 +243,10 @@ def budget_template(competition_id: int):
 def budget_export(app_id: int):
     """The budget workbook filled with this application's current budget."""
     application = _application(app_id)
-    return _xlsx(budget_workbook.template(application.competition, application), f"budget-{application.ref}.xlsx")
+    return _xlsx(
+        budget_workbook.template(application.competition, application),
+        f"budget-{application.ref}.xlsx",
+    )
 
 
 def _xlsx(data: bytes, name: str) -> Response:
@@ -236,18 +267,35 @@ def budget_upload(app_id: int):
         flash("Choose the filled budget workbook (.xlsx) to upload.", "error")
         return _to_edit(application, "budget")
     try:
-        parsed = budget_workbook.parse(form.workbook.data.stream, application.competition, WORKBOOK_MAX_BYTES)
-        applications.replace_budget(application, current_actor(), parsed.lines, parsed.notes, now,
-                                    source=f"workbook {attachments.display_name(form.workbook.data.filename)}")
+        parsed = budget_workbook.parse(
+            form.workbook.data.stream, application.competition, WORKBOOK_MAX_BYTES
+        )
+        applications.replace_budget(
+            application,
+            current_actor(),
+            parsed.lines,
+            parsed.notes,
+            now,
+            source=f"workbook {attachments.display_name(form.workbook.data.filename)}",
+        )
     except InputError as exc:
         db.session.rollback()
         problems = getattr(exc, "problems", None) or [exc.detail]
-        flash("The workbook was not used; nothing changed. What to fix is listed under “Budget workbook”.",
-              "error")
-        return _form_page(application.competition, application, status=400, workbook_problems=problems)
+        flash(
+            "The workbook was not used; nothing changed. What to fix is listed under “Budget workbook”.",
+            "error",
+        )
+        return _form_page(
+            application.competition, application, status=400, workbook_problems=problems
+        )
     db.session.commit()
-    total = checks.budget_totals(application.budget_lines, application.competition.budget_years).total
-    flash(f"Budget filled from the workbook: {len(parsed.lines)} amounts, total {money(total)}.", "info")
+    total = checks.budget_totals(
+        application.budget_lines, application.competition.budget_years
+    ).total
+    flash(
+        f"Budget filled from the workbook: {len(parsed.lines)} amounts, total {money(total)}.",
+        "info",
+    )
     return _to_edit(application, "budget")
 
 
@@ -262,11 +310,15 @@ def attachment_add(app_id: int):
         flash("Choose a PDF file to upload.", "error")
         return _to_edit(application, "attachments")
     try:
-        attachment = attachments.add_pdf(application, current_actor(), upload.filename, upload.stream, utcnow())
+        attachment = attachments.add_pdf(
+            application, current_actor(), upload.filename, upload.stream, utcnow()
+        )
     except InputError as exc:
         db.session.rollback()
         flash(f"The file was not uploaded: {exc.detail}", "error")
-        return _form_page(application.competition, application, status=400, attachment_error=exc.detail)
+        return _form_page(
+            application.competition, application, status=400, attachment_error=exc.detail
+        )
     db.session.commit()
     flash(f"{attachment.filename} uploaded.", "info")
     return _to_edit(application, "attachments")
@@ -281,8 +333,13 @@ def attachment_download(app_id: int, attachment_id: int):
     if application is None or not applications.can_view(current_actor(), application):
         raise NotFound(NOT_FOUND)
     attachment = attachments.get_attachment(application, attachment_id)
-    response = send_file(attachments.path_of(attachment), mimetype="application/pdf", as_attachment=True,
-                         download_name=attachment.filename, max_age=0)
+    response = send_file(
+        attachments.path_of(attachment),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=attachment.filename,
+        max_age=0,
+    )
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -320,20 +377,33 @@ def staff_applications():
 def screen(app_id: int):
     """Mark a submitted application eligible or ineligible, with the reason the applicant sees."""
     application = db.get_or_404(Application, app_id)
-    form = ScreenForm(data={"eligible": "yes" if application.eligible else "no",
-                            "reason": application.ineligible_reason or ""})
+    form = ScreenForm(
+        data={
+            "eligible": "yes" if application.eligible else "no",
+            "reason": application.ineligible_reason or "",
+        }
+    )
     if form.validate_on_submit():
         try:
-            message = applications.screen(application, current_actor(), eligible=form.eligible.data == "yes",
-                                          reason=form.reason.data)
+            message = applications.screen(
+                application,
+                current_actor(),
+                eligible=form.eligible.data == "yes",
+                reason=form.reason.data,
+            )
         except InputError as exc:
             db.session.rollback()
             add_error(form, exc.path, exc.detail, "reason")
-            return render_template("apply/staff_screen.html", form=form, application=application), 400
+            return render_template(
+                "apply/staff_screen.html", form=form, application=application
+            ), 400
         db.session.commit()
         if message is not None:
             send_after_commit([message.id])
-        flash(f"{application.ref} screened as {'eligible' if application.eligible else 'ineligible'}.", "info")
+        flash(
+            f"{application.ref} screened as {'eligible' if application.eligible else 'ineligible'}.",
+            "info",
+        )
         return redirect(url_for(".staff_applications", competition=application.competition_id))
     status = 400 if form.errors else 200
     return render_template("apply/staff_screen.html", form=form, application=application), status

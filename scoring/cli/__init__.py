@@ -1,9 +1,9 @@
 """The command line, ``flask --app scoring <command>`` (each module imports what it needs lazily):
 
-    seed.py     seed-demo [--reset]
-    bundle.py   bundle import PATH, bundle export SLUG [-o FILE]
-    rank.py     rank SLUG [--json] [--timeout S], explain SLUG REF
-    common.py   one line on standard error for a user's mistake, never a traceback
+seed.py     seed-demo [--reset]
+bundle.py   bundle import PATH, bundle export SLUG [-o FILE]
+rank.py     rank SLUG [--json] [--timeout S], explain SLUG REF
+common.py   one line on standard error for a user's mistake, never a traceback
 """
 
 from __future__ import annotations

@@ -29,13 +29,13 @@ def _read_json(path: str) -> tuple[dict, str]:
     except OSError as exc:
         raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
-        data = json.loads(raw.decode("utf-8"), parse_float=Decimal,
-                          parse_constant=_reject_constant)
+        data = json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant)
     except UnicodeDecodeError as exc:
         raise UserError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} "
-                        f"column {exc.colno}") from None
+        raise UserError(
+            f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     except ValueError as exc:
         raise UserError(f"{path}: not valid JSON: {exc}") from None
     return data, hashlib.sha256(raw).hexdigest()
@@ -65,15 +65,21 @@ def import_command(path: str) -> None:
         raise UserError(f"{path}: refused: {exc}{suffix}") from None
     except IntegrityError as exc:
         db.session.rollback()
-        raise UserError(f"{path}: refused by the database: {str(exc.orig).splitlines()[0]}") \
-            from None
+        raise UserError(
+            f"{path}: refused by the database: {str(exc.orig).splitlines()[0]}"
+        ) from None
     click.echo(json.dumps(counts))
 
 
 @bundle_cli.command("export")
 @click.argument("slug")
-@click.option("-o", "--output", "path", type=click.Path(dir_okay=False),
-              help="Write the bundle to this file instead of standard output.")
+@click.option(
+    "-o",
+    "--output",
+    "path",
+    type=click.Path(dir_okay=False),
+    help="Write the bundle to this file instead of standard output.",
+)
 @with_appcontext
 @database_errors
 def export_command(slug: str, path: str | None) -> None:

@@ -32,8 +32,7 @@ def database_errors(callback):
             return callback(*args, **kwargs)
         except OperationalError as exc:
             db.session.rollback()
-            raise UserError(f"database error: {str(exc.orig).strip().splitlines()[0]}") \
-                from None
+            raise UserError(f"database error: {str(exc.orig).strip().splitlines()[0]}") from None
 
     return wrapped
 

@@ -49,8 +49,10 @@ def wait_for_run(run_id: int, timeout: float) -> RankingRun:
         if status in (RunStatus.DONE, RunStatus.FAILED):
             return db.session.get(RankingRun, run_id, populate_existing=True)
         if time.monotonic() >= deadline:
-            raise UserError(f"timed out after {timeout:g} s waiting for ranking run {run_id} "
-                            f"(still {status.value}); is a celery worker running?")
+            raise UserError(
+                f"timed out after {timeout:g} s waiting for ranking run {run_id} "
+                f"(still {status.value}); is a celery worker running?"
+            )
         time.sleep(pause)
         pause = min(POLL_MAX, pause * 2)
 
@@ -78,29 +80,41 @@ def _table(document: dict) -> str:
         total += Decimal(a["award"])
         final = "-" if a["final"] is None else f"{a['final']:.4f}"
         status = a["status"] + (f" ({a['reason']})" if a["reason"] else "")
-        rows.append((str(a["rank"] or "-"), a["ref"], a["school"], a["district"], final, status,
-                     f"{Decimal(a['award']):,.2f}", f"{total:,.2f}"))
+        rows.append(
+            (
+                str(a["rank"] or "-"),
+                a["ref"],
+                a["school"],
+                a["district"],
+                final,
+                status,
+                f"{Decimal(a['award']):,.2f}",
+                f"{total:,.2f}",
+            )
+        )
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
     right = {0, 4, 6, 7}
 
     def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        ).rstrip()
 
     out = [line(header), line(tuple("-" * w for w in widths)), *map(line, rows)]
-    out.append(f"run {document['run']} of {document['competition']}: total funds "
-               f"{Decimal(document['total_funds']):,.2f}, awarded "
-               f"{Decimal(document['total_awarded']):,.2f}, remaining "
-               f"{Decimal(document['remaining']):,.2f}; inputs sha256 "
-               f"{document['inputs_sha256']}")
+    out.append(
+        f"run {document['run']} of {document['competition']}: total funds "
+        f"{Decimal(document['total_funds']):,.2f}, awarded "
+        f"{Decimal(document['total_awarded']):,.2f}, remaining "
+        f"{Decimal(document['remaining']):,.2f}; inputs sha256 "
+        f"{document['inputs_sha256']}"
+    )
     return "\n".join(out)
 
 
 @click.command("rank")
 @click.argument("slug")
 @click.option("--json", "as_json", is_flag=True, help="Print the result document (JSON).")
-@click.option("--timeout", default=900.0, show_default=True,
-              help="Seconds to wait for the worker.")
+@click.option("--timeout", default=900.0, show_default=True, help="Seconds to wait for the worker.")
 @with_appcontext
 @database_errors
 def rank_command(slug: str, as_json: bool, timeout: float) -> None:
@@ -133,8 +147,10 @@ def explain_command(slug: str, ref: str) -> None:
 
     run = ranking.latest_done_run(competition_by_slug(slug))
     if run is None:
-        raise UserError(f"competition {slug!r} has no completed ranking run; run "
-                        f"'flask --app scoring rank {slug}' first")
+        raise UserError(
+            f"competition {slug!r} has no completed ranking run; run "
+            f"'flask --app scoring rank {slug}' first"
+        )
     try:
         click.echo(ranking.explanation_text(run, ref))
     except NotFound as exc:

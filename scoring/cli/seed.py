@@ -39,6 +39,13 @@ def seed_demo_command(reset: bool) -> None:
     demo.rank_seeded()
     current_app.logger.info("demo data loaded")
     click.echo("Demo data loaded. Every rubric, amount and application is illustrative [I].")
-    click.echo(json.dumps({"accounts": [
-        {"role": a["role"], "email": a["email"], "password": a["password"]} for a in accounts
-    ]}))
+    click.echo(
+        json.dumps(
+            {
+                "accounts": [
+                    {"role": a["role"], "email": a["email"], "password": a["password"]}
+                    for a in accounts
+                ]
+            }
+        )
+    )

@@ -88,7 +88,7 @@ class _State:
 
     def _pair_up(self, ids: list[int]) -> None:
         for i, x in enumerate(ids):
-            for y in ids[i + 1:]:
+            for y in ids[i + 1 :]:
                 self.together[(min(x, y), max(x, y))] += 1
 
     def short(self, app_id: int) -> int:
@@ -120,8 +120,14 @@ class _State:
         options = [r for r in self.candidates[app_id] if r not in on and self.has_room(r)]
         if not options:
             return None
-        return min(options, key=lambda r: (
-            self.loads[r], sum(self.together[(min(o, r), max(o, r))] for o in on), r))
+        return min(
+            options,
+            key=lambda r: (
+                self.loads[r],
+                sum(self.together[(min(o, r), max(o, r))] for o in on),
+                r,
+            ),
+        )
 
     def augment(self, app_id: int, seen: set[int]) -> bool:
         """Kuhn's step: find a reviewer for ``app_id``, moving other new pairs if needed."""

@@ -51,20 +51,31 @@ def _scores(data: dict[str, Any]) -> list[str]:
         return out + ["  no counted review", ""]
     norm = data["normalization"]
     method = _registry().NORMALISATIONS[norm["method"]]
-    out.append("Normalisation (§3.2): "
-               + method.explains.format(mean=_n(norm["mean"]), std=_n(norm["std"])))
+    out.append(
+        "Normalisation (§3.2): "
+        + method.explains.format(mean=_n(norm["mean"]), std=_n(norm["std"]))
+    )
     rubric = data["rubric"]
     for r in data["reviews"]:
         out.append(f"  Reviewer {r['reviewer']}:")
         terms = []
-        for key, m, w, pts, frac, pct in zip(rubric["sections"], rubric["max_points"],
-                                             rubric["weights"], r["points"], r["fraction"],
-                                             r["pct"], strict=True):
-            out.append(f"    {key}: P_s = {_n(pts)} of M_s = {_n(m)}, P_s/M_s = {_n(frac)} "
-                       f"({_n(pct)}%), weight w_s = {_n(w)}")
+        for key, m, w, pts, frac, pct in zip(
+            rubric["sections"],
+            rubric["max_points"],
+            rubric["weights"],
+            r["points"],
+            r["fraction"],
+            r["pct"],
+            strict=True,
+        ):
+            out.append(
+                f"    {key}: P_s = {_n(pts)} of M_s = {_n(m)}, P_s/M_s = {_n(frac)} "
+                f"({_n(pct)}%), weight w_s = {_n(w)}"
+            )
             terms.append(f"{_n(w)} × {_n(pts)}/{_n(m)}")
-        out.append(f"    S = 100 × ({' + '.join(terms)}) / {_n(rubric['total_weight'])} = "
-                   f"{_n(r['score'])}")
+        out.append(
+            f"    S = 100 × ({' + '.join(terms)}) / {_n(rubric['total_weight'])} = {_n(r['score'])}"
+        )
         out.append("    " + _normalised(r, norm))
     return out + [""]
 
@@ -73,9 +84,11 @@ def _normalised(r: dict[str, Any], norm: dict[str, Any]) -> str:
     st = r["reviewer_stats"]
     stats = f"n_v = {st['n']}, μ_v = {_n(st['mean'])}, σ_v = {_n(st['std'])}"
     if st["applied"]:
-        return (f"S' = μ + σ × (S − μ_v) / σ_v with {stats}: {_n(norm['mean'])} + "
-                f"{_n(norm['std'])} × ({_n(r['score'])} − {_n(st['mean'])}) / {_n(st['std'])}"
-                f" = {_n(r['normalised'])}")
+        return (
+            f"S' = μ + σ × (S − μ_v) / σ_v with {stats}: {_n(norm['mean'])} + "
+            f"{_n(norm['std'])} × ({_n(r['score'])} − {_n(st['mean'])}) / {_n(st['std'])}"
+            f" = {_n(r['normalised'])}"
+        )
     if _registry().NORMALISATIONS[norm["method"]].rescale is None:
         return f"S' = S = {_n(r['normalised'])}"
     return f"not normalised ({st['why_not']}; {stats}): S' = S = {_n(r['normalised'])}"
@@ -83,26 +96,31 @@ def _normalised(r: dict[str, Any], norm: dict[str, Any]) -> str:
 
 def _aggregate(data: dict[str, Any]) -> list[str]:
     agg = data["aggregation"]
-    out = [f"Application score (§3.3): {agg['method']} of S' over {len(agg['values'])} counted "
-           f"review(s) (min_reviews {agg['min_reviews']})"]
+    out = [
+        f"Application score (§3.3): {agg['method']} of S' over {len(agg['values'])} counted "
+        f"review(s) (min_reviews {agg['min_reviews']})"
+    ]
     if data["base"] is None:
         return out + ["  no counted review: base, final and sections are null", ""]
     values = agg["values"] if agg["method"] == "mean" else sorted(agg["values"])
-    out.append(f"  base = {agg['method']}({', '.join(_n(v) for v in values)}) = "
-               f"{_n(data['base'])}")
+    out.append(f"  base = {agg['method']}({', '.join(_n(v) for v in values)}) = {_n(data['base'])}")
     prios = ", ".join(f"{p['key']} (+{_n(p['points'])})" for p in data["priorities"]) or "none"
     out.append(f"  priority points: {prios} = {_n(data['priority_points'])}")
-    out.append(f"  final = base + priority points = {_n(data['base'])} + "
-               f"{_n(data['priority_points'])} = {_n(data['final'])} "
-               f"(compared at 6 places: {_n(data['final_6'])})")
+    out.append(
+        f"  final = base + priority points = {_n(data['base'])} + "
+        f"{_n(data['priority_points'])} = {_n(data['final'])} "
+        f"(compared at 6 places: {_n(data['final_6'])})"
+    )
     sections = ", ".join(f"{k} {_n(v)}%" for k, v in data["sections"].items())
     out.append(f"  section percentages ({agg['method']} of 100 × P_s / M_s): {sections}")
     d = data["discrepancy"]
     if d["spread_6"] is not None:
         flagged = "discrepancy" in data["flags"]
-        out.append(f"  spread of raw review scores = {_n(d['spread_6'])} "
-                   f"{'>' if flagged else '<='} threshold {_n(d['threshold'])}: "
-                   f"{'flagged discrepancy' if flagged else 'no discrepancy flag'}")
+        out.append(
+            f"  spread of raw review scores = {_n(d['spread_6'])} "
+            f"{'>' if flagged else '<='} threshold {_n(d['threshold'])}: "
+            f"{'flagged discrepancy' if flagged else 'no discrepancy flag'}"
+        )
     return out + [""]
 
 
@@ -111,17 +129,23 @@ def _status(data: dict[str, Any]) -> list[str]:
     if status == "ineligible":
         text = f"ineligible: {reason or 'no reason given'}; not ranked (§4)"
     elif status == "incomplete":
-        text = (f"incomplete: {len(data['reviews'])} counted review(s), fewer than "
-                f"min_reviews {data['aggregation']['min_reviews']}; not ranked (§4)")
+        text = (
+            f"incomplete: {len(data['reviews'])} counted review(s), fewer than "
+            f"min_reviews {data['aggregation']['min_reviews']}; not ranked (§4)"
+        )
     elif status == "below_threshold":
-        text = (f"below_threshold: final {_n(data['final_6'])} < min_score "
-                f"{_n(f['min_score'])}; no award")
+        text = (
+            f"below_threshold: final {_n(data['final_6'])} < min_score "
+            f"{_n(f['min_score'])}; no award"
+        )
     elif status == "funded":
         text = f"funded: request {f['request']} <= room {f['room']}; award {f['award']}"
     elif status == "partially_funded":
-        text = (f"partially_funded: request {f['request']} > room {f['room']}; partial funding "
-                f"is on and room >= partial_min {f['partial_min']}, so award = room "
-                f"= {f['award']}")
+        text = (
+            f"partially_funded: request {f['request']} > room {f['room']}; partial funding "
+            f"is on and room >= partial_min {f['partial_min']}, so award = room "
+            f"= {f['award']}"
+        )
     else:
         text = _waitlisted(data)
     return [f"Status (§4, §6): {text}", ""]
@@ -130,22 +154,34 @@ def _status(data: dict[str, Any]) -> list[str]:
 def _waitlisted(data: dict[str, Any]) -> str:
     f, reason = data["funding"], data["reason"]
     if f["stopped_at"] is not None:
-        return (f"waitlisted (funds): funding stopped at {f['stopped_at']}, which did not fit, "
-                "and fund_down is strict")
+        return (
+            f"waitlisted (funds): funding stopped at {f['stopped_at']}, which did not fit, "
+            "and fund_down is strict"
+        )
     if f["room"] is None:
-        return (f"waitlisted (district_cap): district {data['district']} already has "
-                f"{f['district_awards_before']} funded award(s), district_max_awards "
-                f"{f['district_max_awards']}")
-    why = (f"; partial funding needs room >= partial_min {f['partial_min']}"
-           if f["partial_funding"] else "; partial funding is off")
+        return (
+            f"waitlisted (district_cap): district {data['district']} already has "
+            f"{f['district_awards_before']} funded award(s), district_max_awards "
+            f"{f['district_max_awards']}"
+        )
+    why = (
+        f"; partial funding needs room >= partial_min {f['partial_min']}"
+        if f["partial_funding"]
+        else "; partial funding is off"
+    )
     if reason == "district_cap":
-        return (f"waitlisted (district_cap): district {data['district']} has "
-                f"{f['district_amount_before']} awarded of district_max_amount "
-                f"{f['district_max_amount']}, so room {f['room']} < request {f['request']}"
-                f"{why}")
-    after = ("fund_down is strict, so funding stops here" if f["fund_down"] == "strict"
-             else "fund_down is skip, so later applications are still considered")
-    return (f"waitlisted (funds): request {f['request']} > room {f['room']}{why}; {after}")
+        return (
+            f"waitlisted (district_cap): district {data['district']} has "
+            f"{f['district_amount_before']} awarded of district_max_amount "
+            f"{f['district_max_amount']}, so room {f['room']} < request {f['request']}"
+            f"{why}"
+        )
+    after = (
+        "fund_down is strict, so funding stops here"
+        if f["fund_down"] == "strict"
+        else "fund_down is skip, so later applications are still considered"
+    )
+    return f"waitlisted (funds): request {f['request']} > room {f['room']}{why}; {after}"
 
 
 def _rank(data: dict[str, Any]) -> list[str]:
@@ -158,12 +194,16 @@ def _rank(data: dict[str, Any]) -> list[str]:
     if r["above"] is None:
         out.append("  first place: no application above it")
     else:
-        out.append(f"  below {r['above']['ref']} (final {_n(r['above']['final_6'])}), "
-                   f"separated by: {r['decided_by']}")
+        out.append(
+            f"  below {r['above']['ref']} (final {_n(r['above']['final_6'])}), "
+            f"separated by: {r['decided_by']}"
+        )
     if r["tied_with"]:
         more = r["tied_count"] - len(r["tied_with"])
-        out.append(f"  tie: same final (6 places) as {', '.join(r['tied_with'])}"
-                   + (f" and {more} more" if more > 0 else ""))
+        out.append(
+            f"  tie: same final (6 places) as {', '.join(r['tied_with'])}"
+            + (f" and {more} more" if more > 0 else "")
+        )
     return out + [""]
 
 
@@ -171,14 +211,21 @@ def _funding(data: dict[str, Any]) -> list[str]:
     f = data["funding"]
     if f["position"] is None:
         return []
-    capped = (f"min(requested {f['requested_amount']}, max_award {f['max_award']}) = "
-              if f["max_award"] is not None else "requested_amount (no max_award) = ")
-    out = [f"Funding (§6): position {f['position']} of {f['of']} in funding order "
-           f"(tier, then rank); total_funds {f['total_funds']}",
-           f"  request = {capped}{f['request']}",
-           f"  remaining before {f['remaining_before']}, after {f['remaining_after']}"]
+    capped = (
+        f"min(requested {f['requested_amount']}, max_award {f['max_award']}) = "
+        if f["max_award"] is not None
+        else "requested_amount (no max_award) = "
+    )
+    out = [
+        f"Funding (§6): position {f['position']} of {f['of']} in funding order "
+        f"(tier, then rank); total_funds {f['total_funds']}",
+        f"  request = {capped}{f['request']}",
+        f"  remaining before {f['remaining_before']}, after {f['remaining_after']}",
+    ]
     if f["district_max_awards"] is not None or f["district_max_amount"] is not None:
-        out.append(f"  district {data['district']} before it: {f['district_awards_before']} "
-                   f"award(s), {f['district_amount_before']} awarded (caps: "
-                   f"{f['district_max_awards']} awards, {f['district_max_amount']})")
+        out.append(
+            f"  district {data['district']} before it: {f['district_awards_before']} "
+            f"award(s), {f['district_amount_before']} awarded (caps: "
+            f"{f['district_max_awards']} awards, {f['district_max_amount']})"
+        )
     return out

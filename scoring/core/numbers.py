@@ -168,4 +168,4 @@ def round_score(value: float, places: int = 4) -> float:
     if places not in (4, 6):
         raise ValueError("places must be 4 (reporting) or 6 (comparison)")
     step = 10 ** (9 - places)
-    return ((round(value * 1e9) + step // 2) // step) / 10 ** places
+    return ((round(value * 1e9) + step // 2) // step) / 10**places

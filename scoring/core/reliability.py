@@ -129,7 +129,9 @@ def _sort_key(value: Hashable) -> tuple[str, str]:
     return (type(value).__name__, str(value).zfill(20) if isinstance(value, int) else str(value))
 
 
-def units_from(ratings: Iterable[tuple[Hashable, Hashable, float]]) -> Mapping[Hashable, list[float]]:
+def units_from(
+    ratings: Iterable[tuple[Hashable, Hashable, float]],
+) -> Mapping[Hashable, list[float]]:
     """Group ``(reviewer, unit, value)`` triples into ``unit → values`` (sorted by unit key)."""
     grouped: dict[Hashable, list[float]] = defaultdict(list)
     for _, unit, value in ratings:

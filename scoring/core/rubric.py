@@ -217,8 +217,12 @@ class Rubric:
             if s.weight is not None:
                 d["weight"] = plain_number(s.weight)
             d["criteria"] = [
-                {"key": c.key, "title": c.title, "max_points": plain_number(c.max_points),
-                 "step": plain_number(c.step)}
+                {
+                    "key": c.key,
+                    "title": c.title,
+                    "max_points": plain_number(c.max_points),
+                    "step": plain_number(c.step),
+                }
                 for c in s.criteria
             ]
             sections.append(d)
@@ -234,8 +238,12 @@ class Rubric:
                     title=s.get("title", ""),
                     weight=s.get("weight"),
                     criteria=tuple(
-                        Criterion(key=c["key"], max_points=c["max_points"],
-                                  step=c.get("step", Decimal(1)), title=c.get("title", ""))
+                        Criterion(
+                            key=c["key"],
+                            max_points=c["max_points"],
+                            step=c.get("step", Decimal(1)),
+                            title=c.get("title", ""),
+                        )
                         for c in s["criteria"]
                     ),
                 )
@@ -297,8 +305,9 @@ def score_rows(rubric: Rubric, points: np.ndarray) -> ScoreRows:
     if points.ndim != 2 or points.shape[1] != n_criteria:
         raise ValueError(f"points must have shape (n, {n_criteria}); got {points.shape}")
     starts, maxima, weights, total = _arrays(rubric)
-    section_points = np.add.reduceat(points, starts, axis=1) if len(points) else np.zeros(
-        (0, len(starts)))
+    section_points = (
+        np.add.reduceat(points, starts, axis=1) if len(points) else np.zeros((0, len(starts)))
+    )
     section_pct = (100.0 * section_points) / maxima
     acc = np.zeros(len(points), dtype=np.float64)
     for s in range(len(starts)):  # left-to-right over sections, vectorised over reviews

@@ -45,7 +45,9 @@ class OutboxMessage(db.Model):
     to_addr: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[MailStatus] = mapped_column(str_enum(MailStatus, "mail_status"), default=MailStatus.PENDING)
+    status: Mapped[MailStatus] = mapped_column(
+        str_enum(MailStatus, "mail_status"), default=MailStatus.PENDING
+    )
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

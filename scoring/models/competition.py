@@ -64,7 +64,9 @@ class Competition(db.Model):
         CheckConstraint(
             "district_max_amount IS NULL OR district_max_amount >= 0", name="district_amount_nonneg"
         ),
-        CheckConstraint("closes_at IS NULL OR opens_at IS NULL OR closes_at > opens_at", name="window"),
+        CheckConstraint(
+            "closes_at IS NULL OR opens_at IS NULL OR closes_at > opens_at", name="window"
+        ),
         CheckConstraint("budget_years >= 1 AND budget_years <= 5", name="budget_years_range"),
     )
 
@@ -108,7 +110,9 @@ class Competition(db.Model):
     min_score: Mapped[Decimal] = mapped_column(Points, default=Decimal(0))
     #: Ordered list of "section:<key>", "priority_points", "requested_amount", "submitted_at".
     tie_breakers: Mapped[list[str]] = mapped_column(JSON, default=list)
-    fund_down: Mapped[FundDown] = mapped_column(str_enum(FundDown, "fund_down"), default=FundDown.STRICT)
+    fund_down: Mapped[FundDown] = mapped_column(
+        str_enum(FundDown, "fund_down"), default=FundDown.STRICT
+    )
     partial_funding: Mapped[bool] = mapped_column(default=False)
     partial_min: Mapped[Decimal | None] = mapped_column(Money)
     district_max_awards: Mapped[int | None] = mapped_column()
@@ -119,7 +123,9 @@ class Competition(db.Model):
     rubric_frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     sections: Mapped[list[RubricSection]] = relationship(
-        back_populates="competition", order_by="RubricSection.position", cascade="all, delete-orphan"
+        back_populates="competition",
+        order_by="RubricSection.position",
+        cascade="all, delete-orphan",
     )
     priorities: Mapped[list[Priority]] = relationship(
         back_populates="competition", order_by="Priority.key", cascade="all, delete-orphan"
@@ -166,7 +172,9 @@ class Criterion(db.Model):
     competition_id: Mapped[int] = mapped_column(
         ForeignKey("competition.id", ondelete="CASCADE"), index=True
     )
-    section_id: Mapped[int] = mapped_column(ForeignKey("rubric_section.id", ondelete="CASCADE"), index=True)
+    section_id: Mapped[int] = mapped_column(
+        ForeignKey("rubric_section.id", ondelete="CASCADE"), index=True
+    )
     key: Mapped[str] = mapped_column(String(80))
     title: Mapped[str] = mapped_column(String(300))
     max_points: Mapped[Decimal] = mapped_column(Points)

@@ -39,7 +39,9 @@ class RankingRun(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     competition_id: Mapped[int] = mapped_column(ForeignKey("competition.id"), index=True)
-    status: Mapped[RunStatus] = mapped_column(str_enum(RunStatus, "run_status"), default=RunStatus.QUEUED)
+    status: Mapped[RunStatus] = mapped_column(
+        str_enum(RunStatus, "run_status"), default=RunStatus.QUEUED
+    )
     #: A what-if run saved from the board; never the basis of a published award list by itself.
     what_if: Mapped[bool] = mapped_column(default=False)
     label: Mapped[str | None] = mapped_column(String(200))
@@ -74,7 +76,9 @@ class RankingResult(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("ranking_run.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("ranking_run.id", ondelete="CASCADE"), index=True
+    )
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"))
     #: Place in the result document: funding order, then incomplete, then ineligible.
     position: Mapped[int] = mapped_column()
@@ -141,7 +145,9 @@ class AwardOverride(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("ranking_run.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("ranking_run.id", ondelete="CASCADE"), index=True
+    )
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(20))
     amount: Mapped[Decimal] = mapped_column(Money)

@@ -28,5 +28,10 @@ def awards(slug: str):
     if slate is None:
         raise NotFound("No award list has been published for this competition.")
     view = boards.board(slate.run)
-    return render_template("public/awards.html", c=competition, slate=slate, view=view,
-                           awarded=[r for r in view.rows if r.award > 0])
+    return render_template(
+        "public/awards.html",
+        c=competition,
+        slate=slate,
+        view=view,
+        awarded=[r for r in view.rows if r.award > 0],
+    )

@@ -28,18 +28,24 @@ OVERALL_MAX = 10000
 class ConflictForm(FlaskForm):
     decision = RadioField(
         "Your declaration",
-        choices=[SelectChoice("none", "I have no conflict of interest with this application."),
-                 SelectChoice("conflict", "I have a conflict of interest and cannot review it.")],
+        choices=[
+            SelectChoice("none", "I have no conflict of interest with this application."),
+            SelectChoice("conflict", "I have a conflict of interest and cannot review it."),
+        ],
         validators=[InputRequired(message="Choose one of the two statements.")],
     )
-    reason = TextAreaField("If you have a conflict, say briefly why (staff see this)",
-                           validators=[Optional(), Length(max=500)])
+    reason = TextAreaField(
+        "If you have a conflict, say briefly why (staff see this)",
+        validators=[Optional(), Length(max=500)],
+    )
     confirm = SubmitField("Confirm")
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
         if self.decision.data == "conflict" and not (self.reason.data or "").strip():
-            self.reason.errors.append("Say briefly what the conflict is, so staff can reassign the application.")
+            self.reason.errors.append(
+                "Say briefly what the conflict is, so staff can reassign the application."
+            )
             ok = False
         return ok
 
@@ -68,13 +74,17 @@ class Step:
             except InvalidOperation:
                 ok = False
         if not ok:
-            raise ValidationError(f"Use steps of {fmt_decimal(self.step)} point(s), for example "
-                                  f"{fmt_decimal(self.step * 2)}.")
+            raise ValidationError(
+                f"Use steps of {fmt_decimal(self.step)} point(s), for example "
+                f"{fmt_decimal(self.step * 2)}."
+            )
 
 
 class ScoreFormBase(FlaskForm):
     version = HiddenField(validators=[InputRequired(), Regexp(r"^\d{1,9}$")])
-    overall_comment = TextAreaField("Overall comment", validators=[Optional(), Length(max=OVERALL_MAX)])
+    overall_comment = TextAreaField(
+        "Overall comment", validators=[Optional(), Length(max=OVERALL_MAX)]
+    )
     save = SubmitField("Save draft")
     submit = SubmitField("Submit review")
 
@@ -86,7 +96,9 @@ class ScoreFormBase(FlaskForm):
             for c in self.criteria:
                 field = self[f"points_{c.id}"]
                 if field.data is None and not field.errors:
-                    field.errors.append("Enter points for this criterion to submit (or save a draft).")
+                    field.errors.append(
+                        "Enter points for this criterion to submit (or save a draft)."
+                    )
                     ok = False
         return ok
 
@@ -107,13 +119,20 @@ def score_form_class(criteria: list[Criterion]) -> type[ScoreFormBase]:
     for c in criteria:
         top = fmt_decimal(c.max_points)
         fields[f"points_{c.id}"] = DecimalField(
-            f"Points (0 to {top})", places=None, widget=TextInput(),
+            f"Points (0 to {top})",
+            places=None,
+            widget=TextInput(),
             invalid_value_message="Enter a number, for example 7 or 7.5.",
-            validators=[Optional(), Finite(),
-                        NumberRange(min=0, max=c.max_points, message=f"Enter a number from 0 to {top}."),
-                        Step(c.step)],
+            validators=[
+                Optional(),
+                Finite(),
+                NumberRange(min=0, max=c.max_points, message=f"Enter a number from 0 to {top}."),
+                Step(c.step),
+            ],
         )
-        fields[f"comment_{c.id}"] = TextAreaField("Comment", validators=[Optional(), Length(max=COMMENT_MAX)])
+        fields[f"comment_{c.id}"] = TextAreaField(
+            "Comment", validators=[Optional(), Length(max=COMMENT_MAX)]
+        )
     return type("ScoreForm", (ScoreFormBase,), fields)
 
 
@@ -121,6 +140,8 @@ def saved_data(review: Review) -> dict:
     """Form data showing what is saved in ``review`` (and its current version)."""
     data = {"version": str(review.version), "overall_comment": review.overall_comment or ""}
     for s in review.scores:
-        data[f"points_{s.criterion_id}"] = None if s.points is None else Decimal(fmt_decimal(s.points))
+        data[f"points_{s.criterion_id}"] = (
+            None if s.points is None else Decimal(fmt_decimal(s.points))
+        )
         data[f"comment_{s.criterion_id}"] = s.comment or ""
     return data

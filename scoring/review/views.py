@@ -61,14 +61,19 @@ def declare(assignment_id: int):
     assignment = reviews.assignment_for(assignment_id, current_actor())
     form = ConflictForm()
     if not form.validate_on_submit():
-        return render_template("review/declare.html", a=assignment, form=form), 400 if form.is_submitted() else 200
+        return render_template(
+            "review/declare.html", a=assignment, form=form
+        ), 400 if form.is_submitted() else 200
     if form.decision.data == "none":
         reviews.declare_no_conflict(assignment, current_actor())
         db.session.commit()
         return redirect(url_for(".score", assignment_id=assignment.id))
     reviews.declare_conflict(assignment, current_actor(), form.reason.data.strip())
     db.session.commit()
-    flash(f"Conflict recorded for {assignment.application.ref}. It is off your list; staff will reassign it.", "info")
+    flash(
+        f"Conflict recorded for {assignment.application.ref}. It is off your list; staff will reassign it.",
+        "info",
+    )
     return redirect(url_for(".home"))
 
 
@@ -98,7 +103,9 @@ def score(assignment_id: int):
         return _stale(assignment, Form, form)
     submitted = form.submit.data
     flash("Review submitted. Thank you." if submitted else "Draft saved.", "info")
-    return redirect(url_for(".home") if submitted else url_for(".score", assignment_id=assignment.id))
+    return redirect(
+        url_for(".home") if submitted else url_for(".score", assignment_id=assignment.id)
+    )
 
 
 def _field_error(form, exc: InputError) -> None:
@@ -106,14 +113,29 @@ def _field_error(form, exc: InputError) -> None:
         flash(str(exc), "error")
 
 
-def _page(assignment, review, form, *, status: int = 200, mine: dict | None = None, stale: bool = False):
+def _page(
+    assignment, review, form, *, status: int = 200, mine: dict | None = None, stale: bool = False
+):
     criteria = form.criteria
     competition = assignment.application.competition
-    score = reviews.review_score(competition, review) if review.status == ReviewStatus.SUBMITTED else None
+    score = (
+        reviews.review_score(competition, review)
+        if review.status == ReviewStatus.SUBMITTED
+        else None
+    )
     return render_template(
-        "review/score.html", a=assignment, app=assignment.application, competition=competition,
-        review=review, form=form, criteria=criteria, sections=competition.sections,
-        locked=review.status != ReviewStatus.DRAFT, score=score, mine=mine or {}, stale=stale,
+        "review/score.html",
+        a=assignment,
+        app=assignment.application,
+        competition=competition,
+        review=review,
+        form=form,
+        criteria=criteria,
+        sections=competition.sections,
+        locked=review.status != ReviewStatus.DRAFT,
+        score=score,
+        mine=mine or {},
+        stale=stale,
     ), status
 
 
@@ -122,10 +144,20 @@ def _stale(assignment, Form, posted):
     db.session.rollback()
     review = reviews.review_of(assignment)
     db.session.refresh(review)
-    mine = {name: (posted[name].raw_data or [""])[0]
-            for name in posted.data if name.startswith(("points_", "comment_"))}
+    mine = {
+        name: (posted[name].raw_data or [""])[0]
+        for name in posted.data
+        if name.startswith(("points_", "comment_"))
+    }
     mine["overall_comment"] = (posted.overall_comment.raw_data or [""])[0]
-    return _page(assignment, review, Form(formdata=None, data=saved_data(review)), status=409, mine=mine, stale=True)
+    return _page(
+        assignment,
+        review,
+        Form(formdata=None, data=saved_data(review)),
+        status=409,
+        mine=mine,
+        stale=True,
+    )
 
 
 @bp.route("/a/<int:assignment_id>/files/<int:attachment_id>")
@@ -138,9 +170,18 @@ def attachment(assignment_id: int, attachment_id: int):
     application = assignment.application
     file = attachments.get_attachment(application, attachment_id)
     # Blind review: the applicant's file name may name the school, so it is not passed on.
-    name = f"{application.ref}-attachment-{file.id}.pdf" if application.competition.blind_review else file.filename
-    response = send_file(attachments.path_of(file), mimetype="application/pdf", as_attachment=True,
-                         download_name=name, max_age=0)
+    name = (
+        f"{application.ref}-attachment-{file.id}.pdf"
+        if application.competition.blind_review
+        else file.filename
+    )
+    response = send_file(
+        attachments.path_of(file),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=name,
+        max_age=0,
+    )
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -32,16 +32,24 @@ def allocate_ids(table: Table, n: int) -> list[int]:
     if n == 0:
         return []
     if is_postgres():
-        rows = db.session.execute(
-            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-            {"t": f'"{table.name}"', "n": n}).scalars().all()
+        rows = (
+            db.session.execute(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"
+                ),
+                {"t": f'"{table.name}"', "n": n},
+            )
+            .scalars()
+            .all()
+        )
         return sorted(rows)
     start = db.session.scalar(select(func.coalesce(func.max(table.c.id), 0))) + 1
     return list(range(start, start + n))
 
 
-def bulk_insert(table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]],
-                *, chunk: int = 20000) -> int:
+def bulk_insert(
+    table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, chunk: int = 20000
+) -> int:
     """Insert tuples (``columns`` order) in the session's transaction; return the count.
 
     PostgreSQL: ``COPY ... FROM STDIN`` on the session's connection. SQLite: executemany in
@@ -84,15 +92,16 @@ def copy_in(table: Table, columns: Sequence[str]) -> Iterator[Any]:
 
 def copy_text(value: str) -> str:
     """Escape a value for COPY's text format."""
-    return (value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-            .replace("\r", "\\r"))
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
 
 
 def in_chunks(stmt, column, values: list, *, scalars: bool = True, size: int = 5000) -> list:
     """Run ``stmt`` filtered by ``column IN values`` in chunks (bounded bind parameters)."""
     out: list = []
     for start in range(0, len(values), size):
-        chunk = stmt.where(column.in_(values[start:start + size]))
+        chunk = stmt.where(column.in_(values[start : start + size]))
         result = db.session.execute(chunk)
         out.extend(result.scalars() if scalars else result.all())
     return out

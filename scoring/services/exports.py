@@ -64,20 +64,57 @@ def award_table(run: RankingRun) -> Table:
     """The award list in funding order (ranked), then unranked: computed and effective
     decision side by side; a staff exception is marked and justified."""
     view = boards.board(run)
-    header = ["position", "rank", "ref", "school_code", "school", "district_code", "district",
-              "tier", "reviews", "review_scores", "base", "priority_points", "final", "flags",
-              "computed_status", "computed_award", "status", "award", "exception",
-              "justification", "reason"]
+    header = [
+        "position",
+        "rank",
+        "ref",
+        "school_code",
+        "school",
+        "district_code",
+        "district",
+        "tier",
+        "reviews",
+        "review_scores",
+        "base",
+        "priority_points",
+        "final",
+        "flags",
+        "computed_status",
+        "computed_award",
+        "status",
+        "award",
+        "exception",
+        "justification",
+        "reason",
+    ]
     rows = []
     for row in view.rows:
         r, o = row.result, row.override
-        rows.append([
-            r.position, r.rank, r.ref, r.school_code, row.school_name, r.district_code,
-            row.district_name, r.tier, r.reviews,
-            " ".join(_num(s) for s in r.review_scores or []), r.base, r.priority_points,
-            r.final, " ".join(r.flags or []), r.status, r.award, row.status, row.award,
-            "yes" if o else "no", o.justification if o else None, r.reason,
-        ])
+        rows.append(
+            [
+                r.position,
+                r.rank,
+                r.ref,
+                r.school_code,
+                row.school_name,
+                r.district_code,
+                row.district_name,
+                r.tier,
+                r.reviews,
+                " ".join(_num(s) for s in r.review_scores or []),
+                r.base,
+                r.priority_points,
+                r.final,
+                " ".join(r.flags or []),
+                r.status,
+                r.award,
+                row.status,
+                row.award,
+                "yes" if o else "no",
+                o.justification if o else None,
+                r.reason,
+            ]
+        )
     return Table("Award list", header, rows, ("computed_award", "award"))
 
 
@@ -95,41 +132,85 @@ def score_table(run: RankingRun, *, comments: bool, actor: User | None = None) -
         .where(Criterion.competition_id == competition.id)
         .order_by(RubricSection.position, RubricSection.id, Criterion.position, Criterion.id)
     ).all()
-    order = {ref: pos for ref, pos in db.session.execute(
-        select(RankingResult.ref, RankingResult.position).where(RankingResult.run_id == run.id))}
+    order = {
+        ref: pos
+        for ref, pos in db.session.execute(
+            select(RankingResult.ref, RankingResult.position).where(RankingResult.run_id == run.id)
+        )
+    }
     reviews = db.session.execute(
-        select(Review, Application.ref, Application.id, School.code,
-               review_is_counted(Review, School.district_id), User.email, User.name)
+        select(
+            Review,
+            Application.ref,
+            Application.id,
+            School.code,
+            review_is_counted(Review, School.district_id),
+            User.email,
+            User.name,
+        )
         .join(Application, Application.id == Review.application_id)
         .join(School, School.id == Application.school_id)
         .join(User, User.id == Review.reviewer_id)
-        .where(Application.competition_id == competition.id,
-               Review.status == ReviewStatus.SUBMITTED,
-               Application.id.in_(select(RankingResult.application_id)
-                                  .where(RankingResult.run_id == run.id)))
-        .options(selectinload(Review.scores))).all()
-    header = ["ref", "school_code", "reviewer", "reviewer_name", "counted", "review_score",
-              "section", "criterion", "criterion_title", "points", "max_points"]
+        .where(
+            Application.competition_id == competition.id,
+            Review.status == ReviewStatus.SUBMITTED,
+            Application.id.in_(
+                select(RankingResult.application_id).where(RankingResult.run_id == run.id)
+            ),
+        )
+        .options(selectinload(Review.scores))
+    ).all()
+    header = [
+        "ref",
+        "school_code",
+        "reviewer",
+        "reviewer_name",
+        "counted",
+        "review_score",
+        "section",
+        "criterion",
+        "criterion_title",
+        "points",
+        "max_points",
+    ]
     if comments:
         header.append("comment")
     rows = []
     reviews.sort(key=lambda t: (order[t[1]], t[5]))
     for review, ref, _app_id, school_code, counted, email, name in reviews:
         scores = {s.criterion_id: s for s in review.scores}
-        points = {key: scores[cid].points for cid, key, _, _ in criteria
-                  if cid in scores and scores[cid].points is not None}
+        points = {
+            key: scores[cid].points
+            for cid, key, _, _ in criteria
+            if cid in scores and scores[cid].points is not None
+        }
         s_r = _score(rubric, points)
         for cid, key, title, section in criteria:
             score: CriterionScore | None = scores.get(cid)
-            row = [ref, school_code, email, name, "yes" if counted else "no (conflict)", s_r,
-                   section, key, title, None if score is None else _plain(score.points),
-                   None if score is None else _plain(score.max_points)]
+            row = [
+                ref,
+                school_code,
+                email,
+                name,
+                "yes" if counted else "no (conflict)",
+                s_r,
+                section,
+                key,
+                title,
+                None if score is None else _plain(score.points),
+                None if score is None else _plain(score.max_points),
+            ]
             if comments:
                 row.append(None if score is None else score.comment)
             rows.append(row)
-    audit.record("export.scores", "ranking_run", run.id, actor=actor,
-                 competition_id=competition.id,
-                 after={"reviews": len(reviews), "comments": comments})
+    audit.record(
+        "export.scores",
+        "ranking_run",
+        run.id,
+        actor=actor,
+        competition_id=competition.id,
+        after={"reviews": len(reviews), "comments": comments},
+    )
     return Table("Score detail", header, rows)
 
 
@@ -149,13 +230,37 @@ def audit_table(events: Iterable[AuditEvent]) -> Table:
     """The audit trail rows (times in UTC ISO 8601 and in Connecticut time)."""
     import json
 
-    header = ["id", "at_utc", "at_local", "actor", "action", "entity", "entity_id",
-              "competition_id", "before", "after", "note", "request_id"]
-    rows = [[e.id, e.at.isoformat(), local_dt(e.at), e.actor.email if e.actor else "system",
-             e.action, e.entity, e.entity_id, e.competition_id,
-             None if e.before is None else json.dumps(e.before, sort_keys=True, default=str),
-             None if e.after is None else json.dumps(e.after, sort_keys=True, default=str),
-             e.note, e.request_id] for e in events]
+    header = [
+        "id",
+        "at_utc",
+        "at_local",
+        "actor",
+        "action",
+        "entity",
+        "entity_id",
+        "competition_id",
+        "before",
+        "after",
+        "note",
+        "request_id",
+    ]
+    rows = [
+        [
+            e.id,
+            e.at.isoformat(),
+            local_dt(e.at),
+            e.actor.email if e.actor else "system",
+            e.action,
+            e.entity,
+            e.entity_id,
+            e.competition_id,
+            None if e.before is None else json.dumps(e.before, sort_keys=True, default=str),
+            None if e.after is None else json.dumps(e.after, sort_keys=True, default=str),
+            e.note,
+            e.request_id,
+        ]
+        for e in events
+    ]
     return Table("Audit trail", header, rows)
 
 
@@ -177,8 +282,12 @@ def to_csv(table: Table) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(table.header)
     for row in table.rows:
-        writer.writerow(["" if v is None else neutralise(v) if isinstance(v, str)
-                         else _cell_text(v) for v in row])
+        writer.writerow(
+            [
+                "" if v is None else neutralise(v) if isinstance(v, str) else _cell_text(v)
+                for v in row
+            ]
+        )
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -258,32 +367,55 @@ def award_pdf(run: RankingRun) -> bytes:
     pdf.set_auto_page_break(auto=True, margin=14)
     pdf.set_title(f"Award list: {competition.title}")
     family, unicode_ok = _font(pdf)
-    t = (lambda s: s) if unicode_ok else (lambda s: str(s).encode("latin-1", "replace")
-                                          .decode("latin-1"))
+    t = (
+        (lambda s: s)
+        if unicode_ok
+        else (lambda s: str(s).encode("latin-1", "replace").decode("latin-1"))
+    )
     pdf.add_page()
     pdf.set_font(family, "B", 15)
     _line(pdf, 8, t(f"Award list: {competition.title}"))
     pdf.set_font(family, "", 10)
     state = slate.status.value if slate else "not submitted for approval"
-    _line(pdf, 5, t(
-        f"Ranking run {run.id} ({'what-if' if run.what_if else 'official'}), computed "
-        f"{local_dt(run.finished_at)}. Award list: {state}"
-        + (f", approved by {slate.approved_by.name}" if slate and slate.approved_by else "")
-        + (f", published {local_dt(slate.published_at)}" if slate and slate.published_at else "")
-        + f". Inputs SHA-256 {run.inputs_sha256}."))
-    _line(pdf, 5, t(
-        f"Total funds {money(run.total_funds)}; awarded {money(view.effective_total)}; "
-        f"remaining {money(view.remaining)}."
-        + (f" Computed award total {money(view.computed_total)} before staff exceptions."
-           if view.overrides else "")))
+    _line(
+        pdf,
+        5,
+        t(
+            f"Ranking run {run.id} ({'what-if' if run.what_if else 'official'}), computed "
+            f"{local_dt(run.finished_at)}. Award list: {state}"
+            + (f", approved by {slate.approved_by.name}" if slate and slate.approved_by else "")
+            + (
+                f", published {local_dt(slate.published_at)}"
+                if slate and slate.published_at
+                else ""
+            )
+            + f". Inputs SHA-256 {run.inputs_sha256}."
+        ),
+    )
+    _line(
+        pdf,
+        5,
+        t(
+            f"Total funds {money(run.total_funds)}; awarded {money(view.effective_total)}; "
+            f"remaining {money(view.remaining)}."
+            + (
+                f" Computed award total {money(view.computed_total)} before staff exceptions."
+                if view.overrides
+                else ""
+            )
+        ),
+    )
     pdf.ln(2)
     widths = (12, 12, 28, 78, 40, 18, 36, 30)
     head = ("Pos", "Rank", "Ref", "School", "District", "Final", "Status", "Award")
     exceptions = []
-    with pdf.table(col_widths=widths, text_align=("RIGHT", "RIGHT", "LEFT", "LEFT", "LEFT",
-                                                  "RIGHT", "LEFT", "RIGHT"),
-                   headings_style=FontFace(emphasis="BOLD"), line_height=5.5,
-                   width=sum(widths)) as table:
+    with pdf.table(
+        col_widths=widths,
+        text_align=("RIGHT", "RIGHT", "LEFT", "LEFT", "LEFT", "RIGHT", "LEFT", "RIGHT"),
+        headings_style=FontFace(emphasis="BOLD"),
+        line_height=5.5,
+        width=sum(widths),
+    ) as table:
         table.row([t(h) for h in head])
         for row in view.rows:
             r = row.result
@@ -291,11 +423,21 @@ def award_pdf(run: RankingRun) -> bytes:
             if row.override is not None:
                 exceptions.append(row)
                 mark = f" *{len(exceptions)}"
-            table.row([t(x) for x in (
-                str(r.position) if r.rank is not None else "", str(r.rank or ""), r.ref,
-                row.school_name, f"{row.district_name} ({r.district_code})",
-                "" if r.final is None else _num(r.final),
-                row.status.replace("_", " ") + mark, money(row.award))])
+            table.row(
+                [
+                    t(x)
+                    for x in (
+                        str(r.position) if r.rank is not None else "",
+                        str(r.rank or ""),
+                        r.ref,
+                        row.school_name,
+                        f"{row.district_name} ({r.district_code})",
+                        "" if r.final is None else _num(r.final),
+                        row.status.replace("_", " ") + mark,
+                        money(row.award),
+                    )
+                ]
+            )
     if exceptions:
         pdf.ln(3)
         pdf.set_font(family, "B", 10)
@@ -303,9 +445,14 @@ def award_pdf(run: RankingRun) -> bytes:
         pdf.set_font(family, "", 9)
         for i, row in enumerate(exceptions, start=1):
             o, r = row.override, row.result
-            _line(pdf, 4.5, t(
-                f"*{i} {r.ref}: computed {r.status.replace('_', ' ')} {money(r.award)}, "
-                f"set to {o.status.replace('_', ' ')} {money(o.amount)} by "
-                f"{o.decided_by.name} on {local_dt(o.decided_at)}. Justification: "
-                f"{o.justification}"))
+            _line(
+                pdf,
+                4.5,
+                t(
+                    f"*{i} {r.ref}: computed {r.status.replace('_', ' ')} {money(r.award)}, "
+                    f"set to {o.status.replace('_', ' ')} {money(o.amount)} by "
+                    f"{o.decided_by.name} on {local_dt(o.decided_at)}. Justification: "
+                    f"{o.justification}"
+                ),
+            )
     return bytes(pdf.output())

@@ -19,7 +19,9 @@ log = logging.getLogger(__name__)
 def queue(to_addr: str, subject: str, body: str, *, dedupe_key: str | None = None) -> OutboxMessage:
     """Add a message to the outbox; with ``dedupe_key`` a second call returns the first message."""
     if dedupe_key is not None:
-        existing = db.session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
+        existing = db.session.scalar(
+            select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)
+        )
         if existing is not None:
             return existing
     message = OutboxMessage(to_addr=to_addr, subject=subject, body=body, dedupe_key=dedupe_key)
@@ -36,7 +38,9 @@ def deliver(message_id: int) -> OutboxMessage | None:
     cfg = app_config()
     message.attempts += 1
     if not cfg.get("MAIL_SERVER"):
-        log.info("mail (log only) to=%s subject=%s\n%s", message.to_addr, message.subject, message.body)
+        log.info(
+            "mail (log only) to=%s subject=%s\n%s", message.to_addr, message.subject, message.body
+        )
     else:
         email = EmailMessage()
         email["From"] = cfg["MAIL_FROM"]

@@ -42,8 +42,13 @@ from scoring.models import (
     User,
 )
 
-__all__ = ["blocked_districts", "counted_reviews", "official_run", "review_is_counted",
-           "reviewer_worklist"]
+__all__ = [
+    "blocked_districts",
+    "counted_reviews",
+    "official_run",
+    "review_is_counted",
+    "reviewer_worklist",
+]
 
 
 # --------------------------------------------------------------------------- counted reviews
@@ -63,19 +68,25 @@ def review_is_counted(review: Any = Review, district_id: Any = None) -> ColumnEl
     conflict_assignment = exists().where(
         ReviewerAssignment.application_id == review.application_id,
         ReviewerAssignment.reviewer_id == review.reviewer_id,
-        ReviewerAssignment.status == AssignmentStatus.CONFLICT)
+        ReviewerAssignment.status == AssignmentStatus.CONFLICT,
+    )
     if district_id is None:
         app, school = aliased(Application), aliased(School)
-        district_id = (select(school.district_id).join(app, app.school_id == school.id)
-                       .where(app.id == review.application_id).scalar_subquery())
-    district_conflict = exists().where(ReviewerConflict.user_id == review.reviewer_id,
-                                       ReviewerConflict.district_id == district_id)
-    return and_(review.status == ReviewStatus.SUBMITTED, ~conflict_assignment,
-                ~district_conflict)
+        district_id = (
+            select(school.district_id)
+            .join(app, app.school_id == school.id)
+            .where(app.id == review.application_id)
+            .scalar_subquery()
+        )
+    district_conflict = exists().where(
+        ReviewerConflict.user_id == review.reviewer_id, ReviewerConflict.district_id == district_id
+    )
+    return and_(review.status == ReviewStatus.SUBMITTED, ~conflict_assignment, ~district_conflict)
 
 
-def counted_reviews(competition_id: int, *columns: Any,
-                    submitted_applications: bool = False) -> Select:
+def counted_reviews(
+    competition_id: int, *columns: Any, submitted_applications: bool = False
+) -> Select:
     """The counted reviews of a competition: ``SELECT columns`` (default: review id,
     application id, reviewer id) over reviews joined to their application and its school.
 
@@ -83,11 +94,16 @@ def counted_reviews(competition_id: int, *columns: Any,
     ranks nothing else). Add ``order_by``/``where`` as needed.
     """
     columns = columns or (Review.id, Review.application_id, Review.reviewer_id)
-    stmt = (select(*columns).select_from(Review)
-            .join(Application, Application.id == Review.application_id)
-            .join(School, School.id == Application.school_id)
-            .where(Application.competition_id == competition_id,
-                   review_is_counted(Review, School.district_id)))
+    stmt = (
+        select(*columns)
+        .select_from(Review)
+        .join(Application, Application.id == Review.application_id)
+        .join(School, School.id == Application.school_id)
+        .where(
+            Application.competition_id == competition_id,
+            review_is_counted(Review, School.district_id),
+        )
+    )
     if submitted_applications:
         stmt = stmt.where(Application.status == ApplicationStatus.SUBMITTED)
     return stmt
@@ -104,19 +120,26 @@ def official_run(competition_id: int) -> Select:
     """
     decided = select(AwardSlate.run_id).where(
         AwardSlate.competition_id == competition_id,
-        AwardSlate.status.in_([SlateStatus.APPROVED, SlateStatus.PUBLISHED]))
-    return (select(RankingRun)
-            .where(RankingRun.competition_id == competition_id,
-                   RankingRun.status == RunStatus.DONE, RankingRun.what_if.is_(False))
-            .order_by(RankingRun.id.in_(decided).desc(), RankingRun.id.desc())
-            .limit(1))
+        AwardSlate.status.in_([SlateStatus.APPROVED, SlateStatus.PUBLISHED]),
+    )
+    return (
+        select(RankingRun)
+        .where(
+            RankingRun.competition_id == competition_id,
+            RankingRun.status == RunStatus.DONE,
+            RankingRun.what_if.is_(False),
+        )
+        .order_by(RankingRun.id.in_(decided).desc(), RankingRun.id.desc())
+        .limit(1)
+    )
 
 
 # --------------------------------------------------------------------------- reviewers
 
 
-def blocked_districts(reviewer_ids: Iterable[int] | None = None, *,
-                      own_district: bool = True) -> Select | CompoundSelect:
+def blocked_districts(
+    reviewer_ids: Iterable[int] | None = None, *, own_district: bool = True
+) -> Select | CompoundSelect:
     """``(user_id, district_id)`` rows: the districts each reviewer may not review.
 
     Those are the districts the reviewer declared a conflict with (``ReviewerConflict``) and,
@@ -124,14 +147,16 @@ def blocked_districts(reviewer_ids: Iterable[int] | None = None, *,
     narrows the rows to those reviewers (all users when ``None``).
     """
     ids = None if reviewer_ids is None else list(reviewer_ids)
-    declared = select(ReviewerConflict.user_id.label("user_id"),
-                      ReviewerConflict.district_id.label("district_id"))
+    declared = select(
+        ReviewerConflict.user_id.label("user_id"), ReviewerConflict.district_id.label("district_id")
+    )
     if ids is not None:
         declared = declared.where(ReviewerConflict.user_id.in_(ids))
     if not own_district:
         return declared
-    own = select(User.id.label("user_id"), User.district_id.label("district_id")) \
-        .where(User.district_id.is_not(None))
+    own = select(User.id.label("user_id"), User.district_id.label("district_id")).where(
+        User.district_id.is_not(None)
+    )
     if ids is not None:
         own = own.where(User.id.in_(ids))
     return union(declared, own)
@@ -147,8 +172,10 @@ def reviewer_worklist(reviewer_id: int) -> Select:
     return (
         select(ReviewerAssignment)
         .join(Application, Application.id == ReviewerAssignment.application_id)
-        .where(ReviewerAssignment.reviewer_id == reviewer_id,
-               ReviewerAssignment.status == AssignmentStatus.ASSIGNED,
-               Application.status != ApplicationStatus.DRAFT)
+        .where(
+            ReviewerAssignment.reviewer_id == reviewer_id,
+            ReviewerAssignment.status == AssignmentStatus.ASSIGNED,
+            Application.status != ApplicationStatus.DRAFT,
+        )
         .order_by(ReviewerAssignment.assigned_at, ReviewerAssignment.id)
     )

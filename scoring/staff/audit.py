@@ -19,11 +19,15 @@ def _filters() -> tuple[AuditFilterForm, svc.AuditFilter]:
     for name, choices in svc.filter_choices().items():
         form[name].choices = choices
     form.validate()
-    ok = (lambda name: form[name].data if form[name].data and not form[name].errors else None)
-    as_int = (lambda name: int(ok(name)) if ok(name) is not None else None)
-    return form, svc.AuditFilter(action=ok("action"), competition_id=as_int("competition"),
-                                 actor_id=as_int("actor"), date_from=ok("date_from"),
-                                 date_to=ok("date_to"))
+    ok = lambda name: form[name].data if form[name].data and not form[name].errors else None
+    as_int = lambda name: int(ok(name)) if ok(name) is not None else None
+    return form, svc.AuditFilter(
+        action=ok("action"),
+        competition_id=as_int("competition"),
+        actor_id=as_int("actor"),
+        date_from=ok("date_from"),
+        date_to=ok("date_to"),
+    )
 
 
 @bp.route("/audit")
@@ -34,10 +38,18 @@ def audit_trail():
     number = form.page.data if form.page.data and not form.page.errors else 1
     events, total = svc.page(f, number)
     args = {k: v for k, v in request.args.items() if k != "page"}
-    return render_template("staff/audit.html", form=form, events=events, total=total,
-                           page=number, pages=max(1, -(-total // svc.PAGE_SIZE)), args=args,
-                           changes=svc.changes, c=None,
-                           titles=dict(form.competition.choices[1:]))
+    return render_template(
+        "staff/audit.html",
+        form=form,
+        events=events,
+        total=total,
+        page=number,
+        pages=max(1, -(-total // svc.PAGE_SIZE)),
+        args=args,
+        changes=svc.changes,
+        c=None,
+        titles=dict(form.competition.choices[1:]),
+    )
 
 
 @bp.route("/audit.csv")
@@ -45,5 +57,6 @@ def audit_trail():
 def audit_csv():
     """The filtered audit trail as CSV."""
     _form, f = _filters()
-    return download(exports.to_csv(exports.audit_table(svc.all_events(f))), "audit-trail.csv",
-                    "csv")
+    return download(
+        exports.to_csv(exports.audit_table(svc.all_events(f))), "audit-trail.csv", "csv"
+    )

@@ -41,8 +41,13 @@ def run_progress(run_id: int):
     run = db.get_or_404(RankingRun, run_id)
     if run.status == RunStatus.DONE:
         return redirect(url_for(".board", competition_id=run.competition_id, run=run.id))
-    return render_template("staff/board/run_progress.html", run=run, c=run.competition, tab="board",
-                           refresh=run.status in (RunStatus.QUEUED, RunStatus.RUNNING))
+    return render_template(
+        "staff/board/run_progress.html",
+        run=run,
+        c=run.competition,
+        tab="board",
+        refresh=run.status in (RunStatus.QUEUED, RunStatus.RUNNING),
+    )
 
 
 def chosen_run(competition: Competition) -> tuple[BoardFilterForm, RankingRun | None]:
@@ -61,14 +66,29 @@ def board(competition_id: int):
     if run is None or run.status != RunStatus.DONE:
         return render_template("staff/board/board_empty.html", c=competition, run=run, tab="board")
     view = boards.board(run)
-    rows = boards.filter_rows(view.rows, **{k: filters[k].data or "" for k in (
-        "status", "district", "flag") if not filters[k].errors})
+    rows = boards.filter_rows(
+        view.rows,
+        **{
+            k: filters[k].data or ""
+            for k in ("status", "district", "flag")
+            if not filters[k].errors
+        },
+    )
     return render_template(
-        "staff/board/board.html", c=competition, run=run, view=view, rows=rows, filters=filters,
-        slate=boards.slate_of(run), runs=boards.runs_of(competition),
+        "staff/board/board.html",
+        c=competition,
+        run=run,
+        view=view,
+        rows=rows,
+        filters=filters,
+        slate=boards.slate_of(run),
+        runs=boards.runs_of(competition),
         chart=boards.distribution_chart(view),
-        leniency=boards.leniency_chart(run), refusal=decisions.approval_refusal,
-        pending=boards.pending_run(competition), tab="board")
+        leniency=boards.leniency_chart(run),
+        refusal=decisions.approval_refusal,
+        pending=boards.pending_run(competition),
+        tab="board",
+    )
 
 
 @bp.route("/runs/<int:run_id>/applications/<path:ref>")
@@ -86,6 +106,14 @@ def _explanation_page(run, result, override, form, status: int = 200):
     data = explanation_for(run, result.explanation) if result.explanation else None
     text = render_explanation(data) if data else None
     return render_template(
-        "staff/board/explanation.html", run=run, c=run.competition, result=result, override=override,
-        text=text, form=form, slate=boards.slate_of(run), tab="board",
-        decision=boards.effective(result, override)), status
+        "staff/board/explanation.html",
+        run=run,
+        c=run.competition,
+        result=result,
+        override=override,
+        text=text,
+        form=form,
+        slate=boards.slate_of(run),
+        tab="board",
+        decision=boards.effective(result, override),
+    ), status

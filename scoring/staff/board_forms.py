@@ -19,8 +19,14 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from scoring.core.ranking import registry
 from scoring.staff.forms import BaseForm, GetForm, cents, money, plain, points
 
-STATUS_CHOICES = ["funded", "partially_funded", "waitlisted", "below_threshold", "incomplete",
-                  "ineligible"]
+STATUS_CHOICES = [
+    "funded",
+    "partially_funded",
+    "waitlisted",
+    "below_threshold",
+    "incomplete",
+    "ineligible",
+]
 
 
 # --------------------------------------------------------------------------- board, what-if
@@ -28,13 +34,22 @@ STATUS_CHOICES = ["funded", "partially_funded", "waitlisted", "below_threshold",
 
 class BoardFilterForm(GetForm):
     run = IntegerField("Run", validators=[Optional(), NumberRange(1, 2**31 - 1)])
-    status = SelectField("Status", choices=[("", "any")] + [(s, s.replace("_", " "))
-                                                             for s in STATUS_CHOICES],
-                         default="")
+    status = SelectField(
+        "Status",
+        choices=[("", "any")] + [(s, s.replace("_", " ")) for s in STATUS_CHOICES],
+        default="",
+    )
     district = StringField("District code", validators=[Optional(), Length(max=16)])
-    flag = SelectField("Flag", choices=[("", "any"), ("discrepancy", "discrepancy"),
-                                        ("tie", "tie"), ("override", "staff exception")],
-                       default="")
+    flag = SelectField(
+        "Flag",
+        choices=[
+            ("", "any"),
+            ("discrepancy", "discrepancy"),
+            ("tie", "tie"),
+            ("override", "staff exception"),
+        ],
+        default="",
+    )
 
 
 class WhatIfForm(BaseForm):
@@ -42,24 +57,44 @@ class WhatIfForm(BaseForm):
 
     total_funds = money("Total funds ($)")
     min_score = points("Lowest fundable final score", 0, 10000, required=False)
-    normalization = SelectField("Normalisation", choices=[("", "as set")] + [
-        (name, name) for name in registry.NORMALISATIONS], default="")
-    aggregation = SelectField("Combine review scores by", choices=[("", "as set")] + [
-        (name, name) for name in registry.AGGREGATORS], default="")
-    fund_down = SelectField("Fund-down", choices=[
-        ("", "as set"), ("strict", "strict: stop"), ("skip", "skip: keep going")], default="")
+    normalization = SelectField(
+        "Normalisation",
+        choices=[("", "as set")] + [(name, name) for name in registry.NORMALISATIONS],
+        default="",
+    )
+    aggregation = SelectField(
+        "Combine review scores by",
+        choices=[("", "as set")] + [(name, name) for name in registry.AGGREGATORS],
+        default="",
+    )
+    fund_down = SelectField(
+        "Fund-down",
+        choices=[("", "as set"), ("strict", "strict: stop"), ("skip", "skip: keep going")],
+        default="",
+    )
     max_award = money("Largest award ($)", positive=True)
-    district_max_awards = IntegerField("Most funded per district", validators=[
-        Optional(), NumberRange(0, 10000)])
+    district_max_awards = IntegerField(
+        "Most funded per district", validators=[Optional(), NumberRange(0, 10000)]
+    )
     district_max_amount = money("Most money per district ($)")
-    partial_funding = SelectField("Partial funding", choices=[
-        ("", "as set"), ("on", "on"), ("off", "off")], default="")
+    partial_funding = SelectField(
+        "Partial funding", choices=[("", "as set"), ("on", "on"), ("off", "off")], default=""
+    )
     partial_min = money("Smallest partial award ($)", positive=True)
     label = StringField("Label for a saved run", validators=[Optional(), Length(max=200)])
 
-    KNOBS = ("total_funds", "min_score", "normalization", "aggregation", "fund_down",
-             "max_award", "district_max_awards", "district_max_amount", "partial_funding",
-             "partial_min")
+    KNOBS = (
+        "total_funds",
+        "min_score",
+        "normalization",
+        "aggregation",
+        "fund_down",
+        "max_award",
+        "district_max_awards",
+        "district_max_amount",
+        "partial_funding",
+        "partial_min",
+    )
 
     def overrides(self) -> dict[str, Any]:
         """The knobs given, as a JSON-ready policy override (money and scores as strings)."""
@@ -87,13 +122,18 @@ class WhatIfQueryForm(WhatIfForm):
 
 class OverrideForm(BaseForm):
     application_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d{1,10}$")])
-    status = SelectField("Decision", choices=[(s, s.replace("_", " ")) for s in (
-        "funded", "partially_funded", "waitlisted")])
+    status = SelectField(
+        "Decision",
+        choices=[(s, s.replace("_", " ")) for s in ("funded", "partially_funded", "waitlisted")],
+    )
     amount = money("Award ($)", required=True)
-    justification = TextAreaField("Justification (required; shown with the exception)",
-                                  validators=[DataRequired(message="a justification is required"),
-                                              Length(min=10, max=4000, message="write at least "
-                                                     "10 characters (at most 4000)")])
+    justification = TextAreaField(
+        "Justification (required; shown with the exception)",
+        validators=[
+            DataRequired(message="a justification is required"),
+            Length(min=10, max=4000, message="write at least 10 characters (at most 4000)"),
+        ],
+    )
 
 
 class AuditFilterForm(GetForm):

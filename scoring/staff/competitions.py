@@ -57,13 +57,25 @@ def competition_new():
     form = CompetitionForm()
     form.set_sections([])
     created = []
-    if form.validate_on_submit() and _attempt(form, lambda: created.append(
-            svc.create_competition(form.values(), actor=current_actor(),
-                                   illustrative_rubric=form.illustrative_rubric.data))):
+    if form.validate_on_submit() and _attempt(
+        form,
+        lambda: created.append(
+            svc.create_competition(
+                form.values(),
+                actor=current_actor(),
+                illustrative_rubric=form.illustrative_rubric.data,
+            )
+        ),
+    ):
         flash(f"Competition “{created[0].title}” created. Next: its rubric.", "info")
         return redirect(url_for(".rubric", competition_id=created[0].id))
-    return render_template("staff/competitions/competition_form.html", form=form, competition=None, c=None,
-                           templates=[p.value for p in svc.programs_with_template()])
+    return render_template(
+        "staff/competitions/competition_form.html",
+        form=form,
+        competition=None,
+        c=None,
+        templates=[p.value for p in svc.programs_with_template()],
+    )
 
 
 @bp.route("/competitions/<int:competition_id>/")
@@ -71,15 +83,32 @@ def competition_new():
 def competition(competition_id: int):
     """One competition: settings, policy, rubric summary, runs and slates."""
     competition = db.get_or_404(Competition, competition_id)
-    runs = db.session.scalars(select(RankingRun).where(RankingRun.competition_id == competition.id)
-                              .order_by(RankingRun.id.desc()).limit(20)).all()
-    slates = {s.run_id: s for s in db.session.scalars(
-        select(AwardSlate).where(AwardSlate.competition_id == competition.id))}
-    n_apps = db.session.scalar(select(func.count()).select_from(Application)
-                               .where(Application.competition_id == competition.id))
-    return render_template("staff/competitions/competition.html", c=competition, runs=runs, slates=slates,
-                           n_apps=n_apps, frozen=svc.rubric_frozen_reason(competition),
-                           rubric=svc.core_rubric(competition.sections))
+    runs = db.session.scalars(
+        select(RankingRun)
+        .where(RankingRun.competition_id == competition.id)
+        .order_by(RankingRun.id.desc())
+        .limit(20)
+    ).all()
+    slates = {
+        s.run_id: s
+        for s in db.session.scalars(
+            select(AwardSlate).where(AwardSlate.competition_id == competition.id)
+        )
+    }
+    n_apps = db.session.scalar(
+        select(func.count())
+        .select_from(Application)
+        .where(Application.competition_id == competition.id)
+    )
+    return render_template(
+        "staff/competitions/competition.html",
+        c=competition,
+        runs=runs,
+        slates=slates,
+        n_apps=n_apps,
+        frozen=svc.rubric_frozen_reason(competition),
+        rubric=svc.core_rubric(competition.sections),
+    )
 
 
 @bp.route("/competitions/<int:competition_id>/edit", methods=["GET", "POST"])
@@ -92,12 +121,18 @@ def competition_edit(competition_id: int):
     form.slug.data = competition.slug  # the slug is fixed once links to it exist
     if not form.is_submitted():
         form.load(competition)
-    elif form.validate() and _attempt(form, lambda: svc.update_competition(
-            competition, form.values(), actor=current_actor())):
+    elif form.validate() and _attempt(
+        form, lambda: svc.update_competition(competition, form.values(), actor=current_actor())
+    ):
         flash("Settings saved.", "info")
         return redirect(url_for(".competition", competition_id=competition.id))
-    return render_template("staff/competitions/competition_form.html", form=form, competition=competition,
-                           c=competition, templates=[])
+    return render_template(
+        "staff/competitions/competition_form.html",
+        form=form,
+        competition=competition,
+        c=competition,
+        templates=[],
+    )
 
 
 # --------------------------------------------------------------------------- rubric builder
@@ -111,12 +146,18 @@ def rubric(competition_id: int):
     competition = db.get_or_404(Competition, competition_id)
     form = NewSectionForm(data={"position": len(competition.sections)})
     if form.validate_on_submit() and _attempt(
-            form, lambda: rubric_builder.add_section(competition, form.values(), actor=current_actor())):
+        form, lambda: rubric_builder.add_section(competition, form.values(), actor=current_actor())
+    ):
         flash(f"Section “{form.title.data}” added.", "info")
         return redirect(url_for(".rubric", competition_id=competition.id))
-    return render_template("staff/competitions/rubric.html", c=competition, form=form,
-                           frozen=svc.rubric_frozen_reason(competition),
-                           rubric=svc.core_rubric(competition.sections), confirm=ConfirmForm())
+    return render_template(
+        "staff/competitions/rubric.html",
+        c=competition,
+        form=form,
+        frozen=svc.rubric_frozen_reason(competition),
+        rubric=svc.core_rubric(competition.sections),
+        confirm=ConfirmForm(),
+    )
 
 
 @bp.route("/sections/<int:section_id>/edit", methods=["GET", "POST"])
@@ -126,12 +167,17 @@ def section_edit(section_id: int):
     section = db.get_or_404(RubricSection, section_id)
     form = SectionForm(obj=section)
     if form.validate_on_submit() and _attempt(
-            form, lambda: rubric_builder.update_section(section, form.values(), actor=current_actor())):
+        form, lambda: rubric_builder.update_section(section, form.values(), actor=current_actor())
+    ):
         flash("Section saved.", "info")
         return redirect(url_for(".rubric", competition_id=section.competition_id))
-    return render_template("staff/competitions/rubric_item.html", form=form, c=section.competition,
-                           heading=f"Section “{section.title}”",
-                           frozen=svc.rubric_frozen_reason(section.competition))
+    return render_template(
+        "staff/competitions/rubric_item.html",
+        form=form,
+        c=section.competition,
+        heading=f"Section “{section.title}”",
+        frozen=svc.rubric_frozen_reason(section.competition),
+    )
 
 
 @bp.route("/sections/<int:section_id>/delete", methods=["POST"])
@@ -141,8 +187,10 @@ def section_delete(section_id: int):
     section = db.get_or_404(RubricSection, section_id)
     competition_id = section.competition_id
     if ConfirmForm().validate_on_submit():
-        _flash_result(lambda: rubric_builder.delete_section(section, actor=current_actor()),
-                      "Section deleted.")
+        _flash_result(
+            lambda: rubric_builder.delete_section(section, actor=current_actor()),
+            "Section deleted.",
+        )
     return redirect(url_for(".rubric", competition_id=competition_id))
 
 
@@ -163,15 +211,19 @@ def _flash_result(action, done: str) -> None:
 def criterion_new(section_id: int):
     """Add a criterion to a section."""
     section = db.get_or_404(RubricSection, section_id)
-    form = CriterionForm(data={"position": len(section.criteria),
-                               "key": f"{section.key}."})
+    form = CriterionForm(data={"position": len(section.criteria), "key": f"{section.key}."})
     if form.validate_on_submit() and _attempt(
-            form, lambda: rubric_builder.add_criterion(section, form.values(), actor=current_actor())):
+        form, lambda: rubric_builder.add_criterion(section, form.values(), actor=current_actor())
+    ):
         flash(f"Criterion “{form.title.data}” added.", "info")
         return redirect(url_for(".rubric", competition_id=section.competition_id))
-    return render_template("staff/competitions/rubric_item.html", form=form, c=section.competition,
-                           heading=f"New criterion in “{section.title}”",
-                           frozen=svc.rubric_frozen_reason(section.competition))
+    return render_template(
+        "staff/competitions/rubric_item.html",
+        form=form,
+        c=section.competition,
+        heading=f"New criterion in “{section.title}”",
+        frozen=svc.rubric_frozen_reason(section.competition),
+    )
 
 
 @bp.route("/criteria/<int:criterion_id>/edit", methods=["GET", "POST"])
@@ -183,12 +235,18 @@ def criterion_edit(criterion_id: int):
     if not form.is_submitted():
         form.descriptors.data = DescriptorsField.render_value(criterion.descriptors)
     elif form.validate() and _attempt(
-            form, lambda: rubric_builder.update_criterion(criterion, form.values(), actor=current_actor())):
+        form,
+        lambda: rubric_builder.update_criterion(criterion, form.values(), actor=current_actor()),
+    ):
         flash("Criterion saved.", "info")
         return redirect(url_for(".rubric", competition_id=criterion.competition_id))
-    return render_template("staff/competitions/rubric_item.html", form=form, c=criterion.competition,
-                           heading=f"Criterion “{criterion.title}”",
-                           frozen=svc.rubric_frozen_reason(criterion.competition))
+    return render_template(
+        "staff/competitions/rubric_item.html",
+        form=form,
+        c=criterion.competition,
+        heading=f"Criterion “{criterion.title}”",
+        frozen=svc.rubric_frozen_reason(criterion.competition),
+    )
 
 
 @bp.route("/criteria/<int:criterion_id>/delete", methods=["POST"])
@@ -198,8 +256,10 @@ def criterion_delete(criterion_id: int):
     criterion = db.get_or_404(Criterion, criterion_id)
     competition_id = criterion.competition_id
     if ConfirmForm().validate_on_submit():
-        _flash_result(lambda: rubric_builder.delete_criterion(criterion, actor=current_actor()),
-                      "Criterion deleted.")
+        _flash_result(
+            lambda: rubric_builder.delete_criterion(criterion, actor=current_actor()),
+            "Criterion deleted.",
+        )
     return redirect(url_for(".rubric", competition_id=competition_id))
 
 
@@ -213,11 +273,13 @@ def priorities(competition_id: int):
     competition = db.get_or_404(Competition, competition_id)
     form = PriorityForm()
     if form.validate_on_submit() and _attempt(
-            form, lambda: svc.add_priority(competition, form.values(), actor=current_actor())):
+        form, lambda: svc.add_priority(competition, form.values(), actor=current_actor())
+    ):
         flash(f"Priority “{form.title.data}” added.", "info")
         return redirect(url_for(".priorities", competition_id=competition.id))
-    return render_template("staff/competitions/priorities.html", c=competition, form=form,
-                           confirm=ConfirmForm())
+    return render_template(
+        "staff/competitions/priorities.html", c=competition, form=form, confirm=ConfirmForm()
+    )
 
 
 @bp.route("/priorities/<int:priority_id>/edit", methods=["GET", "POST"])
@@ -227,11 +289,17 @@ def priority_edit(priority_id: int):
     priority = db.get_or_404(Priority, priority_id)
     form = PriorityForm(obj=priority)
     if form.validate_on_submit() and _attempt(
-            form, lambda: svc.update_priority(priority, form.values(), actor=current_actor())):
+        form, lambda: svc.update_priority(priority, form.values(), actor=current_actor())
+    ):
         flash("Priority saved.", "info")
         return redirect(url_for(".priorities", competition_id=priority.competition_id))
-    return render_template("staff/competitions/rubric_item.html", form=form, c=priority.competition,
-                           heading=f"Priority “{priority.title}”", frozen=None)
+    return render_template(
+        "staff/competitions/rubric_item.html",
+        form=form,
+        c=priority.competition,
+        heading=f"Priority “{priority.title}”",
+        frozen=None,
+    )
 
 
 @bp.route("/priorities/<int:priority_id>/delete", methods=["POST"])
@@ -241,5 +309,7 @@ def priority_delete(priority_id: int):
     priority = db.get_or_404(Priority, priority_id)
     competition_id = priority.competition_id
     if ConfirmForm().validate_on_submit():
-        _flash_result(lambda: svc.delete_priority(priority, actor=current_actor()), "Priority deleted.")
+        _flash_result(
+            lambda: svc.delete_priority(priority, actor=current_actor()), "Priority deleted."
+        )
     return redirect(url_for(".priorities", competition_id=competition_id))

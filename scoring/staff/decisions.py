@@ -34,21 +34,29 @@ def override_set(run_id: int):
     form = OverrideForm()
     if not form.validate_on_submit():
         result = boards.result_by_application(run, form.application_id.data)
-        return _explanation_page(run, result, boards.overrides_of(run).get(
-            result.application_id), form, 400)
+        return _explanation_page(
+            run, result, boards.overrides_of(run).get(result.application_id), form, 400
+        )
     try:
         override = decisions.set_override(
-            run, int(form.application_id.data), status=form.status.data,
-            amount=form.amount.data, justification=form.justification.data, actor=current_actor())
+            run,
+            int(form.application_id.data),
+            status=form.status.data,
+            amount=form.amount.data,
+            justification=form.justification.data,
+            actor=current_actor(),
+        )
     except InputError as exc:
         db.session.rollback()
         show_error(form, exc)
         result = boards.result_by_application(run, form.application_id.data)
-        return _explanation_page(run, result, boards.overrides_of(run).get(
-            result.application_id), form, 400)
+        return _explanation_page(
+            run, result, boards.overrides_of(run).get(result.application_id), form, 400
+        )
     db.session.commit()
-    flash(f"Exception recorded: {override.status.replace('_', ' ')}, "
-          f"${override.amount:,.2f}.", "info")
+    flash(
+        f"Exception recorded: {override.status.replace('_', ' ')}, ${override.amount:,.2f}.", "info"
+    )
     return _board(run)
 
 
@@ -72,8 +80,10 @@ def slate_prepare(run_id: int):
     _confirmed()
     decisions.prepare_slate(run, actor=current_actor())
     db.session.commit()
-    flash("Submitted for approval. A second staff member with approval rights must approve it.",
-          "info")
+    flash(
+        "Submitted for approval. A second staff member with approval rights must approve it.",
+        "info",
+    )
     return _board(run)
 
 
@@ -111,7 +121,13 @@ def slate_publish(run_id: int):
     published = decisions.publish_run(run, actor=current_actor(), public_url=public_url)
     db.session.commit()
     send_after_commit(published.message_ids)  # a sent one is never resent
-    flash(f"Published. {len(published.message_ids)} decision mail(s) queued."
-          + (f" No mail address for {', '.join(published.unreachable)}: tell them another way."
-             if published.unreachable else ""), "info")
+    flash(
+        f"Published. {len(published.message_ids)} decision mail(s) queued."
+        + (
+            f" No mail address for {', '.join(published.unreachable)}: tell them another way."
+            if published.unreachable
+            else ""
+        ),
+        "info",
+    )
     return _board(run)

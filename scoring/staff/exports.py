@@ -17,9 +17,12 @@ from scoring.staff.board_forms import ExportForm
 from scoring.staff.views import bp
 from scoring.web import current_actor
 
-TYPES = {"csv": "text/csv; charset=utf-8",
-         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-         "pdf": "application/pdf", "json": "application/json; charset=utf-8"}
+TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+    "json": "application/json; charset=utf-8",
+}
 
 
 def download(body: bytes, filename: str, kind: str) -> Response:
@@ -33,8 +36,9 @@ def download(body: bytes, filename: str, kind: str) -> Response:
 def _done_run(run_id: int) -> RankingRun:
     run = db.get_or_404(RankingRun, run_id)
     if run.status != RunStatus.DONE:
-        raise Conflict(f"Ranking run {run.id} is {run.status.value}; there is nothing to export "
-                       "yet.")
+        raise Conflict(
+            f"Ranking run {run.id} is {run.status.value}; there is nothing to export yet."
+        )
     return run
 
 
@@ -44,8 +48,13 @@ def exports(competition_id: int):
     """The downloads of a competition's run (the current run unless another is chosen)."""
     competition = db.get_or_404(Competition, competition_id)
     _, run = chosen_run(competition)
-    return render_template("staff/exports.html", c=competition, run=run, tab="exports",
-                           runs=boards.runs_of(competition))
+    return render_template(
+        "staff/exports.html",
+        c=competition,
+        run=run,
+        tab="exports",
+        runs=boards.runs_of(competition),
+    )
 
 
 @bp.route("/runs/<int:run_id>/export/awards.<kind>")
@@ -87,7 +96,8 @@ def export_bundle(competition_id: int):
     competition = db.get_or_404(Competition, competition_id)
     if not competition.sections:
         abort(409, description="This competition has no rubric yet, so it cannot be exported.")
-    body = json.dumps(bundles.export_bundle(competition, actor=current_actor()), ensure_ascii=False,
-                      indent=2)
+    body = json.dumps(
+        bundles.export_bundle(competition, actor=current_actor()), ensure_ascii=False, indent=2
+    )
     db.session.commit()  # bundles records who exported it
     return download(body.encode("utf-8"), f"{competition.slug}-bundle.json", "json")

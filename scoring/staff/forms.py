@@ -64,8 +64,14 @@ class GetForm(BaseForm):
 class Dec:
     """A finite decimal in ``[low, high]`` with at most ``places`` decimals (NaN-safe)."""
 
-    def __init__(self, low: Decimal | int | None, high: Decimal | int | None, places: int,
-                 *, above_low: bool = False) -> None:
+    def __init__(
+        self,
+        low: Decimal | int | None,
+        high: Decimal | int | None,
+        places: int,
+        *,
+        above_low: bool = False,
+    ) -> None:
         self.low = None if low is None else Decimal(low)
         self.high = None if high is None else Decimal(high)
         self.places, self.above_low = places, above_low
@@ -77,8 +83,9 @@ class Dec:
         if not value.is_finite():
             raise ValidationError("must be a number")
         if self.low is not None and (value <= self.low if self.above_low else value < self.low):
-            raise ValidationError(f"must be {'more than' if self.above_low else 'at least'} "
-                                  f"{self.low:,}")
+            raise ValidationError(
+                f"must be {'more than' if self.above_low else 'at least'} {self.low:,}"
+            )
         if self.high is not None and value > self.high:
             raise ValidationError(f"must be at most {self.high:,}")
         if value.normalize().as_tuple().exponent < -self.places:
@@ -88,9 +95,13 @@ class Dec:
 def money(label: str, required: bool = False, *, positive: bool = False) -> DecimalField:
     """A dollar amount: whole cents, not negative."""
     first = InputRequired(message="enter an amount") if required else Optional()
-    return DecimalField(label, places=2, widget=TextInput(), validators=[
-        first, Dec(0, MAX_MONEY, 2, above_low=positive)],
-        render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    return DecimalField(
+        label,
+        places=2,
+        widget=TextInput(),
+        validators=[first, Dec(0, MAX_MONEY, 2, above_low=positive)],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
 
 
 class PointsField(DecimalField):
@@ -102,18 +113,37 @@ class PointsField(DecimalField):
         return super()._value()
 
 
-def points(label: str, low: int, high: int, places: int = 4, *, required: bool = True,
-           above_low: bool = False, default: Decimal | None = None) -> DecimalField:
+def points(
+    label: str,
+    low: int,
+    high: int,
+    places: int = 4,
+    *,
+    required: bool = True,
+    above_low: bool = False,
+    default: Decimal | None = None,
+) -> DecimalField:
     """A score, weight or point value: a finite decimal in range with at most ``places``."""
     first = InputRequired(message="enter a number") if required else Optional()
-    return PointsField(label, places=None, default=default, widget=TextInput(), validators=[
-        first, Dec(low, high, places, above_low=above_low)],
-        render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    return PointsField(
+        label,
+        places=None,
+        default=default,
+        widget=TextInput(),
+        validators=[first, Dec(low, high, places, above_low=above_low)],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
 
 
 def key_field(label: str, length: int) -> StringField:
-    return StringField(label, validators=[DataRequired(message="enter a key"), Length(max=length),
-                                          Regexp(KEY_PATTERN, message=KEY_MESSAGE)])
+    return StringField(
+        label,
+        validators=[
+            DataRequired(message="enter a key"),
+            Length(max=length),
+            Regexp(KEY_PATTERN, message=KEY_MESSAGE),
+        ],
+    )
 
 
 def classifications(text: str | None) -> list[str]:
@@ -158,26 +188,40 @@ class PolicyFields(BaseForm):
     total_funds = money("Total funds available ($)", required=True)
     min_award = money("Smallest award ($)", positive=True)
     max_award = money("Largest award, caps each request ($)", positive=True)
-    aggregation = SelectField("Combine review scores by", choices=[
-        (a.value, a.value) for a in Aggregation], default=Aggregation.MEAN.value)
-    normalization = SelectField("Normalisation", choices=registry.normalisation_choices(),
-                                default=Normalization.NONE.value)
-    min_reviews = IntegerField("Fewest counted reviews to be ranked", default=2, validators=[
-        InputRequired(message="enter a whole number"), NumberRange(1, 50)])
-    discrepancy_threshold = points("Discrepancy flag above a spread of (0-100 points)", 0, 100,
-                                   default=Decimal(15))
+    aggregation = SelectField(
+        "Combine review scores by",
+        choices=[(a.value, a.value) for a in Aggregation],
+        default=Aggregation.MEAN.value,
+    )
+    normalization = SelectField(
+        "Normalisation", choices=registry.normalisation_choices(), default=Normalization.NONE.value
+    )
+    min_reviews = IntegerField(
+        "Fewest counted reviews to be ranked",
+        default=2,
+        validators=[InputRequired(message="enter a whole number"), NumberRange(1, 50)],
+    )
+    discrepancy_threshold = points(
+        "Discrepancy flag above a spread of (0-100 points)", 0, 100, default=Decimal(15)
+    )
     min_score = points("Lowest fundable final score", 0, 10000, default=Decimal(0))
     tie_breaker_1 = SelectField("Tie-breaker 1", default="")
     tie_breaker_2 = SelectField("Tie-breaker 2", default="")
     tie_breaker_3 = SelectField("Tie-breaker 3", default="")
     tie_breaker_4 = SelectField("Tie-breaker 4", default="")
-    fund_down = SelectField("When an application does not fit", choices=[
-        ("strict", "strict: stop funding there"),
-        ("skip", "skip: pass it and keep going")], default=FundDown.STRICT.value)
+    fund_down = SelectField(
+        "When an application does not fit",
+        choices=[
+            ("strict", "strict: stop funding there"),
+            ("skip", "skip: pass it and keep going"),
+        ],
+        default=FundDown.STRICT.value,
+    )
     partial_funding = BooleanField("Offer what is left to an application that does not fit")
     partial_min = money("Smallest partial award ($, blank = smallest award)", positive=True)
-    district_max_awards = IntegerField("Most funded applications per district", validators=[
-        Optional(), NumberRange(0, 10000)])
+    district_max_awards = IntegerField(
+        "Most funded applications per district", validators=[Optional(), NumberRange(0, 10000)]
+    )
     district_max_amount = money("Most money per district ($)")
 
     TIE_BREAKERS = ("tie_breaker_1", "tie_breaker_2", "tie_breaker_3", "tie_breaker_4")
@@ -189,13 +233,15 @@ class PolicyFields(BaseForm):
     def policy_values(self) -> dict[str, Any]:
         tie_breakers = [self[n].data for n in self.TIE_BREAKERS if self[n].data]
         return {
-            "total_funds": cents(self.total_funds.data), "min_award": cents(self.min_award.data),
+            "total_funds": cents(self.total_funds.data),
+            "min_award": cents(self.min_award.data),
             "max_award": cents(self.max_award.data),
             "aggregation": Aggregation(self.aggregation.data),
             "normalization": Normalization(self.normalization.data),
             "min_reviews": self.min_reviews.data,
             "discrepancy_threshold": self.discrepancy_threshold.data,
-            "min_score": self.min_score.data, "tie_breakers": tie_breakers,
+            "min_score": self.min_score.data,
+            "tie_breakers": tie_breakers,
             "fund_down": FundDown(self.fund_down.data),
             "partial_funding": bool(self.partial_funding.data),
             "partial_min": cents(self.partial_min.data),
@@ -205,8 +251,16 @@ class PolicyFields(BaseForm):
 
     def load_policy(self, competition) -> None:
         """Fill the policy fields from a competition (GET of the edit form)."""
-        for name in ("total_funds", "min_award", "max_award", "min_reviews", "partial_funding",
-                     "partial_min", "district_max_awards", "district_max_amount"):
+        for name in (
+            "total_funds",
+            "min_award",
+            "max_award",
+            "min_reviews",
+            "partial_funding",
+            "partial_min",
+            "district_max_awards",
+            "district_max_amount",
+        ):
             self[name].data = getattr(competition, name)
         for name in ("discrepancy_threshold", "min_score"):
             self[name].data = plain(getattr(competition, name))
@@ -219,41 +273,59 @@ class PolicyFields(BaseForm):
 class CompetitionForm(PolicyFields):
     """Create or edit a competition: settings, window, funds, award bounds and policy."""
 
-    slug = StringField("Short name for links (slug)", validators=[
-        DataRequired(message="enter a short name"), Length(max=80),
-        Regexp(SLUG_PATTERN, message="use lower-case letters, digits and dashes")])
+    slug = StringField(
+        "Short name for links (slug)",
+        validators=[
+            DataRequired(message="enter a short name"),
+            Length(max=80),
+            Regexp(SLUG_PATTERN, message="use lower-case letters, digits and dashes"),
+        ],
+    )
     program = SelectField("Program", choices=[(p.value, p.value) for p in Program])
-    title = StringField("Title", validators=[DataRequired(message="enter a title"),
-                                             Length(max=200)])
+    title = StringField(
+        "Title", validators=[DataRequired(message="enter a title"), Length(max=200)]
+    )
     cohort = StringField("Cohort", validators=[Optional(), Length(max=40)])
     fiscal_year = StringField("Fiscal year", validators=[Optional(), Length(max=10)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=20000)])
     eligibility = TextAreaField("Eligibility", validators=[Optional(), Length(max=20000)])
-    opens_at = DateTimeLocalField("Opens (Connecticut time)", format="%Y-%m-%dT%H:%M",
-                                  validators=[Optional()])
-    closes_at = DateTimeLocalField("Closes (Connecticut time)", format="%Y-%m-%dT%H:%M",
-                                   validators=[Optional()])
-    reviewers_per_application = IntegerField("Reviewers per application", default=3, validators=[
-        InputRequired(message="enter a whole number"), NumberRange(1, 20)])
+    opens_at = DateTimeLocalField(
+        "Opens (Connecticut time)", format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    closes_at = DateTimeLocalField(
+        "Closes (Connecticut time)", format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    reviewers_per_application = IntegerField(
+        "Reviewers per application",
+        default=3,
+        validators=[InputRequired(message="enter a whole number"), NumberRange(1, 20)],
+    )
     blind_review = BooleanField("Blind review (reviewers do not see the school's name)")
     comments_visible_to_applicants = BooleanField("Applicants see reviewers' comments")
     rubric_illustrative = BooleanField("Rubric points are illustrative (labelled so everywhere)")
     alliance_only = BooleanField("Only schools of Alliance Districts may apply")
     eligible_classifications = StringField(
         "School classifications that may apply (comma-separated; blank = any)",
-        validators=[Optional(), Length(max=400)])
-    budget_years = IntegerField("Grant years the budget covers", default=1, validators=[
-        InputRequired(message="enter a whole number"), NumberRange(1, 5)])
+        validators=[Optional(), Length(max=400)],
+    )
+    budget_years = IntegerField(
+        "Grant years the budget covers",
+        default=1,
+        validators=[InputRequired(message="enter a whole number"), NumberRange(1, 5)],
+    )
     illustrative_rubric = BooleanField("Start from the program's illustrative rubric [I]")
 
     def values(self) -> dict[str, Any]:
         return self.policy_values() | {
-            "slug": self.slug.data, "program": Program(self.program.data),
-            "title": self.title.data, "cohort": self.cohort.data or None,
+            "slug": self.slug.data,
+            "program": Program(self.program.data),
+            "title": self.title.data,
+            "cohort": self.cohort.data or None,
             "fiscal_year": self.fiscal_year.data or None,
             "description": self.description.data or None,
             "eligibility": self.eligibility.data or None,
-            "opens_at": to_utc(self.opens_at.data), "closes_at": to_utc(self.closes_at.data),
+            "opens_at": to_utc(self.opens_at.data),
+            "closes_at": to_utc(self.closes_at.data),
             "reviewers_per_application": self.reviewers_per_application.data,
             "blind_review": bool(self.blind_review.data),
             "comments_visible_to_applicants": bool(self.comments_visible_to_applicants.data),
@@ -270,10 +342,20 @@ class CompetitionForm(PolicyFields):
     def load(self, competition) -> None:
         """Fill every field from a competition (GET of the edit form)."""
         self.load_policy(competition)
-        for name in ("slug", "title", "cohort", "fiscal_year", "description", "eligibility",
-                     "reviewers_per_application", "blind_review",
-                     "comments_visible_to_applicants", "rubric_illustrative", "alliance_only",
-                     "budget_years"):
+        for name in (
+            "slug",
+            "title",
+            "cohort",
+            "fiscal_year",
+            "description",
+            "eligibility",
+            "reviewers_per_application",
+            "blind_review",
+            "comments_visible_to_applicants",
+            "rubric_illustrative",
+            "alliance_only",
+            "budget_years",
+        ):
             self[name].data = getattr(competition, name)
         self.eligible_classifications.data = ", ".join(competition.eligible_classifications or [])
         self.program.data = competition.program.value

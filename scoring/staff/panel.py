@@ -54,7 +54,10 @@ def _staff_only() -> None:
 def reconciliation_for(application_id: int) -> dict:
     """Notes and extra-reviewer events of an application, for ``staff/panel/_reconciliation.html``
     (include it wherever a result is explained)."""
-    return {"notes": reconciliation.notes_for(application_id), "events": reconciliation.extra_events(application_id)}
+    return {
+        "notes": reconciliation.notes_for(application_id),
+        "events": reconciliation.extra_events(application_id),
+    }
 
 
 def _application(cid: int, aid: int) -> Application:
@@ -68,28 +71,40 @@ def _application(cid: int, aid: int) -> Application:
 def index():
     """Competitions with their reviewing progress."""
     competitions = db.session.scalars(select(Competition).order_by(Competition.title)).all()
-    return render_template("staff/panel/index.html", rows=[(c, progress.board(c).totals) for c in competitions])
+    return render_template(
+        "staff/panel/index.html", rows=[(c, progress.board(c).totals) for c in competitions]
+    )
 
 
 @bp.route("/c/<int:cid>/")
 def board(cid: int):
     """Who has done what: per reviewer and per application."""
     competition = db.get_or_404(Competition, cid)
-    return render_template("staff/panel/board.html", board=progress.board(competition), competition=competition,
-                           remind=ConfirmForm())
+    return render_template(
+        "staff/panel/board.html",
+        board=progress.board(competition),
+        competition=competition,
+        remind=ConfirmForm(),
+    )
 
 
 @bp.route("/c/<int:cid>/assign")
 def assign(cid: int):
     """Preview the automatic balanced assignment for a load cap (nothing is saved yet)."""
     competition = db.get_or_404(Competition, cid)
-    form = CapForm(request.args if "cap" in request.args else None,
-                   data={"cap": assignment.default_cap(competition)})
+    form = CapForm(
+        request.args if "cap" in request.args else None,
+        data={"cap": assignment.default_cap(competition)},
+    )
     if "cap" in request.args and not form.validate():
-        return render_template("staff/panel/assign.html", competition=competition, form=form, preview=None), 400
+        return render_template(
+            "staff/panel/assign.html", competition=competition, form=form, preview=None
+        ), 400
     planned = assignment.preview(competition, form.cap.data)
     save = SaveAssignmentForm(formdata=None, data={"cap": planned.cap, "digest": planned.digest})
-    return render_template("staff/panel/assign.html", competition=competition, form=form, preview=planned, save=save)
+    return render_template(
+        "staff/panel/assign.html", competition=competition, form=form, preview=planned, save=save
+    )
 
 
 @bp.route("/c/<int:cid>/assign", methods=["POST"])
@@ -101,7 +116,9 @@ def assign_save(cid: int):
         flash("The preview was incomplete. Here is a fresh one.", "error")
         return redirect(url_for(".assign", cid=cid))
     try:
-        messages = assignment.save(competition, cap=form.cap.data, digest=form.digest.data, actor=current_actor())
+        messages = assignment.save(
+            competition, cap=form.cap.data, digest=form.digest.data, actor=current_actor()
+        )
     except Conflict as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -121,7 +138,10 @@ def remind(cid: int):
     messages = progress.queue_reminders(competition, actor=current_actor())
     db.session.commit()
     send_after_commit([m.id for m in messages])
-    flash(f"Reminders sent to {len(messages)} reviewer(s)." if messages else "Nobody is behind.", "info")
+    flash(
+        f"Reminders sent to {len(messages)} reviewer(s)." if messages else "Nobody is behind.",
+        "info",
+    )
     return redirect(url_for(".board", cid=cid))
 
 
@@ -129,11 +149,19 @@ def _application_page(application: Application, *, status: int = 200, **forms):
     detail = progress.application_detail(application)
     add = forms.get("add") or AddReviewerForm(formdata=None)
     add.reviewer.choices = [SelectChoice(None, "Choose a reviewer")] + [
-        SelectChoice(u.id, f"{u.name} (load {load})") for u, why, load in detail.candidates if why is None]
+        SelectChoice(u.id, f"{u.name} (load {load})")
+        for u, why, load in detail.candidates
+        if why is None
+    ]
     return render_template(
-        "staff/panel/application.html", d=detail, add=add, reopen=forms.get("reopen") or ReopenForm(formdata=None),
-        reopen_id=forms.get("reopen_id"), note=forms.get("note") or NoteForm(formdata=None),
-        confirm=ConfirmForm(), extra=ExtraReviewerForm(formdata=None, data={"back": "application"}),
+        "staff/panel/application.html",
+        d=detail,
+        add=add,
+        reopen=forms.get("reopen") or ReopenForm(formdata=None),
+        reopen_id=forms.get("reopen_id"),
+        note=forms.get("note") or NoteForm(formdata=None),
+        confirm=ConfirmForm(),
+        extra=ExtraReviewerForm(formdata=None, data={"back": "application"}),
     ), status
 
 
@@ -152,7 +180,9 @@ def add_reviewer(cid: int, aid: int):
     if not form.validate_on_submit():
         return _application_page(app, status=400, add=form)
     try:
-        messages = assignment.add_reviewer(app, db.get_or_404(User, form.reviewer.data), actor=current_actor())
+        messages = assignment.add_reviewer(
+            app, db.get_or_404(User, form.reviewer.data), actor=current_actor()
+        )
     except InputError as exc:
         db.session.rollback()
         add_error(form, "reviewer", exc.detail)
@@ -198,9 +228,14 @@ def discrepancies(cid: int):
     """Applications the latest ranking flagged ``discrepancy``, with what was done about them."""
     competition = db.get_or_404(Competition, cid)
     run, rows = reconciliation.discrepancies(competition)
-    return render_template("staff/panel/discrepancies.html", competition=competition, run=run, rows=rows,
-                           extra=ExtraReviewerForm(formdata=None, data={"back": "discrepancies"}),
-                           note=NoteForm(formdata=None))
+    return render_template(
+        "staff/panel/discrepancies.html",
+        competition=competition,
+        run=run,
+        rows=rows,
+        extra=ExtraReviewerForm(formdata=None, data={"back": "discrepancies"}),
+        note=NoteForm(formdata=None),
+    )
 
 
 @bp.route("/c/<int:cid>/a/<int:aid>/extra", methods=["POST"])
@@ -211,7 +246,8 @@ def extra_reviewer(cid: int, aid: int):
     if not form.validate_on_submit():
         abort(400)
     target = reconciliation.request_extra_reviewer(
-        app, actor=current_actor(), run=reconciliation.latest_run(app.competition))
+        app, actor=current_actor(), run=reconciliation.latest_run(app.competition)
+    )
     db.session.commit()
     extra_reviewer_after_commit(app.id, target, current_actor().id)
     flash(f"Finding one more reviewer for {app.ref}; they will be emailed.", "info")
@@ -226,7 +262,9 @@ def add_note(cid: int, aid: int):
     form = NoteForm()
     if not form.validate_on_submit():
         return _application_page(app, status=400, note=form)
-    reconciliation.add_note(app, form.note.data, author=current_actor(), run=reconciliation.latest_run(app.competition))
+    reconciliation.add_note(
+        app, form.note.data, author=current_actor(), run=reconciliation.latest_run(app.competition)
+    )
     db.session.commit()
     flash(f"Reconciliation note saved for {app.ref}.", "info")
     return redirect(url_for(".application", cid=cid, aid=aid) + "#notes")
@@ -237,7 +275,14 @@ def stats(cid: int):
     """Reviewer leniency and inter-rater reliability, as tables and charts."""
     competition = db.get_or_404(Competition, cid)
     data = reviewer_stats.compute(competition)
-    charts = {size: (reviewer_stats.leniency_chart(data, size), reviewer_stats.alpha_chart(data, size))
-              for size in reviewer_stats.LAYOUTS}
-    return render_template("staff/panel/stats.html", s=data, competition=competition, charts=charts,
-                           margin=reviewer_stats.LENIENCY_MARGIN)
+    charts = {
+        size: (reviewer_stats.leniency_chart(data, size), reviewer_stats.alpha_chart(data, size))
+        for size in reviewer_stats.LAYOUTS
+    }
+    return render_template(
+        "staff/panel/stats.html",
+        s=data,
+        competition=competition,
+        charts=charts,
+        margin=reviewer_stats.LENIENCY_MARGIN,
+    )

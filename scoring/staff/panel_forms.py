@@ -27,7 +27,9 @@ from wtforms.validators import (
 class Pick(SelectField):
     """A select of ids whose every refusal (not a number, not offered) reads ``message``."""
 
-    def __init__(self, label=None, validators=None, message="Choose one of the options listed.", **kwargs):
+    def __init__(
+        self, label=None, validators=None, message="Choose one of the options listed.", **kwargs
+    ):
         super().__init__(label, validators, coerce=_id_or_none, **kwargs)
         self.message = message
 
@@ -45,7 +47,11 @@ class Pick(SelectField):
 
 
 def _id_or_none(value):
-    return value if isinstance(value, int) or value is None else (int(value) if str(value).isdigit() else None)
+    return (
+        value
+        if isinstance(value, int) or value is None
+        else (int(value) if str(value).isdigit() else None)
+    )
 
 
 def _strip(value):
@@ -57,13 +63,23 @@ class ConfirmForm(FlaskForm):
 
 
 class InviteForm(FlaskForm):
-    name = StringField("Full name", validators=[DataRequired(message="Enter the reviewer's name."), Length(max=200)],
-                       filters=[_strip])
-    email = EmailField("Email", validators=[
-        DataRequired(message="Enter an email address."), Length(max=254),
-        Email(message="Enter an email address like name@example.org.")])
-    district = Pick("District the reviewer works in (never assigned its applications)",
-                    message="Choose a district from the list, or none.")
+    name = StringField(
+        "Full name",
+        validators=[DataRequired(message="Enter the reviewer's name."), Length(max=200)],
+        filters=[_strip],
+    )
+    email = EmailField(
+        "Email",
+        validators=[
+            DataRequired(message="Enter an email address."),
+            Length(max=254),
+            Email(message="Enter an email address like name@example.org."),
+        ],
+    )
+    district = Pick(
+        "District the reviewer works in (never assigned its applications)",
+        message="Choose a district from the list, or none.",
+    )
     submit = SubmitField("Send invitation")
 
 
@@ -79,13 +95,19 @@ class CapForm(FlaskForm):
     class Meta:
         csrf = False
 
-    cap = IntegerField("Most applications per reviewer", validators=[
-        InputRequired(message="Enter a whole number."),
-        NumberRange(min=0, max=10000, message="Enter a whole number from 0 to 10000.")])
+    cap = IntegerField(
+        "Most applications per reviewer",
+        validators=[
+            InputRequired(message="Enter a whole number."),
+            NumberRange(min=0, max=10000, message="Enter a whole number from 0 to 10000."),
+        ],
+    )
 
 
 class SaveAssignmentForm(FlaskForm):
-    cap = IntegerField(widget=HiddenField.widget, validators=[InputRequired(), NumberRange(min=0, max=10000)])
+    cap = IntegerField(
+        widget=HiddenField.widget, validators=[InputRequired(), NumberRange(min=0, max=10000)]
+    )
     digest = HiddenField(validators=[InputRequired(), Regexp(r"^[0-9a-f]{64}$")])
     submit = SubmitField("Save these assignments")
 
@@ -96,14 +118,18 @@ class AddReviewerForm(FlaskForm):
 
 
 class ReopenForm(FlaskForm):
-    reason = TextAreaField("Why reopen it (the reviewer sees this)", validators=[
-        DataRequired(message="Say why the review is reopened."), Length(max=500)])
+    reason = TextAreaField(
+        "Why reopen it (the reviewer sees this)",
+        validators=[DataRequired(message="Say why the review is reopened."), Length(max=500)],
+    )
     submit = SubmitField("Reopen review")
 
 
 class NoteForm(FlaskForm):
-    note = TextAreaField("Reconciliation note", validators=[
-        DataRequired(message="Write what was decided and why."), Length(max=5000)])
+    note = TextAreaField(
+        "Reconciliation note",
+        validators=[DataRequired(message="Write what was decided and why."), Length(max=5000)],
+    )
     submit = SubmitField("Save note")
 
 

@@ -22,11 +22,15 @@ def _link(raw_token: str) -> str:
 
 def _district_choices(blank: str) -> list[SelectChoice]:
     districts = db.session.scalars(select(District).order_by(District.name)).all()
-    return [SelectChoice(None, blank)] + [SelectChoice(d.id, f"{d.name} ({d.code})") for d in districts]
+    return [SelectChoice(None, blank)] + [
+        SelectChoice(d.id, f"{d.name} ({d.code})") for d in districts
+    ]
 
 
 def _roster_page(form: InviteForm, status: int = 200):
-    return render_template("staff/panel/roster.html", rows=reviewers.roster(), form=form, confirm=ConfirmForm()), status
+    return render_template(
+        "staff/panel/roster.html", rows=reviewers.roster(), form=form, confirm=ConfirmForm()
+    ), status
 
 
 @bp.route("/reviewers")
@@ -45,8 +49,9 @@ def invite():
     if not form.validate_on_submit():
         return _roster_page(form, 400)
     try:
-        message = reviewers.invite(form.email.data, form.name.data, form.district.data,
-                                   actor=current_actor(), link=_link)
+        message = reviewers.invite(
+            form.email.data, form.name.data, form.district.data, actor=current_actor(), link=_link
+        )
     except InputError as exc:
         db.session.rollback()
         add_error(form, exc.path, sentence(exc.detail), "email")
@@ -60,11 +65,20 @@ def invite():
 def _reviewer_page(person, conflict_form: DistrictConflictForm | None = None, status: int = 200):
     form = conflict_form or DistrictConflictForm(formdata=None)
     form.district.choices = _district_choices("Choose a district")
-    rows = db.session.scalars(select(ReviewerAssignment).where(ReviewerAssignment.reviewer_id == person.id)
-                              .order_by(ReviewerAssignment.assigned_at.desc())).all()
+    rows = db.session.scalars(
+        select(ReviewerAssignment)
+        .where(ReviewerAssignment.reviewer_id == person.id)
+        .order_by(ReviewerAssignment.assigned_at.desc())
+    ).all()
     blocked = {district_id for _, district_id in db.session.execute(blocked_districts([person.id]))}
-    return render_template("staff/panel/reviewer.html", person=person, rows=rows, form=form, confirm=ConfirmForm(),
-                           blocked=blocked), status
+    return render_template(
+        "staff/panel/reviewer.html",
+        person=person,
+        rows=rows,
+        form=form,
+        confirm=ConfirmForm(),
+        blocked=blocked,
+    ), status
 
 
 @bp.route("/reviewers/<int:uid>")
@@ -79,8 +93,11 @@ def deactivate(uid: int):
     person = reviewers.get_reviewer(uid)
     released = reviewers.deactivate(person, actor=current_actor())
     db.session.commit()
-    flash(f"{person.name} is deactivated and signed out everywhere; {released} unfinished assignment(s) "
-          "released for reassignment.", "info")
+    flash(
+        f"{person.name} is deactivated and signed out everywhere; {released} unfinished assignment(s) "
+        "released for reassignment.",
+        "info",
+    )
     return redirect(url_for(".reviewer", uid=uid))
 
 

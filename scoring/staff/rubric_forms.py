@@ -33,11 +33,18 @@ class DescriptorsField(TextAreaField):
                 continue
             parts = [p.strip() for p in line.split("|", 2)]
             if len(parts) < 2 or not parts[0] or not parts[1]:
-                self.parse_error = (f"line {i}: write “points | label | description”, "
-                                    "e.g. “3 | Exemplary | Clear use of data”")
+                self.parse_error = (
+                    f"line {i}: write “points | label | description”, "
+                    "e.g. “3 | Exemplary | Clear use of data”"
+                )
                 return
-            self.parsed.append({"points": parts[0], "label": parts[1][:100],
-                                "text": parts[2][:2000] if len(parts) > 2 else ""})
+            self.parsed.append(
+                {
+                    "points": parts[0],
+                    "label": parts[1][:100],
+                    "text": parts[2][:2000] if len(parts) > 2 else "",
+                }
+            )
 
     def pre_validate(self, form: FlaskForm) -> None:
         if getattr(self, "parse_error", None):
@@ -45,65 +52,83 @@ class DescriptorsField(TextAreaField):
 
     @staticmethod
     def render_value(descriptors: list[dict] | None) -> str:
-        return "\n".join(f"{d.get('points')} | {d.get('label', '')} | {d.get('text', '')}"
-                         .rstrip(" |")
-                         for d in descriptors or [])
+        return "\n".join(
+            f"{d.get('points')} | {d.get('label', '')} | {d.get('text', '')}".rstrip(" |")
+            for d in descriptors or []
+        )
 
 
 class SectionForm(BaseForm):
     key = key_field("Key (used in tie-breakers, e.g. “plan”)", 60)
-    title = StringField("Title", validators=[DataRequired(message="enter a title"),
-                                             Length(max=200)])
+    title = StringField(
+        "Title", validators=[DataRequired(message="enter a title"), Length(max=200)]
+    )
     weight = points("Weight (blank = the section's maximum points)", 0, 100000, required=False)
     position = IntegerField("Order", default=0, validators=[InputRequired(), NumberRange(0, 1000)])
     guidance = TextAreaField("Guidance for applicants", validators=[Optional(), Length(max=20000)])
-    narrative_limit = IntegerField("Narrative limit (characters)", default=6000, validators=[
-        InputRequired(), NumberRange(100, 100000)])
+    narrative_limit = IntegerField(
+        "Narrative limit (characters)",
+        default=6000,
+        validators=[InputRequired(), NumberRange(100, 100000)],
+    )
     narrative_required = BooleanField("A narrative is required", default=True)
 
     def values(self) -> dict[str, Any]:
-        return {k: self[k].data for k in ("key", "title", "weight", "position",
-                                          "narrative_limit")} | {
+        return {
+            k: self[k].data for k in ("key", "title", "weight", "position", "narrative_limit")
+        } | {
             "guidance": self.guidance.data or None,
-            "narrative_required": bool(self.narrative_required.data)}
+            "narrative_required": bool(self.narrative_required.data),
+        }
 
 
 class NewSectionForm(SectionForm):
     """A new section comes with its first criterion (a section needs one)."""
 
     criterion_key = key_field("First criterion's key (e.g. “plan.goals”)", 80)
-    criterion_title = StringField("First criterion's title", validators=[
-        DataRequired(message="enter a title"), Length(max=300)])
+    criterion_title = StringField(
+        "First criterion's title",
+        validators=[DataRequired(message="enter a title"), Length(max=300)],
+    )
     criterion_max_points = points("Its maximum points", 0, 100000, above_low=True)
-    criterion_step = points("Its step (1 = whole points, 0.5 = halves)", 0, 100000,
-                            above_low=True, default=Decimal(1))
+    criterion_step = points(
+        "Its step (1 = whole points, 0.5 = halves)", 0, 100000, above_low=True, default=Decimal(1)
+    )
 
     def values(self) -> dict[str, Any]:
-        return super().values() | {k: self[k].data for k in (
-            "criterion_key", "criterion_title", "criterion_max_points", "criterion_step")}
+        return super().values() | {
+            k: self[k].data
+            for k in ("criterion_key", "criterion_title", "criterion_max_points", "criterion_step")
+        }
 
 
 class CriterionForm(BaseForm):
     key = key_field("Key (e.g. “need.data”)", 80)
-    title = StringField("Title", validators=[DataRequired(message="enter a title"),
-                                             Length(max=300)])
+    title = StringField(
+        "Title", validators=[DataRequired(message="enter a title"), Length(max=300)]
+    )
     max_points = points("Maximum points", 0, 100000, above_low=True)
-    step = points("Step (1 = whole points, 0.5 = halves)", 0, 100000, above_low=True,
-                  default=Decimal(1))
+    step = points(
+        "Step (1 = whole points, 0.5 = halves)", 0, 100000, above_low=True, default=Decimal(1)
+    )
     position = IntegerField("Order", default=0, validators=[InputRequired(), NumberRange(0, 1000)])
-    descriptors = DescriptorsField("Rating levels, one per line: points | label | description",
-                                   validators=[Optional(), Length(max=20000)],
-                                   render_kw={"rows": 6})
+    descriptors = DescriptorsField(
+        "Rating levels, one per line: points | label | description",
+        validators=[Optional(), Length(max=20000)],
+        render_kw={"rows": 6},
+    )
 
     def values(self) -> dict[str, Any]:
         return {k: self[k].data for k in ("key", "title", "max_points", "step", "position")} | {
-            "descriptors": getattr(self.descriptors, "parsed", [])}
+            "descriptors": getattr(self.descriptors, "parsed", [])
+        }
 
 
 class PriorityForm(BaseForm):
     key = key_field("Key", 60)
-    title = StringField("Title", validators=[DataRequired(message="enter a title"),
-                                             Length(max=300)])
+    title = StringField(
+        "Title", validators=[DataRequired(message="enter a title"), Length(max=300)]
+    )
     points = points("Bonus points", 0, 100)
 
     def values(self) -> dict[str, Any]:

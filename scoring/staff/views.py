@@ -35,13 +35,20 @@ def home():
     )
     latest = dict(
         db.session.execute(
-            select(RankingRun.competition_id, func.max(RankingRun.id)).group_by(RankingRun.competition_id)
+            select(RankingRun.competition_id, func.max(RankingRun.id)).group_by(
+                RankingRun.competition_id
+            )
         ).all()
     )
-    runs = {r.id: r for r in db.session.scalars(select(RankingRun).where(RankingRun.id.in_(latest.values())))}
-    slates = {s.competition_id: s for s in db.session.scalars(
-        select(AwardSlate).order_by(AwardSlate.id))}
+    runs = {
+        r.id: r
+        for r in db.session.scalars(select(RankingRun).where(RankingRun.id.in_(latest.values())))
+    }
+    slates = {
+        s.competition_id: s for s in db.session.scalars(select(AwardSlate).order_by(AwardSlate.id))
+    }
     competitions = db.session.scalars(select(Competition).order_by(Competition.title)).all()
-    rows = [(c, counts.get(c.id, 0), runs.get(latest.get(c.id)), slates.get(c.id))
-            for c in competitions]
+    rows = [
+        (c, counts.get(c.id, 0), runs.get(latest.get(c.id)), slates.get(c.id)) for c in competitions
+    ]
     return render_template("staff/home.html", rows=rows)

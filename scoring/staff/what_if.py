@@ -28,8 +28,9 @@ def what_if(competition_id: int):
         except InputError as exc:
             show_error(form, exc)
     save = WhatIfForm(formdata=None, data={k: form[k].data for k in WhatIfForm.KNOBS})
-    return render_template("staff/what_if.html", c=competition, form=form, save=save,
-                           outcome=outcome, tab="whatif"), 400 if form.errors else 200
+    return render_template(
+        "staff/what_if.html", c=competition, form=form, save=save, outcome=outcome, tab="whatif"
+    ), 400 if form.errors else 200
 
 
 @bp.route("/competitions/<int:competition_id>/what-if/save", methods=["POST"])
@@ -40,8 +41,9 @@ def what_if_save(competition_id: int):
     form = WhatIfForm()
     if form.validate_on_submit():
         try:
-            run = what_if_svc.save_what_if(competition, form.overrides(), actor=current_actor(),
-                                         label=form.label.data or None)
+            run = what_if_svc.save_what_if(
+                competition, form.overrides(), actor=current_actor(), label=form.label.data or None
+            )
         except InputError as exc:
             db.session.rollback()
             show_error(form, exc)
@@ -50,5 +52,6 @@ def what_if_save(competition_id: int):
             rank_after_commit(run.id)
             flash(f"What-if run {run.id} saved and queued.", "info")
             return redirect(url_for(".run_progress", run_id=run.id))
-    return render_template("staff/what_if.html", c=competition, form=form, save=form,
-                           outcome=None, tab="whatif"), 400
+    return render_template(
+        "staff/what_if.html", c=competition, form=form, save=form, outcome=None, tab="whatif"
+    ), 400

@@ -73,11 +73,21 @@ def _publish_decision(app, world, application_id: int) -> None:
         criteria = db.session.scalars(select(Criterion).order_by(Criterion.id)).all()
         for n, share in enumerate((Decimal("0.8"), Decimal("1.0")), start=1):
             reviewer = h.person(Role.REVIEWER, f"panel{n}@example.org")
-            review = Review(application_id=application_id, reviewer_id=reviewer.id, status=ReviewStatus.SUBMITTED,
-                            submitted_at=utcnow(), overall_comment=f"Panel comment {n}")
+            review = Review(
+                application_id=application_id,
+                reviewer_id=reviewer.id,
+                status=ReviewStatus.SUBMITTED,
+                submitted_at=utcnow(),
+                overall_comment=f"Panel comment {n}",
+            )
             for c in criteria:
-                review.scores.append(CriterionScore(criterion=c, points=(c.max_points * share).quantize(Decimal(1)),
-                                                    max_points=c.max_points))
+                review.scores.append(
+                    CriterionScore(
+                        criterion=c,
+                        points=(c.max_points * share).quantize(Decimal(1)),
+                        max_points=c.max_points,
+                    )
+                )
             db.session.add(review)
         competition = db.session.get(Application, application_id).competition
         competition.comments_visible_to_applicants = True
@@ -93,7 +103,9 @@ def _publish_decision(app, world, application_id: int) -> None:
         db.session.commit()
 
 
-def test_from_invitation_to_a_published_decision(live_app, live_server, browser, page, smtp, tmp_path):
+def test_from_invitation_to_a_published_decision(
+    live_app, live_server, browser, page, smtp, tmp_path
+):
     live_app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port)
     world = h.make_world(live_app)
     base = live_server
@@ -132,7 +144,9 @@ def test_from_invitation_to_a_published_decision(live_app, live_server, browser,
     applicant.click("text=Open competitions (1)")
     expect(applicant.locator(".competition h2")).to_contain_text("TIME Collaborative, Cohort 4")
     expect(applicant.locator(".competition")).to_contain_text("$100,000.00 to $400,000.00")
-    expect(applicant.locator(".competition")).to_contain_text("Schools classified Focus or Turnaround")
+    expect(applicant.locator(".competition")).to_contain_text(
+        "Schools classified Focus or Turnaround"
+    )
     expect(applicant.locator("table.rubric")).to_contain_text("Use of data")
     expect(applicant.locator("table.rubric caption .badge")).to_have_text("illustrative")
     shot(applicant, "04-competitions-desktop")
@@ -146,19 +160,27 @@ def test_from_invitation_to_a_published_decision(live_app, live_server, browser,
     applicant.fill("#principal_email", "robin@school.example.org")
     applicant.fill("#grant_contact_name", "Gale Grants")
     applicant.fill("#grant_contact_email", "gale@district.example.org")
-    applicant.fill(f"#narrative_{world.required_section_id}", "Our students need more time to learn.")
-    expect(applicant.locator(f"#narrative_{world.required_section_id}-count")).to_contain_text("37 / 500 characters")
+    applicant.fill(
+        f"#narrative_{world.required_section_id}", "Our students need more time to learn."
+    )
+    expect(applicant.locator(f"#narrative_{world.required_section_id}-count")).to_contain_text(
+        "37 / 500 characters"
+    )
     applicant.check("text=School is Turnaround")
     applicant.fill("#requested_amount", "150000")
     applicant.fill("#b_100_1", "60,000")
     applicant.fill("#b_100_2", "40000.50")
     expect(applicant.locator("[data-row-total='100']")).to_have_text("$100,000.50")
     expect(applicant.locator("[data-grand-total]")).to_have_text("$100,000.50")
-    expect(applicant.locator("[data-budget-check]")).to_contain_text("differs from the request by $49,999.50")
+    expect(applicant.locator("[data-budget-check]")).to_contain_text(
+        "differs from the request by $49,999.50"
+    )
     shot(applicant, "05-form-filled-desktop")
     applicant.click("button[name=save_draft]")
     expect(applicant.locator(".flash-info")).to_contain_text("saved")
-    expect(applicant.locator(".todo-box")).to_contain_text("The budget totals $100,000.50 but the request is $150,000.00")
+    expect(applicant.locator(".todo-box")).to_contain_text(
+        "The budget totals $100,000.50 but the request is $150,000.00"
+    )
     shot(applicant, "06-draft-with-todo-desktop")
     app_id = int(re.search(r"/apply/applications/(\d+)", applicant.url).group(1))
 
@@ -175,7 +197,8 @@ def test_from_invitation_to_a_published_decision(live_app, live_server, browser,
     applicant.set_input_files("#workbook-file", str(book))
     applicant.click("text=Upload workbook")
     expect(applicant.locator("#workbook .field-error")).to_contain_text(
-        f"Budget!E{rows[100]}: “forty thousand” is not an amount")
+        f"Budget!E{rows[100]}: “forty thousand” is not an amount"
+    )
     shot(applicant, "06b-workbook-refused-desktop")
     ws.cell(row=rows[100], column=5).value = 40000
     ws.cell(row=rows[300], column=4).value = 50000
@@ -183,9 +206,13 @@ def test_from_invitation_to_a_published_decision(live_app, live_server, browser,
     wb.save(book)
     applicant.set_input_files("#workbook-file", str(book))
     applicant.click("text=Upload workbook")
-    expect(applicant.locator(".flash-info")).to_contain_text("Budget filled from the workbook: 3 amounts, total $150,000.00")
+    expect(applicant.locator(".flash-info")).to_contain_text(
+        "Budget filled from the workbook: 3 amounts, total $150,000.00"
+    )
     expect(applicant.locator("[data-grand-total]")).to_have_text("$150,000.00")
-    expect(applicant.locator("[data-budget-check]")).to_have_text("The budget total equals the request.")
+    expect(applicant.locator("[data-budget-check]")).to_have_text(
+        "The budget total equals the request."
+    )
 
     # 6. A PDF attachment (and a file that only claims to be one).
     fake = tmp_path / "not-really.pdf"

@@ -41,7 +41,9 @@ def _sign_out(page):
     page.get_by_role("button", name="Sign out").click()
 
 
-def test_assign_declare_score_submit_and_conflict_in_the_browser(live_app, live_server, page, shots):
+def test_assign_declare_score_submit_and_conflict_in_the_browser(
+    live_app, live_server, page, shots
+):
     world = rs.build(live_app)
     base = live_server
     page.set_viewport_size(DESKTOP)
@@ -61,8 +63,11 @@ def test_assign_declare_score_submit_and_conflict_in_the_browser(live_app, live_
 
     # Reviewer r3: declare no conflict, score, save a draft, submit.
     with live_app.app_context():
-        mine = db.session.scalars(db.select(ReviewerAssignment).filter_by(reviewer_id=world.users["r3"])
-                                  .order_by(ReviewerAssignment.id)).all()
+        mine = db.session.scalars(
+            db.select(ReviewerAssignment)
+            .filter_by(reviewer_id=world.users["r3"])
+            .order_by(ReviewerAssignment.id)
+        ).all()
         first_ref, first_id = mine[0].application.ref, mine[0].id
     _sign_in(page, base, world.emails["r3"])
     page.wait_for_url(base + "/review/")
@@ -88,16 +93,26 @@ def test_assign_declare_score_submit_and_conflict_in_the_browser(live_app, live_
     assert "Review submitted" in page.content()
     page.screenshot(path=str(shots / "journey-3-submitted.png"), full_page=True)
     with live_app.app_context():
-        review = db.session.scalar(db.select(Review).filter_by(reviewer_id=world.users["r3"],
-                                                               application_id=mine[0].application_id))
+        review = db.session.scalar(
+            db.select(Review).filter_by(
+                reviewer_id=world.users["r3"], application_id=mine[0].application_id
+            )
+        )
         assert review.status == ReviewStatus.SUBMITTED
-        assert [float(s.points) for s in sorted(review.scores, key=lambda s: s.criterion_id)] == [8, 2.5, 12]
+        assert [float(s.points) for s in sorted(review.scores, key=lambda s: s.criterion_id)] == [
+            8,
+            2.5,
+            12,
+        ]
     _sign_out(page)
 
     # Reviewer r4 declares a conflict on their first assignment.
     with live_app.app_context():
-        theirs = db.session.scalars(db.select(ReviewerAssignment).filter_by(reviewer_id=world.users["r4"])
-                                    .order_by(ReviewerAssignment.id)).all()
+        theirs = db.session.scalars(
+            db.select(ReviewerAssignment)
+            .filter_by(reviewer_id=world.users["r4"])
+            .order_by(ReviewerAssignment.id)
+        ).all()
         conflict_ref, conflict_id = theirs[0].application.ref, theirs[0].id
     _sign_in(page, base, world.emails["r4"])
     page.goto(f"{base}/review/a/{conflict_id}/declare")
@@ -129,42 +144,78 @@ def _fill_for_pages(app, world):
     from scoring.models import RankingResult, RankingRun, ReconciliationNote, RunStatus
     from scoring.models._types import utcnow
 
-    plan = {"SIG-002": {"r3": [9, 4, 14], "r4": [4, 2, 6], "r1": [7, 3, 10]},
-            "SIG-003": {"r3": [8, 4.5, 13], "r4": [3, 1, 5]},
-            "SIG-005": {"r3": [10, 5, 15], "r1": [8, 3.5, 11]},
-            "SIG-006": {"r4": [2, 1, 4], "r1": [5, 2.5, 8]}}
+    plan = {
+        "SIG-002": {"r3": [9, 4, 14], "r4": [4, 2, 6], "r1": [7, 3, 10]},
+        "SIG-003": {"r3": [8, 4.5, 13], "r4": [3, 1, 5]},
+        "SIG-005": {"r3": [10, 5, 15], "r1": [8, 3.5, 11]},
+        "SIG-006": {"r4": [2, 1, 4], "r1": [5, 2.5, 8]},
+    }
     for ref, by in plan.items():
         for who, points in by.items():
-            rs.submitted_review(app, world.apps[ref], world.users[who], points, comment="Reasoned comment.")
+            rs.submitted_review(
+                app, world.apps[ref], world.users[who], points, comment="Reasoned comment."
+            )
     draft = rs.assign(app, world.apps["SIG-001"], world.users["r3"], declared=True)
     with app.app_context():
-        run = RankingRun(competition_id=world.competition, status=RunStatus.DONE, finished_at=utcnow() - timedelta(hours=1))
+        run = RankingRun(
+            competition_id=world.competition,
+            status=RunStatus.DONE,
+            finished_at=utcnow() - timedelta(hours=1),
+        )
         db.session.add(run)
         db.session.flush()
         for position, (ref, app_id) in enumerate(sorted(world.apps.items())):
             flagged = ref == "SIG-003"
-            db.session.add(RankingResult(
-                run_id=run.id, application_id=app_id, position=position, ref=ref, school_code="s", district_code="d",
-                tier=1, reviews=2 if flagged else 0, review_scores=[90.0, 30.0] if flagged else [],
-                priority_points=Decimal(0), flags=["discrepancy"] if flagged else [], status="ranked", award=Decimal(0)))
-        db.session.add(ReconciliationNote(application_id=world.apps["SIG-003"], author_id=world.users["staff"],
-                                          note="Panel call on Oct 3: scores stand.", run_id=run.id))
+            db.session.add(
+                RankingResult(
+                    run_id=run.id,
+                    application_id=app_id,
+                    position=position,
+                    ref=ref,
+                    school_code="s",
+                    district_code="d",
+                    tier=1,
+                    reviews=2 if flagged else 0,
+                    review_scores=[90.0, 30.0] if flagged else [],
+                    priority_points=Decimal(0),
+                    flags=["discrepancy"] if flagged else [],
+                    status="ranked",
+                    award=Decimal(0),
+                )
+            )
+        db.session.add(
+            ReconciliationNote(
+                application_id=world.apps["SIG-003"],
+                author_id=world.users["staff"],
+                note="Panel call on Oct 3: scores stand.",
+                run_id=run.id,
+            )
+        )
         db.session.commit()
     return draft
 
 
-def test_every_reviewing_page_reads_well_on_desktop_and_phone(live_app, live_server, browser, shots):
+def test_every_reviewing_page_reads_well_on_desktop_and_phone(
+    live_app, live_server, browser, shots
+):
     world = rs.build(live_app, applications=6)
     draft = _fill_for_pages(live_app, world)
     c, a = world.competition, world.apps["SIG-003"]
     staff_pages = {
-        "panel-index": "/staff/panel/", "roster": "/staff/panel/reviewers",
-        "reviewer": f"/staff/panel/reviewers/{world.users['r3']}", "board": f"/staff/panel/c/{c}/",
-        "assign": f"/staff/panel/c/{c}/assign", "application": f"/staff/panel/c/{c}/a/{a}",
-        "discrepancies": f"/staff/panel/c/{c}/discrepancies", "stats": f"/staff/panel/c/{c}/stats",
+        "panel-index": "/staff/panel/",
+        "roster": "/staff/panel/reviewers",
+        "reviewer": f"/staff/panel/reviewers/{world.users['r3']}",
+        "board": f"/staff/panel/c/{c}/",
+        "assign": f"/staff/panel/c/{c}/assign",
+        "application": f"/staff/panel/c/{c}/a/{a}",
+        "discrepancies": f"/staff/panel/c/{c}/discrepancies",
+        "stats": f"/staff/panel/c/{c}/stats",
     }
-    reviewer_pages = {"review-home": "/review/", "review-score": f"/review/a/{draft}",
-                      "review-declare": f"/review/a/{draft}/declare"}
+    reviewer_pages = {
+        "review-home": "/review/",
+        "review-score": f"/review/a/{draft}",
+        "review-declare": f"/review/a/{draft}/declare",
+    }
     for size_name, size in (("desktop", DESKTOP), ("phone", PHONE)):
         for who, pages in (("staff", staff_pages), ("r3", reviewer_pages)):
             context = browser.new_context(viewport=size)
@@ -179,7 +230,9 @@ def test_every_reviewing_page_reads_well_on_desktop_and_phone(live_app, live_ser
             context.close()
 
 
-def test_two_tabs_the_later_save_gets_the_conflict_page_and_loses_nothing(live_app, live_server, browser, shots):
+def test_two_tabs_the_later_save_gets_the_conflict_page_and_loses_nothing(
+    live_app, live_server, browser, shots
+):
     world = rs.build(live_app)
     assignment = rs.assign(live_app, world.apps["SIG-001"], world.users["r3"], declared=True)
     context = browser.new_context(viewport=DESKTOP)

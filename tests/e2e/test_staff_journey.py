@@ -95,7 +95,8 @@ def test_from_set_up_to_a_published_award_list(live_app, live_server, browser, s
     page.get_by_label("Title", exact=True).fill("Teacher collaboration time")
     page.get_by_label("Maximum points", exact=True).fill("10")
     page.get_by_label("Rating levels, one per line: points | label | description").fill(
-        "0 | Insufficient | No time set aside\n5 | Developing\n10 | Exemplary | Weekly, protected")
+        "0 | Insufficient | No time set aside\n5 | Developing\n10 | Exemplary | Weekly, protected"
+    )
     page.get_by_role("button", name="Save").click()
     page.wait_for_url(re.compile(r".*/rubric$"))
     assert "max 20 pts · weight 20 (= max) · 80.0% of the score" in page.inner_text("main")
@@ -105,14 +106,18 @@ def test_from_set_up_to_a_published_award_list(live_app, live_server, browser, s
     with live_app.app_context():
         cid = db.session.scalar(select(Competition.id).where(Competition.slug == "time-cohort-5"))
     # 3. Applications and reviews arrive (the reviewing side is another issue).
-    populate(live_app, cid, [
-        ("J-001", "0010001", Decimal("300000"), [0.9, 0.85]),
-        ("J-002", "0020001", Decimal("400000"), [0.8, 0.9]),
-        ("J-003", "0030001", Decimal("250000"), [0.75, 0.7]),
-        ("J-004", "0010002", Decimal("200000"), [0.7, 0.6]),
-        ("J-005", "0020002", Decimal("150000"), [0.5, 0.4]),
-        ("J-006", "0030002", Decimal("350000"), [0.95, 0.45]),
-    ])
+    populate(
+        live_app,
+        cid,
+        [
+            ("J-001", "0010001", Decimal("300000"), [0.9, 0.85]),
+            ("J-002", "0020001", Decimal("400000"), [0.8, 0.9]),
+            ("J-003", "0030001", Decimal("250000"), [0.75, 0.7]),
+            ("J-004", "0010002", Decimal("200000"), [0.7, 0.6]),
+            ("J-005", "0020002", Decimal("150000"), [0.5, 0.4]),
+            ("J-006", "0030002", Decimal("350000"), [0.95, 0.45]),
+        ],
+    )
     page.reload()
     assert "Frozen." in page.inner_text("main") and "Add a section" not in page.inner_text("main")
 
@@ -125,21 +130,26 @@ def test_from_set_up_to_a_published_award_list(live_app, live_server, browser, s
         document = ranking.result_document_for_run(db.session.get(RankingRun, run_id))
     funded = [a for a in document["applications"] if Decimal(a["award"]) > 0]
     board = page.inner_text("main")
-    assert f"Funding line: ${Decimal(document['total_awarded']):,.2f} awarded of $1,000,000.00" \
+    assert (
+        f"Funding line: ${Decimal(document['total_awarded']):,.2f} awarded of $1,000,000.00"
         in board
+    )
     for a in document["applications"]:
         assert a["ref"] in board
     rows = page.locator("table.board tbody tr").evaluate_all(
         "rows => rows.map(r => r.classList.contains('funding-line') ? 'LINE'"
-        " : r.querySelector('a').textContent)")
-    assert rows[:rows.index("LINE")] == [a["ref"] for a in funded]  # the line under the last award
+        " : r.querySelector('a').textContent)"
+    )
+    assert rows[: rows.index("LINE")] == [a["ref"] for a in funded]  # the line under the last award
     shots(page, "03-board")
 
     # 5. What-if: less money, seen at once, nothing saved.
     page.get_by_role("link", name="What-if", exact=True).click()
     page.get_by_label("Total funds ($)").fill("700000")
     page.get_by_role("button", name="Try it").click()
-    leave = page.locator("section", has=page.get_by_role("heading", name="Would leave the funded set"))
+    leave = page.locator(
+        "section", has=page.get_by_role("heading", name="Would leave the funded set")
+    )
     assert "J-003" in leave.inner_text()
     shots(page, "04-what-if")
 
@@ -152,7 +162,8 @@ def test_from_set_up_to_a_published_award_list(live_app, live_server, browser, s
     page.get_by_role("button", name="Save the exception").click()
     assert page.locator("#justification-err").inner_text() == "a justification is required"
     page.get_by_label("Justification (required; shown with the exception)").fill(
-        "The district commits the remaining cost; a reduced start-up grant is enough.")
+        "The district commits the remaining cost; a reduced start-up grant is enough."
+    )
     page.get_by_role("button", name="Save the exception").click()
     page.wait_for_url(re.compile(r".*/board\?run=\d+(#override)?$"))
     assert "staff exception" in page.locator("table.board").inner_text()

@@ -13,8 +13,10 @@ from scoring.core.assignment import ApplicationNeed, Reviewer, eligible, plan_as
 
 
 def _apps(n, needed=3, district=None):
-    return [ApplicationNeed(id=i, district_id=district(i) if district else None, needed=needed)
-            for i in range(1, n + 1)]
+    return [
+        ApplicationNeed(id=i, district_id=district(i) if district else None, needed=needed)
+        for i in range(1, n + 1)
+    ]
 
 
 def _check_rules(apps, reviewers, cap, plan):
@@ -47,8 +49,12 @@ def test_every_application_gets_n_reviewers_and_loads_are_balanced():
 
 def test_never_a_reviewer_from_the_applications_district_or_a_declared_conflict_district():
     apps = _apps(6, needed=2, district=lambda i: 7 if i <= 3 else 8)
-    reviewers = [Reviewer(id=1, districts=frozenset({7})), Reviewer(id=2, districts=frozenset({8})),
-                 Reviewer(id=3), Reviewer(id=4)]
+    reviewers = [
+        Reviewer(id=1, districts=frozenset({7})),
+        Reviewer(id=2, districts=frozenset({8})),
+        Reviewer(id=3),
+        Reviewer(id=4),
+    ]
     plan = plan_assignment(apps, reviewers, cap=None)
     assert plan.shortfall == {}
     assert not [(a, r) for a, r in plan.pairs if (a <= 3 and r == 1) or (a > 3 and r == 2)]
@@ -56,8 +62,11 @@ def test_never_a_reviewer_from_the_applications_district_or_a_declared_conflict_
 
 
 def test_never_a_reviewer_blocked_on_or_already_on_the_application():
-    apps = [ApplicationNeed(id=1, district_id=None, needed=2, current=frozenset({10}),
-                            blocked=frozenset({11}))]
+    apps = [
+        ApplicationNeed(
+            id=1, district_id=None, needed=2, current=frozenset({10}), blocked=frozenset({11})
+        )
+    ]
     reviewers = [Reviewer(id=i) for i in (10, 11, 12, 13)]
     plan = plan_assignment(apps, reviewers, cap=None)
     assert plan.pairs == ((1, 12), (1, 13))
@@ -90,9 +99,11 @@ def test_repair_finds_the_cover_that_greedy_misses():
 
 def test_repair_moves_an_existing_new_pair_along_an_augmenting_path():
     # Forced greedy trap: every app has the same number of candidates, so order is by id.
-    apps = [ApplicationNeed(1, None, 1, blocked=frozenset({3})),
-            ApplicationNeed(2, None, 1, blocked=frozenset({2})),
-            ApplicationNeed(3, None, 1, blocked=frozenset({2}))]
+    apps = [
+        ApplicationNeed(1, None, 1, blocked=frozenset({3})),
+        ApplicationNeed(2, None, 1, blocked=frozenset({2})),
+        ApplicationNeed(3, None, 1, blocked=frozenset({2})),
+    ]
     reviewers = [Reviewer(1), Reviewer(2), Reviewer(3)]
     plan = plan_assignment(apps, reviewers, cap=1)
     assert plan.shortfall == {}
@@ -101,10 +112,19 @@ def test_repair_moves_an_existing_new_pair_along_an_augmenting_path():
 
 def test_the_plan_does_not_depend_on_input_order():
     rng = random.Random(7)
-    apps = [ApplicationNeed(i, rng.choice([1, 2, 3, None]), rng.randint(0, 3),
-                            blocked=frozenset(rng.sample(range(1, 9), 1))) for i in range(1, 30)]
-    reviewers = [Reviewer(i, frozenset(rng.sample([1, 2, 3], rng.randint(0, 1))), rng.randint(0, 2))
-                 for i in range(1, 9)]
+    apps = [
+        ApplicationNeed(
+            i,
+            rng.choice([1, 2, 3, None]),
+            rng.randint(0, 3),
+            blocked=frozenset(rng.sample(range(1, 9), 1)),
+        )
+        for i in range(1, 30)
+    ]
+    reviewers = [
+        Reviewer(i, frozenset(rng.sample([1, 2, 3], rng.randint(0, 1))), rng.randint(0, 2))
+        for i in range(1, 9)
+    ]
     first = plan_assignment(apps, reviewers, cap=9)
     for _ in range(5):
         rng.shuffle(apps)
@@ -118,12 +138,17 @@ def test_panels_are_varied_when_loads_tie():
     assert max(pairs.values()) <= 2 and len(pairs) >= 4
 
 
-@pytest.mark.parametrize("bad", [
-    dict(apps=[ApplicationNeed(1, None, -1)], reviewers=[], cap=None),
-    dict(apps=[ApplicationNeed(1, None, 1)], reviewers=[], cap=-1),
-    dict(apps=[ApplicationNeed(1, None, 1), ApplicationNeed(1, None, 1)], reviewers=[], cap=None),
-    dict(apps=[], reviewers=[Reviewer(1), Reviewer(1)], cap=None),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(apps=[ApplicationNeed(1, None, -1)], reviewers=[], cap=None),
+        dict(apps=[ApplicationNeed(1, None, 1)], reviewers=[], cap=-1),
+        dict(
+            apps=[ApplicationNeed(1, None, 1), ApplicationNeed(1, None, 1)], reviewers=[], cap=None
+        ),
+        dict(apps=[], reviewers=[Reviewer(1), Reviewer(1)], cap=None),
+    ],
+)
 def test_bad_input_is_refused(bad):
     with pytest.raises(ValueError):
         plan_assignment(bad["apps"], bad["reviewers"], bad["cap"])
@@ -174,14 +199,24 @@ def _max_cover(apps, reviewers, cap):
 @st.composite
 def _instances(draw):
     n_districts = 3
-    reviewers = [Reviewer(i, frozenset(draw(st.sets(st.integers(1, n_districts), max_size=2))),
-                          draw(st.integers(0, 2)))
-                 for i in range(1, draw(st.integers(1, 6)) + 1)]
+    reviewers = [
+        Reviewer(
+            i,
+            frozenset(draw(st.sets(st.integers(1, n_districts), max_size=2))),
+            draw(st.integers(0, 2)),
+        )
+        for i in range(1, draw(st.integers(1, 6)) + 1)
+    ]
     ids = [r.id for r in reviewers]
-    apps = [ApplicationNeed(i, draw(st.one_of(st.none(), st.integers(1, n_districts))),
-                            draw(st.integers(0, 3)),
-                            blocked=frozenset(draw(st.sets(st.sampled_from(ids), max_size=2))))
-            for i in range(1, draw(st.integers(0, 8)) + 1)]
+    apps = [
+        ApplicationNeed(
+            i,
+            draw(st.one_of(st.none(), st.integers(1, n_districts))),
+            draw(st.integers(0, 3)),
+            blocked=frozenset(draw(st.sets(st.sampled_from(ids), max_size=2))),
+        )
+        for i in range(1, draw(st.integers(0, 8)) + 1)
+    ]
     cap = draw(st.one_of(st.none(), st.integers(0, 5)))
     return apps, reviewers, cap
 

@@ -39,14 +39,27 @@ def test_domain_errors_import_no_flask():
     assert web_imports((ROOT / "scoring" / "errors.py").read_text(encoding="utf-8")) == []
 
 
-@pytest.mark.parametrize("source", ["import flask", "from flask import current_app",
-                                    "import werkzeug.exceptions", "from flask_login import current_user",
-                                    "from wtforms import StringField"])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import flask",
+        "from flask import current_app",
+        "import werkzeug.exceptions",
+        "from flask_login import current_user",
+        "from wtforms import StringField",
+    ],
+)
 def test_the_checker_catches_web_imports(source):
     assert web_imports(source) != []
 
 
-@pytest.mark.parametrize("source", ["from scoring.runtime import render_text", "import flaskish",
-                                    "from scoring.errors import InputError"])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from scoring.runtime import render_text",
+        "import flaskish",
+        "from scoring.errors import InputError",
+    ],
+)
 def test_the_checker_allows_the_rest(source):
     assert web_imports(source) == []

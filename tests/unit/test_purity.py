@@ -17,18 +17,42 @@ PURE_MODULES = sorted(p.relative_to(ROOT).as_posix() for p in CORE.rglob("*.py")
 
 #: Pure standard-library modules the core may use (no I/O, clock, randomness or config).
 STDLIB_ALLOWED = {
-    "__future__", "bisect", "collections", "dataclasses", "datetime", "decimal", "enum",
-    "fractions", "functools", "hashlib", "itertools", "json", "math", "numbers", "operator",
-    "re", "statistics", "typing",
+    "__future__",
+    "bisect",
+    "collections",
+    "dataclasses",
+    "datetime",
+    "decimal",
+    "enum",
+    "fractions",
+    "functools",
+    "hashlib",
+    "itertools",
+    "json",
+    "math",
+    "numbers",
+    "operator",
+    "re",
+    "statistics",
+    "typing",
 }
 THIRD_PARTY_ALLOWED = {"numpy"}
 #: Inside the project, the core may import only itself.
 INTERNAL_PREFIX = "scoring.core"
 #: Calls that would mean I/O, a clock, randomness or dynamic code.
-FORBIDDEN_CALLS = {"open", "print", "input", "eval", "exec", "compile", "__import__",
-                   "breakpoint"}
-FORBIDDEN_ATTRIBUTES = {"now", "utcnow", "today", "time", "perf_counter", "monotonic",
-                        "random", "getenv", "environ", "system"}
+FORBIDDEN_CALLS = {"open", "print", "input", "eval", "exec", "compile", "__import__", "breakpoint"}
+FORBIDDEN_ATTRIBUTES = {
+    "now",
+    "utcnow",
+    "today",
+    "time",
+    "perf_counter",
+    "monotonic",
+    "random",
+    "getenv",
+    "environ",
+    "system",
+}
 
 
 def imported_modules(tree: ast.AST, package: str = "scoring") -> list[str]:
@@ -42,7 +66,7 @@ def imported_modules(tree: ast.AST, package: str = "scoring") -> list[str]:
             base = node.module or ""
             if node.level:
                 parts = package.split(".")
-                anchor = ".".join(parts[:len(parts) - (node.level - 1)])
+                anchor = ".".join(parts[: len(parts) - (node.level - 1)])
                 base = anchor + (f".{base}" if base else "")
                 names += [base] if node.module else [f"{anchor}.{a.name}" for a in node.names]
             else:
@@ -70,8 +94,11 @@ def forbidden_imports(source: str, package: str = "scoring.core") -> list[str]:
 def forbidden_uses(source: str) -> list[str]:
     bad = []
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-                and node.func.id in FORBIDDEN_CALLS:
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in FORBIDDEN_CALLS
+        ):
             bad.append(f"{node.func.id}() at line {node.lineno}")
         if isinstance(node, ast.Attribute) and node.attr in FORBIDDEN_ATTRIBUTES:
             bad.append(f".{node.attr} at line {node.lineno}")
@@ -85,8 +112,12 @@ def test_pure_module_imports_only_the_allow_list(path):
 
 
 def test_every_core_module_is_checked():
-    assert {"scoring/core/assignment.py", "scoring/core/reliability.py", "scoring/core/rubric.py",
-            "scoring/core/explain.py"} <= set(PURE_MODULES)
+    assert {
+        "scoring/core/assignment.py",
+        "scoring/core/reliability.py",
+        "scoring/core/rubric.py",
+        "scoring/core/explain.py",
+    } <= set(PURE_MODULES)
     assert any(p.startswith("scoring/core/ranking/") for p in PURE_MODULES)
 
 
@@ -139,8 +170,15 @@ def test_the_checker_allows_the_allow_list(source):
 
 @pytest.mark.parametrize(
     "source",
-    ["open('x')", "print(1)", "datetime.now()", "datetime.utcnow()", "time.time()",
-     "np.random.default_rng()", "os.environ['X']"],
+    [
+        "open('x')",
+        "print(1)",
+        "datetime.now()",
+        "datetime.utcnow()",
+        "time.time()",
+        "np.random.default_rng()",
+        "os.environ['X']",
+    ],
 )
 def test_the_checker_catches_io_clock_and_randomness(source):
     assert forbidden_uses(source) != []

@@ -31,12 +31,21 @@ from scoring.core.rubric import Criterion, Rubric, RubricError, Section, review_
 ONE = Rubric((Section("main", (Criterion("main.c", D(100), D("0.0000000001")),)),))
 # Two 50-point sections with default weights: S = plan points + need points,
 # and a section percentage is twice its points.
-TWO = Rubric((Section("plan", (Criterion("plan.c", D(50), D("0.5")),)),
-              Section("need", (Criterion("need.c", D(50), D("0.5")),))))
+TWO = Rubric(
+    (
+        Section("plan", (Criterion("plan.c", D(50), D("0.5")),)),
+        Section("need", (Criterion("need.c", D(50), D("0.5")),)),
+    )
+)
 # need: 4 points, weight 20; plan: 10 points in half steps + 5 points, weight 15.
-W = Rubric((Section("need", (Criterion("need.data", D(4)),), weight=D(20)),
-            Section("plan", (Criterion("plan.a", D(10), D("0.5")), Criterion("plan.b", D(5))),
-                    weight=D(15))))
+W = Rubric(
+    (
+        Section("need", (Criterion("need.data", D(4)),), weight=D(20)),
+        Section(
+            "plan", (Criterion("plan.a", D(10), D("0.5")), Criterion("plan.b", D(5))), weight=D(15)
+        ),
+    )
+)
 
 
 def app(ref, requested="100", **kw):
@@ -52,8 +61,10 @@ def reviews(ref, *scores, first=1):
 
 def two(ref, plan, need, n=2):
     """``n`` identical reviews on the TWO rubric."""
-    return [ReviewInput(ref, f"r{i + 1}", {"plan.c": D(str(plan)), "need.c": D(str(need))})
-            for i in range(n)]
+    return [
+        ReviewInput(ref, f"r{i + 1}", {"plan.c": D(str(plan)), "need.c": D(str(need))})
+        for i in range(n)
+    ]
 
 
 def run(apps, revs, rubric=ONE, priorities=None, **policy):
@@ -98,9 +109,11 @@ def test_aggregation_mean_and_median(aggregation, scores, base):
 
 def test_section_percentages_use_the_same_aggregation_without_normalisation():
     # plan/need points per review: (40, 10), (10, 40), (25, 25) -> plan % 80, 20, 50
-    revs = [ReviewInput("A", "r1", {"plan.c": D(40), "need.c": D(10)}),
-            ReviewInput("A", "r2", {"plan.c": D(10), "need.c": D(40)}),
-            ReviewInput("A", "r3", {"plan.c": D(25), "need.c": D(25)})]
+    revs = [
+        ReviewInput("A", "r1", {"plan.c": D(40), "need.c": D(10)}),
+        ReviewInput("A", "r2", {"plan.c": D(10), "need.c": D(40)}),
+        ReviewInput("A", "r3", {"plan.c": D(25), "need.c": D(25)}),
+    ]
     mean = doc_apps(run([app("A")], revs, rubric=TWO))["A"]
     median = doc_apps(run([app("A")], revs, rubric=TWO, aggregation="median"))["A"]
     assert mean["sections"] == {"plan": 50.0, "need": 50.0}
@@ -108,9 +121,14 @@ def test_section_percentages_use_the_same_aggregation_without_normalisation():
     assert mean["review_scores"] == [50.0, 50.0, 50.0]
 
 
-ZSCORE_REVIEWS = (reviews("X", 60) + reviews("Y", 70) + reviews("Z", 80)  # r1: mean 70
-                  + reviews("X", 80, first=2) + reviews("Y", 85, first=2)
-                  + reviews("Z", 90, first=2))  # r2: mean 85
+ZSCORE_REVIEWS = (
+    reviews("X", 60)
+    + reviews("Y", 70)
+    + reviews("Z", 80)  # r1: mean 70
+    + reviews("X", 80, first=2)
+    + reviews("Y", 85, first=2)
+    + reviews("Z", 90, first=2)
+)  # r2: mean 85
 
 
 def test_zscore_applied_with_hand_numbers():
@@ -150,8 +168,14 @@ def test_zscore_not_applied_when_sigma_v_is_zero():
     # r2's S' = 75 + √(950/6) × z with z = (S - 80) / √(800/3) = -√1.5, 0, √1.5:
     #   X: 75 - √237.5 = 59.5889650, Y: 75, Z: 75 + √237.5 = 90.4110350.
     # base X = (70 + 59.5889650) / 2 = 64.7944825, Y = 72.5, Z = (70 + 90.4110350) / 2 = 80.2055175
-    revs = (reviews("X", 70) + reviews("Y", 70) + reviews("Z", 70)
-            + reviews("X", 60, first=2) + reviews("Y", 80, first=2) + reviews("Z", 100, first=2))
+    revs = (
+        reviews("X", 70)
+        + reviews("Y", 70)
+        + reviews("Z", 70)
+        + reviews("X", 60, first=2)
+        + reviews("Y", 80, first=2)
+        + reviews("Z", 100, first=2)
+    )
     result = run([app("X"), app("Y"), app("Z")], revs, normalization="zscore")
     docs = doc_apps(result)
     assert (docs["X"]["base"], docs["Y"]["base"], docs["Z"]["base"]) == (64.7945, 72.5, 80.2055)
@@ -174,8 +198,14 @@ def test_normalisation_uses_reviews_of_unranked_applications_too():
 
 @pytest.mark.parametrize(
     ("min_reviews", "n_reviews", "status"),
-    [(2, 1, "incomplete"), (2, 2, "funded"), (3, 2, "incomplete"), (1, 1, "funded"),
-     (2, 0, "incomplete"), (3, 3, "funded")],
+    [
+        (2, 1, "incomplete"),
+        (2, 2, "funded"),
+        (3, 2, "incomplete"),
+        (1, 1, "funded"),
+        (2, 0, "incomplete"),
+        (3, 3, "funded"),
+    ],
 )
 def test_min_reviews(min_reviews, n_reviews, status):
     result = run([app("A")], reviews("A", *[80] * n_reviews), min_reviews=min_reviews)
@@ -186,33 +216,59 @@ def test_min_reviews(min_reviews, n_reviews, status):
 
 
 def test_ineligible_keeps_reason_and_comes_before_incomplete():
-    apps = [app("X", eligible=False, ineligible_reason="late"),
-            app("Y", eligible=False, ineligible_reason="not an Alliance District"),
-            app("Z")]
+    apps = [
+        app("X", eligible=False, ineligible_reason="late"),
+        app("Y", eligible=False, ineligible_reason="not an Alliance District"),
+        app("Z"),
+    ]
     revs = reviews("Y", 70, 90, 80) + reviews("Z", 75, 75)
     docs = doc_apps(run(apps, revs))
     assert docs["X"] == {
-        "ref": "X", "school": "S-X", "district": "D1", "tier": 1, "reviews": 0,
-        "review_scores": [], "base": None, "priority_points": 0, "final": None,
-        "sections": None, "rank": None, "flags": [], "status": "ineligible", "award": "0.00",
-        "reason": "late"}
+        "ref": "X",
+        "school": "S-X",
+        "district": "D1",
+        "tier": 1,
+        "reviews": 0,
+        "review_scores": [],
+        "base": None,
+        "priority_points": 0,
+        "final": None,
+        "sections": None,
+        "rank": None,
+        "flags": [],
+        "status": "ineligible",
+        "award": "0.00",
+        "reason": "late",
+    }
     y = docs["Y"]
     assert (y["status"], y["reason"], y["rank"], y["award"]) == (
-        "ineligible", "not an Alliance District", None, "0.00")
-    assert (y["base"], y["review_scores"], y["flags"]) == (80.0, [70.0, 80.0, 90.0],
-                                                          ["discrepancy"])
+        "ineligible",
+        "not an Alliance District",
+        None,
+        "0.00",
+    )
+    assert (y["base"], y["review_scores"], y["flags"]) == (
+        80.0,
+        [70.0, 80.0, 90.0],
+        ["discrepancy"],
+    )
     assert docs["Z"]["rank"] == 1
 
 
 def test_priority_points():
     priorities = {"network": D(5), "turnaround": D("2.5"), "unused": D(9)}
-    apps = [app("X", priorities=("network", "turnaround", "network")),  # counted once: 7.5
-            app("Y")]
+    apps = [
+        app("X", priorities=("network", "turnaround", "network")),  # counted once: 7.5
+        app("Y"),
+    ]
     revs = reviews("X", 70, 70) + reviews("Y", 76, 76)
     result = run(apps, revs, priorities=priorities)
     docs = doc_apps(result)
     assert (docs["X"]["base"], docs["X"]["priority_points"], docs["X"]["final"]) == (
-        70.0, 7.5, 77.5)
+        70.0,
+        7.5,
+        77.5,
+    )
     assert (docs["Y"]["priority_points"], docs["Y"]["final"]) == (0, 76.0)
     assert order(result) == ["X", "Y"]
     assert by_ref(result)["X"].priority_points == D("7.5")
@@ -254,10 +310,13 @@ def test_discrepancy_on_unranked_applications_and_never_with_one_review():
 
 def test_tie_flag_at_six_places():
     apps = [app(r) for r in "ABCDE"]
-    revs = (reviews("A", 80, 80) + reviews("B", 75, 85)  # both 80
-            + reviews("C", "60.0000001", "60.0000001")  # 60.000000 at 6 places
-            + reviews("D", "60.0000004", "60.0000004")  # 60.000000 too
-            + reviews("E", "60.000001", "60.000001"))  # 60.000001: not a tie
+    revs = (
+        reviews("A", 80, 80)
+        + reviews("B", 75, 85)  # both 80
+        + reviews("C", "60.0000001", "60.0000001")  # 60.000000 at 6 places
+        + reviews("D", "60.0000004", "60.0000004")  # 60.000000 too
+        + reviews("E", "60.000001", "60.000001")
+    )  # 60.000001: not a tie
     flags = {a.ref: a.flags for a in run(apps, revs).applications}
     assert flags == {"A": ("tie",), "B": ("tie",), "C": ("tie",), "D": ("tie",), "E": ()}
 
@@ -278,8 +337,12 @@ T3 = datetime(2016, 4, 15, 10, 0, tzinfo=timezone(timedelta(hours=-4)))
 #   B plan 30 need 50, req 200, T1        plan 60%, need 100%
 #   C plan 35 need 45, req 100, no date   plan 70%, need 90%
 #   E plan 37.5 need 37.5 (75) + 5 priority points, req 400, T3   plan 75%, need 75%
-TIE_APPS = [app("A", "300", submitted_at=T2), app("B", "200", submitted_at=T1),
-            app("C", "100"), app("E", "400", submitted_at=T3, priorities=("network",))]
+TIE_APPS = [
+    app("A", "300", submitted_at=T2),
+    app("B", "200", submitted_at=T1),
+    app("C", "100"),
+    app("E", "400", submitted_at=T3, priorities=("network",)),
+]
 TIE_REVIEWS = two("A", 40, 40) + two("B", 30, 50) + two("C", 35, 45) + two("E", 37.5, 37.5)
 
 
@@ -292,15 +355,19 @@ TIE_REVIEWS = two("A", 40, 40) + two("B", 30, 50) + two("C", 35, 45) + two("E", 
         (("priority_points",), "EABC", [None, "priority_points", "ref", "ref"]),
         (("requested_amount",), "CBAE", [None] + ["requested_amount"] * 3),
         (("submitted_at",), "BAEC", [None] + ["submitted_at"] * 3),  # no date: last
-        (("priority_points", "requested_amount"), "ECBA",
-         [None, "priority_points", "requested_amount", "requested_amount"]),
+        (
+            ("priority_points", "requested_amount"),
+            "ECBA",
+            [None, "priority_points", "requested_amount", "requested_amount"],
+        ),
         (("requested_amount", "priority_points"), "CBAE", [None] + ["requested_amount"] * 3),
         (("submitted_at", "section:plan"), "BAEC", [None] + ["submitted_at"] * 3),
     ],
 )
 def test_tie_breakers(tie_breakers, expected, decided):
-    result = run(TIE_APPS, TIE_REVIEWS, rubric=TWO, priorities={"network": D(5)},
-                 tie_breakers=tie_breakers)
+    result = run(
+        TIE_APPS, TIE_REVIEWS, rubric=TWO, priorities={"network": D(5)}, tie_breakers=tie_breakers
+    )
     assert "".join(order(result)) == expected
     assert [a.rank for a in result.applications] == [1, 2, 3, 4]
     assert [a.decided_by for a in result.applications] == decided
@@ -309,8 +376,9 @@ def test_tie_breakers(tie_breakers, expected, decided):
 
 def test_final_score_decides_before_tie_breakers():
     apps = [app("A", "999"), app("B", "1")]
-    result = run(apps, reviews("A", 81, 81) + reviews("B", 80, 80),
-                 tie_breakers=("requested_amount",))
+    result = run(
+        apps, reviews("A", 81, 81) + reviews("B", 80, 80), tie_breakers=("requested_amount",)
+    )
     assert order(result) == ["A", "B"]
     assert by_ref(result)["B"].decided_by == "final score"
 
@@ -355,43 +423,74 @@ def fund(spec, **policy):
 
 
 def test_tiers_come_first_in_funding_order():
-    got, result = fund([("A", 90, 100, "D1", 2), ("B", 80, 100, "D1", 1),
-                        ("C", 70, 100, "D1", 1)], total_funds=D(250))
+    got, result = fund(
+        [("A", 90, 100, "D1", 2), ("B", 80, 100, "D1", 1), ("C", 70, 100, "D1", 1)],
+        total_funds=D(250),
+    )
     assert order(result) == ["B", "C", "A"]  # document order = funding order
     assert [a.rank for a in result.applications] == [2, 3, 1]
-    assert got == {"B": ("funded", "100.00", None), "C": ("funded", "100.00", None),
-                   "A": ("waitlisted", "0.00", "funds")}
+    assert got == {
+        "B": ("funded", "100.00", None),
+        "C": ("funded", "100.00", None),
+        "A": ("waitlisted", "0.00", "funds"),
+    }
 
 
 def test_min_score_below_threshold_compared_at_six_places():
-    got, _ = fund([("A", 80, 10), ("B", "69.9999996", 10), ("C", "69.999999", 10)],
-                  min_score=D(70))
-    assert got == {"A": ("funded", "10.00", None), "B": ("funded", "10.00", None),
-                   "C": ("below_threshold", "0.00", None)}
+    got, _ = fund([("A", 80, 10), ("B", "69.9999996", 10), ("C", "69.999999", 10)], min_score=D(70))
+    assert got == {
+        "A": ("funded", "10.00", None),
+        "B": ("funded", "10.00", None),
+        "C": ("below_threshold", "0.00", None),
+    }
 
 
 def test_min_score_check_comes_before_the_strict_stop():
-    got, result = fund([("A", 90, 100), ("B", 80, 100), ("C", 40, 10), ("D", 70, 10)],
-                       total_funds=D(150), min_score=D(50))
-    assert got == {"A": ("funded", "100.00", None), "B": ("waitlisted", "0.00", "funds"),
-                   "C": ("below_threshold", "0.00", None),
-                   "D": ("waitlisted", "0.00", "funds")}  # D would fit: strict stopped
+    got, result = fund(
+        [("A", 90, 100), ("B", 80, 100), ("C", 40, 10), ("D", 70, 10)],
+        total_funds=D(150),
+        min_score=D(50),
+    )
+    assert got == {
+        "A": ("funded", "100.00", None),
+        "B": ("waitlisted", "0.00", "funds"),
+        "C": ("below_threshold", "0.00", None),
+        "D": ("waitlisted", "0.00", "funds"),
+    }  # D would fit: strict stopped
     assert (str(result.total_awarded), str(result.remaining)) == ("100.00", "50.00")
 
 
 @pytest.mark.parametrize(
     ("fund_down", "expected", "awarded"),
     [
-        ("strict", {"A": ("funded", "100.00", None), "B": ("waitlisted", "0.00", "funds"),
-                    "C": ("waitlisted", "0.00", "funds"), "D": ("waitlisted", "0.00", "funds")},
-         "100.00"),
-        ("skip", {"A": ("funded", "100.00", None), "B": ("waitlisted", "0.00", "funds"),
-                  "C": ("funded", "50.00", None), "D": ("funded", "100.00", None)}, "250.00"),
+        (
+            "strict",
+            {
+                "A": ("funded", "100.00", None),
+                "B": ("waitlisted", "0.00", "funds"),
+                "C": ("waitlisted", "0.00", "funds"),
+                "D": ("waitlisted", "0.00", "funds"),
+            },
+            "100.00",
+        ),
+        (
+            "skip",
+            {
+                "A": ("funded", "100.00", None),
+                "B": ("waitlisted", "0.00", "funds"),
+                "C": ("funded", "50.00", None),
+                "D": ("funded", "100.00", None),
+            },
+            "250.00",
+        ),
     ],
 )
 def test_strict_vs_skip(fund_down, expected, awarded):
-    got, result = fund([("A", 90, 100), ("B", 80, 200), ("C", 70, 50), ("D", 60, 100)],
-                       total_funds=D(250), fund_down=fund_down)
+    got, result = fund(
+        [("A", 90, 100), ("B", 80, 200), ("C", 70, 50), ("D", 60, 100)],
+        total_funds=D(250),
+        fund_down=fund_down,
+    )
     assert got == expected
     assert str(result.total_awarded) == awarded
     assert result.remaining == D(250) - D(awarded)
@@ -405,16 +504,31 @@ def test_strict_vs_skip(fund_down, expected, awarded):
         # partial_min defaults to min_award 60 > 50 left: B waitlisted, strict stops.
         ({"min_award": D(60)}, ("waitlisted", "0.00", "funds"), ("waitlisted", "0.00", "funds")),
         # an explicit partial_min wins over min_award
-        ({"min_award": D(60), "partial_min": D(40)}, ("partially_funded", "50.00", None),
-         ("waitlisted", "0.00", "funds")),
-        ({"partial_min": D(50)}, ("partially_funded", "50.00", None),
-         ("waitlisted", "0.00", "funds")),  # room >= partial_min
-        ({"partial_min": D("50.01")}, ("waitlisted", "0.00", "funds"),
-         ("waitlisted", "0.00", "funds")),
-        ({"partial_funding": False}, ("waitlisted", "0.00", "funds"),
-         ("waitlisted", "0.00", "funds")),
-        ({"fund_down": "skip"}, ("partially_funded", "50.00", None),
-         ("waitlisted", "0.00", "funds")),
+        (
+            {"min_award": D(60), "partial_min": D(40)},
+            ("partially_funded", "50.00", None),
+            ("waitlisted", "0.00", "funds"),
+        ),
+        (
+            {"partial_min": D(50)},
+            ("partially_funded", "50.00", None),
+            ("waitlisted", "0.00", "funds"),
+        ),  # room >= partial_min
+        (
+            {"partial_min": D("50.01")},
+            ("waitlisted", "0.00", "funds"),
+            ("waitlisted", "0.00", "funds"),
+        ),
+        (
+            {"partial_funding": False},
+            ("waitlisted", "0.00", "funds"),
+            ("waitlisted", "0.00", "funds"),
+        ),
+        (
+            {"fund_down": "skip"},
+            ("partially_funded", "50.00", None),
+            ("waitlisted", "0.00", "funds"),
+        ),
     ],
 )
 def test_partial_funding(knobs, b, c):
@@ -425,8 +539,9 @@ def test_partial_funding(knobs, b, c):
 
 def test_partial_award_is_exact_to_the_cent():
     # Money is whole cents, so the room (and a partial award) is too: nothing is rounded up.
-    got, result = fund([("A", 90, "100.05"), ("B", 80, 100)], total_funds=D("100.07"),
-                       partial_funding=True)
+    got, result = fund(
+        [("A", 90, "100.05"), ("B", 80, 100)], total_funds=D("100.07"), partial_funding=True
+    )
     assert got == {"A": ("funded", "100.05", None), "B": ("partially_funded", "0.02", None)}
     assert (str(result.total_awarded), str(result.remaining)) == ("100.07", "0.00")
 
@@ -441,10 +556,14 @@ def test_money_that_is_not_whole_cents_is_refused():
 
 
 def test_district_max_awards_does_not_stop_a_strict_fund_down():
-    got, _ = fund([("A", 90, 100, "D1"), ("B", 80, 100, "D1"), ("C", 70, 100, "D2")],
-                  district_max_awards=1)
-    assert got == {"A": ("funded", "100.00", None), "B": ("waitlisted", "0.00", "district_cap"),
-                   "C": ("funded", "100.00", None)}
+    got, _ = fund(
+        [("A", 90, 100, "D1"), ("B", 80, 100, "D1"), ("C", 70, 100, "D2")], district_max_awards=1
+    )
+    assert got == {
+        "A": ("funded", "100.00", None),
+        "B": ("waitlisted", "0.00", "district_cap"),
+        "C": ("funded", "100.00", None),
+    }
     got, _ = fund([("A", 90, 100, "D1")], district_max_awards=0)
     assert got == {"A": ("waitlisted", "0.00", "district_cap")}
 
@@ -455,26 +574,42 @@ def test_district_max_awards_does_not_stop_a_strict_fund_down():
 )
 def test_district_max_amount(partial, b):
     # B: room = min(remaining 900, 150 - 100) = 50 < 100; room < remaining -> district_cap
-    got, _ = fund([("A", 90, 100, "D1"), ("B", 80, 100, "D1"), ("C", 70, 100, "D2")],
-                  total_funds=D(1000), district_max_amount=D(150), partial_funding=partial)
+    got, _ = fund(
+        [("A", 90, 100, "D1"), ("B", 80, 100, "D1"), ("C", 70, 100, "D2")],
+        total_funds=D(1000),
+        district_max_amount=D(150),
+        partial_funding=partial,
+    )
     assert got == {"A": ("funded", "100.00", None), "B": b, "C": ("funded", "100.00", None)}
 
 
 def test_district_room_equal_to_remaining_is_a_funds_stop():
     # B: room = min(remaining 150, 150 - 0) = 150, not < remaining: reason funds, strict stops.
-    got, _ = fund([("A", 90, 100, "D1"), ("B", 80, 200, "D2"), ("C", 70, 10, "D3")],
-                  total_funds=D(250), district_max_amount=D(150))
-    assert got == {"A": ("funded", "100.00", None), "B": ("waitlisted", "0.00", "funds"),
-                   "C": ("waitlisted", "0.00", "funds")}
+    got, _ = fund(
+        [("A", 90, 100, "D1"), ("B", 80, 200, "D2"), ("C", 70, 10, "D3")],
+        total_funds=D(250),
+        district_max_amount=D(150),
+    )
+    assert got == {
+        "A": ("funded", "100.00", None),
+        "B": ("waitlisted", "0.00", "funds"),
+        "C": ("waitlisted", "0.00", "funds"),
+    }
 
 
 def test_funded_in_district_counts_partial_awards():
     # A is partially funded (150 of 200); with a cap of 1 award, B meets the district cap
     # (if the partial award did not count, B would be waitlisted for funds instead).
-    got, _ = fund([("A", 90, 200, "D1"), ("B", 80, 10, "D1")], total_funds=D(150),
-                  partial_funding=True, district_max_awards=1)
-    assert got == {"A": ("partially_funded", "150.00", None),
-                   "B": ("waitlisted", "0.00", "district_cap")}
+    got, _ = fund(
+        [("A", 90, 200, "D1"), ("B", 80, 10, "D1")],
+        total_funds=D(150),
+        partial_funding=True,
+        district_max_awards=1,
+    )
+    assert got == {
+        "A": ("partially_funded", "150.00", None),
+        "B": ("waitlisted", "0.00", "district_cap"),
+    }
 
 
 def test_max_award_caps_the_request_and_min_award_is_not_rechecked():
@@ -487,22 +622,40 @@ def test_max_award_caps_the_request_and_min_award_is_not_rechecked():
 
 
 def test_running_total_at_the_funding_line():
-    _, result = fund([("A", 90, 100), ("B", 80, 300), ("C", 70, 50)], total_funds=D(250),
-                     fund_down="skip")
-    rows = [(a.ref, a.funding_position, str(a.remaining_before), str(a.remaining_after))
-            for a in result.applications]
-    assert rows == [("A", 1, "250.00", "150.00"), ("B", 2, "150.00", "150.00"),
-                    ("C", 3, "150.00", "100.00")]
+    _, result = fund(
+        [("A", 90, 100), ("B", 80, 300), ("C", 70, 50)], total_funds=D(250), fund_down="skip"
+    )
+    rows = [
+        (a.ref, a.funding_position, str(a.remaining_before), str(a.remaining_after))
+        for a in result.applications
+    ]
+    assert rows == [
+        ("A", 1, "250.00", "150.00"),
+        ("B", 2, "150.00", "150.00"),
+        ("C", 3, "150.00", "100.00"),
+    ]
 
 
 # --------------------------------------------------------------------------- §7 document
 
 
 def test_document_order():
-    apps = [app("A", tier=2), app("B"), app("C", eligible=False, ineligible_reason="x"),
-            app("D"), app("E"), app("F", eligible=False, ineligible_reason="y"), app("G")]
-    revs = (reviews("A", 95, 95) + reviews("B", 90) + reviews("C", 99, 99) + reviews("D", 70, 70)
-            + reviews("G", 60, 60))
+    apps = [
+        app("A", tier=2),
+        app("B"),
+        app("C", eligible=False, ineligible_reason="x"),
+        app("D"),
+        app("E"),
+        app("F", eligible=False, ineligible_reason="y"),
+        app("G"),
+    ]
+    revs = (
+        reviews("A", 95, 95)
+        + reviews("B", 90)
+        + reviews("C", 99, 99)
+        + reviews("D", 70, 70)
+        + reviews("G", 60, 60)
+    )
     result = run(apps, revs)
     # ranked in funding order (tier 1: D, G; tier 2: A), then incomplete by ref, then ineligible
     assert order(result) == ["D", "G", "A", "B", "E", "C", "F"]
@@ -526,18 +679,48 @@ GOLDEN = (
 
 def test_document_shape_and_golden_bytes():
     # (81.25 + 77.5 + 90) / 3 = 82.916666... -> 82.9167; + 5 priority points = 87.9167
-    apps = [app("SIG4-001", "1500000.00", school="0150011", district="015",
-                priorities=("network",))]
+    apps = [
+        app("SIG4-001", "1500000.00", school="0150011", district="015", priorities=("network",))
+    ]
     revs = reviews("SIG4-001", "81.25", "77.5", 90)
-    result = run(apps, revs, priorities={"network": D(5)}, total_funds=D("6000000"),
-                 min_award=D(50000), max_award=D(2000000), min_score=D(70),
-                 tie_breakers=("section:main", "priority_points"))
+    result = run(
+        apps,
+        revs,
+        priorities={"network": D(5)},
+        total_funds=D("6000000"),
+        min_award=D(50000),
+        max_award=D(2000000),
+        min_score=D(70),
+        tie_breakers=("section:main", "priority_points"),
+    )
     doc = result_document(result, "sig-cohort-4", 7)
-    assert list(doc) == ["competition", "run", "inputs_sha256", "policy", "total_funds",
-                         "total_awarded", "remaining", "applications"]
+    assert list(doc) == [
+        "competition",
+        "run",
+        "inputs_sha256",
+        "policy",
+        "total_funds",
+        "total_awarded",
+        "remaining",
+        "applications",
+    ]
     assert list(doc["applications"][0]) == [
-        "ref", "school", "district", "tier", "reviews", "review_scores", "base",
-        "priority_points", "final", "sections", "rank", "flags", "status", "award", "reason"]
+        "ref",
+        "school",
+        "district",
+        "tier",
+        "reviews",
+        "review_scores",
+        "base",
+        "priority_points",
+        "final",
+        "sections",
+        "rank",
+        "flags",
+        "status",
+        "award",
+        "reason",
+    ]
     assert re.fullmatch("[0-9a-f]{64}", doc["inputs_sha256"])
     assert dumps_document(doc) == GOLDEN.replace("SHA", result.inputs_sha256)
 
@@ -559,8 +742,11 @@ def test_reported_numbers_round_half_up_to_four_places_from_nine(scores, base):
 
 def test_review_scores_reported_raw_ascending_at_four_places():
     rubric = Rubric((Section("s", (Criterion("s.c", D(3)),)),))
-    revs = [ReviewInput("A", "r1", {"s.c": D(2)}), ReviewInput("A", "r2", {"s.c": D(1)}),
-            ReviewInput("A", "r3", {"s.c": D(3)})]
+    revs = [
+        ReviewInput("A", "r1", {"s.c": D(2)}),
+        ReviewInput("A", "r2", {"s.c": D(1)}),
+        ReviewInput("A", "r3", {"s.c": D(3)}),
+    ]
     docs = doc_apps(run([app("A")], revs, rubric=rubric))
     assert docs["A"]["review_scores"] == [33.3333, 66.6667, 100.0]
     assert docs["A"]["base"] == 66.6667
@@ -604,12 +790,15 @@ def explained():
     #         r2 need 2, plan 10 + 5  -> 100 × (20 × 2/4 + 15 × 15/15) / 35 = 71.4286
     # base = 73.5714, + network 5 = 78.5714. Y scores 100 and is funded first.
     apps = [app("X", "400", priorities=("network",)), app("Y", "300")]
-    revs = [ReviewInput("X", "r1", {"need.data": D(3), "plan.a": D("7.5"), "plan.b": D(4)}),
-            ReviewInput("X", "r2", {"need.data": D(2), "plan.a": D(10), "plan.b": D(5)}),
-            ReviewInput("Y", "r1", {"need.data": D(4), "plan.a": D(10), "plan.b": D(5)}),
-            ReviewInput("Y", "r2", {"need.data": D(4), "plan.a": D(10), "plan.b": D(5)})]
-    return run(apps, revs, rubric=W, priorities={"network": D(5)}, total_funds=D(1000),
-               max_award=D(300))
+    revs = [
+        ReviewInput("X", "r1", {"need.data": D(3), "plan.a": D("7.5"), "plan.b": D(4)}),
+        ReviewInput("X", "r2", {"need.data": D(2), "plan.a": D(10), "plan.b": D(5)}),
+        ReviewInput("Y", "r1", {"need.data": D(4), "plan.a": D(10), "plan.b": D(5)}),
+        ReviewInput("Y", "r2", {"need.data": D(4), "plan.a": D(10), "plan.b": D(5)}),
+    ]
+    return run(
+        apps, revs, rubric=W, priorities={"network": D(5)}, total_funds=D(1000), max_award=D(300)
+    )
 
 
 def test_explanation_contains_the_key_numbers():
@@ -646,39 +835,78 @@ def test_explanation_renders_from_the_stored_dict():
 
 
 def test_explanation_of_zscore():
-    text = explain(run([app("X"), app("Y"), app("Z")], ZSCORE_REVIEWS, normalization="zscore"),
-                   "X")
+    text = explain(run([app("X"), app("Y"), app("Z")], ZSCORE_REVIEWS, normalization="zscore"), "X")
     assert "zscore; over all counted reviews μ = 77.5, σ = 9.8953" in text
-    assert ("S' = μ + σ × (S − μ_v) / σ_v with n_v = 3, μ_v = 70, σ_v = 8.165: "
-            "77.5 + 9.8953 × (60 − 70) / 8.165 = 65.3808") in text
-    text = explain(run([app("X"), app("Y")], reviews("X", 60, 70) + reviews("Y", 80, 90),
-                       normalization="zscore"), "X")
+    assert (
+        "S' = μ + σ × (S − μ_v) / σ_v with n_v = 3, μ_v = 70, σ_v = 8.165: "
+        "77.5 + 9.8953 × (60 − 70) / 8.165 = 65.3808"
+    ) in text
+    text = explain(
+        run(
+            [app("X"), app("Y")],
+            reviews("X", 60, 70) + reviews("Y", 80, 90),
+            normalization="zscore",
+        ),
+        "X",
+    )
     assert "not normalised (reviewer has 2 counted reviews (fewer than 3)" in text
 
 
 @pytest.mark.parametrize(
     ("spec", "knobs", "ref", "piece"),
     [
-        ([("A", 90, 100), ("B", 80, 100), ("C", 70, 10)], {"total_funds": D(150)}, "C",
-         "waitlisted (funds): funding stopped at B, which did not fit, and fund_down is strict"),
-        ([("A", 90, 100), ("B", 80, 100)], {"total_funds": D(150)}, "B",
-         "waitlisted (funds): request 100.00 > room 50.00; partial funding is off; fund_down is "
-         "strict, so funding stops here"),
-        ([("A", 90, 100), ("B", 80, 100)], {"total_funds": D(150), "fund_down": "skip"}, "B",
-         "fund_down is skip, so later applications are still considered"),
-        ([("A", 90, 100), ("B", 80, 100)], {"total_funds": D(150), "partial_funding": True}, "B",
-         "partially_funded: request 100.00 > room 50.00; partial funding is on and room >= "
-         "partial_min 0.01, so award = room = 50.00"),
-        ([("A", 90, 100), ("B", 40, 100)], {"min_score": D(50)}, "B",
-         "below_threshold: final 40 < min_score 50; no award"),
-        ([("A", 90, 100, "D1"), ("B", 80, 100, "D1")], {"district_max_awards": 1}, "B",
-         "waitlisted (district_cap): district D1 already has 1 funded award(s), "
-         "district_max_awards 1"),
-        ([("A", 90, 100, "D1"), ("B", 80, 100, "D1")], {"district_max_amount": D(150)}, "B",
-         "waitlisted (district_cap): district D1 has 100.00 awarded of district_max_amount "
-         "150.00, so room 50.00 < request 100.00; partial funding is off"),
-        ([("A", 90, 100)], {"min_reviews": 3}, "A",
-         "incomplete: 2 counted review(s), fewer than min_reviews 3; not ranked"),
+        (
+            [("A", 90, 100), ("B", 80, 100), ("C", 70, 10)],
+            {"total_funds": D(150)},
+            "C",
+            "waitlisted (funds): funding stopped at B, which did not fit, and fund_down is strict",
+        ),
+        (
+            [("A", 90, 100), ("B", 80, 100)],
+            {"total_funds": D(150)},
+            "B",
+            "waitlisted (funds): request 100.00 > room 50.00; partial funding is off; fund_down is "
+            "strict, so funding stops here",
+        ),
+        (
+            [("A", 90, 100), ("B", 80, 100)],
+            {"total_funds": D(150), "fund_down": "skip"},
+            "B",
+            "fund_down is skip, so later applications are still considered",
+        ),
+        (
+            [("A", 90, 100), ("B", 80, 100)],
+            {"total_funds": D(150), "partial_funding": True},
+            "B",
+            "partially_funded: request 100.00 > room 50.00; partial funding is on and room >= "
+            "partial_min 0.01, so award = room = 50.00",
+        ),
+        (
+            [("A", 90, 100), ("B", 40, 100)],
+            {"min_score": D(50)},
+            "B",
+            "below_threshold: final 40 < min_score 50; no award",
+        ),
+        (
+            [("A", 90, 100, "D1"), ("B", 80, 100, "D1")],
+            {"district_max_awards": 1},
+            "B",
+            "waitlisted (district_cap): district D1 already has 1 funded award(s), "
+            "district_max_awards 1",
+        ),
+        (
+            [("A", 90, 100, "D1"), ("B", 80, 100, "D1")],
+            {"district_max_amount": D(150)},
+            "B",
+            "waitlisted (district_cap): district D1 has 100.00 awarded of district_max_amount "
+            "150.00, so room 50.00 < request 100.00; partial funding is off",
+        ),
+        (
+            [("A", 90, 100)],
+            {"min_reviews": 3},
+            "A",
+            "incomplete: 2 counted review(s), fewer than min_reviews 3; not ranked",
+        ),
         ([("A", 90, 100), ("B", 90, 100)], {}, "B", "tie: same final (6 places) as A"),
         ([("A", 90, 100), ("B", 90, 100)], {}, "B", "below A (final 90), separated by: ref"),
     ],
@@ -700,8 +928,14 @@ def test_explanation_of_a_large_tie_names_twenty_and_counts_the_rest():
 
 
 def test_explanation_says_why_a_constant_reviewer_is_not_normalised():
-    revs = (reviews("X", 70) + reviews("Y", 70) + reviews("Z", 70)
-            + reviews("X", 60, first=2) + reviews("Y", 80, first=2) + reviews("Z", 100, first=2))
+    revs = (
+        reviews("X", 70)
+        + reviews("Y", 70)
+        + reviews("Z", 70)
+        + reviews("X", 60, first=2)
+        + reviews("Y", 80, first=2)
+        + reviews("Z", 100, first=2)
+    )
     text = explain(run([app("X"), app("Y"), app("Z")], revs, normalization="zscore"), "X")
     assert "not normalised (reviewer's scores are all equal (sigma_v = 0); n_v = 3" in text
 
@@ -764,10 +998,21 @@ def test_policy_tie_breaker_section_must_exist_in_the_rubric():
 
 def test_policy_defaults():
     p = Policy(total_funds=D(1))
-    assert (p.aggregation, p.normalization, p.min_reviews, p.discrepancy_threshold, p.min_score,
-            p.tie_breakers, p.min_award, p.max_award, p.fund_down, p.partial_funding,
-            p.partial_min, p.district_max_awards, p.district_max_amount) == (
-        "mean", "none", 2, D(15), D(0), (), None, None, "strict", False, None, None, None)
+    assert (
+        p.aggregation,
+        p.normalization,
+        p.min_reviews,
+        p.discrepancy_threshold,
+        p.min_score,
+        p.tie_breakers,
+        p.min_award,
+        p.max_award,
+        p.fund_down,
+        p.partial_funding,
+        p.partial_min,
+        p.district_max_awards,
+        p.district_max_amount,
+    ) == ("mean", "none", 2, D(15), D(0), (), None, None, "strict", False, None, None, None)
 
 
 @pytest.mark.parametrize(
@@ -780,19 +1025,36 @@ def test_effective_partial_min(min_award, partial_min, effective):
 
 
 def test_policy_dict_is_canonical_and_round_trips():
-    p = Policy(total_funds=D("6000000"), min_award=D("50000"), discrepancy_threshold=D("15.0"),
-               min_score=D("70.5"), tie_breakers=["section:plan", "priority_points"],
-               partial_funding=True, district_max_awards=3, district_max_amount=2500000)
+    p = Policy(
+        total_funds=D("6000000"),
+        min_award=D("50000"),
+        discrepancy_threshold=D("15.0"),
+        min_score=D("70.5"),
+        tie_breakers=["section:plan", "priority_points"],
+        partial_funding=True,
+        district_max_awards=3,
+        district_max_amount=2500000,
+    )
     assert p.to_dict() == {
-        "aggregation": "mean", "normalization": "none", "min_reviews": 2,
-        "discrepancy_threshold": 15, "min_score": 70.5,
-        "tie_breakers": ["section:plan", "priority_points"], "total_funds": "6000000.00",
-        "min_award": "50000.00", "max_award": None, "fund_down": "strict",
-        "partial_funding": True, "partial_min": None, "district_max_awards": 3,
-        "district_max_amount": "2500000.00"}
+        "aggregation": "mean",
+        "normalization": "none",
+        "min_reviews": 2,
+        "discrepancy_threshold": 15,
+        "min_score": 70.5,
+        "tie_breakers": ["section:plan", "priority_points"],
+        "total_funds": "6000000.00",
+        "min_award": "50000.00",
+        "max_award": None,
+        "fund_down": "strict",
+        "partial_funding": True,
+        "partial_min": None,
+        "district_max_awards": 3,
+        "district_max_amount": "2500000.00",
+    }
     assert Policy.from_dict(p.to_dict()) == p
     assert Policy.from_dict({"total_funds": 6000000.5, "min_award": "1"}).total_funds == D(
-        "6000000.5")
+        "6000000.5"
+    )
 
 
 @pytest.mark.parametrize(
@@ -838,13 +1100,21 @@ def test_bad_inputs_are_refused():
 
 def test_rank_columns_checks_shapes():
     apps = [app("A"), app("B")]
-    good = dict(review_app=np.array([0, 1]), review_reviewer=["r1", "r1"],
-                points=np.array([[50.0], [60.0]]))
+    good = dict(
+        review_app=np.array([0, 1]), review_reviewer=["r1", "r1"], points=np.array([[50.0], [60.0]])
+    )
 
     def call(**kw):
         args = {**good, **kw}
-        return rank_columns(ONE, Policy(total_funds=D(1)), apps, args["review_app"],
-                            args["review_reviewer"], args["points"], {})
+        return rank_columns(
+            ONE,
+            Policy(total_funds=D(1)),
+            apps,
+            args["review_app"],
+            args["review_reviewer"],
+            args["points"],
+            {},
+        )
 
     assert [a.status for a in call().applications] == ["incomplete", "incomplete"]
     for kw, message in [
@@ -865,9 +1135,15 @@ def test_rank_and_rank_columns_agree():
     apps = [app("B"), app("A")]
     revs = reviews("A", 50, 70) + reviews("B", 90, 80)
     via_rank = dumps_document(result_document(run(apps, revs), "c", 1))
-    via_columns = rank_columns(ONE, Policy(total_funds=D(1_000_000)), apps,
-                               np.array([1, 1, 0, 0]), ["r1", "r2", "r1", "r2"],
-                               np.array([[50.0], [70.0], [90.0], [80.0]]), {})
+    via_columns = rank_columns(
+        ONE,
+        Policy(total_funds=D(1_000_000)),
+        apps,
+        np.array([1, 1, 0, 0]),
+        ["r1", "r2", "r1", "r2"],
+        np.array([[50.0], [70.0], [90.0], [80.0]]),
+        {},
+    )
     assert dumps_document(result_document(via_columns, "c", 1)) == via_rank
 
 
@@ -901,7 +1177,10 @@ def test_result_views():
     detail = x.review_details[0]
     assert (detail.reviewer, detail.section_points) == ("r1", {"need": 3.0, "plan": 11.5})
     assert (result.total_funds, result.total_awarded, result.remaining) == (
-        D("1000.00"), D("600.00"), D("400.00"))
+        D("1000.00"),
+        D("600.00"),
+        D("400.00"),
+    )
 
 
 def test_inputs_sha256_covers_every_input_and_not_the_order():
@@ -917,8 +1196,7 @@ def test_inputs_sha256_covers_every_input_and_not_the_order():
         run(apps, reviews("A", 50, 70) + reviews("B", 90, 80, first=2), priorities={"p": D(1)}),
         run(apps, revs, priorities={"p": D(1), "q": D(0)}),
     ]
-    titled = Rubric((Section("main", (Criterion("main.c", D(100), D("0.0000000001"),
-                                                "title"),)),))
+    titled = Rubric((Section("main", (Criterion("main.c", D(100), D("0.0000000001"), "title"),)),))
     changed.append(run(apps, revs, rubric=titled, priorities={"p": D(1)}))
     hashes = {r.inputs_sha256 for r in changed}
     assert base not in hashes and len(hashes) == len(changed)
@@ -943,10 +1221,22 @@ def test_zero_award_does_not_use_a_district_place():
     from scoring.core.rubric import Criterion, Rubric, Section
 
     rubric = Rubric((Section("s", (Criterion("s.a", Dec(10)),)),))
-    apps = [ApplicationInput("A", "1", "015", Dec("0.00")), ApplicationInput("B", "2", "015", Dec("0.00")),
-            ApplicationInput("C", "3", "015", Dec("10.00")), ApplicationInput("D", "4", "015", Dec("10.00"))]
-    reviews = [ReviewInput(a.ref, r, {"s.a": Dec(10 - i)}) for i, a in enumerate(apps) for r in ("x", "y")]
-    result = rank(rubric, Policy(total_funds=Dec("100.00"), district_max_awards=1), apps, reviews, {})
+    apps = [
+        ApplicationInput("A", "1", "015", Dec("0.00")),
+        ApplicationInput("B", "2", "015", Dec("0.00")),
+        ApplicationInput("C", "3", "015", Dec("10.00")),
+        ApplicationInput("D", "4", "015", Dec("10.00")),
+    ]
+    reviews = [
+        ReviewInput(a.ref, r, {"s.a": Dec(10 - i)}) for i, a in enumerate(apps) for r in ("x", "y")
+    ]
+    result = rank(
+        rubric, Policy(total_funds=Dec("100.00"), district_max_awards=1), apps, reviews, {}
+    )
     got = {a.ref: (a.status, str(a.award), a.reason) for a in result.applications}
-    assert got == {"A": ("funded", "0.00", None), "B": ("funded", "0.00", None),
-                   "C": ("funded", "10.00", None), "D": ("waitlisted", "0.00", "district_cap")}
+    assert got == {
+        "A": ("funded", "0.00", None),
+        "B": ("funded", "0.00", None),
+        "C": ("funded", "10.00", None),
+        "D": ("waitlisted", "0.00", "district_cap"),
+    }

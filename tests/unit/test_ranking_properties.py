@@ -22,10 +22,19 @@ from scoring.core.ranking import (
 )
 from scoring.core.rubric import Criterion, Rubric, Section
 
-SETTINGS = settings(max_examples=80, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-DATES = [None, datetime(2016, 4, 14, tzinfo=UTC), datetime(2016, 4, 15, tzinfo=UTC),
-         datetime(2016, 4, 14, 12, tzinfo=UTC)]
+SETTINGS = settings(
+    max_examples=80,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+DATES = [
+    None,
+    datetime(2016, 4, 14, tzinfo=UTC),
+    datetime(2016, 4, 15, tzinfo=UTC),
+    datetime(2016, 4, 14, 12, tzinfo=UTC),
+]
 REVIEWERS = ["r1", "r2", "r3", "r4", "r5"]
 
 
@@ -38,9 +47,11 @@ def rubrics(draw):
     sections = []
     for s in range(draw(st.integers(1, 3))):
         criteria = tuple(
-            Criterion(f"s{s}.c{c}", D(draw(st.integers(1, 6))),
-                      draw(st.sampled_from([D(1), D("0.5")])))
-            for c in range(draw(st.integers(1, 3))))
+            Criterion(
+                f"s{s}.c{c}", D(draw(st.integers(1, 6))), draw(st.sampled_from([D(1), D("0.5")]))
+            )
+            for c in range(draw(st.integers(1, 3)))
+        )
         weight = draw(st.one_of(st.none(), st.integers(0, 5).map(D)))
         sections.append(Section(f"s{s}", criteria, weight=weight))
     if all(s.effective_weight == 0 for s in sections):
@@ -51,7 +62,10 @@ def rubrics(draw):
 @st.composite
 def policies(draw, rubric):
     pool = [f"section:{s.key}" for s in rubric.sections] + [
-        "priority_points", "requested_amount", "submitted_at"]
+        "priority_points",
+        "requested_amount",
+        "submitted_at",
+    ]
     money = st.integers(1, 50_000).map(cents)
     min_award = draw(st.one_of(st.none(), money))
     max_award = draw(st.one_of(st.none(), money))
@@ -76,38 +90,54 @@ def policies(draw, rubric):
 
 
 def points_for(draw, rubric):
-    return {c.key: draw(st.integers(0, int(c.max_points / c.step))) * c.step
-            for c in rubric.criteria}
+    return {
+        c.key: draw(st.integers(0, int(c.max_points / c.step))) * c.step for c in rubric.criteria
+    }
 
 
 @st.composite
 def competitions(draw):
     rubric = draw(rubrics())
-    refs = draw(st.lists(st.text("ABXYZ-019", min_size=1, max_size=4), min_size=2, max_size=8,
-                         unique=True))
+    refs = draw(
+        st.lists(st.text("ABXYZ-019", min_size=1, max_size=4), min_size=2, max_size=8, unique=True)
+    )
     apps = []
     for ref in refs:
         eligible = draw(st.integers(0, 9)) > 0
-        apps.append(ApplicationInput(
-            ref=ref, school=f"S{ref}", district=draw(st.sampled_from(["D1", "D2", "D3"])),
-            requested_amount=cents(draw(st.integers(0, 50_000))), tier=draw(st.integers(1, 3)),
-            priorities=tuple(draw(st.lists(st.sampled_from(["p1", "p2"]), max_size=3))),
-            eligible=eligible, ineligible_reason=None if eligible else "late",
-            submitted_at=draw(st.sampled_from(DATES))))
+        apps.append(
+            ApplicationInput(
+                ref=ref,
+                school=f"S{ref}",
+                district=draw(st.sampled_from(["D1", "D2", "D3"])),
+                requested_amount=cents(draw(st.integers(0, 50_000))),
+                tier=draw(st.integers(1, 3)),
+                priorities=tuple(draw(st.lists(st.sampled_from(["p1", "p2"]), max_size=3))),
+                eligible=eligible,
+                ineligible_reason=None if eligible else "late",
+                submitted_at=draw(st.sampled_from(DATES)),
+            )
+        )
     # Most reviews reuse a small palette of score sheets, so equal finals (ties) are common.
     palette = [points_for(draw, rubric) for _ in range(2)]
-    reviews = [ReviewInput(ref, reviewer, draw(st.sampled_from(palette))
-                           if draw(st.integers(0, 3)) else points_for(draw, rubric))
-               for ref in refs
-               for reviewer in draw(st.lists(st.sampled_from(REVIEWERS), unique=True,
-                                             min_size=1, max_size=4))]
+    reviews = [
+        ReviewInput(
+            ref,
+            reviewer,
+            draw(st.sampled_from(palette)) if draw(st.integers(0, 3)) else points_for(draw, rubric),
+        )
+        for ref in refs
+        for reviewer in draw(
+            st.lists(st.sampled_from(REVIEWERS), unique=True, min_size=1, max_size=4)
+        )
+    ]
     priorities = {"p1": D(draw(st.integers(0, 10))) / 2, "p2": D(draw(st.integers(0, 10))) / 2}
     return rubric, draw(policies(rubric)), apps, reviews, priorities
 
 
 def dump(rubric, policy, apps, reviews, priorities):
-    return dumps_document(result_document(rank(rubric, policy, apps, reviews, priorities),
-                                          "prop", 1))
+    return dumps_document(
+        result_document(rank(rubric, policy, apps, reviews, priorities), "prop", 1)
+    )
 
 
 def outcome(result):
@@ -122,10 +152,17 @@ def test_input_order_does_not_matter(competition, data):
     result = rank(*competition)
     event(f"has a tie: {any('tie' in a.flags for a in result.applications)}")
     event(f"statuses: {sorted({a.status for a in result.applications})}")
-    shuffled_reviews = [ReviewInput(r.application, r.reviewer, dict(reversed(r.points.items())))
-                        for r in data.draw(st.permutations(reviews))]
-    assert dump(rubric, policy, data.draw(st.permutations(apps)), shuffled_reviews,
-                dict(reversed(priorities.items()))) == dump(*competition)
+    shuffled_reviews = [
+        ReviewInput(r.application, r.reviewer, dict(reversed(r.points.items())))
+        for r in data.draw(st.permutations(reviews))
+    ]
+    assert dump(
+        rubric,
+        policy,
+        data.draw(st.permutations(apps)),
+        shuffled_reviews,
+        dict(reversed(priorities.items())),
+    ) == dump(*competition)
 
 
 @SETTINGS
@@ -134,7 +171,8 @@ def test_deterministic(competition):
     first, second = rank(*competition), rank(*competition)
     assert first.inputs_sha256 == second.inputs_sha256
     assert dumps_document(result_document(first, "c", 1)) == dumps_document(
-        result_document(second, "c", 1))
+        result_document(second, "c", 1)
+    )
 
 
 @SETTINGS
@@ -188,7 +226,7 @@ def test_ranks_are_one_to_n_and_funding_order_is_tier_then_rank(competition):
     assert [(a.tier, a.rank) for a in ranked] == sorted((a.tier, a.rank) for a in ranked)
     assert [a.funding_position for a in ranked] == list(range(1, len(ranked) + 1))
     unranked = [a for a in result.applications if a.rank is None]
-    assert result.applications[len(ranked):] == unranked
+    assert result.applications[len(ranked) :] == unranked
     by_rank = sorted(ranked, key=lambda a: a.rank)
     finals = [round(a.final, 6) for a in by_rank]
     assert all(x >= y - 1e-6 for x, y in pairwise(finals))
@@ -202,9 +240,12 @@ def test_a_zero_weight_section_changes_nothing(competition, data):
     first = data.draw(st.booleans())
     sections = (extra,) + rubric.sections if first else rubric.sections + (extra,)
     widened = Rubric(sections).validate()
-    more = [ReviewInput(r.application, r.reviewer,
-                        {**r.points, "zero.c": D(data.draw(st.integers(0, 7)))})
-            for r in reviews]
+    more = [
+        ReviewInput(
+            r.application, r.reviewer, {**r.points, "zero.c": D(data.draw(st.integers(0, 7)))}
+        )
+        for r in reviews
+    ]
     before, after = rank(*competition), rank(widened, policy, apps, more, priorities)
     assert outcome(after) == outcome(before)
     assert [a.final for a in after.applications] == [a.final for a in before.applications]
@@ -214,7 +255,8 @@ def test_a_zero_weight_section_changes_nothing(competition, data):
 @given(competitions(), st.sampled_from([D(2), D(3), D(7), D("0.5"), D("2.5")]))
 def test_scaling_every_weight_keeps_the_order(competition, k):
     rubric, policy, apps, reviews, priorities = competition
-    scaled = Rubric(tuple(Section(s.key, s.criteria, weight=s.effective_weight * k)
-                          for s in rubric.sections)).validate()
+    scaled = Rubric(
+        tuple(Section(s.key, s.criteria, weight=s.effective_weight * k) for s in rubric.sections)
+    ).validate()
     before, after = rank(*competition), rank(scaled, policy, apps, reviews, priorities)
     assert outcome(after) == outcome(before)

@@ -28,9 +28,25 @@ from scoring.core.reliability import (
 )
 
 #: Shrout & Fleiss (1979), Table 2: 6 targets (rows) rated by 4 judges (columns).
-SHROUT_FLEISS = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]]
+SHROUT_FLEISS = [
+    [9, 2, 5, 8],
+    [6, 1, 3, 2],
+    [8, 4, 6, 8],
+    [7, 1, 2, 6],
+    [10, 5, 6, 9],
+    [6, 2, 4, 7],
+]
 #: pingouin's "icc" data set: 8 wines (rows) by 4 judges (columns).
-WINE = [[1, 2, 0, 1], [1, 3, 3, 2], [3, 8, 1, 4], [6, 4, 3, 3], [6, 5, 5, 6], [7, 5, 6, 2], [8, 7, 7, 9], [9, 9, 9, 8]]
+WINE = [
+    [1, 2, 0, 1],
+    [1, 3, 3, 2],
+    [3, 8, 1, 4],
+    [6, 4, 3, 3],
+    [6, 5, 5, 6],
+    [7, 5, 6, 2],
+    [8, 7, 7, 9],
+    [9, 9, 9, 8],
+]
 
 
 def _library_alpha(units: list[list[float | None]]) -> float:
@@ -76,7 +92,8 @@ def test_alpha_of_krippendorffs_own_example_with_missing_values():
     units = [[o[j] for o in observers if o[j] is not None] for j in range(12)]
     assert round(krippendorff_alpha_interval(units), 3) == 0.849
     assert krippendorff_alpha_interval(units) == pytest.approx(
-        _library_alpha([[o[j] for o in observers] for j in range(12)]), abs=1e-12)
+        _library_alpha([[o[j] for o in observers] for j in range(12)]), abs=1e-12
+    )
 
 
 @st.composite
@@ -126,15 +143,20 @@ def test_perfect_agreement_is_one():
 
 def test_leniency_compares_each_reviewer_with_colleagues_on_the_same_applications():
     ratings = [
-        ("ann", "a1", 80), ("bob", "a1", 60), ("cat", "a1", 70),
-        ("ann", "a2", 90), ("bob", "a2", 70),
+        ("ann", "a1", 80),
+        ("bob", "a1", 60),
+        ("cat", "a1", 70),
+        ("ann", "a2", 90),
+        ("bob", "a2", 70),
         ("ann", "a3", 50),  # alone: counts for her mean, not for her offset
     ]
     result = leniency(ratings)
     assert list(result) == ["ann", "bob", "cat"]
     ann = result["ann"]
     assert ann.n == 3 and ann.mean == pytest.approx(220 / 3)
-    assert ann.sd == pytest.approx(math.sqrt(((80 - 220 / 3) ** 2 + (90 - 220 / 3) ** 2 + (50 - 220 / 3) ** 2) / 3))
+    assert ann.sd == pytest.approx(
+        math.sqrt(((80 - 220 / 3) ** 2 + (90 - 220 / 3) ** 2 + (50 - 220 / 3) ** 2) / 3)
+    )
     assert ann.offset == pytest.approx(((80 - 65) + (90 - 70)) / 2) and ann.compared == 2
     assert result["bob"].offset == pytest.approx(((60 - 75) + (70 - 90)) / 2)
     assert result["cat"].offset == pytest.approx(70 - 70)

@@ -29,8 +29,9 @@ PLAN = (("plan.a", D(10), D("0.5")), ("plan.b", D(5)))
 
 
 def rubric(need_weight=None, plan_weight=None):
-    return Rubric((sec("need", *NEED, weight=need_weight),
-                   sec("plan", *PLAN, weight=plan_weight))).validate()
+    return Rubric(
+        (sec("need", *NEED, weight=need_weight), sec("plan", *PLAN, weight=plan_weight))
+    ).validate()
 
 
 POINTS = {"need.data": D(3), "plan.a": D("7.5"), "plan.b": D(4)}
@@ -58,7 +59,8 @@ POINTS = {"need.data": D(3), "plan.a": D("7.5"), "plan.b": D(4)}
 )
 def test_review_score_table(need_weight, plan_weight, points, expected):
     assert review_score(rubric(need_weight, plan_weight), points) == pytest.approx(
-        expected, abs=1e-12)
+        expected, abs=1e-12
+    )
 
 
 def test_review_score_half_point_step_single_criterion():
@@ -144,8 +146,10 @@ def test_check_points(key, value, message):
         ((sec("a", ("a.1", D(4), D(0))),), r"step: must be > 0 \(got 0\)"),
         ((sec("a", ("a.1", "four")),), "max_points: 'four' is not a number"),
         ((sec("a", ("a.1", D(4)), weight=D(-1)),), "weight: -1 is below 0"),
-        ((sec("a", ("a.1", D(4)), weight=D(0)), sec("b", ("b.1", D(4)), weight=D(0))),
-         "weights add up to 0"),
+        (
+            (sec("a", ("a.1", D(4)), weight=D(0)), sec("b", ("b.1", D(4)), weight=D(0))),
+            "weights add up to 0",
+        ),
         ((sec("", ("a.1", D(4))),), "section key must be a non-empty string"),
         ((sec("a", ("", D(4))),), "criterion key must be a non-empty string"),
     ],
@@ -185,13 +189,24 @@ def test_numbers_are_coerced_to_decimal():
 def test_dict_round_trip():
     r = rubric(need_weight=D(20))
     data = r.to_dict()
-    assert data == {"sections": [
-        {"key": "need", "title": "", "weight": 20,
-         "criteria": [{"key": "need.data", "title": "", "max_points": 4, "step": 1}]},
-        {"key": "plan", "title": "",
-         "criteria": [{"key": "plan.a", "title": "", "max_points": 10, "step": 0.5},
-                      {"key": "plan.b", "title": "", "max_points": 5, "step": 1}]},
-    ]}
+    assert data == {
+        "sections": [
+            {
+                "key": "need",
+                "title": "",
+                "weight": 20,
+                "criteria": [{"key": "need.data", "title": "", "max_points": 4, "step": 1}],
+            },
+            {
+                "key": "plan",
+                "title": "",
+                "criteria": [
+                    {"key": "plan.a", "title": "", "max_points": 10, "step": 0.5},
+                    {"key": "plan.b", "title": "", "max_points": 5, "step": 1},
+                ],
+            },
+        ]
+    }
     assert Rubric.from_dict(data) == r
     with pytest.raises(RubricError, match="malformed"):
         Rubric.from_dict({"sections": [{"key": "x"}]})
@@ -199,8 +214,14 @@ def test_dict_round_trip():
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(D("4.0"), "4"), (D("0.50"), "0.5"), (D("100"), "100"), (D("1E+2"), "100"),
-     (D("-0"), "0"), (D("-1.25"), "-1.25")],
+    [
+        (D("4.0"), "4"),
+        (D("0.50"), "0.5"),
+        (D("100"), "100"),
+        (D("1E+2"), "100"),
+        (D("-0"), "0"),
+        (D("-1.25"), "-1.25"),
+    ],
 )
 def test_fmt_decimal(value, text):
     assert fmt_decimal(value) == text

@@ -19,9 +19,16 @@ from scoring.core.ranking.columns import INELIGIBLE, REASONS, STATUSES, index_of
 from scoring.core.ranking.document import RankingResult
 from scoring.core.ranking.explanations import MAX_TIED, explain_cache, r4
 
-__all__ = ["COMPACT_VERSION", "compact_explanation", "compact_explanations",
-           "expand_explanation", "explanation_context", "is_compact_explanation",
-           "stored_explanation", "stored_review_scores"]
+__all__ = [
+    "COMPACT_VERSION",
+    "compact_explanation",
+    "compact_explanations",
+    "expand_explanation",
+    "explanation_context",
+    "is_compact_explanation",
+    "stored_explanation",
+    "stored_review_scores",
+]
 
 # Record layout (a list; every value JSON-ready):
 #   0 ref, 1 school, 2 district, 3 tier, 4 status, 5 reason, 6 rank, 7 flags,
@@ -81,13 +88,18 @@ def compact_explanations(result: RankingResult) -> list[tuple[Any, ...]]:
             out[~mask] = None
         return out.tolist()
 
-    rows = np.column_stack([c.rev_code.astype(np.float64), x.raw4, x.norm4,
-                            x.points4, x.frac6, x.pct4]).tolist() if len(c.raw) else []
+    rows = (
+        np.column_stack(
+            [c.rev_code.astype(np.float64), x.raw4, x.norm4, x.points4, x.frac6, x.pct4]
+        ).tolist()
+        if len(c.raw)
+        else []
+    )
     for row in rows:
         row[0] = int(row[0])
     counts = c.counts
     has, two = counts > 0, counts >= 2
-    reviews = [rows[s:s + n] for s, n in zip(c.starts.tolist(), counts.tolist(), strict=True)]
+    reviews = [rows[s : s + n] for s, n in zip(c.starts.tolist(), counts.tolist(), strict=True)]
     cache = {v: json_number(v) for v in set(c.pp)}
     flag_sets = np.empty(4, dtype=object)
     flag_sets[:] = [(), ("discrepancy",), ("tie",), ("discrepancy", "tie")]
@@ -114,12 +126,20 @@ def compact_explanations(result: RankingResult) -> list[tuple[Any, ...]]:
         for p0 in np.nonzero(hi > lo)[0].tolist():
             g = int(lo[p0])
             if g not in heads:
-                heads[g] = tuple(refs_ro[g:min(int(hi[p0]) + 1, g + MAX_TIED + 1)].tolist())
+                heads[g] = tuple(refs_ro[g : min(int(hi[p0]) + 1, g + MAX_TIED + 1)].tolist())
             head[p0] = heads[g]
         above = [None] + refs_ro[:-1].tolist()
         above6 = [None] + f6[:-1]
-        ranking[ro] = list(zip((np.arange(len(ro)) + 1).tolist(), above, above6,
-                               c.decided[ro].tolist(), head, (hi - lo).tolist()))
+        ranking[ro] = list(
+            zip(
+                (np.arange(len(ro)) + 1).tolist(),
+                above,
+                above6,
+                c.decided[ro].tolist(),
+                head,
+                (hi - lo).tolist(),
+            )
+        )
     # funding: requested, request, award, position, before, after, room, district n, amount
     pos = c.position
     funded = pos > 0
@@ -128,15 +148,41 @@ def compact_explanations(result: RankingResult) -> list[tuple[Any, ...]]:
     by[:, funded] = c.by_position[:, pos[funded] - 1]
     before = np.where(funded, c.rem_before, 0)
     after = np.where(funded, c.rem_after, 0)
-    funding = list(zip(c.requested.tolist(), c.request.tolist(),
-                       (c.rem_before - c.rem_after).tolist(), objects(pos, funded),
-                       before.tolist(), after.tolist(), by[0].tolist(), by[1].tolist(),
-                       by[2].tolist()))
-    return list(zip(
-        c.refs, c.schools, c.districts, c.tiers.tolist(), statuses, reason_names.tolist(),
-        rank, flags, reviews, objects(x.base4, has), sections.tolist(), c.prio_keys,
-        [cache[v] for v in c.pp], objects(x.final4, has), objects(c.final6, has),
-        objects(x.spread6, two), ranking.tolist(), funding))
+    funding = list(
+        zip(
+            c.requested.tolist(),
+            c.request.tolist(),
+            (c.rem_before - c.rem_after).tolist(),
+            objects(pos, funded),
+            before.tolist(),
+            after.tolist(),
+            by[0].tolist(),
+            by[1].tolist(),
+            by[2].tolist(),
+        )
+    )
+    return list(
+        zip(
+            c.refs,
+            c.schools,
+            c.districts,
+            c.tiers.tolist(),
+            statuses,
+            reason_names.tolist(),
+            rank,
+            flags,
+            reviews,
+            objects(x.base4, has),
+            sections.tolist(),
+            c.prio_keys,
+            [cache[v] for v in c.pp],
+            objects(x.final4, has),
+            objects(c.final6, has),
+            objects(x.spread6, two),
+            ranking.tolist(),
+            funding,
+        )
+    )
 
 
 def _object_list(values: list[Any]) -> np.ndarray:
@@ -159,16 +205,42 @@ def is_compact_explanation(stored: Any) -> bool:
 def expand_explanation(record: list[Any], context: Mapping[str, Any]) -> dict[str, Any]:
     """Rebuild exactly the ``explanation_data`` dict from a compact record and its run's
     ``explanation_context`` (both as stored, i.e. after a JSON round trip)."""
-    (ref, school, district, tier, status, reason, rank_, flags, revs, base, sect, prio_keys,
-     pp, final, final6, spread6, ranking, funding) = record
+    (
+        ref,
+        school,
+        district,
+        tier,
+        status,
+        reason,
+        rank_,
+        flags,
+        revs,
+        base,
+        sect,
+        prio_keys,
+        pp,
+        final,
+        final6,
+        spread6,
+        ranking,
+        funding,
+    ) = record
     rubric = context["rubric"]
     keys = rubric["sections"]
     s = len(keys)
     names, stats = context["reviewers"], context["reviewer_stats"]
-    reviews = [{"reviewer": names[int(r[0])], "points": list(r[3:3 + s]),
-                "fraction": list(r[3 + s:3 + 2 * s]), "pct": list(r[3 + 2 * s:3 + 3 * s]),
-                "score": r[1], "normalised": r[2], "reviewer_stats": dict(stats[int(r[0])])}
-               for r in revs]
+    reviews = [
+        {
+            "reviewer": names[int(r[0])],
+            "points": list(r[3 : 3 + s]),
+            "fraction": list(r[3 + s : 3 + 2 * s]),
+            "pct": list(r[3 + 2 * s : 3 + 3 * s]),
+            "score": r[1],
+            "normalised": r[2],
+            "reviewer_stats": dict(stats[int(r[0])]),
+        }
+        for r in revs
+    ]
     n = len(reviews)
     agg = context["aggregation"]
     prio = context["priorities"]
@@ -176,39 +248,59 @@ def expand_explanation(record: list[Any], context: Mapping[str, Any]) -> dict[st
     if ranking is not None:
         rk, above_ref, above_f6, decided, tied, tied_count = ranking
         ranking_data = {
-            "rank": rk, "of": context["ranked"],
+            "rank": rk,
+            "of": context["ranked"],
             "above": None if above_ref is None else {"ref": above_ref, "final_6": above_f6 / 1e6},
             "decided_by": None if decided < 0 else context["labels"][decided],
             "tie_breakers": list(context["tie_breakers"]),
-            "tied_with": [r for r in tied if r != ref][:MAX_TIED], "tied_count": tied_count,
+            "tied_with": [r for r in tied if r != ref][:MAX_TIED],
+            "tied_count": tied_count,
         }
     requested, request, award, pos, before, after, room, n_d, amt_d = funding
     funding_data: dict[str, Any] = {
         **context["policy"],
-        "requested_amount": cents_str(requested), "request": cents_str(request),
-        "award": cents_str(award), "position": None, "of": context["funding_of"],
+        "requested_amount": cents_str(requested),
+        "request": cents_str(request),
+        "award": cents_str(award),
+        "position": None,
+        "of": context["funding_of"],
     }
     if pos is not None:
         stop = context["stop"]
-        funding_data.update({
-            "position": pos,
-            "remaining_before": cents_str(before),
-            "remaining_after": cents_str(after),
-            "room": None if room < 0 else cents_str(room),
-            "district_awards_before": n_d,
-            "district_amount_before": cents_str(amt_d),
-            "stopped_at": context["stopped_at"] if 0 <= stop < pos - 1 else None,
-        })
+        funding_data.update(
+            {
+                "position": pos,
+                "remaining_before": cents_str(before),
+                "remaining_after": cents_str(after),
+                "room": None if room < 0 else cents_str(room),
+                "district_awards_before": n_d,
+                "district_amount_before": cents_str(amt_d),
+                "stopped_at": context["stopped_at"] if 0 <= stop < pos - 1 else None,
+            }
+        )
     return {
-        "ref": ref, "school": school, "district": district, "tier": tier,
-        "status": status, "reason": reason, "rank": rank_, "flags": list(flags),
-        "rubric": {**rubric, "sections": list(keys), "max_points": list(rubric["max_points"]),
-                   "weights": list(rubric["weights"]),
-                   "default_weights": list(rubric["default_weights"])},
+        "ref": ref,
+        "school": school,
+        "district": district,
+        "tier": tier,
+        "status": status,
+        "reason": reason,
+        "rank": rank_,
+        "flags": list(flags),
+        "rubric": {
+            **rubric,
+            "sections": list(keys),
+            "max_points": list(rubric["max_points"]),
+            "weights": list(rubric["weights"]),
+            "default_weights": list(rubric["default_weights"]),
+        },
         "reviews": reviews,
         "normalization": dict(context["normalization"]),
-        "aggregation": {"method": agg["method"], "min_reviews": agg["min_reviews"],
-                        "values": [r["normalised"] for r in reviews]},
+        "aggregation": {
+            "method": agg["method"],
+            "min_reviews": agg["min_reviews"],
+            "values": [r["normalised"] for r in reviews],
+        },
         "base": base,
         "sections": dict(zip(keys, sect, strict=True)) if n else None,
         "priorities": [{"key": k, "points": prio[k]} for k in prio_keys],

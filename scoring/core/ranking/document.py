@@ -36,8 +36,15 @@ from scoring.core.ranking.policy import Policy
 from scoring.core.ranking.scores import raw_sorted
 from scoring.core.rubric import Rubric
 
-__all__ = ["ApplicationResult", "ApplicationResults", "RankingResult", "ReviewDetail",
-           "ReviewerStats", "dumps_document", "result_document"]
+__all__ = [
+    "ApplicationResult",
+    "ApplicationResults",
+    "RankingResult",
+    "ReviewDetail",
+    "ReviewerStats",
+    "dumps_document",
+    "result_document",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +82,10 @@ class ApplicationResult:
         self._c, self._i = columns, index
 
     def __repr__(self) -> str:
-        return (f"ApplicationResult(ref={self.ref!r}, rank={self.rank}, status={self.status!r}, "
-                f"award={self.award})")
+        return (
+            f"ApplicationResult(ref={self.ref!r}, rank={self.rank}, status={self.status!r}, "
+            f"award={self.award})"
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ApplicationResult):
@@ -95,8 +104,9 @@ class ApplicationResult:
     requested_amount = property(lambda self: cents_dec(int(self._c.requested[self._i])))
     request = property(lambda self: cents_dec(int(self._c.request[self._i])))
     status = property(lambda self: STATUSES[self._c.status[self._i]])
-    award = property(lambda self: cents_dec(int(self._c.rem_before[self._i]
-                                                 - self._c.rem_after[self._i])))
+    award = property(
+        lambda self: cents_dec(int(self._c.rem_before[self._i] - self._c.rem_after[self._i]))
+    )
 
     @property
     def _block(self) -> slice:
@@ -172,10 +182,15 @@ class ApplicationResult:
         c, keys = self._c, [s.key for s in self._c.rubric.sections]
         out = []
         for r in range(self._block.start, self._block.stop):
-            out.append(ReviewDetail(
-                c.names[c.rev_code[r]], float(c.raw[r]), float(c.norm[r]),
-                dict(zip(keys, c.sect_points[r].tolist(), strict=True)),
-                dict(zip(keys, c.sect_pct[r].tolist(), strict=True))))
+            out.append(
+                ReviewDetail(
+                    c.names[c.rev_code[r]],
+                    float(c.raw[r]),
+                    float(c.norm[r]),
+                    dict(zip(keys, c.sect_points[r].tolist(), strict=True)),
+                    dict(zip(keys, c.sect_pct[r].tolist(), strict=True)),
+                )
+            )
         return tuple(out)
 
 
@@ -248,24 +263,45 @@ def result_document(result: RankingResult, competition: str, run: int | None) ->
     pp4 = {v: json_number(v) for v in set(c.pp)}
     flag_sets = [[], ["discrepancy"], ["tie"], ["discrepancy", "tie"]]
     status = c.status[o]
-    reasons = [c.reasons[i] if st == INELIGIBLE else REASONS[r] for i, st, r in
-               zip(o.tolist(), status.tolist(), c.reason_code[o].tolist(), strict=True)]
+    reasons = [
+        c.reasons[i] if st == INELIGIBLE else REASONS[r]
+        for i, st, r in zip(o.tolist(), status.tolist(), c.reason_code[o].tolist(), strict=True)
+    ]
     apps = []
-    for (i, n, start, tier, rank, base, final, sect, flag, st, award, reason) in zip(
-            o.tolist(), counts, starts, c.tiers[o].tolist(), c.rank[o].tolist(),
-            report(nano(c.base[o])).tolist(), report(c.final_nano[o]).tolist(),
-            report(nano(c.sections[o])).tolist(),
-            (c.discrepancy[o] + 2 * c.tie[o].astype(np.int8)).tolist(), status.tolist(),
-            (c.rem_before - c.rem_after)[o].tolist(), reasons, strict=True):
-        apps.append({
-            "ref": c.refs[i], "school": c.schools[i], "district": c.districts[i],
-            "tier": tier, "reviews": n, "review_scores": raw4[start:start + n],
-            "base": base if n else None, "priority_points": pp4[c.pp[i]],
-            "final": final if n else None,
-            "sections": dict(zip(keys, sect, strict=True)) if n else None,
-            "rank": rank or None, "flags": list(flag_sets[flag]), "status": STATUSES[st],
-            "award": cents_str(award) if award else "0.00", "reason": reason,
-        })
+    for i, n, start, tier, rank, base, final, sect, flag, st, award, reason in zip(
+        o.tolist(),
+        counts,
+        starts,
+        c.tiers[o].tolist(),
+        c.rank[o].tolist(),
+        report(nano(c.base[o])).tolist(),
+        report(c.final_nano[o]).tolist(),
+        report(nano(c.sections[o])).tolist(),
+        (c.discrepancy[o] + 2 * c.tie[o].astype(np.int8)).tolist(),
+        status.tolist(),
+        (c.rem_before - c.rem_after)[o].tolist(),
+        reasons,
+        strict=True,
+    ):
+        apps.append(
+            {
+                "ref": c.refs[i],
+                "school": c.schools[i],
+                "district": c.districts[i],
+                "tier": tier,
+                "reviews": n,
+                "review_scores": raw4[start : start + n],
+                "base": base if n else None,
+                "priority_points": pp4[c.pp[i]],
+                "final": final if n else None,
+                "sections": dict(zip(keys, sect, strict=True)) if n else None,
+                "rank": rank or None,
+                "flags": list(flag_sets[flag]),
+                "status": STATUSES[st],
+                "award": cents_str(award) if award else "0.00",
+                "reason": reason,
+            }
+        )
     return {
         "competition": competition,
         "run": run,

@@ -35,9 +35,15 @@ from scoring.core.rubric import Rubric, points_row
 __all__ = ["rank", "rank_columns"]
 
 
-def rank_columns(rubric: Rubric, policy: Policy, applications: Sequence[ApplicationInput],
-                 review_app: Any, review_reviewer: Sequence[str], points: Any,
-                 priorities: Mapping[str, Decimal]) -> RankingResult:
+def rank_columns(
+    rubric: Rubric,
+    policy: Policy,
+    applications: Sequence[ApplicationInput],
+    review_app: Any,
+    review_reviewer: Sequence[str],
+    points: Any,
+    priorities: Mapping[str, Decimal],
+) -> RankingResult:
     """Rank a competition given as columns (the scale entry point).
 
     ``review_app[r]`` indexes ``applications``; ``review_reviewer[r]`` names the reviewer;
@@ -73,15 +79,35 @@ def rank_columns(rubric: Rubric, policy: Policy, applications: Sequence[Applicat
     fund_down(c)
     total = money_cents(policy.total_funds, "total_funds")
     awarded = int((c.rem_before - c.rem_after).sum())
-    stats = {name: ReviewerStats(name, int(c.n_v[k]), float(c.mu_v[k]), float(c.sigma_v[k]),
-                                 bool(c.applied_v[k])) for k, name in enumerate(c.names)}
+    stats = {
+        name: ReviewerStats(
+            name, int(c.n_v[k]), float(c.mu_v[k]), float(c.sigma_v[k]), bool(c.applied_v[k])
+        )
+        for k, name in enumerate(c.names)
+    }
     apps = ApplicationResults(c, c.doc_order)
-    return RankingResult(policy, rubric, sha, cents_dec(total), cents_dec(awarded),
-                         cents_dec(total - awarded), c.mu, c.sigma, stats, apps, c)
+    return RankingResult(
+        policy,
+        rubric,
+        sha,
+        cents_dec(total),
+        cents_dec(awarded),
+        cents_dec(total - awarded),
+        c.mu,
+        c.sigma,
+        stats,
+        apps,
+        c,
+    )
 
 
-def rank(rubric: Rubric, policy: Policy, applications: Sequence[ApplicationInput],
-         reviews: Sequence[ReviewInput], priorities: Mapping[str, Decimal]) -> RankingResult:
+def rank(
+    rubric: Rubric,
+    policy: Policy,
+    applications: Sequence[ApplicationInput],
+    reviews: Sequence[ReviewInput],
+    priorities: Mapping[str, Decimal],
+) -> RankingResult:
     """Rank from value objects: build the columns and call ``rank_columns`` (same order).
 
     Every review must give points for every criterion and no other key (``RubricError``
@@ -99,13 +125,16 @@ def rank(rubric: Rubric, policy: Policy, applications: Sequence[ApplicationInput
     rows = np.empty((len(reviews), len(rubric.criteria)), dtype=np.float64)
     for r, review in enumerate(reviews):
         if review.application not in index:
-            raise ValueError(f"review by {review.reviewer!r} of unknown application "
-                             f"{review.application!r}")
+            raise ValueError(
+                f"review by {review.reviewer!r} of unknown application {review.application!r}"
+            )
         review_app[r] = index[review.application]
         try:
             rows[r] = points_row(rubric, review.points)
         except ValueError as exc:
-            raise type(exc)(f"review of {review.application!r} by {review.reviewer!r}: {exc}") \
-                from None
-    return rank_columns(rubric, policy, apps, review_app, [r.reviewer for r in reviews], rows,
-                        priorities)
+            raise type(exc)(
+                f"review of {review.application!r} by {review.reviewer!r}: {exc}"
+            ) from None
+    return rank_columns(
+        rubric, policy, apps, review_app, [r.reviewer for r in reviews], rows, priorities
+    )

@@ -44,11 +44,15 @@ def fund_down(c: Columns) -> None:
     c.fund_order = fo
     min6 = int(p.min_score.scaleb(6).to_integral_value(ROUND_CEILING))
     below_a = c.final6[fo] < min6
-    c.request = c.requested if p.max_award is None else np.minimum(
-        c.requested, money_cents(p.max_award, "max_award"))
+    c.request = (
+        c.requested
+        if p.max_award is None
+        else np.minimum(c.requested, money_cents(p.max_award, "max_award"))
+    )
     ids = {d: k for k, d in enumerate(dict.fromkeys(c.districts))}
-    c.district_code = np.fromiter(map(ids.__getitem__, c.districts), dtype=np.int64,
-                                  count=len(c.districts))
+    c.district_code = np.fromiter(
+        map(ids.__getitem__, c.districts), dtype=np.int64, count=len(c.districts)
+    )
     max_n = p.district_max_awards
     max_amt = None if p.district_max_amount is None else money_cents(p.district_max_amount, "")
     partial_min = money_cents(p.effective_partial_min, "partial_min")
@@ -58,8 +62,9 @@ def fund_down(c: Columns) -> None:
     codes: list[int] = []
     awards: list[int] = []
     stop = -1
-    for j, (below, request, d) in enumerate(zip(below_a.tolist(), c.request[fo].tolist(),
-                                                c.district_code[fo].tolist(), strict=True)):
+    for j, (below, request, d) in enumerate(
+        zip(below_a.tolist(), c.request[fo].tolist(), c.district_code[fo].tolist(), strict=True)
+    ):
         if below:
             codes.append(BELOW)
             awards.append(0)
@@ -87,20 +92,27 @@ def fund_down(c: Columns) -> None:
         if award > 0:
             funded_n[d] = n_d + 1
             awarded[d] += award
-    tail = np.where(below_a[len(codes):], BELOW, _W_FUNDS)
-    _store_funding(c, np.concatenate((np.array(codes, dtype=np.int64), tail)),
-                   np.array(awards + [0] * len(tail), dtype=np.int64), total, stop)
+    tail = np.where(below_a[len(codes) :], BELOW, _W_FUNDS)
+    _store_funding(
+        c,
+        np.concatenate((np.array(codes, dtype=np.int64), tail)),
+        np.array(awards + [0] * len(tail), dtype=np.int64),
+        total,
+        stop,
+    )
 
 
-def _store_funding(c: Columns, codes: np.ndarray, award_fo: np.ndarray, total: int,
-                   stop: int) -> None:
+def _store_funding(
+    c: Columns, codes: np.ndarray, award_fo: np.ndarray, total: int, stop: int
+) -> None:
     """Scatter the fund-down results into per-application columns; fix the document order."""
     n, fo, p = len(c.refs), c.fund_order, c.policy
     status = np.where(codes >= _W_FUNDS, WAITLISTED, codes)
     c.status[fo] = status
     c.reason_code = np.zeros(n, dtype=np.int8)
-    c.reason_code[fo] = np.select([codes == _W_FUNDS, codes == _W_DISTRICT],
-                                  [FUNDS, DISTRICT_CAP], NO_REASON)
+    c.reason_code[fo] = np.select(
+        [codes == _W_FUNDS, codes == _W_DISTRICT], [FUNDS, DISTRICT_CAP], NO_REASON
+    )
     before = total - (np.cumsum(award_fo) - award_fo)
     c.position = np.zeros(n, dtype=np.int64)
     c.position[fo] = np.arange(1, len(fo) + 1)
@@ -121,8 +133,11 @@ def _store_funding(c: Columns, codes: np.ndarray, award_fo: np.ndarray, total: i
     computed = (status != BELOW) & ((np.arange(len(fo)) <= stop) | (stop < 0))
     if p.district_max_awards is not None:
         computed &= n_before < p.district_max_awards
-    room = before if p.district_max_amount is None else np.minimum(
-        before, money_cents(p.district_max_amount, "") - amt_before)
+    room = (
+        before
+        if p.district_max_amount is None
+        else np.minimum(before, money_cents(p.district_max_amount, "") - amt_before)
+    )
     c.by_position = np.stack([np.where(computed, room, -1), n_before, amt_before])
     c.stop = stop
     incomplete = np.nonzero(c.status == INCOMPLETE)[0]

@@ -68,12 +68,12 @@ def _first_bad(values: list[Any], ok: Any, allowed: set[type]) -> int | None:
     return next((i for i, v in enumerate(values) if not ok(v)), None)
 
 
-def _require(values: list[Any], refs: list[str], what: str, ok: Any, allowed: set[type],
-             must: str) -> None:
+def _require(
+    values: list[Any], refs: list[str], what: str, ok: Any, allowed: set[type], must: str
+) -> None:
     bad = _first_bad(values, ok, allowed)
     if bad is not None:
-        raise ValueError(f"application {refs[bad]!r}: {what} must be {must} "
-                         f"(got {values[bad]!r})")
+        raise ValueError(f"application {refs[bad]!r}: {what} must be {must} (got {values[bad]!r})")
 
 
 def _cents_column(values: list[Any], refs: list[str]) -> np.ndarray:
@@ -90,12 +90,18 @@ def _cents_column(values: list[Any], refs: list[str]) -> np.ndarray:
                 return np.array(cents, dtype=np.int64)
     except (ArithmeticError, ValueError):
         pass
-    return np.array([money_cents(v, f"application {r!r}: requested_amount")
-                     for v, r in zip(values, refs, strict=True)], dtype=np.int64)
+    return np.array(
+        [
+            money_cents(v, f"application {r!r}: requested_amount")
+            for v, r in zip(values, refs, strict=True)
+        ],
+        dtype=np.int64,
+    )
 
 
-def _priority_column(c: Columns, raw: list[Any], refs: list[str],
-                     priorities: Mapping[str, Any]) -> None:
+def _priority_column(
+    c: Columns, raw: list[Any], refs: list[str], priorities: Mapping[str, Any]
+) -> None:
     """Canonical priority keys (a sorted set) and priority_points per application.
 
     Each distinct key tuple is worked out once, then mapped over the column at C speed.
@@ -110,8 +116,11 @@ def _priority_column(c: Columns, raw: list[Any], refs: list[str],
         if d >= MAX_SCORE:  # a safety bound: final scores are int64 nano-points
             raise ValueError(f"priority {key!r}: points {fmt_decimal(d)} are too large")
         prio[key] = d
-    raw = [k if type(k) is tuple else tuple(k) for k in raw] if (
-        set(map(type, raw)) - {tuple}) else raw
+    raw = (
+        [k if type(k) is tuple else tuple(k) for k in raw]
+        if (set(map(type, raw)) - {tuple})
+        else raw
+    )
     keys_of: dict[tuple, tuple[str, ...]] = {}
     for keys in dict.fromkeys(raw):
         canon = tuple(sorted(set(keys)))
@@ -121,8 +130,7 @@ def _priority_column(c: Columns, raw: list[Any], refs: list[str],
             raise ValueError(f"application {ref!r}: unknown priority {missing[0]!r}")
         keys_of[keys] = canon
     pp_of = {keys: sum((prio[k] for k in canon), Decimal(0)) for keys, canon in keys_of.items()}
-    nano_of = {keys: int((v * NANO).to_integral_value(ROUND_HALF_UP))
-               for keys, v in pp_of.items()}
+    nano_of = {keys: int((v * NANO).to_integral_value(ROUND_HALF_UP)) for keys, v in pp_of.items()}
     c.prio_points = prio
     c.prio_keys = list(map(keys_of.__getitem__, raw))
     c.pp = list(map(pp_of.__getitem__, raw))
@@ -133,8 +141,9 @@ def _column(apps: list[Any], name: str) -> list[Any]:
     return list(map(attrgetter(name), apps))
 
 
-def prepare_apps(c: Columns, applications: Sequence[ApplicationInput],
-                  priorities: Mapping[str, Decimal]) -> np.ndarray:
+def prepare_apps(
+    c: Columns, applications: Sequence[ApplicationInput], priorities: Mapping[str, Decimal]
+) -> np.ndarray:
     """Fill the application columns in ref order; return original index → canonical index.
 
     Checks are columnar (one C-level type scan per column) so 100,000 applications cost
@@ -168,24 +177,39 @@ def prepare_apps(c: Columns, applications: Sequence[ApplicationInput],
     _require(eligible, refs, "eligible", lambda v: isinstance(v, bool), {bool}, "true or false")
     c.eligible = np.array(eligible, dtype=bool)
     c.reasons = _column(apps, "ineligible_reason")
-    _require(c.reasons, refs, "ineligible_reason", lambda v: v is None or isinstance(v, str),
-             {type(None), str}, "a string or null")
+    _require(
+        c.reasons,
+        refs,
+        "ineligible_reason",
+        lambda v: v is None or isinstance(v, str),
+        {type(None), str},
+        "a string or null",
+    )
     c.submitted = _column(apps, "submitted_at")
-    _require(c.submitted, refs, "submitted_at", lambda v: v is None or isinstance(v, datetime),
-             {type(None), datetime}, "a datetime or null")
+    _require(
+        c.submitted,
+        refs,
+        "submitted_at",
+        lambda v: v is None or isinstance(v, datetime),
+        {type(None), datetime},
+        "a datetime or null",
+    )
     if len({t.utcoffset() is None for t in c.submitted if t is not None}) > 1:
         raise ValueError("submitted_at values mix timezone-aware and naive datetimes")
     _priority_column(c, _column(apps, "priorities"), refs, priorities)
-    c.extra = {name: [None if a.extra is None else a.extra.get(name) for a in apps]
-               for name in columns_needed(c.policy.tie_breakers)}
+    c.extra = {
+        name: [None if a.extra is None else a.extra.get(name) for a in apps]
+        for name in columns_needed(c.policy.tie_breakers)
+    }
     inv = np.arange(len(apps), dtype=np.int64)
     if perm is not None:
         inv[np.array(perm, dtype=np.int64)] = inv.copy()
     return inv
 
 
-def prepare_reviews(c: Columns, inv: np.ndarray, review_app: Any,
-                     review_reviewer: Sequence[str], points: Any) -> np.ndarray:
+def prepare_reviews(
+    c: Columns, inv: np.ndarray, review_app: Any, review_reviewer: Sequence[str], points: Any
+) -> np.ndarray:
     """Fill the review columns in (application ref, reviewer) order; return that order.
 
     The points array itself is not reordered (it is the largest input): scores are computed
@@ -231,14 +255,15 @@ def _hash_points(h: Any, points: np.ndarray, order: np.ndarray) -> None:
     step = max(1, (1 << 20) // (8 * points.shape[1]))
     buf = np.empty((step, points.shape[1]), dtype="<f8")
     for start in range(0, len(order), step):
-        out = buf[:len(order[start:start + step])]
-        np.take(points, order[start:start + step], axis=0, out=out)
+        out = buf[: len(order[start : start + step])]
+        np.take(points, order[start : start + step], axis=0, out=out)
         out += 0.0  # -0.0 becomes 0.0, so equal inputs give equal bytes
         h.update(memoryview(out).cast("B"))
 
 
-def inputs_sha256(c: Columns, priorities: Mapping[str, Decimal], points: np.ndarray,
-                   order: np.ndarray) -> str:
+def inputs_sha256(
+    c: Columns, priorities: Mapping[str, Decimal], points: np.ndarray, order: np.ndarray
+) -> str:
     """sha256 over a canonical, input-order-independent encoding of every input.
 
     Parts, each length-prefixed: a format tag, the rubric, the policy (``to_dict``), the
@@ -253,12 +278,19 @@ def inputs_sha256(c: Columns, priorities: Mapping[str, Decimal], points: np.ndar
         h.update(data)
 
     def js(obj: Any) -> bytes:
-        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                          allow_nan=False).encode()
+        return json.dumps(
+            obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+        ).encode()
 
-    rubric = [[s.key, s.title, None if s.weight is None else fmt_decimal(s.weight),
-               [[x.key, x.title, fmt_decimal(x.max_points), fmt_decimal(x.step)]
-                for x in s.criteria]] for s in c.rubric.sections]
+    rubric = [
+        [
+            s.key,
+            s.title,
+            None if s.weight is None else fmt_decimal(s.weight),
+            [[x.key, x.title, fmt_decimal(x.max_points), fmt_decimal(x.step)] for x in s.criteria],
+        ]
+        for s in c.rubric.sections
+    ]
     part("format", b"grant-scoring-ranking-inputs/1")
     part("rubric", js(rubric))
     part("policy", js(c.policy.to_dict()))

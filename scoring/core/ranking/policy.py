@@ -35,8 +35,15 @@ class PolicyError(ValueError):
     """A ranking policy knob with a bad value (docs/ranking.md §2)."""
 
 
-_DECIMAL_FIELDS = ("discrepancy_threshold", "min_score", "total_funds", "min_award",
-                   "max_award", "partial_min", "district_max_amount")
+_DECIMAL_FIELDS = (
+    "discrepancy_threshold",
+    "min_score",
+    "total_funds",
+    "min_award",
+    "max_award",
+    "partial_min",
+    "district_max_amount",
+)
 _MONEY_FIELDS = ("total_funds", "min_award", "max_award", "partial_min", "district_max_amount")
 
 
@@ -103,7 +110,8 @@ class Policy:
         self._validate_money()
         if not isinstance(self.partial_funding, bool):
             raise PolicyError(
-                f"partial_funding must be true or false (got {self.partial_funding!r})")
+                f"partial_funding must be true or false (got {self.partial_funding!r})"
+            )
         dma = self.district_max_awards
         if dma is not None and (not is_int(dma) or dma < 0):
             raise PolicyError(f"district_max_awards must be an integer >= 0 or null (got {dma!r})")
@@ -118,7 +126,8 @@ class Policy:
             if not isinstance(tb, str):
                 raise PolicyError(f"{where}: {tb!r} is not a string")
             problem = tie_breaker_problem(
-                tb, None if rubric is None else [s.key for s in rubric.sections])
+                tb, None if rubric is None else [s.key for s in rubric.sections]
+            )
             if problem is not None:
                 raise PolicyError(f"{where}: {problem}")
             if tb in seen:
@@ -135,8 +144,11 @@ class Policy:
             cents = money_cents(value, name, PolicyError)
             if name in ("min_award", "max_award", "partial_min") and cents == 0:
                 raise PolicyError(f"{name} must be at least 0.01 (leave it unset for no bound)")
-        if (self.min_award is not None and self.max_award is not None
-                and self.min_award > self.max_award):
+        if (
+            self.min_award is not None
+            and self.max_award is not None
+            and self.min_award > self.max_award
+        ):
             raise PolicyError("min_award is above max_award")
 
     def to_dict(self) -> dict[str, Any]:
@@ -183,4 +195,3 @@ class Policy:
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise PolicyError(f"{name} must be one of {', '.join(allowed)} (got {value!r})")
-

@@ -81,8 +81,9 @@ class TieBreaker:
 
 def column_levels(values: Sequence[Any], *, descending: bool = False) -> np.ndarray:
     """A key over ``values``: the rank of each distinct value (``None`` after every value)."""
-    levels = {v: i for i, v in enumerate(sorted({v for v in values if v is not None},
-                                                reverse=descending))}
+    levels = {
+        v: i for i, v in enumerate(sorted({v for v in values if v is not None}, reverse=descending))
+    }
     missing = len(levels)
     return np.array([missing if v is None else levels[v] for v in values], dtype=np.int64)
 
@@ -106,13 +107,15 @@ def _submitted_at_key(c: Any, idx: np.ndarray, arg: str) -> np.ndarray:
 
 
 #: Every tie-breaker, in the order error messages list them.
-TIE_BREAKERS: dict[str, TieBreaker] = {t.name: t for t in (
-    TieBreaker("section:", "Higher section “{arg}” score first", _section_key,
-               argument="key"),
-    TieBreaker("priority_points", "More priority points first", _priority_points_key),
-    TieBreaker("requested_amount", "Smaller request first", _requested_amount_key),
-    TieBreaker("submitted_at", "Earlier submission first", _submitted_at_key),
-)}
+TIE_BREAKERS: dict[str, TieBreaker] = {
+    t.name: t
+    for t in (
+        TieBreaker("section:", "Higher section “{arg}” score first", _section_key, argument="key"),
+        TieBreaker("priority_points", "More priority points first", _priority_points_key),
+        TieBreaker("requested_amount", "Smaller request first", _requested_amount_key),
+        TieBreaker("submitted_at", "Earlier submission first", _submitted_at_key),
+    )
+}
 
 
 def _lookup(name: str) -> tuple[TieBreaker, str] | None:
@@ -147,8 +150,12 @@ def tie_breaker_choices(section_keys: Iterable[str]) -> list[tuple[str, str]]:
     """(value, label) pairs for a form: the plain tie-breakers, then each family per key."""
     keys = list(section_keys)
     plain = [(t.name, t.label) for t in TIE_BREAKERS.values() if not t.argument]
-    families = [(f"{t.name}{k}", t.label.format(arg=k))
-                for t in TIE_BREAKERS.values() if t.argument for k in keys]
+    families = [
+        (f"{t.name}{k}", t.label.format(arg=k))
+        for t in TIE_BREAKERS.values()
+        if t.argument
+        for k in keys
+    ]
     return plain + families
 
 
@@ -218,11 +225,18 @@ def _zscore(s: ReviewerColumns) -> tuple[np.ndarray, np.ndarray]:
     return applied, norm
 
 
-NORMALISATIONS: dict[str, Normalisation] = {n.name: n for n in (
-    Normalisation("none", "none (use raw scores)", "none, so S' = S"),
-    Normalisation("zscore", "zscore (per-reviewer standardisation)",
-                  "zscore; over all counted reviews μ = {mean}, σ = {std}", _zscore),
-)}
+NORMALISATIONS: dict[str, Normalisation] = {
+    n.name: n
+    for n in (
+        Normalisation("none", "none (use raw scores)", "none, so S' = S"),
+        Normalisation(
+            "zscore",
+            "zscore (per-reviewer standardisation)",
+            "zscore; over all counted reviews μ = {mean}, σ = {std}",
+            _zscore,
+        ),
+    )
+}
 
 
 def normalisation_choices() -> list[tuple[str, str]]:
@@ -266,10 +280,13 @@ class Aggregator:
     combine: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
-AGGREGATORS: dict[str, Aggregator] = {a.name: a for a in (
-    Aggregator("mean", "mean", _group_mean),
-    Aggregator("median", "median", _group_median),
-)}
+AGGREGATORS: dict[str, Aggregator] = {
+    a.name: a
+    for a in (
+        Aggregator("mean", "mean", _group_mean),
+        Aggregator("median", "median", _group_median),
+    )
+}
 
 
 def aggregation_choices() -> list[tuple[str, str]]:

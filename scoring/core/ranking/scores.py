@@ -53,8 +53,9 @@ def normalise(c: Columns) -> None:
     if rescale is None:
         applied, norm = np.zeros(n_rev, dtype=bool), raw.copy()
     else:
-        applied, norm = rescale(ReviewerColumns(raw, code, n_v, mu_v, sigma_v, lo, hi, c.mu,
-                                                c.sigma))
+        applied, norm = rescale(
+            ReviewerColumns(raw, code, n_v, mu_v, sigma_v, lo, hi, c.mu, c.sigma)
+        )
     c.n_v, c.mu_v, c.sigma_v, c.applied_v, c.norm = n_v, mu_v, sigma_v, applied, norm
 
 
@@ -76,8 +77,7 @@ def compute_scores(c: Columns, points: np.ndarray, order: np.ndarray) -> None:
     if len(multi):
         raw6 = micro(nano(c.raw))
         nz = np.nonzero(has)[0]
-        spread = (np.maximum.reduceat(raw6, c.starts[nz])
-                  - np.minimum.reduceat(raw6, c.starts[nz]))
+        spread = np.maximum.reduceat(raw6, c.starts[nz]) - np.minimum.reduceat(raw6, c.starts[nz])
         full = np.zeros(len(c.refs), dtype=np.int64)
         full[nz] = spread
         limit = int((c.policy.discrepancy_threshold.scaleb(6)).to_integral_value(ROUND_FLOOR))

@@ -59,8 +59,12 @@ def issue_token(user: User, purpose: TokenPurpose) -> str:
     _void_open_tokens(user)
     raw = secrets.token_urlsafe(32)
     db.session.add(
-        UserToken(user_id=user.id, purpose=purpose, token_hash=_hash(raw),
-                  expires_at=utcnow() + _lifetime(purpose))
+        UserToken(
+            user_id=user.id,
+            purpose=purpose,
+            token_hash=_hash(raw),
+            expires_at=utcnow() + _lifetime(purpose),
+        )
     )
     db.session.flush()
     return raw
@@ -107,11 +111,20 @@ def invite_district_user(
         action = "user.reinvite"
     raw = issue_token(user, TokenPurpose.INVITE)
     subject, body = _compose(
-        "emails/invite.txt", user=user, district=district, link=make_link(raw),
-        hours=invite_hours(), inviter=invited_by,
+        "emails/invite.txt",
+        user=user,
+        district=district,
+        link=make_link(raw),
+        hours=invite_hours(),
+        inviter=invited_by,
     )
-    audit.record(action, "user", user.id, actor=invited_by,
-                 after={"email": user.email, "district": district.code, "role": user.role.value})
+    audit.record(
+        action,
+        "user",
+        user.id,
+        actor=invited_by,
+        after={"email": user.email, "district": district.code, "role": user.role.value},
+    )
     return mail.queue(user.email, subject, body)
 
 
@@ -143,7 +156,9 @@ def redeem_token(raw: str, password: str) -> User:
     _void_open_tokens(user)
     audit.record(
         "user.password_set" if token.purpose == TokenPurpose.INVITE else "user.password_reset",
-        "user", user.id, actor=user,
+        "user",
+        user.id,
+        actor=user,
     )
     db.session.flush()
     return user

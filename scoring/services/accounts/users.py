@@ -73,11 +73,19 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def create_user(
-    email: str, name: str, role: Role, *, password: str | None = None, district_id: int | None = None,
+    email: str,
+    name: str,
+    role: Role,
+    *,
+    password: str | None = None,
+    district_id: int | None = None,
     can_approve: bool = False,
 ) -> User:
     user = User(
-        email=email.strip().lower(), name=name, role=role, district_id=district_id,
+        email=email.strip().lower(),
+        name=name,
+        role=role,
+        district_id=district_id,
         can_approve=can_approve,
     )
     if password is not None:

@@ -69,10 +69,14 @@ class SubmissionRefused(InputError):
 
 def district_applications(district_id: int | None) -> list[Application]:
     """Every application of the district's schools, newest first."""
-    return list(db.session.scalars(
-        select(Application).join(School).where(School.district_id == district_id)
-        .order_by(Application.created_at.desc(), Application.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(Application)
+            .join(School)
+            .where(School.district_id == district_id)
+            .order_by(Application.created_at.desc(), Application.id.desc())
+        )
+    )
 
 
 def submitted_applications(competition_id: int | None = None) -> list[Application]:
@@ -92,7 +96,11 @@ def get_for_applicant(application_id: int, user: User) -> Application:
     :raise NotFound: it does not exist or belongs to another district (no existence leak).
     """
     application = db.session.get(Application, application_id)
-    if application is None or user.district_id is None or application.school.district_id != user.district_id:
+    if (
+        application is None
+        or user.district_id is None
+        or application.school.district_id != user.district_id
+    ):
         raise NotFound(NOT_FOUND)
     return application
 
@@ -126,7 +134,8 @@ def require_editable(application: Application, now: datetime) -> None:
     """:raise Conflict: the application is submitted, withdrawn, or its competition closed."""
     if application.status != ApplicationStatus.DRAFT:
         raise Conflict(
-            f"Application {application.ref} is {application.status.value} and can no longer be changed.")
+            f"Application {application.ref} is {application.status.value} and can no longer be changed."
+        )
     if not is_editable(application, now):
         raise Conflict(
             f"The deadline ({local_dt(application.competition.closes_at)}) has passed; "
@@ -137,7 +146,9 @@ def require_editable(application: Application, now: datetime) -> None:
 # --- Drafts ---------------------------------------------------------------------------------
 
 
-def start_application(competition: Competition, user: User, data: ApplicationInput, now: datetime) -> Application:
+def start_application(
+    competition: Competition, user: User, data: ApplicationInput, now: datetime
+) -> Application:
     """Create a draft for one of the user's district's eligible schools.
 
     :raise Conflict: the competition is closed or has no window.
@@ -145,7 +156,9 @@ def start_application(competition: Competition, user: User, data: ApplicationInp
     """
     require_accepting(competition, now)
     application = Application(
-        competition=competition, ref=f"new-{uuid.uuid4().hex[:12]}", created_by_id=user.id,
+        competition=competition,
+        ref=f"new-{uuid.uuid4().hex[:12]}",
+        created_by_id=user.id,
         school_id=data.school_id,
     )
     _check_school(application, user, data.school_id)
@@ -154,13 +167,21 @@ def start_application(competition: Competition, user: User, data: ApplicationInp
     db.session.flush()
     prefix = competition.slug.split("-")[0].upper()[:12]
     application.ref = f"{prefix}-{application.id:05d}"
-    audit.record("application.create", "application", application.id, actor=user,
-                 competition_id=competition.id, after=summary(application))
+    audit.record(
+        "application.create",
+        "application",
+        application.id,
+        actor=user,
+        competition_id=competition.id,
+        after=summary(application),
+    )
     db.session.flush()
     return application
 
 
-def save_draft(application: Application, user: User, data: ApplicationInput, now: datetime) -> Application:
+def save_draft(
+    application: Application, user: User, data: ApplicationInput, now: datetime
+) -> Application:
     """Replace the draft's content with ``data`` (all of it or nothing).
 
     :raise Conflict: not editable, or the form was opened on an older version.
@@ -177,14 +198,26 @@ def save_draft(application: Application, user: User, data: ApplicationInput, now
     apply_input(application, data)
     application.updated_at = utcnow()  # bumps the version even when only child rows changed
     _flush_or_conflict()
-    audit.record("application.save", "application", application.id, actor=user,
-                 competition_id=application.competition_id, before=before, after=summary(application))
+    audit.record(
+        "application.save",
+        "application",
+        application.id,
+        actor=user,
+        competition_id=application.competition_id,
+        before=before,
+        after=summary(application),
+    )
     return application
 
 
 def replace_budget(
-    application: Application, user: User, lines: dict[tuple[int, int], Decimal], notes: dict[int, str],
-    now: datetime, *, source: str,
+    application: Application,
+    user: User,
+    lines: dict[tuple[int, int], Decimal],
+    notes: dict[int, str],
+    now: datetime,
+    *,
+    source: str,
 ) -> Application:
     """Replace every budget line of a draft (from the workbook upload)."""
     require_editable(application, now)
@@ -192,9 +225,16 @@ def replace_budget(
     sync_budget(application, lines, notes)
     application.updated_at = utcnow()
     _flush_or_conflict()
-    audit.record("application.budget_replace", "application", application.id, actor=user,
-                 competition_id=application.competition_id, before=before, after=summary(application),
-                 note=source)
+    audit.record(
+        "application.budget_replace",
+        "application",
+        application.id,
+        actor=user,
+        competition_id=application.competition_id,
+        before=before,
+        after=summary(application),
+        note=source,
+    )
     return application
 
 
@@ -203,13 +243,16 @@ def _flush_or_conflict() -> None:
         db.session.flush()
     except StaleDataError as exc:  # another transaction saved the same version first
         raise Conflict(
-            "Someone saved this application at the same moment. Reload the page and try again.") from exc
+            "Someone saved this application at the same moment. Reload the page and try again."
+        ) from exc
 
 
 def _check_school(application: Application, user: User, school_id: int) -> None:
     schools = {s.id for s in eligible_schools(application.competition, user.district_id)}
     if school_id not in schools:
-        raise InputError("Choose one of your district's schools that may apply to this competition.", "school")
+        raise InputError(
+            "Choose one of your district's schools that may apply to this competition.", "school"
+        )
     query = select(Application).where(
         Application.competition_id == application.competition.id,
         Application.school_id == school_id,
@@ -237,7 +280,9 @@ def submit(application: Application, user: User, now: datetime) -> OutboxMessage
     competition = application.competition
     require_editable(application, now)
     if window_state(competition, now) == "upcoming":
-        raise Conflict(f"The window opens {local_dt(competition.opens_at)}; save a draft until then.")
+        raise Conflict(
+            f"The window opens {local_dt(competition.opens_at)}; save a draft until then."
+        )
     problems = submission_problems(application)
     if problems:
         raise SubmissionRefused(problems)
@@ -247,18 +292,31 @@ def submit(application: Application, user: User, now: datetime) -> OutboxMessage
     suffix = secrets.token_hex(2).upper()  # unguessable, so a number cannot be made up from the ids
     application.confirmation_number = f"CT-{competition.id:03d}-{application.id:06d}-{suffix}"
     _flush_or_conflict()
-    audit.record("application.submit", "application", application.id, actor=user,
-                 competition_id=competition.id, before=before, after=snapshot(application))
+    audit.record(
+        "application.submit",
+        "application",
+        application.id,
+        actor=user,
+        competition_id=competition.id,
+        before=before,
+        after=snapshot(application),
+    )
     body = render_text("emails/receipt.txt", application=application, user=user)
     subject, _, text = body.strip().partition("\n")
-    return mail.queue(user.email, subject.strip(), text.strip() + "\n", dedupe_key=f"receipt:{application.id}")
+    return mail.queue(
+        user.email, subject.strip(), text.strip() + "\n", dedupe_key=f"receipt:{application.id}"
+    )
 
 
 def can_withdraw(application: Application, now: datetime) -> bool:
     """Before the deadline, and before any decision on it is published."""
     closes = application.competition.closes_at
-    return (application.status != ApplicationStatus.WITHDRAWN and closes is not None and now < closes
-            and published_decision(application) is None)
+    return (
+        application.status != ApplicationStatus.WITHDRAWN
+        and closes is not None
+        and now < closes
+        and published_decision(application) is None
+    )
 
 
 def withdraw(application: Application, user: User, now: datetime) -> Application:
@@ -271,19 +329,31 @@ def withdraw(application: Application, user: User, now: datetime) -> Application
         raise Conflict(f"Application {application.ref} is already withdrawn.")
     if closes is None or now >= closes:
         raise Conflict(
-            f"The deadline ({local_dt(closes)}) has passed; to withdraw now, write to the Turnaround Office.")
+            f"The deadline ({local_dt(closes)}) has passed; to withdraw now, write to the Turnaround Office."
+        )
     if published_decision(application) is not None:
-        raise Conflict("The decision on this application is published; write to the Turnaround Office instead.")
+        raise Conflict(
+            "The decision on this application is published; write to the Turnaround Office instead."
+        )
     before = summary(application)
     application.status = ApplicationStatus.WITHDRAWN
     application.withdrawn_at = now
     _flush_or_conflict()
-    audit.record("application.withdraw", "application", application.id, actor=user,
-                 competition_id=application.competition_id, before=before, after=summary(application))
+    audit.record(
+        "application.withdraw",
+        "application",
+        application.id,
+        actor=user,
+        competition_id=application.competition_id,
+        before=before,
+        after=summary(application),
+    )
     return application
 
 
-def screen(application: Application, staff: User, *, eligible: bool, reason: str) -> OutboxMessage | None:
+def screen(
+    application: Application, staff: User, *, eligible: bool, reason: str
+) -> OutboxMessage | None:
     """Staff mark a submitted application eligible or ineligible (with the reason shown to it).
 
     :raise Conflict: the application is not submitted.
@@ -291,7 +361,8 @@ def screen(application: Application, staff: User, *, eligible: bool, reason: str
     """
     if application.status != ApplicationStatus.SUBMITTED:
         raise Conflict(
-            f"Only submitted applications are screened; {application.ref} is {application.status.value}.")
+            f"Only submitted applications are screened; {application.ref} is {application.status.value}."
+        )
     reason = clean_text((reason or "").strip(), 500, "reason", "The reason")
     if not eligible and not reason:
         raise InputError("Give the reason; the applicant will see it.", "reason")
@@ -300,8 +371,15 @@ def screen(application: Application, staff: User, *, eligible: bool, reason: str
     application.ineligible_reason = None if eligible else reason
     _flush_or_conflict()
     after = {"eligible": application.eligible, "ineligible_reason": application.ineligible_reason}
-    audit.record("application.screen", "application", application.id, actor=staff,
-                 competition_id=application.competition_id, before=before, after=after)
+    audit.record(
+        "application.screen",
+        "application",
+        application.id,
+        actor=staff,
+        competition_id=application.competition_id,
+        before=before,
+        after=after,
+    )
     if before == after or application.created_by is None:
         return None
     body = render_text("emails/screened.txt", application=application)

@@ -50,8 +50,12 @@ def display_name(raw: str | None) -> str:
     return (name or "attachment.pdf")[-255:]
 
 
-NOT_PDF = "This file is not a PDF (whatever its name says). Save or print it as PDF and upload that."
-CUT_OFF = "This PDF is incomplete (it may have been cut off). Save it again and upload the new copy."
+NOT_PDF = (
+    "This file is not a PDF (whatever its name says). Save or print it as PDF and upload that."
+)
+CUT_OFF = (
+    "This PDF is incomplete (it may have been cut off). Save it again and upload the new copy."
+)
 LOCKED = "This PDF is password-protected; reviewers could not open it. Upload an unprotected copy."
 DAMAGED = "This PDF cannot be read; it may be damaged. Save it again and upload the new copy."
 
@@ -98,7 +102,9 @@ def add_pdf(
     """
     require_editable(application, now)
     if len(application.attachments) >= MAX_FILES:
-        raise Conflict(f"An application may have at most {MAX_FILES} attachments; remove one first.")
+        raise Conflict(
+            f"An application may have at most {MAX_FILES} attachments; remove one first."
+        )
     data = read_limited(stream)
     check_pdf(data)
     stored = uuid.uuid4().hex
@@ -109,15 +115,27 @@ def add_pdf(
         fh.write(data)
     os.replace(tmp, folder / stored)
     attachment = Attachment(
-        stored_name=stored, filename=display_name(filename), size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(), uploaded_by_id=user.id,
+        stored_name=stored,
+        filename=display_name(filename),
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        uploaded_by_id=user.id,
     )
     application.attachments.append(attachment)
     db.session.flush()
-    audit.record("attachment.add", "attachment", attachment.id, actor=user,
-                 competition_id=application.competition_id,
-                 after={"application": application.ref, "name": attachment.filename,
-                        "sha256": attachment.sha256, "size": attachment.size})
+    audit.record(
+        "attachment.add",
+        "attachment",
+        attachment.id,
+        actor=user,
+        competition_id=application.competition_id,
+        after={
+            "application": application.ref,
+            "name": attachment.filename,
+            "sha256": attachment.sha256,
+            "size": attachment.size,
+        },
+    )
     return attachment
 
 
@@ -141,10 +159,18 @@ def path_of(attachment: Attachment) -> Path:
 def remove(application: Application, attachment: Attachment, user: User, now: datetime) -> None:
     """Remove an attachment from a draft. The file is deleted after the commit by the caller."""
     require_editable(application, now)
-    audit.record("attachment.remove", "attachment", attachment.id, actor=user,
-                 competition_id=application.competition_id,
-                 before={"application": application.ref, "name": attachment.filename,
-                         "sha256": attachment.sha256})
+    audit.record(
+        "attachment.remove",
+        "attachment",
+        attachment.id,
+        actor=user,
+        competition_id=application.competition_id,
+        before={
+            "application": application.ref,
+            "name": attachment.filename,
+            "sha256": attachment.sha256,
+        },
+    )
     application.attachments.remove(attachment)
     db.session.flush()
 

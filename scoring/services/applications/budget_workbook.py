@@ -86,9 +86,15 @@ def _write_titles(ws, competition: Competition, application: Application | None)
     years = competition.budget_years
     safe_text(ws["A1"], f"Budget — {competition.title}")
     ws["A1"].font = Font(bold=True, size=13)
-    safe_text(ws["A2"], f"{application.ref} · {application.school.name}" if application else "New application")
-    safe_text(ws["A3"], f"Type amounts in dollars in the Year columns (years 1 to {years}). Keep column A "
-                        "and the header row as they are. Upload the file on the application page.")
+    safe_text(
+        ws["A2"],
+        f"{application.ref} · {application.school.name}" if application else "New application",
+    )
+    safe_text(
+        ws["A3"],
+        f"Type amounts in dollars in the Year columns (years 1 to {years}). Keep column A "
+        "and the header row as they are. Upload the file on the application page.",
+    )
     headers = [HEADER, "Category", "Description"] + [f"Year {y}" for y in range(1, years + 1)]
     for col, text in enumerate(headers, start=1):
         cell = ws.cell(row=HEADER_ROW, column=col)
@@ -103,7 +109,10 @@ def _write_lines(ws, competition: Competition, application: Application | None) 
         row = HEADER_ROW + offset
         ws.cell(row=row, column=1, value=code)
         safe_text(ws.cell(row=row, column=2), category)
-        note = next((b.description for (c, _), b in sorted(lines.items()) if c == code and b.description), "")
+        note = next(
+            (b.description for (c, _), b in sorted(lines.items()) if c == code and b.description),
+            "",
+        )
         safe_text(ws.cell(row=row, column=3), note)
         for year in range(1, competition.budget_years + 1):
             cell = ws.cell(row=row, column=FIRST_YEAR_COL + year - 1)
@@ -115,8 +124,14 @@ def _write_lines(ws, competition: Competition, application: Application | None) 
 def _layout(ws, years: int) -> None:
     """Widths, frozen headers, and Excel's own check that amounts are numbers of 0 or more."""
     last = openpyxl.utils.get_column_letter(FIRST_YEAR_COL + years - 1)
-    rule = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
-                          error="Enter an amount of 0 or more dollars.", showErrorMessage=True)
+    rule = DataValidation(
+        type="decimal",
+        operator="greaterThanOrEqual",
+        formula1="0",
+        allow_blank=True,
+        error="Enter an amount of 0 or more dollars.",
+        showErrorMessage=True,
+    )
     rule.add(f"D{HEADER_ROW + 1}:{last}{HEADER_ROW + len(OBJECT_CODES)}")
     ws.add_data_validation(rule)
     for column, width in (("A", 12), ("B", 44), ("C", 48)):
@@ -144,7 +159,10 @@ def _check_archive(data: bytes) -> None:
         raise WorkbookError([NOT_XLSX])
     if len(entries) > MAX_ENTRIES or sum(e.file_size for e in entries) > MAX_UNPACKED:
         raise WorkbookError(
-            ["This workbook is too large once unpacked; use the template with only the budget in it."])
+            [
+                "This workbook is too large once unpacked; use the template with only the budget in it."
+            ]
+        )
 
 
 def parse(stream: BinaryIO, competition: Competition, max_bytes: int) -> ParsedBudget:
@@ -158,15 +176,27 @@ def parse(stream: BinaryIO, competition: Competition, max_bytes: int) -> ParsedB
     try:
         values_wb, formulas_wb = _open(data, True), _open(data, False)
     except Exception as exc:  # openpyxl raises many types on damaged files; all mean "unreadable"
-        raise WorkbookError(["This workbook cannot be read; it may be damaged. Save it again as .xlsx."]) from exc
+        raise WorkbookError(
+            ["This workbook cannot be read; it may be damaged. Save it again as .xlsx."]
+        ) from exc
     try:
         if SHEET not in values_wb.sheetnames:
             found = ", ".join(f"“{n}”" for n in values_wb.sheetnames) or "none"
-            raise WorkbookError([f"The workbook has no sheet named “{SHEET}” (sheets found: {found}). "
-                                 "Start from the template."])
+            raise WorkbookError(
+                [
+                    f"The workbook has no sheet named “{SHEET}” (sheets found: {found}). "
+                    "Start from the template."
+                ]
+            )
         width = FIRST_YEAR_COL + 5 + 2
-        values = list(values_wb[SHEET].iter_rows(min_row=1, max_row=MAX_ROWS, max_col=width, values_only=True))
-        formulas = list(formulas_wb[SHEET].iter_rows(min_row=1, max_row=MAX_ROWS, max_col=width, values_only=True))
+        values = list(
+            values_wb[SHEET].iter_rows(min_row=1, max_row=MAX_ROWS, max_col=width, values_only=True)
+        )
+        formulas = list(
+            formulas_wb[SHEET].iter_rows(
+                min_row=1, max_row=MAX_ROWS, max_col=width, values_only=True
+            )
+        )
     finally:
         values_wb.close()
         formulas_wb.close()
@@ -184,10 +214,18 @@ def _get(rows: list[tuple], row: int, col: int) -> Any:
 
 
 def _read_rows(values: list[tuple], formulas: list[tuple], years: int) -> ParsedBudget:
-    header = next((r for r in range(1, min(len(values), 30) + 1)
-                   if str(_get(values, r, 1) or "").strip().lower() == HEADER.lower()), None)
+    header = next(
+        (
+            r
+            for r in range(1, min(len(values), 30) + 1)
+            if str(_get(values, r, 1) or "").strip().lower() == HEADER.lower()
+        ),
+        None,
+    )
     if header is None:
-        raise WorkbookError([f"{SHEET}!A1:A30: no “{HEADER}” header row was found. Start from the template."])
+        raise WorkbookError(
+            [f"{SHEET}!A1:A30: no “{HEADER}” header row was found. Start from the template."]
+        )
     problems: list[str] = []
     for year in range(1, years + 1):
         col = FIRST_YEAR_COL + year - 1
@@ -201,7 +239,9 @@ def _read_rows(values: list[tuple], formulas: list[tuple], years: int) -> Parsed
         if code is None:
             continue
         if code in seen:
-            problems.append(f"{_cell(row, 1)}: object code {code} appears twice (also in row {seen[code]}).")
+            problems.append(
+                f"{_cell(row, 1)}: object code {code} appears twice (also in row {seen[code]})."
+            )
             continue
         seen[code] = row
         note = _get(values, row, 3)
@@ -226,8 +266,10 @@ def _object_code(values, formulas, row: int, years: int, problems: list[str]) ->
         return None  # a totals row the applicant added; totals are computed here
     for col in range(FIRST_YEAR_COL + years, FIRST_YEAR_COL + years + 2):
         if _get(values, row, col) not in (None, ""):
-            problems.append(f"{_cell(row, col)}: this budget has {years} year(s); leave columns after "
-                            f"“Year {years}” empty.")
+            problems.append(
+                f"{_cell(row, col)}: this budget has {years} year(s); leave columns after "
+                f"“Year {years}” empty."
+            )
     try:
         code = int(Decimal(str(raw).strip()))
         if Decimal(str(raw).strip()) != code:
@@ -250,7 +292,9 @@ def _amount(values, formulas, row: int, col: int, problems: list[str]) -> Decima
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
-        problems.append(f"{where}: “{str(value)[:40]}” is not an amount; type dollars, like 12500.00.")
+        problems.append(
+            f"{where}: “{str(value)[:40]}” is not an amount; type dollars, like 12500.00."
+        )
         return None
     text = str(value).strip().replace(",", "").replace("$", "")
     try:
@@ -258,7 +302,9 @@ def _amount(values, formulas, row: int, col: int, problems: list[str]) -> Decima
     except InvalidOperation:
         amount = None
     if amount is None or not amount.is_finite():
-        problems.append(f"{where}: “{str(value)[:40]}” is not an amount; type dollars, like 12500.00.")
+        problems.append(
+            f"{where}: “{str(value)[:40]}” is not an amount; type dollars, like 12500.00."
+        )
         return None
     if amount < 0:
         problems.append(f"{where}: {value} is negative; amounts must be 0 or more.")

@@ -52,7 +52,9 @@ def submission_problems(application: Application) -> dict[str, str]:
         if section.narrative_required and not texts.get(section.id, "").strip():
             problems[f"narrative_{section.id}"] = f"The “{section.title}” response is required."
     problems.update(_amount_problems(application))
-    if application.school_id not in {s.id for s in eligible_schools(competition, application.school.district_id)}:
+    if application.school_id not in {
+        s.id for s in eligible_schools(competition, application.school.district_id)
+    }:
         problems["school"] = "This school is not eligible for the competition."
     return problems
 
@@ -65,17 +67,22 @@ def _amount_problems(application: Application) -> dict[str, str]:
         problems["requested_amount"] = "Enter the amount requested."
     elif competition.min_award is not None and requested < competition.min_award:
         problems["requested_amount"] = (
-            f"The request must be at least {money(competition.min_award)}, the smallest award.")
+            f"The request must be at least {money(competition.min_award)}, the smallest award."
+        )
     elif competition.max_award is not None and requested > competition.max_award:
         problems["requested_amount"] = (
-            f"The request must be at most {money(competition.max_award)}, the largest award.")
+            f"The request must be at most {money(competition.max_award)}, the largest award."
+        )
     total = budget_totals(application.budget_lines, competition.budget_years).total
     if not application.budget_lines:
-        problems["budget"] = "Enter the budget: at least one line with an object code, a year and an amount."
+        problems["budget"] = (
+            "Enter the budget: at least one line with an object code, a year and an amount."
+        )
     elif total != requested:
         problems["budget"] = (
             f"The budget totals {money(total)} but the request is {money(requested)}; they must be "
-            f"equal (difference {money(abs(total - requested))}).")
+            f"equal (difference {money(abs(total - requested))})."
+        )
     return problems
 
 
@@ -85,8 +92,10 @@ def _amount_problems(application: Application) -> dict[str, str]:
 def summary(application: Application) -> dict:
     """The fields staff are asked about: who, how much, what state."""
     return {
-        "ref": application.ref, "status": application.status.value if application.status else "draft",
-        "school_id": application.school_id, "requested_amount": str(application.requested_amount),
+        "ref": application.ref,
+        "status": application.status.value if application.status else "draft",
+        "school_id": application.school_id,
+        "requested_amount": str(application.requested_amount),
         "budget_total": str(sum((b.amount for b in application.budget_lines), Decimal("0.00"))),
         "eligible": application.eligible,
     }
@@ -99,7 +108,9 @@ def snapshot(application: Application) -> dict:
         "submitted_at": application.submitted_at.isoformat() if application.submitted_at else None,
         "title": application.title,
         "budget": sorted([b.object_code, b.year, str(b.amount)] for b in application.budget_lines),
-        "priorities": sorted(link.priority.key for link in application.priority_links if link.claimed),
+        "priorities": sorted(
+            link.priority.key for link in application.priority_links if link.claimed
+        ),
         "narrative_chars": {str(n.section_id): len(n.text) for n in application.narratives},
         "attachments": [{"name": a.filename, "sha256": a.sha256} for a in application.attachments],
     }

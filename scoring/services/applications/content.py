@@ -52,8 +52,15 @@ def clean_text(value: str, limit: int, path: str, what: str) -> str:
 
 
 def _check_amount(value: Decimal, path: str) -> Decimal:
-    if not value.is_finite() or value < 0 or value > MAX_AMOUNT or value != value.quantize(Decimal("0.01")):
-        raise InputError("Enter a dollar amount from 0 to 999,999,999.99 with at most 2 decimal places.", path)
+    if (
+        not value.is_finite()
+        or value < 0
+        or value > MAX_AMOUNT
+        or value != value.quantize(Decimal("0.01"))
+    ):
+        raise InputError(
+            "Enter a dollar amount from 0 to 999,999,999.99 with at most 2 decimal places.", path
+        )
     return value.quantize(Decimal("0.01"))
 
 
@@ -62,19 +69,27 @@ def apply_input(application: Application, data: ApplicationInput) -> None:
     application.school_id = data.school_id
     application.title = clean_text(data.title.strip(), MAX_TITLE, "title", "The title") or None
     application.contacts = [
-        {"role": role, **{k: clean_text(v.strip(), 254, f"{role}_{k}", "This entry")
-                          for k, v in data.contacts.get(role, {}).items()}}
+        {
+            "role": role,
+            **{
+                k: clean_text(v.strip(), 254, f"{role}_{k}", "This entry")
+                for k, v in data.contacts.get(role, {}).items()
+            },
+        }
         for role in CONTACT_ROLES
     ]
     requested = data.requested_amount
     application.requested_amount = (
-        _check_amount(requested, "requested_amount") if requested is not None else Decimal("0.00"))
+        _check_amount(requested, "requested_amount") if requested is not None else Decimal("0.00")
+    )
     _sync_narratives(application, competition, data.narratives)
     _sync_priorities(application, competition, data.priority_ids)
     sync_budget(application, data.budget, data.budget_notes)
 
 
-def _sync_narratives(application: Application, competition: Competition, texts: dict[int, str]) -> None:
+def _sync_narratives(
+    application: Application, competition: Competition, texts: dict[int, str]
+) -> None:
     existing = {n.section_id: n for n in application.narratives}
     for section in competition.sections:
         path = f"narrative_{section.id}"
@@ -85,7 +100,9 @@ def _sync_narratives(application: Application, competition: Competition, texts: 
             application.narratives.append(ApplicationNarrative(section_id=section.id, text=text))
 
 
-def _sync_priorities(application: Application, competition: Competition, claimed: frozenset[int]) -> None:
+def _sync_priorities(
+    application: Application, competition: Competition, claimed: frozenset[int]
+) -> None:
     valid = {p.id for p in competition.priorities}
     if not claimed <= valid:
         raise InputError("Choose only the priorities listed for this competition.", "priorities")
@@ -94,20 +111,30 @@ def _sync_priorities(application: Application, competition: Competition, claimed
             application.priority_links.remove(link)
     have = {link.priority_id for link in application.priority_links}
     for priority_id in sorted(claimed - have):
-        application.priority_links.append(ApplicationPriority(priority_id=priority_id, claimed=True))
+        application.priority_links.append(
+            ApplicationPriority(priority_id=priority_id, claimed=True)
+        )
 
 
-def sync_budget(application: Application, lines: dict[tuple[int, int], Decimal], notes: dict[int, str]) -> None:
+def sync_budget(
+    application: Application, lines: dict[tuple[int, int], Decimal], notes: dict[int, str]
+) -> None:
     """Update lines in place (the (code, year) key is unique), add new ones, drop missing ones."""
     years = application.competition.budget_years
     for (code, year), amount in lines.items():
         if code not in OBJECT_CODES or not 1 <= year <= years:
-            raise InputError(f"Object code {code}, year {year} is not part of this budget.", "budget")
+            raise InputError(
+                f"Object code {code}, year {year} is not part of this budget.", "budget"
+            )
         _check_amount(amount, f"b_{code}_{year}")
-    clean_notes = {c: clean_text(n.strip(), MAX_NOTE, f"note_{c}", "The description") for c, n in notes.items()}
+    clean_notes = {
+        c: clean_text(n.strip(), MAX_NOTE, f"note_{c}", "The description") for c, n in notes.items()
+    }
     for code, note in clean_notes.items():
         if note and not any(c == code for c, _ in lines):
-            raise InputError("Enter an amount for at least one year, or clear this description.", f"note_{code}")
+            raise InputError(
+                "Enter an amount for at least one year, or clear this description.", f"note_{code}"
+            )
     existing = {(b.object_code, b.year): b for b in application.budget_lines}
     for key, line in existing.items():
         if key not in lines:

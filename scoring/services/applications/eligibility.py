@@ -24,12 +24,14 @@ def window_state(competition: Competition, now: datetime) -> str:
 
 def listed_competitions(now: datetime) -> list[Competition]:
     """Competitions open now or opening later, soonest deadline first."""
-    return list(db.session.scalars(
-        select(Competition)
-        .where(Competition.closes_at.is_not(None), Competition.opens_at.is_not(None))
-        .where(Competition.closes_at > now)
-        .order_by(Competition.closes_at, Competition.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(Competition)
+            .where(Competition.closes_at.is_not(None), Competition.opens_at.is_not(None))
+            .where(Competition.closes_at > now)
+            .order_by(Competition.closes_at, Competition.id)
+        )
+    )
 
 
 def require_accepting(competition: Competition, now: datetime) -> None:
@@ -37,7 +39,8 @@ def require_accepting(competition: Competition, now: datetime) -> None:
     state = window_state(competition, now)
     if state == "closed":
         raise Conflict(
-            f"{competition.title} closed {local_dt(competition.closes_at)}; it takes no new applications.")
+            f"{competition.title} closed {local_dt(competition.closes_at)}; it takes no new applications."
+        )
     if state == "unscheduled":
         raise Conflict(f"{competition.title} has no application window yet.")
 

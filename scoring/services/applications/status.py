@@ -58,24 +58,30 @@ def published_decision(application: Application) -> Decision | None:
     """The decision of the most recently published award list, or None before publication."""
     slate = db.session.scalar(
         select(AwardSlate)
-        .where(AwardSlate.competition_id == application.competition_id,
-               AwardSlate.status == SlateStatus.PUBLISHED)
+        .where(
+            AwardSlate.competition_id == application.competition_id,
+            AwardSlate.status == SlateStatus.PUBLISHED,
+        )
         .order_by(AwardSlate.published_at.desc(), AwardSlate.id.desc())
         .limit(1)
     )
     if slate is None:
         return None
     result = db.session.scalar(
-        select(RankingResult).where(RankingResult.run_id == slate.run_id,
-                                    RankingResult.application_id == application.id)
+        select(RankingResult).where(
+            RankingResult.run_id == slate.run_id, RankingResult.application_id == application.id
+        )
     )
     if result is None:
         return None
     override = db.session.scalar(
-        select(AwardOverride).where(AwardOverride.run_id == slate.run_id,
-                                    AwardOverride.application_id == application.id)
+        select(AwardOverride).where(
+            AwardOverride.run_id == slate.run_id, AwardOverride.application_id == application.id
+        )
     )
-    status, award = (override.status, override.amount) if override else (result.status, result.award)
+    status, award = (
+        (override.status, override.amount) if override else (result.status, result.award)
+    )
     label = DECISION_LABELS.get(status, status.replace("_", " ").capitalize())
     return Decision(status, label, award, slate.published_at, override is not None)
 
@@ -97,7 +103,9 @@ def _criterion_order(score) -> tuple[int, int, int]:
     return (score.criterion.section.position, score.criterion.position, score.criterion.id)
 
 
-def reviewer_comments(application: Application, decision: Decision | None) -> list[ReviewerComments]:
+def reviewer_comments(
+    application: Application, decision: Decision | None
+) -> list[ReviewerComments]:
     """Comments the applicant may read; empty unless allowed and published."""
     if decision is None or not application.competition.comments_visible_to_applicants:
         return []
@@ -109,7 +117,8 @@ def reviewer_comments(application: Application, decision: Decision | None) -> li
     out = []
     for number, review in enumerate(reviews, start=1):
         criteria = [
-            (s.criterion.title, s.comment) for s in sorted(review.scores, key=_criterion_order)
+            (s.criterion.title, s.comment)
+            for s in sorted(review.scores, key=_criterion_order)
             if s.comment and s.comment.strip()
         ]
         if criteria or (review.overall_comment or "").strip():

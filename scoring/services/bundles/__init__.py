@@ -60,5 +60,11 @@ from scoring.services.bundles.exporter import export_bundle
 from scoring.services.bundles.importer import import_bundle
 from scoring.services.bundles.validation import validate_bundle
 
-__all__ = ["FORMAT", "MAX_ERRORS", "BundleError", "export_bundle", "import_bundle",
-           "validate_bundle"]
+__all__ = [
+    "FORMAT",
+    "MAX_ERRORS",
+    "BundleError",
+    "export_bundle",
+    "import_bundle",
+    "validate_bundle",
+]

@@ -74,8 +74,9 @@ class _Checker:
         if len(self.errors) >= MAX_ERRORS:
             raise _TooMany
 
-    def obj(self, value: Any, path: str, required: Iterable[str],
-            optional: Iterable[str] = ()) -> dict | None:
+    def obj(
+        self, value: Any, path: str, required: Iterable[str], optional: Iterable[str] = ()
+    ) -> dict | None:
         """An object with exactly these keys (the optional ones may be missing)."""
         if not isinstance(value, dict):
             self.fail(path or "bundle", f"expected an object, got {_kind(value)}")
@@ -98,8 +99,9 @@ class _Checker:
             self.fail(path, "must not be empty")
         return value
 
-    def text(self, value: Any, path: str, max_len: int, *, null: bool = False,
-             empty: bool = False) -> str | None:
+    def text(
+        self, value: Any, path: str, max_len: int, *, null: bool = False, empty: bool = False
+    ) -> str | None:
         if value is None and null:
             return None
         if not isinstance(value, str):
@@ -131,8 +133,9 @@ class _Checker:
         self.fail(path, f"expected true or false, got {_kind(value)}")
         return None
 
-    def number(self, value: Any, path: str, *, minimum: Decimal | None = Decimal(0),
-               positive: bool = False) -> Decimal | None:
+    def number(
+        self, value: Any, path: str, *, minimum: Decimal | None = Decimal(0), positive: bool = False
+    ) -> Decimal | None:
         """A JSON number with at most 4 decimal places (scores, points, weights)."""
         if isinstance(value, bool) or not isinstance(value, _NUMBER_TYPES):
             self.fail(path, f"expected a number, got {_kind(value)}")
@@ -155,8 +158,9 @@ class _Checker:
             return d
         return None
 
-    def money(self, value: Any, path: str, *, null: bool = False,
-              at_least_a_cent: bool = False) -> Decimal | None:
+    def money(
+        self, value: Any, path: str, *, null: bool = False, at_least_a_cent: bool = False
+    ) -> Decimal | None:
         """Exact money from a string or a number: whole cents, >= 0, below 10^12."""
         if value is None and null:
             return None

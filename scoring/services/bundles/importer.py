@@ -80,14 +80,28 @@ def import_bundle(data: dict, *, actor: User | None = None, source: str | None =
     user_ids, created_u, added_c = _write_reviewers(plan, district_ids)
     app_ids = _write_applications(plan, competition, school_ids, priority_ids, actor)
     n_scores = _write_reviews(plan, app_ids, user_ids, criteria_ids, actor)
-    counts = {"competition": competition.slug, "applications": len(app_ids),
-              "reviews": len(plan.reviews)}
-    audit.record("bundle.import", "competition", competition.id, actor=actor,
-                 competition_id=competition.id, note=source,
-                 after=counts | {"criterion_scores": n_scores,
-                                 "submitted_reviews": sum(1 for r in plan.reviews if r[2]),
-                                 "districts_created": created_d, "schools_created": created_s,
-                                 "reviewers_created": created_u, "conflicts_added": added_c})
+    counts = {
+        "competition": competition.slug,
+        "applications": len(app_ids),
+        "reviews": len(plan.reviews),
+    }
+    audit.record(
+        "bundle.import",
+        "competition",
+        competition.id,
+        actor=actor,
+        competition_id=competition.id,
+        note=source,
+        after=counts
+        | {
+            "criterion_scores": n_scores,
+            "submitted_reviews": sum(1 for r in plan.reviews if r[2]),
+            "districts_created": created_d,
+            "schools_created": created_s,
+            "reviewers_created": created_u,
+            "conflicts_added": added_c,
+        },
+    )
     db.session.flush()
     return counts
 
@@ -95,10 +109,16 @@ def import_bundle(data: dict, *, actor: User | None = None, source: str | None =
 def _write_competition(plan: _Plan, actor: User | None) -> Competition:
     c, policy = plan.competition, plan.competition["policy"]
     competition = Competition(
-        slug=c["slug"], program=Program(c["program"]), title=c["title"],
-        fiscal_year=c["fiscal_year"], opens_at=c["opens_at"], closes_at=c["closes_at"],
-        reviewers_per_application=c["reviewers_per_application"], total_funds=c["total_funds"],
-        min_award=c["min_award"], max_award=c["max_award"],
+        slug=c["slug"],
+        program=Program(c["program"]),
+        title=c["title"],
+        fiscal_year=c["fiscal_year"],
+        opens_at=c["opens_at"],
+        closes_at=c["closes_at"],
+        reviewers_per_application=c["reviewers_per_application"],
+        total_funds=c["total_funds"],
+        min_award=c["min_award"],
+        max_award=c["max_award"],
         rubric_frozen_at=utcnow() if any(r[2] for r in plan.reviews) else None,
         **_policy_columns(policy),
     )
@@ -124,11 +144,19 @@ def _write_rubric(plan: _Plan, competition: Competition) -> list[int]:
     """Sections and criteria in order; return criterion ids in rubric column order."""
     criteria = []
     for i, s in enumerate(plan.rubric.sections):
-        section = RubricSection(competition=competition, key=s.key, title=s.title,
-                                weight=s.weight, position=i)
+        section = RubricSection(
+            competition=competition, key=s.key, title=s.title, weight=s.weight, position=i
+        )
         for j, c in enumerate(s.criteria):
-            criterion = Criterion(competition_id=competition.id, section=section, key=c.key,
-                                  title=c.title, max_points=c.max_points, step=c.step, position=j)
+            criterion = Criterion(
+                competition_id=competition.id,
+                section=section,
+                key=c.key,
+                title=c.title,
+                max_points=c.max_points,
+                step=c.step,
+                position=j,
+            )
             criteria.append(criterion)
         db.session.add(section)
     db.session.flush()
@@ -136,16 +164,21 @@ def _write_rubric(plan: _Plan, competition: Competition) -> list[int]:
 
 
 def _write_priorities(plan: _Plan, competition: Competition) -> dict[str, int]:
-    rows = [Priority(competition_id=competition.id, key=p["key"], title=p["title"],
-                     points=p["points"]) for p in plan.priorities]
+    rows = [
+        Priority(competition_id=competition.id, key=p["key"], title=p["title"], points=p["points"])
+        for p in plan.priorities
+    ]
     db.session.add_all(rows)
     db.session.flush()
     return {p.key: p.id for p in rows}
 
 
 def _write_districts(plan: _Plan) -> tuple[dict[str, int], int]:
-    new = [District(code=d["code"], name=d["name"], alliance=d["alliance"])
-           for d in plan.districts if d["code"] not in plan.existing_districts]
+    new = [
+        District(code=d["code"], name=d["name"], alliance=d["alliance"])
+        for d in plan.districts
+        if d["code"] not in plan.existing_districts
+    ]
     db.session.add_all(new)
     db.session.flush()
     ids = {code: d.id for code, d in plan.existing_districts.items()}
@@ -156,63 +189,134 @@ def _write_districts(plan: _Plan) -> tuple[dict[str, int], int]:
 def _write_schools(plan: _Plan, district_ids: dict[str, int]) -> tuple[dict[str, int], int]:
     new = [s for s in plan.schools if s["code"] not in plan.existing_schools]
     ids = dict(zip((s["code"] for s in new), allocate_ids(School.__table__, len(new))))
-    bulk_insert(School.__table__, ("id", "code", "name", "district_id"),
-                ((ids[s["code"]], s["code"], s["name"], district_ids[s["district"]]) for s in new))
+    bulk_insert(
+        School.__table__,
+        ("id", "code", "name", "district_id"),
+        ((ids[s["code"]], s["code"], s["name"], district_ids[s["district"]]) for s in new),
+    )
     ids.update({code: s.id for code, s in plan.existing_schools.items()})
     return ids, len(new)
 
 
 def _write_reviewers(plan: _Plan, district_ids: dict[str, int]) -> tuple[dict[str, int], int, int]:
-    new = [User(email=r["email"], name=r["name"], role=Role.REVIEWER, active=True,
-                password_hash=None, session_token=secrets.token_hex(16))
-           for r in plan.reviewers if r["email"] not in plan.existing_users]
+    new = [
+        User(
+            email=r["email"],
+            name=r["name"],
+            role=Role.REVIEWER,
+            active=True,
+            password_hash=None,
+            session_token=secrets.token_hex(16),
+        )
+        for r in plan.reviewers
+        if r["email"] not in plan.existing_users
+    ]
     db.session.add_all(new)
     db.session.flush()
     ids = {email: u.id for email, u in plan.existing_users.items()}
     ids.update({u.email: u.id for u in new})
-    conflicts = [(ids[r["email"]], district_ids[code]) for r in plan.reviewers
-                 for code in r["conflicts"]
-                 if code not in plan.existing_conflicts.get(r["email"], ())]
+    conflicts = [
+        (ids[r["email"]], district_ids[code])
+        for r in plan.reviewers
+        for code in r["conflicts"]
+        if code not in plan.existing_conflicts.get(r["email"], ())
+    ]
     bulk_insert(ReviewerConflict.__table__, ("user_id", "district_id"), conflicts)
     return ids, len(new), len(conflicts)
 
 
-def _write_applications(plan: _Plan, competition: Competition, school_ids: dict[str, int],
-                        priority_ids: dict[str, int], actor: User | None) -> list[int]:
+def _write_applications(
+    plan: _Plan,
+    competition: Competition,
+    school_ids: dict[str, int],
+    priority_ids: dict[str, int],
+    actor: User | None,
+) -> list[int]:
     ids = allocate_ids(Application.__table__, len(plan.applications))
     now = utcnow()
-    columns = ("id", "competition_id", "ref", "school_id", "created_by_id", "status",
-               "requested_amount", "tier", "contacts", "eligible", "ineligible_reason",
-               "submitted_at", "created_at", "updated_at", "version")
+    columns = (
+        "id",
+        "competition_id",
+        "ref",
+        "school_id",
+        "created_by_id",
+        "status",
+        "requested_amount",
+        "tier",
+        "contacts",
+        "eligible",
+        "ineligible_reason",
+        "submitted_at",
+        "created_at",
+        "updated_at",
+        "version",
+    )
     contacts = "[]" if is_postgres() else []
-    bulk_insert(Application.__table__, columns, (
-        (i, competition.id, a["ref"], school_ids[a["school"]], actor.id if actor else None,
-         ApplicationStatus.SUBMITTED.value, a["requested_amount"], a["tier"], contacts,
-         a["eligible"], a["ineligible_reason"], a["submitted_at"], now, now, 1)
-        for i, a in zip(ids, plan.applications)))
-    bulk_insert(ApplicationPriority.__table__,
-                ("application_id", "priority_id", "claimed", "confirmed"),
-                ((i, priority_ids[k], True, True)
-                 for i, a in zip(ids, plan.applications) for k in a["priorities"]))
+    bulk_insert(
+        Application.__table__,
+        columns,
+        (
+            (
+                i,
+                competition.id,
+                a["ref"],
+                school_ids[a["school"]],
+                actor.id if actor else None,
+                ApplicationStatus.SUBMITTED.value,
+                a["requested_amount"],
+                a["tier"],
+                contacts,
+                a["eligible"],
+                a["ineligible_reason"],
+                a["submitted_at"],
+                now,
+                now,
+                1,
+            )
+            for i, a in zip(ids, plan.applications)
+        ),
+    )
+    bulk_insert(
+        ApplicationPriority.__table__,
+        ("application_id", "priority_id", "claimed", "confirmed"),
+        (
+            (i, priority_ids[k], True, True)
+            for i, a in zip(ids, plan.applications)
+            for k in a["priorities"]
+        ),
+    )
     return ids
 
 
-def _write_reviews(plan: _Plan, app_ids: list[int], user_ids: dict[str, int],
-                   criteria_ids: list[int], actor: User | None) -> int:
+def _write_reviews(
+    plan: _Plan,
+    app_ids: list[int],
+    user_ids: dict[str, int],
+    criteria_ids: list[int],
+    actor: User | None,
+) -> int:
     """Reviews, their assignments and every criterion score; return the number of scores."""
     ids = allocate_ids(Review.__table__, len(plan.reviews))
     emails = [r["email"] for r in plan.reviewers]
     now = utcnow()
     submitted, draft = ReviewStatus.SUBMITTED.value, ReviewStatus.DRAFT.value
     pairs = [(app_ids[a], user_ids[emails[r]]) for a, r, *_ in plan.reviews]
-    bulk_insert(Review.__table__,
-                ("id", "application_id", "reviewer_id", "status", "updated_at", "version"),
-                ((i, a, u, submitted if rv[2] else draft, now, 1)
-                 for i, (a, u), rv in zip(ids, pairs, plan.reviews)))
-    bulk_insert(ReviewerAssignment.__table__,
-                ("application_id", "reviewer_id", "status", "assigned_by_id", "assigned_at"),
-                ((a, u, AssignmentStatus.ASSIGNED.value, actor.id if actor else None, now)
-                 for a, u in pairs))
+    bulk_insert(
+        Review.__table__,
+        ("id", "application_id", "reviewer_id", "status", "updated_at", "version"),
+        (
+            (i, a, u, submitted if rv[2] else draft, now, 1)
+            for i, (a, u), rv in zip(ids, pairs, plan.reviews)
+        ),
+    )
+    bulk_insert(
+        ReviewerAssignment.__table__,
+        ("application_id", "reviewer_id", "status", "assigned_by_id", "assigned_at"),
+        (
+            (a, u, AssignmentStatus.ASSIGNED.value, actor.id if actor else None, now)
+            for a, u in pairs
+        ),
+    )
     if not is_postgres():
         return _insert_scores(plan, ids, criteria_ids)
     n_scores = sum(len(r[3]) for r in plan.reviews)
@@ -236,20 +340,23 @@ def _drop_score_foreign_keys() -> list[tuple[str, str]] | None:
     savepoint = db.session.begin_nested()
     try:
         db.session.execute(text(f"SET LOCAL lock_timeout = '{BULK_LOCK_TIMEOUT}'"))
-        db.session.execute(text(
-            'LOCK TABLE "review", "criterion" IN SHARE ROW EXCLUSIVE MODE'))
+        db.session.execute(text('LOCK TABLE "review", "criterion" IN SHARE ROW EXCLUSIVE MODE'))
         db.session.execute(text('LOCK TABLE "criterion_score" IN ACCESS EXCLUSIVE MODE'))
-        keys = db.session.execute(text(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = 'criterion_score'::regclass AND contype = 'f' ORDER BY conname"
-        )).all()
+        keys = db.session.execute(
+            text(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = 'criterion_score'::regclass AND contype = 'f' ORDER BY conname"
+            )
+        ).all()
         for name, _ in keys:
             db.session.execute(text(f'ALTER TABLE "criterion_score" DROP CONSTRAINT "{name}"'))
         db.session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
     except DBAPIError as exc:  # lock not granted in time, or not the table's owner
         savepoint.rollback()
-        log.info("bulk score import keeps row-by-row foreign key checks: %s",
-                 str(getattr(exc, "orig", exc)).splitlines()[0])
+        log.info(
+            "bulk score import keeps row-by-row foreign key checks: %s",
+            str(getattr(exc, "orig", exc)).splitlines()[0],
+        )
         return None
     savepoint.commit()
     return [tuple(k) for k in keys]
@@ -258,15 +365,18 @@ def _drop_score_foreign_keys() -> list[tuple[str, str]] | None:
 def _restore_foreign_keys(keys: list[tuple[str, str]]) -> None:
     """Re-add the dropped keys, same names and definitions; PostgreSQL validates every row."""
     for name, definition in keys:
-        db.session.execute(text(
-            f'ALTER TABLE "criterion_score" ADD CONSTRAINT "{name}" {definition}'))
+        db.session.execute(
+            text(f'ALTER TABLE "criterion_score" ADD CONSTRAINT "{name}" {definition}')
+        )
 
 
 def _score_suffixes(plan: _Plan, criteria_ids: list[int]) -> dict[tuple[str, Any], str]:
     """(key, value) → the COPY text after the review id: criterion, points, max, no comment."""
     maxima = [fmt_decimal(c.max_points) for c in plan.rubric.criteria]
-    return {k: f"\t{criteria_ids[col]}\t{pts}\t{maxima[col]}\t\\N\n"
-            for k, (col, pts) in plan.score_cache.items()}
+    return {
+        k: f"\t{criteria_ids[col]}\t{pts}\t{maxima[col]}\t\\N\n"
+        for k, (col, pts) in plan.score_cache.items()
+    }
 
 
 def _copy_scores(plan: _Plan, review_ids: list[int], criteria_ids: list[int]) -> int:
@@ -275,8 +385,9 @@ def _copy_scores(plan: _Plan, review_ids: list[int], criteria_ids: list[int]) ->
     index = plan.rubric.criterion_index
     maxima = [fmt_decimal(c.max_points) for c in plan.rubric.criteria]
     count, parts = 0, []
-    with copy_in(CriterionScore.__table__,
-                 ("review_id", "criterion_id", "points", "max_points", "comment")) as copy:
+    with copy_in(
+        CriterionScore.__table__, ("review_id", "criterion_id", "points", "max_points", "comment")
+    ) as copy:
         for rid, (_, _, _, scores, comments) in zip(review_ids, plan.reviews):
             rid = str(rid)
             if comments:
@@ -287,8 +398,10 @@ def _copy_scores(plan: _Plan, review_ids: list[int], criteria_ids: list[int]) ->
                     parts.append(rid + line)
                 for key in comments.keys() - scores.keys():  # a draft's comment, no points yet
                     col = index[key]
-                    parts.append(f"{rid}\t{criteria_ids[col]}\t\\N\t{maxima[col]}\t"
-                                 f"{copy_text(comments[key])}\n")
+                    parts.append(
+                        f"{rid}\t{criteria_ids[col]}\t\\N\t{maxima[col]}\t"
+                        f"{copy_text(comments[key])}\n"
+                    )
                     count += 1
             else:
                 parts.extend([rid + suffix[item] for item in scores.items()])
@@ -316,5 +429,8 @@ def _insert_scores(plan: _Plan, review_ids: list[int], criteria_ids: list[int]) 
                 col = index[key]
                 yield rid, criteria_ids[col], None, maxima[col], comments[key]
 
-    return bulk_insert(CriterionScore.__table__,
-                       ("review_id", "criterion_id", "points", "max_points", "comment"), rows())
+    return bulk_insert(
+        CriterionScore.__table__,
+        ("review_id", "criterion_id", "points", "max_points", "comment"),
+        rows(),
+    )

@@ -36,42 +36,57 @@ class _DatabaseChecks:
         for i, d in enumerate(self.plan.districts):
             old = found.get(d["code"])
             if old is not None and (old.name, old.alliance) != (d["name"], d["alliance"]):
-                self.fail(f"districts[{i}]", f"district {d['code']!r} already exists with other "
-                          f"data (name {old.name!r}, alliance {str(old.alliance).lower()})")
+                self.fail(
+                    f"districts[{i}]",
+                    f"district {d['code']!r} already exists with other "
+                    f"data (name {old.name!r}, alliance {str(old.alliance).lower()})",
+                )
         self.plan.existing_districts = found
 
     def _existing_schools(self) -> None:
         codes = [s["code"] for s in self.plan.schools if s["code"]]
-        rows = in_chunks(select(School, District.code).join(District), School.code, codes,
-                          scalars=False)
+        rows = in_chunks(
+            select(School, District.code).join(District), School.code, codes, scalars=False
+        )
         found = {school.code: (school, code) for school, code in rows}
         for i, s in enumerate(self.plan.schools):
             old = found.get(s["code"])
             if old is not None and (old[0].name, old[1]) != (s["name"], s["district"]):
-                self.fail(f"schools[{i}]", f"school {s['code']!r} already exists with other data "
-                          f"(name {old[0].name!r}, district {old[1]!r})")
+                self.fail(
+                    f"schools[{i}]",
+                    f"school {s['code']!r} already exists with other data "
+                    f"(name {old[0].name!r}, district {old[1]!r})",
+                )
         self.plan.existing_schools = {code: school for code, (school, _) in found.items()}
 
     def _existing_reviewers(self) -> None:
         emails = [r["email"] for r in self.plan.reviewers if r["email"]]
-        found = {u.email.lower(): u for u in
-                 in_chunks(select(User), func.lower(User.email), emails)}
+        found = {
+            u.email.lower(): u for u in in_chunks(select(User), func.lower(User.email), emails)
+        }
         for i, r in enumerate(self.plan.reviewers):
             old = found.get(r["email"])
             if old is None:
                 continue
             if old.role != Role.REVIEWER:
-                self.fail(f"reviewers[{i}].email", f"{r['email']} is an existing {old.role.value} "
-                          "account, not a reviewer")
+                self.fail(
+                    f"reviewers[{i}].email",
+                    f"{r['email']} is an existing {old.role.value} account, not a reviewer",
+                )
             elif old.name != r["name"]:
-                self.fail(f"reviewers[{i}].name", f"{r['email']} already exists with the name "
-                          f"{old.name!r}")
+                self.fail(
+                    f"reviewers[{i}].name",
+                    f"{r['email']} already exists with the name {old.name!r}",
+                )
         self.plan.existing_users = found
         ids = {u.id: email for email, u in found.items()}
         conflicts: dict[str, set[str]] = {}
         for user_id, code in in_chunks(
-                select(ReviewerConflict.user_id, District.code).join(District),
-                ReviewerConflict.user_id, list(ids), scalars=False):
+            select(ReviewerConflict.user_id, District.code).join(District),
+            ReviewerConflict.user_id,
+            list(ids),
+            scalars=False,
+        ):
             conflicts.setdefault(ids[user_id], set()).add(code)
         self.plan.existing_conflicts = conflicts
         self._recorded_conflicts()
@@ -88,10 +103,12 @@ class _DatabaseChecks:
             email = self.plan.reviewers[r]["email"]
             app = self.plan.applications[a]
             district = school_district.get(app["school"])
-            if district in recorded.get(email, ()) and \
-                    district not in self.plan.reviewers[r]["conflicts"]:
-                self.fail(f"reviews[{i}].reviewer",
-                          f"{email} has a recorded conflict with district {district!r} of "
-                          f"application {app['ref']!r}")
-
-
+            if (
+                district in recorded.get(email, ())
+                and district not in self.plan.reviewers[r]["conflicts"]
+            ):
+                self.fail(
+                    f"reviews[{i}].reviewer",
+                    f"{email} has a recorded conflict with district {district!r} of "
+                    f"application {app['ref']!r}",
+                )

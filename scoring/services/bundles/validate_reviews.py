@@ -56,7 +56,8 @@ class _ReviewChecks:
             reviewers={r["email"]: i for i, r in enumerate(plan.reviewers) if r["email"]},
             app_district=[school_district.get(a["school"]) for a in plan.applications],
             conflicts=[set(r["conflicts"]) for r in plan.reviewers],
-            n_criteria=len(plan.rubric.criteria) if plan.rubric else 0)
+            n_criteria=len(plan.rubric.criteria) if plan.rubric else 0,
+        )
 
     def _review_object(self, item: Any, i: int) -> bool:
         """A review is an object with exactly its keys (fast path), else checked in full."""
@@ -73,14 +74,18 @@ class _ReviewChecks:
         if a is None or r is None or type(submitted) is not bool:
             self._review_refs(item, i, a, r)
         elif (a, r) in look.pairs:
-            self.fail(f"reviews[{i}]", f"a second review of {item['application']!r} by "
-                      f"{item['reviewer']!r}")
+            self.fail(
+                f"reviews[{i}]",
+                f"a second review of {item['application']!r} by {item['reviewer']!r}",
+            )
         else:
             look.pairs.add((a, r))
             if look.app_district[a] in look.conflicts[r]:
-                self.fail(f"reviews[{i}].reviewer",
-                          f"{item['reviewer']} has a declared conflict with district "
-                          f"{look.app_district[a]!r} of application {item['application']!r}")
+                self.fail(
+                    f"reviews[{i}].reviewer",
+                    f"{item['reviewer']} has a declared conflict with district "
+                    f"{look.app_district[a]!r} of application {item['application']!r}",
+                )
         return a, r, submitted
 
     def _review_scores(self, scores: Any, i: int, submitted: bool, look: _Lookups) -> dict:
@@ -93,9 +98,10 @@ class _ReviewChecks:
             self._scores(scores, i)
             if submitted and len(scores) != look.n_criteria:
                 missing = [c.key for c in rubric.criteria if c.key not in scores]
-                self.fail(f"reviews[{i}].scores",
-                          f"a submitted review must score every criterion; missing "
-                          f"{', '.join(missing)}")
+                self.fail(
+                    f"reviews[{i}].scores",
+                    f"a submitted review must score every criterion; missing {', '.join(missing)}",
+                )
         return scores
 
     def _review_refs(self, item: dict, i: int, a: int | None, r: int | None) -> None:
@@ -105,8 +111,9 @@ class _ReviewChecks:
         if r is None and "reviewer" in item:
             self.fail(_at(p, "reviewer"), f"unknown reviewer {item['reviewer']!r}")
         if "submitted" in item and type(item["submitted"]) is not bool:
-            self.fail(_at(p, "submitted"),
-                      f"expected true or false, got {_kind(item['submitted'])}")
+            self.fail(
+                _at(p, "submitted"), f"expected true or false, got {_kind(item['submitted'])}"
+            )
 
     def _scores(self, scores: dict, i: int) -> None:
         cache = self.plan.score_cache
@@ -146,4 +153,3 @@ class _ReviewChecks:
             elif not isinstance(note, str):
                 self.fail(f"{p}.{key}", f"expected a string, got {_kind(note)}")
         return value
-

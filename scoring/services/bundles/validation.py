@@ -38,9 +38,19 @@ from scoring.services.bundles.validate_reviews import _ReviewChecks
 __all__ = ["POLICY_KNOBS", "validate_bundle"]
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-POLICY_KNOBS = ("aggregation", "normalization", "min_reviews", "discrepancy_threshold",
-                "min_score", "tie_breakers", "fund_down", "partial_funding", "partial_min",
-                "district_max_awards", "district_max_amount")
+POLICY_KNOBS = (
+    "aggregation",
+    "normalization",
+    "min_reviews",
+    "discrepancy_threshold",
+    "min_score",
+    "tie_breakers",
+    "fund_down",
+    "partial_funding",
+    "partial_min",
+    "district_max_awards",
+    "district_max_amount",
+)
 
 
 @dataclass
@@ -75,9 +85,12 @@ class _Validator(_ReviewChecks, _DatabaseChecks, _Checker):
     def run(self) -> _Plan:
         if isinstance(self.data, dict) and self.data.get("format", FORMAT) != FORMAT:
             self.fail("format", f"must be {FORMAT!r} (got {self.data['format']!r})")
-        top = self.obj(self.data, "", ("format", "competition", "rubric"),
-                       ("priorities", "districts", "schools", "reviewers", "applications",
-                        "reviews"))
+        top = self.obj(
+            self.data,
+            "",
+            ("format", "competition", "rubric"),
+            ("priorities", "districts", "schools", "reviewers", "applications", "reviews"),
+        )
         if top is None:
             return self.plan
         self.rubric(top.get("rubric"))
@@ -95,10 +108,20 @@ class _Validator(_ReviewChecks, _DatabaseChecks, _Checker):
     # -- competition and policy
 
     def competition(self, value: Any) -> None:
-        c = self.obj(value, "competition",
-                     ("slug", "program", "title", "total_funds"),
-                     ("fiscal_year", "opens_at", "closes_at", "reviewers_per_application",
-                      "min_award", "max_award", "policy"))
+        c = self.obj(
+            value,
+            "competition",
+            ("slug", "program", "title", "total_funds"),
+            (
+                "fiscal_year",
+                "opens_at",
+                "closes_at",
+                "reviewers_per_application",
+                "min_award",
+                "max_award",
+                "policy",
+            ),
+        )
         if c is None:
             return
         p = "competition"
@@ -110,12 +133,15 @@ class _Validator(_ReviewChecks, _DatabaseChecks, _Checker):
             "opens_at": self.timestamp(c.get("opens_at"), _at(p, "opens_at")),
             "closes_at": self.timestamp(c.get("closes_at"), _at(p, "closes_at")),
             "reviewers_per_application": self.integer(
-                c.get("reviewers_per_application", 3), _at(p, "reviewers_per_application"), 1),
+                c.get("reviewers_per_application", 3), _at(p, "reviewers_per_application"), 1
+            ),
             "total_funds": self.money(c.get("total_funds"), _at(p, "total_funds")),
-            "min_award": self.money(c.get("min_award"), _at(p, "min_award"), null=True,
-                                    at_least_a_cent=True),
-            "max_award": self.money(c.get("max_award"), _at(p, "max_award"), null=True,
-                                    at_least_a_cent=True),
+            "min_award": self.money(
+                c.get("min_award"), _at(p, "min_award"), null=True, at_least_a_cent=True
+            ),
+            "max_award": self.money(
+                c.get("max_award"), _at(p, "max_award"), null=True, at_least_a_cent=True
+            ),
         }
         slug = out["slug"]
         if slug is not None and not _SLUG.match(slug):
@@ -145,12 +171,17 @@ class _Validator(_ReviewChecks, _DatabaseChecks, _Checker):
             "district_max_awards": lambda v, p: self.integer(v, p, 0, null=True),
             "district_max_amount": lambda v, p: self.money(v, p, null=True),
         }
-        out: dict[str, Any] = {key: checks[key](k[key], _at(path, key))
-                               for key in POLICY_KNOBS if key in k}
+        out: dict[str, Any] = {
+            key: checks[key](k[key], _at(path, key)) for key in POLICY_KNOBS if key in k
+        }
         if not self.errors and self.plan.rubric is not None:
             try:  # the engine's own checks, so a bundle never holds a policy rank() refuses
-                Policy(**out, total_funds=comp["total_funds"], min_award=comp["min_award"],
-                       max_award=comp["max_award"]).validate(self.plan.rubric)
+                Policy(
+                    **out,
+                    total_funds=comp["total_funds"],
+                    min_award=comp["min_award"],
+                    max_award=comp["max_award"],
+                ).validate(self.plan.rubric)
             except PolicyError as exc:
                 self.fail(path, str(exc))
         return out
@@ -162,9 +193,13 @@ class _Validator(_ReviewChecks, _DatabaseChecks, _Checker):
         out: list[str] = []
         for i, tb in enumerate(self.array(value, path)):
             where = _at(path, i)
-            problem = (f"expected a string, got {_kind(tb)}" if not isinstance(tb, str)
-                       else f"{tb!r} is listed twice" if tb in out
-                       else tie_breaker_problem(tb, sections))
+            problem = (
+                f"expected a string, got {_kind(tb)}"
+                if not isinstance(tb, str)
+                else f"{tb!r} is listed twice"
+                if tb in out
+                else tie_breaker_problem(tb, sections)
+            )
             if problem is not None:
                 self.fail(where, problem)
             else:
@@ -183,16 +218,22 @@ class _Validator(_ReviewChecks, _DatabaseChecks, _Checker):
             s = self.obj(s, p, ("key", "title", "criteria"), ("weight",))
             if s is None:
                 continue
-            key = self._unique(self.text(s.get("key"), _at(p, "key"), 60), section_keys,
-                               _at(p, "key"), "section key")
+            key = self._unique(
+                self.text(s.get("key"), _at(p, "key"), 60),
+                section_keys,
+                _at(p, "key"),
+                "section key",
+            )
             weight = self.number(s["weight"], _at(p, "weight")) if "weight" in s else None
             criteria = []
-            for j, c in enumerate(self.array(s.get("criteria", []), _at(p, "criteria"),
-                                             nonempty=True)):
+            for j, c in enumerate(
+                self.array(s.get("criteria", []), _at(p, "criteria"), nonempty=True)
+            ):
                 criteria.append(self.criterion(c, f"{p}.criteria[{j}]", criterion_keys))
             title = self.text(s.get("title"), _at(p, "title"), 200, empty=True)
-            sections.append(Section(key or "", tuple(x for x in criteria if x), weight,
-                                    title or ""))
+            sections.append(
+                Section(key or "", tuple(x for x in criteria if x), weight, title or "")
+            )
         if self.errors:
             return
         try:
@@ -204,12 +245,14 @@ class _Validator(_ReviewChecks, _DatabaseChecks, _Checker):
         c = self.obj(value, path, ("key", "title", "max_points"), ("step",))
         if c is None:
             return None
-        key = self._unique(self.text(c.get("key"), _at(path, "key"), 80), seen, _at(path, "key"),
-                           "criterion key")
+        key = self._unique(
+            self.text(c.get("key"), _at(path, "key"), 80), seen, _at(path, "key"), "criterion key"
+        )
         title = self.text(c.get("title"), _at(path, "title"), 300, empty=True)
         max_points = self.number(c.get("max_points"), _at(path, "max_points"), positive=True)
-        step = self.number(c["step"], _at(path, "step"), positive=True) if "step" in c \
-            else Decimal(1)
+        step = (
+            self.number(c["step"], _at(path, "step"), positive=True) if "step" in c else Decimal(1)
+        )
         if None in (key, title, max_points, step):
             return None
         return RubricCriterion(key, max_points, step, title)
@@ -229,12 +272,18 @@ class _Validator(_ReviewChecks, _DatabaseChecks, _Checker):
             x = self.obj(item, p, ("key", "title", "points"))
             if x is None:
                 continue
-            self.plan.priorities.append({
-                "key": self._unique(self.text(x.get("key"), _at(p, "key"), 60), seen,
-                                    _at(p, "key"), "priority key"),
-                "title": self.text(x.get("title"), _at(p, "title"), 300, empty=True),
-                "points": self.number(x.get("points"), _at(p, "points")),
-            })
+            self.plan.priorities.append(
+                {
+                    "key": self._unique(
+                        self.text(x.get("key"), _at(p, "key"), 60),
+                        seen,
+                        _at(p, "key"),
+                        "priority key",
+                    ),
+                    "title": self.text(x.get("title"), _at(p, "title"), 300, empty=True),
+                    "points": self.number(x.get("points"), _at(p, "points")),
+                }
+            )
 
     # -- districts, schools, reviewers
 
@@ -245,12 +294,18 @@ class _Validator(_ReviewChecks, _DatabaseChecks, _Checker):
             x = self.obj(item, p, ("code", "name"), ("alliance",))
             if x is None:
                 continue
-            self.plan.districts.append({
-                "code": self._unique(self.text(x.get("code"), _at(p, "code"), 16), seen,
-                                     _at(p, "code"), "district code"),
-                "name": self.text(x.get("name"), _at(p, "name"), 120),
-                "alliance": self.boolean(x.get("alliance", False), _at(p, "alliance")),
-            })
+            self.plan.districts.append(
+                {
+                    "code": self._unique(
+                        self.text(x.get("code"), _at(p, "code"), 16),
+                        seen,
+                        _at(p, "code"),
+                        "district code",
+                    ),
+                    "name": self.text(x.get("name"), _at(p, "name"), 120),
+                    "alliance": self.boolean(x.get("alliance", False), _at(p, "alliance")),
+                }
+            )
 
     def schools(self, value: Any) -> None:
         seen: set[str] = set()
@@ -263,12 +318,18 @@ class _Validator(_ReviewChecks, _DatabaseChecks, _Checker):
             district = self.text(x.get("district"), _at(p, "district"), 16)
             if district is not None and district not in districts:
                 self.fail(_at(p, "district"), f"unknown district {district!r}")
-            self.plan.schools.append({
-                "code": self._unique(self.text(x.get("code"), _at(p, "code"), 16), seen,
-                                     _at(p, "code"), "school code"),
-                "name": self.text(x.get("name"), _at(p, "name"), 200),
-                "district": district,
-            })
+            self.plan.schools.append(
+                {
+                    "code": self._unique(
+                        self.text(x.get("code"), _at(p, "code"), 16),
+                        seen,
+                        _at(p, "code"),
+                        "school code",
+                    ),
+                    "name": self.text(x.get("name"), _at(p, "name"), 200),
+                    "district": district,
+                }
+            )
 
     def reviewers(self, value: Any) -> None:
         seen: set[str] = set()
@@ -292,11 +353,13 @@ class _Validator(_ReviewChecks, _DatabaseChecks, _Checker):
                     self.fail(where, f"district {code!r} is listed twice")
                 else:
                     conflicts.append(code)
-            self.plan.reviewers.append({
-                "email": self._unique(email, seen, _at(p, "email"), "reviewer email"),
-                "name": self.text(x.get("name"), _at(p, "name"), 200),
-                "conflicts": conflicts,
-            })
+            self.plan.reviewers.append(
+                {
+                    "email": self._unique(email, seen, _at(p, "email"), "reviewer email"),
+                    "name": self.text(x.get("name"), _at(p, "name"), 200),
+                    "conflicts": conflicts,
+                }
+            )
 
     # -- applications and reviews
 
@@ -306,8 +369,12 @@ class _Validator(_ReviewChecks, _DatabaseChecks, _Checker):
         priorities = {x["key"] for x in self.plan.priorities}
         for i, item in enumerate(self.array(value, "applications")):
             p = f"applications[{i}]"
-            x = self.obj(item, p, ("ref", "school", "requested_amount"),
-                         ("tier", "priorities", "eligible", "ineligible_reason", "submitted_at"))
+            x = self.obj(
+                item,
+                p,
+                ("ref", "school", "requested_amount"),
+                ("tier", "priorities", "eligible", "ineligible_reason", "submitted_at"),
+            )
             if x is None:
                 continue
             school = self.text(x.get("school"), _at(p, "school"), 16)
@@ -323,22 +390,32 @@ class _Validator(_ReviewChecks, _DatabaseChecks, _Checker):
                 else:
                     keys.append(key)
             eligible = self.boolean(x.get("eligible", True), _at(p, "eligible"))
-            reason = self.text(x.get("ineligible_reason"), _at(p, "ineligible_reason"), 500,
-                               null=True)
+            reason = self.text(
+                x.get("ineligible_reason"), _at(p, "ineligible_reason"), 500, null=True
+            )
             if eligible is False and reason is None and x.get("ineligible_reason") is None:
                 self.fail(_at(p, "ineligible_reason"), "is required when eligible is false")
             if eligible is True and reason is not None:
                 self.fail(_at(p, "ineligible_reason"), "must be null when eligible is true")
-            self.plan.applications.append({
-                "ref": self._unique(self.text(x.get("ref"), _at(p, "ref"), 40), seen,
-                                    _at(p, "ref"), "application ref"),
-                "school": school,
-                "requested_amount": self.money(x.get("requested_amount"),
-                                               _at(p, "requested_amount")),
-                "tier": self.integer(x.get("tier", 1), _at(p, "tier"), 1),
-                "priorities": keys, "eligible": eligible, "ineligible_reason": reason,
-                "submitted_at": self.timestamp(x.get("submitted_at"), _at(p, "submitted_at")),
-            })
+            self.plan.applications.append(
+                {
+                    "ref": self._unique(
+                        self.text(x.get("ref"), _at(p, "ref"), 40),
+                        seen,
+                        _at(p, "ref"),
+                        "application ref",
+                    ),
+                    "school": school,
+                    "requested_amount": self.money(
+                        x.get("requested_amount"), _at(p, "requested_amount")
+                    ),
+                    "tier": self.integer(x.get("tier", 1), _at(p, "tier"), 1),
+                    "priorities": keys,
+                    "eligible": eligible,
+                    "ineligible_reason": reason,
+                    "submitted_at": self.timestamp(x.get("submitted_at"), _at(p, "submitted_at")),
+                }
+            )
 
     # -- cross checks
 
@@ -350,8 +427,11 @@ class _Validator(_ReviewChecks, _DatabaseChecks, _Checker):
         used_reviewers = {r for _, r, *_ in self.plan.reviews}
         for i, d in enumerate(self.plan.districts):
             if d["code"] is not None and d["code"] not in used_districts:
-                self.fail(f"districts[{i}]", f"district {d['code']!r} is not used by any "
-                          "application's school or reviewer's conflicts")
+                self.fail(
+                    f"districts[{i}]",
+                    f"district {d['code']!r} is not used by any "
+                    "application's school or reviewer's conflicts",
+                )
         for i, s in enumerate(self.plan.schools):
             if s["code"] is not None and s["code"] not in used_schools:
                 self.fail(f"schools[{i}]", f"school {s['code']!r} is not used by any application")

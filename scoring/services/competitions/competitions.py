@@ -42,18 +42,48 @@ from scoring.services.competitions.templates import RATING_LEVELS, RUBRICS
 
 #: Settings a staff member edits on the competition form (besides the policy knobs).
 SETTING_FIELDS = (
-    "program", "title", "cohort", "fiscal_year", "description", "eligibility", "opens_at",
-    "closes_at", "reviewers_per_application", "blind_review", "comments_visible_to_applicants",
-    "rubric_illustrative", "alliance_only", "eligible_classifications", "budget_years",
+    "program",
+    "title",
+    "cohort",
+    "fiscal_year",
+    "description",
+    "eligibility",
+    "opens_at",
+    "closes_at",
+    "reviewers_per_application",
+    "blind_review",
+    "comments_visible_to_applicants",
+    "rubric_illustrative",
+    "alliance_only",
+    "eligible_classifications",
+    "budget_years",
 )
 #: The ranking policy knobs of docs/ranking.md §2, as stored on the competition.
 POLICY_FIELDS = (
-    "aggregation", "normalization", "min_reviews", "discrepancy_threshold", "min_score",
-    "tie_breakers", "total_funds", "min_award", "max_award", "fund_down", "partial_funding",
-    "partial_min", "district_max_awards", "district_max_amount",
+    "aggregation",
+    "normalization",
+    "min_reviews",
+    "discrepancy_threshold",
+    "min_score",
+    "tie_breakers",
+    "total_funds",
+    "min_award",
+    "max_award",
+    "fund_down",
+    "partial_funding",
+    "partial_min",
+    "district_max_awards",
+    "district_max_amount",
 )
-SECTION_FIELDS = ("key", "title", "weight", "position", "guidance", "narrative_limit",
-                  "narrative_required")
+SECTION_FIELDS = (
+    "key",
+    "title",
+    "weight",
+    "position",
+    "guidance",
+    "narrative_limit",
+    "narrative_required",
+)
 CRITERION_FIELDS = ("key", "title", "max_points", "step", "position", "descriptors")
 PRIORITY_FIELDS = ("key", "title", "points")
 
@@ -63,15 +93,30 @@ def snapshot(obj: object, fields: tuple[str, ...]) -> dict[str, Any]:
     return {name: jsonable(getattr(obj, name)) for name in fields}
 
 
-def update_audited(obj: Any, fields: tuple[str, ...], values: Mapping[str, Any], *, action: str,
-                   entity: str, actor: User, competition_id: int) -> None:
+def update_audited(
+    obj: Any,
+    fields: tuple[str, ...],
+    values: Mapping[str, Any],
+    *,
+    action: str,
+    entity: str,
+    actor: User,
+    competition_id: int,
+) -> None:
     """Set ``fields`` of ``obj`` from ``values``, flush, and audit the before and after."""
     before = snapshot(obj, fields)
     for name in fields:
         setattr(obj, name, values[name])
     db.session.flush()
-    audit.record(action, entity, obj.id, actor=actor, competition_id=competition_id,
-                 before=before, after=snapshot(obj, fields))
+    audit.record(
+        action,
+        entity,
+        obj.id,
+        actor=actor,
+        competition_id=competition_id,
+        before=before,
+        after=snapshot(obj, fields),
+    )
 
 
 def jsonable(value: Any) -> Any:
@@ -94,23 +139,46 @@ def jsonable(value: Any) -> Any:
 def rubric_layout(sections: list[RubricSection]) -> list[dict[str, Any]]:
     """Plain dicts of the sections and criteria in position order (what a change is tried on)."""
     return [
-        {"id": s.id, "key": s.key, "title": s.title, "weight": s.weight, "position": s.position,
-         "criteria": [{"id": c.id, "key": c.key, "title": c.title, "max_points": c.max_points,
-                       "step": c.step, "position": c.position}
-                      for c in sorted(s.criteria, key=lambda c: (c.position, c.id or 0))]}
+        {
+            "id": s.id,
+            "key": s.key,
+            "title": s.title,
+            "weight": s.weight,
+            "position": s.position,
+            "criteria": [
+                {
+                    "id": c.id,
+                    "key": c.key,
+                    "title": c.title,
+                    "max_points": c.max_points,
+                    "step": c.step,
+                    "position": c.position,
+                }
+                for c in sorted(s.criteria, key=lambda c: (c.position, c.id or 0))
+            ],
+        }
         for s in sorted(sections, key=lambda s: (s.position, s.id or 0))
     ]
 
 
 def rubric_of_layout(layout: list[dict[str, Any]]) -> Rubric:
     """The pure-core rubric of a layout (sorted by position); not validated."""
-    return Rubric(tuple(
-        CoreSection(key=s["key"], title=s["title"], weight=s["weight"], criteria=tuple(
-            CoreCriterion(key=c["key"], max_points=c["max_points"], step=c["step"],
-                          title=c["title"])
-            for c in sorted(s["criteria"], key=lambda c: c["position"])))
-        for s in sorted(layout, key=lambda s: s["position"])
-    ))
+    return Rubric(
+        tuple(
+            CoreSection(
+                key=s["key"],
+                title=s["title"],
+                weight=s["weight"],
+                criteria=tuple(
+                    CoreCriterion(
+                        key=c["key"], max_points=c["max_points"], step=c["step"], title=c["title"]
+                    )
+                    for c in sorted(s["criteria"], key=lambda c: c["position"])
+                ),
+            )
+            for s in sorted(layout, key=lambda s: s["position"])
+        )
+    )
 
 
 def core_rubric(sections: list[RubricSection]) -> Rubric:
@@ -131,9 +199,12 @@ def _json_enum(value: Any) -> Any:
 
 #: How the core's knob names read in a message shown to staff.
 KNOB_WORDS = {
-    "max_award": "the largest award", "min_award": "the smallest award",
-    "total_funds": "the total funds", "partial_min": "the smallest partial award",
-    "min_score": "the lowest fundable score", "min_reviews": "the fewest counted reviews",
+    "max_award": "the largest award",
+    "min_award": "the smallest award",
+    "total_funds": "the total funds",
+    "partial_min": "the smallest partial award",
+    "min_score": "the lowest fundable score",
+    "min_reviews": "the fewest counted reviews",
 }
 _FIELD_OF_MESSAGE = re.compile(r"^(?P<name>[a-z_]+)(?:\[(?P<i>\d+)\])?")
 
@@ -151,9 +222,9 @@ def policy_error(exc: PolicyError, fields: tuple[str, ...] = POLICY_FIELDS) -> I
         message = re.sub(rf"\b{knob}\b(?!\[)", words, message) if knob != name else message
     detail = message
     if name and message.startswith(name):  # "min_award: 0 is ..." → "0 is ..." beside the field
-        detail = message[len(name):].lstrip(": ") or message
+        detail = message[len(name) :].lstrip(": ") or message
     elif name and match and message.startswith(match.group(0)):
-        detail = message[len(match.group(0)):].lstrip(": ") or message
+        detail = message[len(match.group(0)) :].lstrip(": ") or message
     return InputError(detail, name)
 
 
@@ -174,8 +245,9 @@ def _check_window(values: Mapping[str, Any]) -> None:
 # --------------------------------------------------------------------------- competitions
 
 
-def create_competition(values: Mapping[str, Any], *, actor: User,
-                       illustrative_rubric: bool = False) -> Competition:
+def create_competition(
+    values: Mapping[str, Any], *, actor: User, illustrative_rubric: bool = False
+) -> Competition:
     """Create a competition from the form values; optionally start from the illustrative rubric
     of its program (docs/domain.md §c, every point [I])."""
     slug = values["slug"]
@@ -190,32 +262,53 @@ def create_competition(values: Mapping[str, Any], *, actor: User,
     check_policy(values, competition.sections)
     db.session.add(competition)
     db.session.flush()
-    audit.record("competition.create", "competition", competition.id, actor=actor,
-                 competition_id=competition.id,
-                 after=snapshot(competition, ("slug",) + SETTING_FIELDS + POLICY_FIELDS))
+    audit.record(
+        "competition.create",
+        "competition",
+        competition.id,
+        actor=actor,
+        competition_id=competition.id,
+        after=snapshot(competition, ("slug",) + SETTING_FIELDS + POLICY_FIELDS),
+    )
     return competition
 
 
 def _add_illustrative_rubric(competition: Competition) -> None:
     rows = RUBRICS.get(competition.program.value)
     if rows is None:
-        raise InputError(f"there is no illustrative rubric for {competition.program.value}; "
-                         "leave this unticked and build the rubric by hand", "illustrative_rubric")
+        raise InputError(
+            f"there is no illustrative rubric for {competition.program.value}; "
+            "leave this unticked and build the rubric by hand",
+            "illustrative_rubric",
+        )
     competition.rubric_illustrative = True
     for position, (key, title, criterion_title, max_points) in enumerate(rows):
         section = RubricSection(key=key, title=title, position=position)
-        section.criteria.append(Criterion(
-            competition=competition, key=f"{key}.main", title=criterion_title,
-            max_points=Decimal(max_points), step=Decimal(1), position=0,
-            # Whole points for each rating level of the [I] scale: floor(rating / 3 × max).
-            descriptors=[{"points": str(rating * max_points // 3), "label": label,
-                          "text": f"{label} [I]"} for rating, label in RATING_LEVELS],
-        ))
+        section.criteria.append(
+            Criterion(
+                competition=competition,
+                key=f"{key}.main",
+                title=criterion_title,
+                max_points=Decimal(max_points),
+                step=Decimal(1),
+                position=0,
+                # Whole points for each rating level of the [I] scale: floor(rating / 3 × max).
+                descriptors=[
+                    {
+                        "points": str(rating * max_points // 3),
+                        "label": label,
+                        "text": f"{label} [I]",
+                    }
+                    for rating, label in RATING_LEVELS
+                ],
+            )
+        )
         competition.sections.append(section)
 
 
-def update_competition(competition: Competition, values: Mapping[str, Any], *,
-                       actor: User) -> Competition:
+def update_competition(
+    competition: Competition, values: Mapping[str, Any], *, actor: User
+) -> Competition:
     """Change a competition's settings and policy (the rubric has its own functions)."""
     _check_window(values)
     check_policy(values, competition.sections)
@@ -226,9 +319,15 @@ def update_competition(competition: Competition, values: Mapping[str, Any], *,
         setattr(competition, name, values[name])
     db.session.flush()
     if changed:
-        audit.record("competition.update", "competition", competition.id, actor=actor,
-                     competition_id=competition.id, before=before,
-                     after=snapshot(competition, changed))
+        audit.record(
+            "competition.update",
+            "competition",
+            competition.id,
+            actor=actor,
+            competition_id=competition.id,
+            before=before,
+            after=snapshot(competition, changed),
+        )
     return competition
 
 
@@ -242,19 +341,28 @@ def policy_values(competition: Competition) -> dict[str, Any]:
 
 def submitted_reviews(competition: Competition) -> int:
     """How many submitted reviews the competition has (any one freezes the rubric)."""
-    return db.session.scalar(
-        select(func.count()).select_from(Review).join(Application)
-        .where(Application.competition_id == competition.id,
-               Review.status == ReviewStatus.SUBMITTED)
-    ) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Review)
+            .join(Application)
+            .where(
+                Application.competition_id == competition.id,
+                Review.status == ReviewStatus.SUBMITTED,
+            )
+        )
+        or 0
+    )
 
 
 def rubric_frozen_reason(competition: Competition) -> str | None:
     """Why the rubric may no longer change, or ``None`` while it may."""
     n = submitted_reviews(competition)
     if n:
-        return (f"The rubric is frozen: {n} review{'s have' if n != 1 else ' has'} been "
-                "submitted against it, and changing it would change scores already given.")
+        return (
+            f"The rubric is frozen: {n} review{'s have' if n != 1 else ' has'} been "
+            "submitted against it, and changing it would change scores already given."
+        )
     if competition.rubric_frozen_at is not None:
         return "The rubric is frozen: reviewing has started."
     return None
@@ -270,8 +378,9 @@ def ensure_rubric_editable(competition: Competition) -> None:
 # --------------------------------------------------------------------------- keys
 
 
-def check_unique(model: type, competition: Competition, key: str, exclude: int | None,
-                  field: str = "key") -> None:
+def check_unique(
+    model: type, competition: Competition, key: str, exclude: int | None, field: str = "key"
+) -> None:
     """Section, criterion and priority keys are unique within a competition."""
     clauses = [model.competition_id == competition.id, model.key == key]
     if exclude is not None:
@@ -283,39 +392,63 @@ def check_unique(model: type, competition: Competition, key: str, exclude: int |
 # --------------------------------------------------------------------------- priorities
 
 
-def add_priority(competition: Competition, values: Mapping[str, Any], *,
-                 actor: User) -> Priority:
+def add_priority(competition: Competition, values: Mapping[str, Any], *, actor: User) -> Priority:
     """Add a competitive preference priority worth bonus points."""
     check_unique(Priority, competition, values["key"], None)
     priority = Priority(competition=competition, **{k: values[k] for k in PRIORITY_FIELDS})
     db.session.add(priority)
     db.session.flush()
-    audit.record("priority.add", "priority", priority.id, actor=actor,
-                 competition_id=competition.id, after=snapshot(priority, PRIORITY_FIELDS))
+    audit.record(
+        "priority.add",
+        "priority",
+        priority.id,
+        actor=actor,
+        competition_id=competition.id,
+        after=snapshot(priority, PRIORITY_FIELDS),
+    )
     return priority
 
 
 def update_priority(priority: Priority, values: Mapping[str, Any], *, actor: User) -> Priority:
     """Change a priority's key, title or points (counts from the next ranking run)."""
     check_unique(Priority, priority.competition, values["key"], priority.id)
-    update_audited(priority, PRIORITY_FIELDS, values, action="priority.update", entity="priority",
-                   actor=actor, competition_id=priority.competition_id)
+    update_audited(
+        priority,
+        PRIORITY_FIELDS,
+        values,
+        action="priority.update",
+        entity="priority",
+        actor=actor,
+        competition_id=priority.competition_id,
+    )
     return priority
 
 
 def delete_priority(priority: Priority, *, actor: User) -> None:
     """Remove a priority no application has claimed."""
-    claimed = db.session.scalar(select(func.count()).select_from(ApplicationPriority)
-                                .where(ApplicationPriority.priority_id == priority.id))
+    claimed = db.session.scalar(
+        select(func.count())
+        .select_from(ApplicationPriority)
+        .where(ApplicationPriority.priority_id == priority.id)
+    )
     if claimed:
-        raise InputError(f"priority “{priority.title}” is claimed by {claimed} application(s), "
-                         "so it cannot be deleted; set its points to 0 instead", "priority")
+        raise InputError(
+            f"priority “{priority.title}” is claimed by {claimed} application(s), "
+            "so it cannot be deleted; set its points to 0 instead",
+            "priority",
+        )
     before = snapshot(priority, PRIORITY_FIELDS)
     competition_id = priority.competition_id
     db.session.delete(priority)
     db.session.flush()
-    audit.record("priority.delete", "priority", priority.id, actor=actor,
-                 competition_id=competition_id, before=before)
+    audit.record(
+        "priority.delete",
+        "priority",
+        priority.id,
+        actor=actor,
+        competition_id=competition_id,
+        before=before,
+    )
 
 
 def programs_with_template() -> list[Program]:

@@ -38,42 +38,61 @@ from scoring.services.competitions.competitions import (
 # --------------------------------------------------------------------------- rubric builder
 
 
-def _check_rubric(competition: Competition, layout: list[dict[str, Any]],
-                  field: str = "key") -> None:
+def _check_rubric(
+    competition: Competition, layout: list[dict[str, Any]], field: str = "key"
+) -> None:
     """Validate a would-be rubric (and the policy's tie-breakers against it) before any change."""
     rubric = rubric_of_layout(layout)
     try:
         rubric.validate()
     except RubricError as exc:
-        raise InputError(re.sub(r"^sections\[\d+\](\.criteria\[\d+\])?(\.\w+)?: ", "",
-                                str(exc)), field) from None
+        raise InputError(
+            re.sub(r"^sections\[\d+\](\.criteria\[\d+\])?(\.\w+)?: ", "", str(exc)), field
+        ) from None
     try:
         policy_from(policy_values(competition)).validate(rubric)
     except PolicyError as exc:
-        raise InputError(f"the ranking policy would break ({exc}); change the tie-breakers "
-                         "on the competition settings first", field) from None
+        raise InputError(
+            f"the ranking policy would break ({exc}); change the tie-breakers "
+            "on the competition settings first",
+            field,
+        ) from None
 
 
-def _section_dict(values: Mapping[str, Any], section_id: int | None,
-                  criteria: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"id": section_id, "key": values["key"], "title": values["title"],
-            "weight": values["weight"], "position": values["position"], "criteria": criteria}
+def _section_dict(
+    values: Mapping[str, Any], section_id: int | None, criteria: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "id": section_id,
+        "key": values["key"],
+        "title": values["title"],
+        "weight": values["weight"],
+        "position": values["position"],
+        "criteria": criteria,
+    }
 
 
 def _criterion_dict(values: Mapping[str, Any], criterion_id: int | None) -> dict[str, Any]:
-    return {"id": criterion_id, **{k: values[k] for k in
-                                   ("key", "title", "max_points", "step", "position")}}
+    return {
+        "id": criterion_id,
+        **{k: values[k] for k in ("key", "title", "max_points", "step", "position")},
+    }
 
 
-def add_section(competition: Competition, values: Mapping[str, Any], *,
-                actor: User) -> RubricSection:
+def add_section(
+    competition: Competition, values: Mapping[str, Any], *, actor: User
+) -> RubricSection:
     """Add a rubric section with its first criterion (``values['criterion_*']``): a section
     without criteria would not be a valid rubric (docs/ranking.md §1)."""
     ensure_rubric_editable(competition)
     check_unique(RubricSection, competition, values["key"], None)
-    first = {"key": values["criterion_key"], "title": values["criterion_title"],
-             "max_points": values["criterion_max_points"], "step": values["criterion_step"],
-             "position": 0}
+    first = {
+        "key": values["criterion_key"],
+        "title": values["criterion_title"],
+        "max_points": values["criterion_max_points"],
+        "step": values["criterion_step"],
+        "position": 0,
+    }
     check_unique(Criterion, competition, first["key"], None, "criterion_key")
     layout = rubric_layout(competition.sections)
     _check_rubric(competition, [*layout, _section_dict(values, None, [first])])
@@ -81,23 +100,38 @@ def add_section(competition: Competition, values: Mapping[str, Any], *,
     section.criteria.append(Criterion(competition=competition, descriptors=[], **first))
     competition.sections.append(section)
     db.session.flush()
-    audit.record("rubric.section_add", "rubric_section", section.id, actor=actor,
-                 competition_id=competition.id,
-                 after=snapshot(section, SECTION_FIELDS) | {"criterion": jsonable(first)})
+    audit.record(
+        "rubric.section_add",
+        "rubric_section",
+        section.id,
+        actor=actor,
+        competition_id=competition.id,
+        after=snapshot(section, SECTION_FIELDS) | {"criterion": jsonable(first)},
+    )
     return section
 
 
-def update_section(section: RubricSection, values: Mapping[str, Any], *,
-                   actor: User) -> RubricSection:
+def update_section(
+    section: RubricSection, values: Mapping[str, Any], *, actor: User
+) -> RubricSection:
     """Change a section's key, title, weight, position or guidance."""
     competition = section.competition
     ensure_rubric_editable(competition)
     check_unique(RubricSection, competition, values["key"], section.id)
-    layout = [s if s["id"] != section.id else _section_dict(values, section.id, s["criteria"])
-              for s in rubric_layout(competition.sections)]
+    layout = [
+        s if s["id"] != section.id else _section_dict(values, section.id, s["criteria"])
+        for s in rubric_layout(competition.sections)
+    ]
     _check_rubric(competition, layout)
-    update_audited(section, SECTION_FIELDS, values, action="rubric.section_update",
-                   entity="rubric_section", actor=actor, competition_id=competition.id)
+    update_audited(
+        section,
+        SECTION_FIELDS,
+        values,
+        action="rubric.section_update",
+        entity="rubric_section",
+        actor=actor,
+        competition_id=competition.id,
+    )
     return section
 
 
@@ -108,20 +142,27 @@ def delete_section(section: RubricSection, *, actor: User) -> None:
     ensure_rubric_editable(competition)
     layout = [s for s in rubric_layout(competition.sections) if s["id"] != section.id]
     if not layout:
-        raise InputError("a rubric needs at least one section; add another section first",
-                         "section")
+        raise InputError(
+            "a rubric needs at least one section; add another section first", "section"
+        )
     _check_rubric(competition, layout, field="section")
     before = snapshot(section, SECTION_FIELDS) | {
-        "criteria": [snapshot(c, CRITERION_FIELDS) for c in section.criteria]}
+        "criteria": [snapshot(c, CRITERION_FIELDS) for c in section.criteria]
+    }
     section_id = section.id
     competition.sections.remove(section)
     db.session.flush()
-    audit.record("rubric.section_delete", "rubric_section", section_id, actor=actor,
-                 competition_id=competition.id, before=before)
+    audit.record(
+        "rubric.section_delete",
+        "rubric_section",
+        section_id,
+        actor=actor,
+        competition_id=competition.id,
+        before=before,
+    )
 
 
-def add_criterion(section: RubricSection, values: Mapping[str, Any], *,
-                  actor: User) -> Criterion:
+def add_criterion(section: RubricSection, values: Mapping[str, Any], *, actor: User) -> Criterion:
     """Add a criterion to a section."""
     competition = section.competition
     ensure_rubric_editable(competition)
@@ -135,13 +176,18 @@ def add_criterion(section: RubricSection, values: Mapping[str, Any], *,
     criterion = Criterion(competition=competition, **{k: values[k] for k in CRITERION_FIELDS})
     section.criteria.append(criterion)
     db.session.flush()
-    audit.record("rubric.criterion_add", "criterion", criterion.id, actor=actor,
-                 competition_id=competition.id, after=snapshot(criterion, CRITERION_FIELDS))
+    audit.record(
+        "rubric.criterion_add",
+        "criterion",
+        criterion.id,
+        actor=actor,
+        competition_id=competition.id,
+        after=snapshot(criterion, CRITERION_FIELDS),
+    )
     return criterion
 
 
-def update_criterion(criterion: Criterion, values: Mapping[str, Any], *,
-                     actor: User) -> Criterion:
+def update_criterion(criterion: Criterion, values: Mapping[str, Any], *, actor: User) -> Criterion:
     """Change a criterion's key, title, maximum, step, position or descriptors."""
     competition = criterion.section.competition
     ensure_rubric_editable(competition)
@@ -149,11 +195,20 @@ def update_criterion(criterion: Criterion, values: Mapping[str, Any], *,
     _check_descriptors(values)
     layout = rubric_layout(competition.sections)
     for s in layout:
-        s["criteria"] = [c if c["id"] != criterion.id else _criterion_dict(values, criterion.id)
-                         for c in s["criteria"]]
+        s["criteria"] = [
+            c if c["id"] != criterion.id else _criterion_dict(values, criterion.id)
+            for c in s["criteria"]
+        ]
     _check_rubric(competition, layout)
-    update_audited(criterion, CRITERION_FIELDS, values, action="rubric.criterion_update",
-                   entity="criterion", actor=actor, competition_id=competition.id)
+    update_audited(
+        criterion,
+        CRITERION_FIELDS,
+        values,
+        action="rubric.criterion_update",
+        entity="criterion",
+        actor=actor,
+        competition_id=competition.id,
+    )
     return criterion
 
 
@@ -163,20 +218,35 @@ def delete_criterion(criterion: Criterion, *, actor: User) -> None:
     competition = section.competition
     ensure_rubric_editable(competition)
     if len(section.criteria) == 1:
-        raise InputError("a section needs at least one criterion; delete the section instead",
-                         "criterion")
+        raise InputError(
+            "a section needs at least one criterion; delete the section instead", "criterion"
+        )
     before = snapshot(criterion, CRITERION_FIELDS)
     criterion_id = criterion.id
     section.criteria.remove(criterion)
     db.session.flush()
-    audit.record("rubric.criterion_delete", "criterion", criterion_id, actor=actor,
-                 competition_id=competition.id, before=before)
+    audit.record(
+        "rubric.criterion_delete",
+        "criterion",
+        criterion_id,
+        actor=actor,
+        competition_id=competition.id,
+        before=before,
+    )
 
 
 def _check_descriptors(values: Mapping[str, Any]) -> None:
     """Every rating-level descriptor's points must be a score the criterion allows."""
-    rubric = Rubric((CoreSection(key="_", criteria=(CoreCriterion(
-        key="c", max_points=values["max_points"], step=values["step"]),)),))
+    rubric = Rubric(
+        (
+            CoreSection(
+                key="_",
+                criteria=(
+                    CoreCriterion(key="c", max_points=values["max_points"], step=values["step"]),
+                ),
+            ),
+        )
+    )
     seen: set[Decimal] = set()
     for i, d in enumerate(values.get("descriptors") or [], start=1):
         problem = rubric.check_points("c", d["points"])
@@ -184,6 +254,5 @@ def _check_descriptors(values: Mapping[str, Any]) -> None:
             raise InputError(f"line {i}: {problem}", "descriptors")
         points = Decimal(d["points"])
         if points in seen:
-            raise InputError(f"line {i}: {d['points']} points are described twice",
-                             "descriptors")
+            raise InputError(f"line {i}: {d['points']} points are described twice", "descriptors")
         seen.add(points)

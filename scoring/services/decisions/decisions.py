@@ -71,29 +71,48 @@ def _lock(run: RankingRun) -> None:
 
 def _ensure_decidable(run: RankingRun) -> None:
     if run.status != RunStatus.DONE:
-        raise Conflict(f"Ranking run {run.id} is {run.status.value}, not done: there is nothing "
-                       "to decide yet.")
+        raise Conflict(
+            f"Ranking run {run.id} is {run.status.value}, not done: there is nothing to decide yet."
+        )
     if run.what_if:
-        raise Conflict(f"Run {run.id} is a what-if run: decisions are made on official runs. "
-                       "Change the competition's policy and start a ranking to make it official.")
+        raise Conflict(
+            f"Run {run.id} is a what-if run: decisions are made on official runs. "
+            "Change the competition's policy and start a ranking to make it official."
+        )
 
 
 def _ensure_open(run: RankingRun) -> None:
     slate = slate_of(run)
     if slate is not None:
-        raise Conflict(f"The award list of run {run.id} is {slate.status.value}: its decisions "
-                       "are locked." + (" Withdraw it from approval to change them."
-                                        if slate.status == SlateStatus.PREPARED else ""))
+        raise Conflict(
+            f"The award list of run {run.id} is {slate.status.value}: its decisions "
+            "are locked."
+            + (
+                " Withdraw it from approval to change them."
+                if slate.status == SlateStatus.PREPARED
+                else ""
+            )
+        )
 
 
-def set_override(run: RankingRun, application_id: int, *, status: str, amount: Decimal,
-                 justification: str, actor: User) -> AwardOverride:
+def set_override(
+    run: RankingRun,
+    application_id: int,
+    *,
+    status: str,
+    amount: Decimal,
+    justification: str,
+    actor: User,
+) -> AwardOverride:
     """Set (or change) staff's exception to one application's computed award."""
     _lock(run)
     _ensure_decidable(run)
     _ensure_open(run)
-    result = db.session.scalar(select(RankingResult).where(
-        RankingResult.run_id == run.id, RankingResult.application_id == application_id))
+    result = db.session.scalar(
+        select(RankingResult).where(
+            RankingResult.run_id == run.id, RankingResult.application_id == application_id
+        )
+    )
     if result is None:
         raise NotFound("That application is not in this ranking run.")
     if not amount.is_finite() or amount != amount.quantize(CENT):
@@ -102,8 +121,7 @@ def set_override(run: RankingRun, application_id: int, *, status: str, amount: D
     _check_override(run, result, status, amount)
     justification = (justification or "").strip()
     if len(justification) < 10:
-        raise InputError("write at least 10 characters: why is this an exception?",
-                         "justification")
+        raise InputError("write at least 10 characters: why is this an exception?", "justification")
     override = overrides_of(run).get(application_id)
     before = _decision(result, override)
     if override is None:
@@ -111,28 +129,43 @@ def set_override(run: RankingRun, application_id: int, *, status: str, amount: D
         db.session.add(override)
     override.status, override.amount = status, amount
     override.justification, override.decided_by_id, override.decided_at = (
-        justification, actor.id, utcnow())
+        justification,
+        actor.id,
+        utcnow(),
+    )
     db.session.flush()
-    audit.record("award.override", "award_override", override.id, actor=actor,
-                 competition_id=run.competition_id, before=before,
-                 after={"ref": result.ref, "status": status, "award": str(amount),
-                        "run": run.id}, note=justification)
+    audit.record(
+        "award.override",
+        "award_override",
+        override.id,
+        actor=actor,
+        competition_id=run.competition_id,
+        before=before,
+        after={"ref": result.ref, "status": status, "award": str(amount), "run": run.id},
+        note=justification,
+    )
     return override
 
 
 def _decision(result: RankingResult, override: AwardOverride | None) -> dict[str, Any]:
     status, award = effective(result, override)
-    return {"ref": result.ref, "status": status, "award": str(award), "run": result.run_id,
-            "override": override is not None}
+    return {
+        "ref": result.ref,
+        "status": status,
+        "award": str(award),
+        "run": result.run_id,
+        "override": override is not None,
+    }
 
 
-def _check_override(run: RankingRun, result: RankingResult, status: str,
-                    amount: Decimal) -> None:
+def _check_override(run: RankingRun, result: RankingResult, status: str, amount: Decimal) -> None:
     if status not in OVERRIDE_STATUSES:
         raise InputError(f"choose one of {', '.join(OVERRIDE_STATUSES)}", "status")
     if result.rank is None:
-        raise InputError(f"{result.ref} is {result.status} and not ranked; it cannot be "
-                         "awarded by an override", "status")
+        raise InputError(
+            f"{result.ref} is {result.status} and not ranked; it cannot be awarded by an override",
+            "status",
+        )
     if status == "waitlisted" and amount != 0:
         raise InputError("a waitlisted application gets $0.00", "amount")
     if status in AWARDED and amount <= 0:
@@ -140,12 +173,21 @@ def _check_override(run: RankingRun, result: RankingResult, status: str,
     requested = db.session.get(Application, result.application_id).requested_amount
     if amount > requested:
         raise InputError(f"must not exceed the request of {money(requested)}", "amount")
-    others = sum((effective(r, o)[1] for r, o in _results_with_overrides(run)
-                  if r.application_id != result.application_id), ZERO)
+    others = sum(
+        (
+            effective(r, o)[1]
+            for r, o in _results_with_overrides(run)
+            if r.application_id != result.application_id
+        ),
+        ZERO,
+    )
     funds = run.total_funds or ZERO
     if others + amount > funds:
-        raise InputError(f"the awards would add up to {money(others + amount)}, more than the "
-                         f"{money(funds)} available; lower another award first", "amount")
+        raise InputError(
+            f"the awards would add up to {money(others + amount)}, more than the "
+            f"{money(funds)} available; lower another award first",
+            "amount",
+        )
 
 
 def _results_with_overrides(run: RankingRun) -> list[tuple[RankingResult, AwardOverride | None]]:
@@ -162,22 +204,35 @@ def clear_override(run: RankingRun, application_id: int, *, actor: User) -> None
     override = overrides_of(run).get(application_id)
     if override is None:
         raise NotFound("There is no exception to remove for that application.")
-    result = db.session.scalar(select(RankingResult).where(
-        RankingResult.run_id == run.id, RankingResult.application_id == application_id))
+    result = db.session.scalar(
+        select(RankingResult).where(
+            RankingResult.run_id == run.id, RankingResult.application_id == application_id
+        )
+    )
     before = _decision(result, override)
     db.session.delete(override)
     db.session.flush()
-    audit.record("award.override_remove", "award_override", override.id, actor=actor,
-                 competition_id=run.competition_id, before=before,
-                 after=_decision(result, None))
+    audit.record(
+        "award.override_remove",
+        "award_override",
+        override.id,
+        actor=actor,
+        competition_id=run.competition_id,
+        before=before,
+        after=_decision(result, None),
+    )
 
 
 # --------------------------------------------------------------------------- slate
 
 
 def _slate_state(slate: AwardSlate) -> dict[str, Any]:
-    return {"run": slate.run_id, "status": slate.status.value,
-            "prepared_by": slate.prepared_by_id, "approved_by": slate.approved_by_id}
+    return {
+        "run": slate.run_id,
+        "status": slate.status.value,
+        "prepared_by": slate.prepared_by_id,
+        "approved_by": slate.approved_by_id,
+    }
 
 
 def prepare_slate(run: RankingRun, *, actor: User) -> AwardSlate:
@@ -185,19 +240,35 @@ def prepare_slate(run: RankingRun, *, actor: User) -> AwardSlate:
     _lock(run)
     _ensure_decidable(run)
     _ensure_open(run)
-    pending = db.session.scalar(select(AwardSlate).where(
-        AwardSlate.competition_id == run.competition_id,
-        AwardSlate.status.in_([SlateStatus.PREPARED, SlateStatus.APPROVED])))
+    pending = db.session.scalar(
+        select(AwardSlate).where(
+            AwardSlate.competition_id == run.competition_id,
+            AwardSlate.status.in_([SlateStatus.PREPARED, SlateStatus.APPROVED]),
+        )
+    )
     if pending is not None:
-        raise Conflict(f"The award list of run {pending.run_id} is already "
-                       f"{pending.status.value}; publish or withdraw it first.")
-    slate = AwardSlate(competition_id=run.competition_id, run_id=run.id, prepared_by_id=actor.id,
-                       status=SlateStatus.PREPARED, prepared_at=utcnow())
+        raise Conflict(
+            f"The award list of run {pending.run_id} is already "
+            f"{pending.status.value}; publish or withdraw it first."
+        )
+    slate = AwardSlate(
+        competition_id=run.competition_id,
+        run_id=run.id,
+        prepared_by_id=actor.id,
+        status=SlateStatus.PREPARED,
+        prepared_at=utcnow(),
+    )
     db.session.add(slate)
     db.session.flush()
     totals = _totals(run)
-    audit.record("slate.prepare", "award_slate", slate.id, actor=actor,
-                 competition_id=run.competition_id, after=_slate_state(slate) | totals)
+    audit.record(
+        "slate.prepare",
+        "award_slate",
+        slate.id,
+        actor=actor,
+        competition_id=run.competition_id,
+        after=_slate_state(slate) | totals,
+    )
     return slate
 
 
@@ -211,26 +282,38 @@ def withdraw_slate(slate: AwardSlate, *, actor: User) -> None:
     """Take a prepared or approved (not yet published) award list back for changes."""
     _lock(slate.run)
     if slate.status == SlateStatus.PUBLISHED:
-        raise Conflict("This award list is published; it cannot be withdrawn. Rank again and "
-                       "publish a corrected list instead.")
+        raise Conflict(
+            "This award list is published; it cannot be withdrawn. Rank again and "
+            "publish a corrected list instead."
+        )
     before = _slate_state(slate)
     slate_id, competition_id = slate.id, slate.competition_id
     db.session.delete(slate)
     db.session.flush()
-    audit.record("slate.withdraw", "award_slate", slate_id, actor=actor,
-                 competition_id=competition_id, before=before)
+    audit.record(
+        "slate.withdraw",
+        "award_slate",
+        slate_id,
+        actor=actor,
+        competition_id=competition_id,
+        before=before,
+    )
 
 
 def approval_refusal(slate: AwardSlate, actor: User) -> str | None:
     """Why ``actor`` may not approve this slate, or ``None`` if they may."""
     if actor.id == slate.prepared_by_id:
-        return ("You prepared this award list, so you cannot approve it: a second staff member "
-                "with approval rights must approve it.")
+        return (
+            "You prepared this award list, so you cannot approve it: a second staff member "
+            "with approval rights must approve it."
+        )
     if not actor.can_approve:
         return "You do not have approval rights. Ask a staff member who can approve."
     if any(o.decided_by_id == actor.id for o in overrides_of(slate.run).values()):
-        return ("You made an exception (override) in this award list, so you cannot approve it: "
-                "another staff member with approval rights must approve it.")
+        return (
+            "You made an exception (override) in this award list, so you cannot approve it: "
+            "another staff member with approval rights must approve it."
+        )
     return None
 
 
@@ -238,18 +321,29 @@ def approve_slate(slate: AwardSlate, *, actor: User) -> AwardSlate:
     """Four-eyes approval by a second staff member with approval rights."""
     _lock(slate.run)
     if slate.status != SlateStatus.PREPARED:
-        raise Conflict(f"This award list is {slate.status.value}; only a list waiting for "
-                       "approval can be approved.")
+        raise Conflict(
+            f"This award list is {slate.status.value}; only a list waiting for "
+            "approval can be approved."
+        )
     refusal = approval_refusal(slate, actor)
     if refusal:
         raise Forbidden(refusal)
     before = _slate_state(slate)
     slate.status, slate.approved_by_id, slate.approved_at = (
-        SlateStatus.APPROVED, actor.id, utcnow())
+        SlateStatus.APPROVED,
+        actor.id,
+        utcnow(),
+    )
     db.session.flush()
-    audit.record("slate.approve", "award_slate", slate.id, actor=actor,
-                 competition_id=slate.competition_id, before=before,
-                 after=_slate_state(slate) | _totals(slate.run))
+    audit.record(
+        "slate.approve",
+        "award_slate",
+        slate.id,
+        actor=actor,
+        competition_id=slate.competition_id,
+        before=before,
+        after=_slate_state(slate) | _totals(slate.run),
+    )
     return slate
 
 
@@ -272,23 +366,33 @@ def publish_run(run: RankingRun, *, actor: User, public_url: str) -> Publication
     _ensure_decidable(run)
     slate = slate_of(run)
     if slate is None:
-        raise Conflict("This ranking has no award list submitted for approval; it cannot be "
-                       "published.")
+        raise Conflict(
+            "This ranking has no award list submitted for approval; it cannot be published."
+        )
     if slate.status == SlateStatus.PREPARED:
         raise Conflict("The award list has not been approved yet; it cannot be published.")
     first = slate.status == SlateStatus.APPROVED
     if first:
         before = _slate_state(slate)
         slate.status, slate.published_by_id, slate.published_at = (
-            SlateStatus.PUBLISHED, actor.id, utcnow())
+            SlateStatus.PUBLISHED,
+            actor.id,
+            utcnow(),
+        )
         db.session.flush()
     messages, unreachable = _queue_decision_mails(slate, public_url)
     if first:
-        audit.record("slate.publish", "award_slate", slate.id, actor=actor,
-                     competition_id=slate.competition_id, before=before,
-                     after=_slate_state(slate) | _totals(run) | {
-                         "public_url": public_url, "mails": len(messages),
-                         "no_mail_address": unreachable})
+        audit.record(
+            "slate.publish",
+            "award_slate",
+            slate.id,
+            actor=actor,
+            competition_id=slate.competition_id,
+            before=before,
+            after=_slate_state(slate)
+            | _totals(run)
+            | {"public_url": public_url, "mails": len(messages), "no_mail_address": unreachable},
+        )
     return Publication([m.id for m in messages if m.status != MailStatus.SENT], unreachable)
 
 
@@ -304,10 +408,16 @@ def _queue_decision_mails(slate: AwardSlate, public_url: str) -> tuple[list, lis
             unreachable.append(result.ref)
             continue
         status, award = effective(result, override)
-        messages.append(mail.queue(
-            to_addr, f"{competition.title}: decision on application {result.ref}",
-            decision_text(competition, application, result, status, award, override, public_url),
-            dedupe_key=f"award:{slate.id}:{application.id}"))
+        messages.append(
+            mail.queue(
+                to_addr,
+                f"{competition.title}: decision on application {result.ref}",
+                decision_text(
+                    competition, application, result, status, award, override, public_url
+                ),
+                dedupe_key=f"award:{slate.id}:{application.id}",
+            )
+        )
     return messages, sorted(unreachable)
 
 
@@ -332,27 +442,39 @@ STATUS_TEXT = {
 }
 
 
-def decision_text(competition: Competition, application: Application, result: RankingResult,
-                  status: str, award: Decimal, override: AwardOverride | None,
-                  public_url: str) -> str:
+def decision_text(
+    competition: Competition,
+    application: Application,
+    result: RankingResult,
+    status: str,
+    award: Decimal,
+    override: AwardOverride | None,
+    public_url: str,
+) -> str:
     """The body of the decision mail."""
     lines = [
-        "Hello,", "",
-        f"The Turnaround Office has published the award list of {competition.title}.", "",
+        "Hello,",
+        "",
+        f"The Turnaround Office has published the award list of {competition.title}.",
+        "",
         f"Application {result.ref} ({application.school.name}) {STATUS_TEXT.get(status, status)}.",
     ]
     if award > 0:
         lines.append(f"Award: {money(award)} (requested {money(application.requested_amount)}).")
     if result.final is not None:
-        lines.append(f"Final score: {result.final.normalize():f}"
-                     + (f"; rank {result.rank}." if result.rank else "."))
+        lines.append(
+            f"Final score: {result.final.normalize():f}"
+            + (f"; rank {result.rank}." if result.rank else ".")
+        )
     if result.status == "ineligible" and result.reason:
         lines.append(f"Reason: {result.reason}")
     if override is not None:
-        lines += ["", "This decision is an exception made by staff to the computed result: "
-                  f"{override.justification}"]
-    lines += ["", f"The published award list: {public_url}", "",
-              "CSDE Turnaround Office"]
+        lines += [
+            "",
+            "This decision is an exception made by staff to the computed result: "
+            f"{override.justification}",
+        ]
+    lines += ["", f"The published award list: {public_url}", "", "CSDE Turnaround Office"]
     return "\n".join(lines) + "\n"
 
 
@@ -361,14 +483,21 @@ def decision_text(competition: Competition, application: Application, result: Ra
 
 def published_slate(competition: Competition) -> AwardSlate | None:
     """The latest published award list of the competition."""
-    return db.session.scalar(select(AwardSlate).where(
-        AwardSlate.competition_id == competition.id, AwardSlate.status == SlateStatus.PUBLISHED)
-        .order_by(AwardSlate.published_at.desc(), AwardSlate.id.desc()).limit(1))
+    return db.session.scalar(
+        select(AwardSlate)
+        .where(
+            AwardSlate.competition_id == competition.id, AwardSlate.status == SlateStatus.PUBLISHED
+        )
+        .order_by(AwardSlate.published_at.desc(), AwardSlate.id.desc())
+        .limit(1)
+    )
 
 
 def published_competitions() -> list[tuple[Competition, AwardSlate]]:
-    slates = db.session.scalars(select(AwardSlate).where(
-        AwardSlate.status == SlateStatus.PUBLISHED).order_by(AwardSlate.published_at)).all()
+    slates = db.session.scalars(
+        select(AwardSlate)
+        .where(AwardSlate.status == SlateStatus.PUBLISHED)
+        .order_by(AwardSlate.published_at)
+    ).all()
     latest = {s.competition_id: s for s in slates}
-    return sorted(((s.run.competition, s) for s in latest.values()),
-                  key=lambda pair: pair[0].title)
+    return sorted(((s.run.competition, s) for s in latest.values()), key=lambda pair: pair[0].title)

@@ -31,6 +31,17 @@ from scoring.services.ranking.runs import (
     policy_for,
 )
 
-__all__ = ["PACKED_QUERY_BYTES", "TEST_DELAY_ENV", "InputsError", "create_run", "execute_run",
-           "explanation_for", "explanation_text", "latest_done_run", "mark_failed",
-           "policy_for", "read_inputs", "result_document_for_run"]
+__all__ = [
+    "PACKED_QUERY_BYTES",
+    "TEST_DELAY_ENV",
+    "InputsError",
+    "create_run",
+    "execute_run",
+    "explanation_for",
+    "explanation_text",
+    "latest_done_run",
+    "mark_failed",
+    "policy_for",
+    "read_inputs",
+    "result_document_for_run",
+]

@@ -47,15 +47,18 @@ def current_run(competition: Competition) -> RankingRun | None:
 
 def latest_run(competition: Competition) -> RankingRun | None:
     """The latest run of any kind and status (to show progress)."""
-    return db.session.scalar(select(RankingRun).where(RankingRun.competition_id == competition.id)
-                             .order_by(RankingRun.id.desc()).limit(1))
+    return db.session.scalar(
+        select(RankingRun)
+        .where(RankingRun.competition_id == competition.id)
+        .order_by(RankingRun.id.desc())
+        .limit(1)
+    )
 
 
 def pending_run(competition: Competition) -> RankingRun | None:
     """The latest run if it is still queued or running (the board says so)."""
     run = latest_run(competition)
-    return run if run is not None and run.status in (RunStatus.QUEUED, RunStatus.RUNNING) \
-        else None
+    return run if run is not None and run.status in (RunStatus.QUEUED, RunStatus.RUNNING) else None
 
 
 def run_of(competition: Competition, run_id: int | None) -> RankingRun | None:
@@ -70,8 +73,14 @@ def run_of(competition: Competition, run_id: int | None) -> RankingRun | None:
 
 def runs_of(competition: Competition, limit: int = 50) -> list[RankingRun]:
     """The competition's latest runs, newest first (the board's run picker)."""
-    return list(db.session.scalars(select(RankingRun).where(
-        RankingRun.competition_id == competition.id).order_by(RankingRun.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(RankingRun)
+            .where(RankingRun.competition_id == competition.id)
+            .order_by(RankingRun.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def policy_number(run: RankingRun, name: str) -> Decimal | None:
@@ -86,8 +95,10 @@ def slate_of(run: RankingRun) -> AwardSlate | None:
 
 def overrides_of(run: RankingRun) -> dict[int, AwardOverride]:
     """The run's overrides by application id."""
-    return {o.application_id: o for o in db.session.scalars(
-        select(AwardOverride).where(AwardOverride.run_id == run.id))}
+    return {
+        o.application_id: o
+        for o in db.session.scalars(select(AwardOverride).where(AwardOverride.run_id == run.id))
+    }
 
 
 # --------------------------------------------------------------------------- board
@@ -142,36 +153,61 @@ def board(run: RankingRun) -> Board:
         select(RankingResult, School.name, School.district_id)
         .join(Application, Application.id == RankingResult.application_id)
         .join(School, School.id == Application.school_id)
-        .where(RankingResult.run_id == run.id).order_by(RankingResult.position)).all()
+        .where(RankingResult.run_id == run.id)
+        .order_by(RankingResult.position)
+    ).all()
     district_names = dict(db.session.execute(select(District.code, District.name)).all())
     overrides = overrides_of(run)
     rows, total, line_after, cut = [], ZERO, None, None
     for result, school_name, _district_id in results:
         override = overrides.get(result.application_id)
         status, award = effective(result, override)
-        row = BoardRow(result, school_name, district_names.get(result.district_code, ""),
-                       override, status, award)
+        row = BoardRow(
+            result,
+            school_name,
+            district_names.get(result.district_code, ""),
+            override,
+            status,
+            award,
+        )
         if result.rank is not None:
             total += award
             row.running_total = total
             if award > 0:
                 line_after = result.position
-                cut = result.final if cut is None or (result.final is not None
-                                                       and result.final < cut) else cut
+                cut = (
+                    result.final
+                    if cut is None or (result.final is not None and result.final < cut)
+                    else cut
+                )
         rows.append(row)
     for row in rows:
-        row.funded_side = line_after is not None and row.result.rank is not None \
+        row.funded_side = (
+            line_after is not None
+            and row.result.rank is not None
             and row.result.position <= line_after
+        )
     computed = sum((r.result.award for r in rows), ZERO)
     districts = sorted({(r.result.district_code, r.district_name) for r in rows})
-    return Board(run, rows, overrides, computed, sum((r.award for r in rows), ZERO),
-                 line_after, cut, districts)
+    return Board(
+        run,
+        rows,
+        overrides,
+        computed,
+        sum((r.award for r in rows), ZERO),
+        line_after,
+        cut,
+        districts,
+    )
 
 
 def score_points(view: Board) -> list[charts.ScorePoint]:
     """The ranked applications' final scores and whether they get money (for the chart)."""
-    return [charts.ScorePoint(r.result.final, r.award > 0) for r in view.rows
-            if r.result.rank is not None and r.result.final is not None]
+    return [
+        charts.ScorePoint(r.result.final, r.award > 0)
+        for r in view.rows
+        if r.result.rank is not None and r.result.final is not None
+    ]
 
 
 def distribution_chart(view: Board):
@@ -179,10 +215,18 @@ def distribution_chart(view: Board):
     (the stylesheet shows one of them)."""
     points = score_points(view)
     min_score = policy_number(view.run, "min_score")
-    wide = charts.score_distribution(points, cut_score=view.cut_score, min_score=min_score,
-                                     css="wide")
-    narrow = charts.score_distribution(points, cut_score=view.cut_score, min_score=min_score,
-                                       bin_width=10, width=360, height=240, css="narrow")
+    wide = charts.score_distribution(
+        points, cut_score=view.cut_score, min_score=min_score, css="wide"
+    )
+    narrow = charts.score_distribution(
+        points,
+        cut_score=view.cut_score,
+        min_score=min_score,
+        bin_width=10,
+        width=360,
+        height=240,
+        css="narrow",
+    )
     return wide + narrow
 
 
@@ -190,9 +234,11 @@ def leniency_chart(run: RankingRun):
     """Reviewer leniency from the run's stored statistics (each reviewer's n and mean raw
     score over their counted reviews, and the mean of all counted reviews)."""
     stats = run.stats or {}
-    reviewers = [charts.ReviewerLeniency(str(name), int(st.get("n") or 0), float(st["mean"]))
-                 for name, st in (stats.get("reviewers") or {}).items()
-                 if st.get("mean") is not None]
+    reviewers = [
+        charts.ReviewerLeniency(str(name), int(st.get("n") or 0), float(st["mean"]))
+        for name, st in (stats.get("reviewers") or {}).items()
+        if st.get("mean") is not None
+    ]
     reviewers.sort(key=lambda r: (-r.mean, r.reviewer))
     return charts.reviewer_leniency(reviewers, stats.get("mean"))
 
@@ -200,13 +246,17 @@ def leniency_chart(run: RankingRun):
 def override_defaults(result: RankingResult, override: AwardOverride | None) -> dict[str, Any]:
     """What the override form starts with: the current decision."""
     status, award = effective(result, override)
-    return {"application_id": str(result.application_id),
-            "status": status if status in OVERRIDE_STATUSES else "waitlisted",
-            "amount": award, "justification": override.justification if override else ""}
+    return {
+        "application_id": str(result.application_id),
+        "status": status if status in OVERRIDE_STATUSES else "waitlisted",
+        "amount": award,
+        "justification": override.justification if override else "",
+    }
 
 
-def filter_rows(rows: list[BoardRow], *, status: str = "", district: str = "",
-                flag: str = "") -> list[BoardRow]:
+def filter_rows(
+    rows: list[BoardRow], *, status: str = "", district: str = "", flag: str = ""
+) -> list[BoardRow]:
     """The board's filters: effective status, district code, flag (or "override")."""
     out = rows
     if status:
@@ -222,8 +272,9 @@ def filter_rows(rows: list[BoardRow], *, status: str = "", district: str = "",
 
 def result_for(run: RankingRun, ref: str) -> RankingResult:
     """One application's result in a run (404 if the run has no such application)."""
-    result = db.session.scalar(select(RankingResult).where(RankingResult.run_id == run.id,
-                                                           RankingResult.ref == ref))
+    result = db.session.scalar(
+        select(RankingResult).where(RankingResult.run_id == run.id, RankingResult.ref == ref)
+    )
     if result is None:
         raise NotFound("That application is not in this ranking run.")
     return result
@@ -234,8 +285,11 @@ def result_by_application(run: RankingRun, application_id: Any) -> RankingResult
     text = str(application_id or "")
     result = None
     if text.isdigit() and len(text) < 12:
-        result = db.session.scalar(select(RankingResult).where(
-            RankingResult.run_id == run.id, RankingResult.application_id == int(text)))
+        result = db.session.scalar(
+            select(RankingResult).where(
+                RankingResult.run_id == run.id, RankingResult.application_id == int(text)
+            )
+        )
     if result is None:
         raise NotFound("That application is not in this ranking run.")
     return result

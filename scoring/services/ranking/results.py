@@ -19,14 +19,36 @@ from scoring.extensions import db
 from scoring.models import Competition, RankingResult, RankingRun, RunStatus
 from scoring.services.db import bulk_insert, is_postgres
 
-__all__ = ["explanation_for", "explanation_text", "latest_done_run", "result_document_for_run",
-           "write_results"]
+__all__ = [
+    "explanation_for",
+    "explanation_text",
+    "latest_done_run",
+    "result_document_for_run",
+    "write_results",
+]
 
 
-_RESULT_COLUMNS = ("run_id", "application_id", "position", "ref", "school_code",
-                   "district_code", "tier", "reviews", "review_scores", "base",
-                   "priority_points", "final", "sections", "rank", "flags", "status", "award",
-                   "reason", "explanation")
+_RESULT_COLUMNS = (
+    "run_id",
+    "application_id",
+    "position",
+    "ref",
+    "school_code",
+    "district_code",
+    "tier",
+    "reviews",
+    "review_scores",
+    "base",
+    "priority_points",
+    "final",
+    "sections",
+    "rank",
+    "flags",
+    "status",
+    "award",
+    "reason",
+    "explanation",
+)
 
 
 def _json_text(value: Any) -> str:
@@ -55,13 +77,30 @@ def write_results(run: RankingRun, result: Any, document: dict, inputs: Any) -> 
     doc_order = [records[i] for i in result._c.doc_order.tolist()]  # document order
 
     def rows():
-        for position, (a, record) in enumerate(zip(document["applications"], doc_order,
-                                                   strict=True), start=1):
-            yield (run.id, app_ids[a["ref"]], position, a["ref"], a["school"], a["district"],
-                   a["tier"], a["reviews"], enc(a["review_scores"]), _dec(a["base"]),
-                   _dec(a["priority_points"]), _dec(a["final"]), enc(a["sections"]), a["rank"],
-                   enc(a["flags"]), a["status"], Decimal(a["award"]), a["reason"],
-                   enc(record))
+        for position, (a, record) in enumerate(
+            zip(document["applications"], doc_order, strict=True), start=1
+        ):
+            yield (
+                run.id,
+                app_ids[a["ref"]],
+                position,
+                a["ref"],
+                a["school"],
+                a["district"],
+                a["tier"],
+                a["reviews"],
+                enc(a["review_scores"]),
+                _dec(a["base"]),
+                _dec(a["priority_points"]),
+                _dec(a["final"]),
+                enc(a["sections"]),
+                a["rank"],
+                enc(a["flags"]),
+                a["status"],
+                Decimal(a["award"]),
+                a["reason"],
+                enc(record),
+            )
 
     bulk_insert(RankingResult.__table__, _RESULT_COLUMNS, rows())
 
@@ -85,43 +124,95 @@ def result_document_for_run(run: RankingRun) -> dict:
         raise InputError(f"run {run.id} is {run.status.value}, not done")
     competition = db.session.get(Competition, run.competition_id)
     rows = db.session.execute(
-        select(RankingResult.ref, RankingResult.school_code, RankingResult.district_code,
-               RankingResult.tier, RankingResult.reviews, RankingResult.review_scores,
-               RankingResult.base, RankingResult.priority_points, RankingResult.final,
-               RankingResult.sections, RankingResult.rank, RankingResult.flags,
-               RankingResult.status, RankingResult.award, RankingResult.reason)
-        .where(RankingResult.run_id == run.id).order_by(RankingResult.position)).all()
-    apps = [{
-        "ref": ref, "school": school, "district": district, "tier": tier, "reviews": n,
-        "review_scores": scores, "base": None if base is None else float(base),
-        "priority_points": _number(pp), "final": None if final is None else float(final),
-        "sections": sections, "rank": rank, "flags": flags, "status": status,
-        "award": _money(award), "reason": reason,
-    } for (ref, school, district, tier, n, scores, base, pp, final, sections, rank, flags,
-           status, award, reason) in rows]
+        select(
+            RankingResult.ref,
+            RankingResult.school_code,
+            RankingResult.district_code,
+            RankingResult.tier,
+            RankingResult.reviews,
+            RankingResult.review_scores,
+            RankingResult.base,
+            RankingResult.priority_points,
+            RankingResult.final,
+            RankingResult.sections,
+            RankingResult.rank,
+            RankingResult.flags,
+            RankingResult.status,
+            RankingResult.award,
+            RankingResult.reason,
+        )
+        .where(RankingResult.run_id == run.id)
+        .order_by(RankingResult.position)
+    ).all()
+    apps = [
+        {
+            "ref": ref,
+            "school": school,
+            "district": district,
+            "tier": tier,
+            "reviews": n,
+            "review_scores": scores,
+            "base": None if base is None else float(base),
+            "priority_points": _number(pp),
+            "final": None if final is None else float(final),
+            "sections": sections,
+            "rank": rank,
+            "flags": flags,
+            "status": status,
+            "award": _money(award),
+            "reason": reason,
+        }
+        for (
+            ref,
+            school,
+            district,
+            tier,
+            n,
+            scores,
+            base,
+            pp,
+            final,
+            sections,
+            rank,
+            flags,
+            status,
+            award,
+            reason,
+        ) in rows
+    ]
     return {
-        "competition": competition.slug, "run": run.id, "inputs_sha256": run.inputs_sha256,
-        "policy": run.policy, "total_funds": _money(run.total_funds),
-        "total_awarded": _money(run.total_awarded), "remaining": _money(run.remaining),
+        "competition": competition.slug,
+        "run": run.id,
+        "inputs_sha256": run.inputs_sha256,
+        "policy": run.policy,
+        "total_funds": _money(run.total_funds),
+        "total_awarded": _money(run.total_awarded),
+        "remaining": _money(run.remaining),
         "applications": apps,
     }
 
 
-def latest_done_run(competition: Competition, *,
-                    include_what_if: bool = False) -> RankingRun | None:
+def latest_done_run(
+    competition: Competition, *, include_what_if: bool = False
+) -> RankingRun | None:
     """The most recent done run of ``competition`` (what-if runs excluded unless asked)."""
-    stmt = select(RankingRun).where(RankingRun.competition_id == competition.id,
-                                    RankingRun.status == RunStatus.DONE)
+    stmt = select(RankingRun).where(
+        RankingRun.competition_id == competition.id, RankingRun.status == RunStatus.DONE
+    )
     if not include_what_if:
         stmt = stmt.where(RankingRun.what_if.is_(False))
-    return db.session.scalars(stmt.order_by(RankingRun.finished_at.desc(),
-                                            RankingRun.id.desc()).limit(1)).first()
+    return db.session.scalars(
+        stmt.order_by(RankingRun.finished_at.desc(), RankingRun.id.desc()).limit(1)
+    ).first()
 
 
 def explanation_text(run: RankingRun, ref: str) -> str:
     """The stored explanation of application ``ref`` in ``run``, as plain text."""
-    data = db.session.scalar(select(RankingResult.explanation).where(
-        RankingResult.run_id == run.id, RankingResult.ref == ref))
+    data = db.session.scalar(
+        select(RankingResult.explanation).where(
+            RankingResult.run_id == run.id, RankingResult.ref == ref
+        )
+    )
     if data is None:
         raise NotFound(f"application {ref!r} has no result in ranking run {run.id}")
     return render_explanation(explanation_for(run, data))

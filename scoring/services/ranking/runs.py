@@ -81,8 +81,13 @@ def _jsonable(overrides: dict[str, Any]) -> dict[str, Any]:
     return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in overrides.items()}
 
 
-def create_run(competition: Competition, *, actor: User | None = None,
-               overrides: dict[str, Any] | None = None, label: str | None = None) -> RankingRun:
+def create_run(
+    competition: Competition,
+    *,
+    actor: User | None = None,
+    overrides: dict[str, Any] | None = None,
+    label: str | None = None,
+) -> RankingRun:
     """Queue a ranking run of ``competition`` (status ``queued``); the caller commits, then
     dispatches ``rank_competition.delay(run.id)``.
 
@@ -94,14 +99,25 @@ def create_run(competition: Competition, *, actor: User | None = None,
         policy_for(competition, overrides)
     except PolicyError as exc:
         raise InputError(str(exc), "policy") from None
-    run = RankingRun(competition_id=competition.id, status=RunStatus.QUEUED,
-                     what_if=bool(overrides), label=label, policy_overrides=overrides,
-                     created_by_id=actor.id if actor else None, attempts=0)
+    run = RankingRun(
+        competition_id=competition.id,
+        status=RunStatus.QUEUED,
+        what_if=bool(overrides),
+        label=label,
+        policy_overrides=overrides,
+        created_by_id=actor.id if actor else None,
+        attempts=0,
+    )
     db.session.add(run)
     db.session.flush()
-    audit.record("ranking.queue", "ranking_run", run.id, actor=actor,
-                 competition_id=competition.id,
-                 after={"status": "queued", "what_if": run.what_if, "overrides": overrides})
+    audit.record(
+        "ranking.queue",
+        "ranking_run",
+        run.id,
+        actor=actor,
+        competition_id=competition.id,
+        after={"status": "queued", "what_if": run.what_if, "overrides": overrides},
+    )
     return run
 
 
@@ -109,11 +125,15 @@ def _lock_run(run_id: int) -> RankingRun | None:
     """The run row, locked until the transaction ends (one executor at a time)."""
     if not is_postgres():
         # SQLite: a write first takes the database lock, so a second executor waits here.
-        db.session.execute(update(RankingRun).where(RankingRun.id == run_id)
-                           .values(attempts=RankingRun.attempts))
+        db.session.execute(
+            update(RankingRun).where(RankingRun.id == run_id).values(attempts=RankingRun.attempts)
+        )
     return db.session.scalars(
-        select(RankingRun).where(RankingRun.id == run_id).with_for_update()
-        .execution_options(populate_existing=True)).one_or_none()
+        select(RankingRun)
+        .where(RankingRun.id == run_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
 
 
 def mark_failed(run_id: int, message: str) -> None:
@@ -128,8 +148,13 @@ def _fail(run: RankingRun, message: str) -> None:
     run.status = RunStatus.FAILED
     run.error = message
     run.finished_at = utcnow()
-    audit.record("ranking.fail", "ranking_run", run.id, competition_id=run.competition_id,
-                 after={"status": "failed", "error": message, "attempts": run.attempts})
+    audit.record(
+        "ranking.fail",
+        "ranking_run",
+        run.id,
+        competition_id=run.competition_id,
+        after={"status": "failed", "error": message, "attempts": run.attempts},
+    )
     db.session.flush()
     log.warning("ranking run %s failed: %s", run.id, message)
 
@@ -181,8 +206,15 @@ def _execute(run: RankingRun) -> RankingRun:
         with _snapshot() as conn:
             inputs = read_inputs(competition, conn, policy.tie_breakers)
         t_read = time.perf_counter()
-        result = rank_columns(inputs.rubric, policy, inputs.applications, inputs.review_app,
-                              inputs.review_reviewer, inputs.points, inputs.priorities)
+        result = rank_columns(
+            inputs.rubric,
+            policy,
+            inputs.applications,
+            inputs.review_app,
+            inputs.review_reviewer,
+            inputs.points,
+            inputs.priorities,
+        )
         document = result_document(result, competition.slug, run.id)
     except (PolicyError, RubricError, InputsError, ValueError) as exc:
         _fail(run, str(exc))
@@ -190,9 +222,16 @@ def _execute(run: RankingRun) -> RankingRun:
     t_compute = time.perf_counter()
     write_results(run, result, document, inputs)
     t_write = time.perf_counter()
-    _finish(run, result, inputs, {"read": round(t_read - start, 3),
-                                  "compute": round(t_compute - t_read, 3),
-                                  "write": round(t_write - t_compute, 3)})
+    _finish(
+        run,
+        result,
+        inputs,
+        {
+            "read": round(t_read - start, 3),
+            "compute": round(t_compute - t_read, 3),
+            "write": round(t_write - t_compute, 3),
+        },
+    )
     return run
 
 
@@ -208,8 +247,9 @@ def _snapshot() -> Iterator[Connection]:
     if not is_postgres():
         yield db.session.connection()
         return
-    with db.engine.connect().execution_options(isolation_level="REPEATABLE READ",
-                                               postgresql_readonly=True) as conn:
+    with db.engine.connect().execution_options(
+        isolation_level="REPEATABLE READ", postgresql_readonly=True
+    ) as conn:
         with conn.begin():
             yield conn
 
@@ -227,21 +267,35 @@ def _finish(run: RankingRun, result: Any, inputs: Inputs, timings: dict[str, flo
     run.total_funds, run.total_awarded = result.total_funds, result.total_awarded
     run.remaining = result.remaining
     run.stats = {
-        "applications": len(inputs.applications), "counted_reviews": len(inputs.review_app),
-        "mean": result.mu, "std": result.sigma,
-        "reviewers": {k: {"n": s.n, "mean": s.mean, "std": s.std, "applied": s.applied}
-                      for k, s in result.reviewer_stats.items()},
+        "applications": len(inputs.applications),
+        "counted_reviews": len(inputs.review_app),
+        "mean": result.mu,
+        "std": result.sigma,
+        "reviewers": {
+            k: {"n": s.n, "mean": s.mean, "std": s.std, "applied": s.applied}
+            for k, s in result.reviewer_stats.items()
+        },
         "explain": explanation_context(result),
     }
     run.timings = timings | {"total": round(sum(timings.values()), 3)}
     run.status, run.finished_at = RunStatus.DONE, utcnow()
-    audit.record("ranking.run", "ranking_run", run.id, competition_id=run.competition_id,
-                 actor=run.created_by,
-                 after={"status": "done", "inputs_sha256": run.inputs_sha256,
-                        "total_funds": str(run.total_funds),
-                        "total_awarded": str(run.total_awarded),
-                        "remaining": str(run.remaining), "what_if": run.what_if,
-                        "applications": len(inputs.applications),
-                        "counted_reviews": len(inputs.review_app),
-                        "attempts": run.attempts, "timings": run.timings})
+    audit.record(
+        "ranking.run",
+        "ranking_run",
+        run.id,
+        competition_id=run.competition_id,
+        actor=run.created_by,
+        after={
+            "status": "done",
+            "inputs_sha256": run.inputs_sha256,
+            "total_funds": str(run.total_funds),
+            "total_awarded": str(run.total_awarded),
+            "remaining": str(run.remaining),
+            "what_if": run.what_if,
+            "applications": len(inputs.applications),
+            "counted_reviews": len(inputs.review_app),
+            "attempts": run.attempts,
+            "timings": run.timings,
+        },
+    )
     db.session.flush()

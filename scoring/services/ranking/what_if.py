@@ -74,9 +74,18 @@ class WhatIf:
         return [r for r in self.rows if r.change == change]
 
 
-WHAT_IF_KNOBS = ("total_funds", "min_score", "normalization", "aggregation", "fund_down",
-                 "max_award", "district_max_awards", "district_max_amount", "partial_funding",
-                 "partial_min")
+WHAT_IF_KNOBS = (
+    "total_funds",
+    "min_score",
+    "normalization",
+    "aggregation",
+    "fund_down",
+    "max_award",
+    "district_max_awards",
+    "district_max_amount",
+    "partial_funding",
+    "partial_min",
+)
 
 
 def what_if(competition: Competition, overrides: Mapping[str, Any]) -> WhatIf:
@@ -90,11 +99,20 @@ def what_if(competition: Competition, overrides: Mapping[str, Any]) -> WhatIf:
     baseline = current_run(competition)
     try:
         policy = policy_for(competition, dict(overrides))
-        tie_breakers = [*policy.tie_breakers, *((baseline.policy or {}).get("tie_breakers") or ()
-                                                if baseline is not None else ())]
+        tie_breakers = [
+            *policy.tie_breakers,
+            *((baseline.policy or {}).get("tie_breakers") or () if baseline is not None else ()),
+        ]
         inputs = read_inputs(competition, tie_breakers=tie_breakers)
-        result = rank_columns(inputs.rubric, policy, inputs.applications, inputs.review_app,
-                              inputs.review_reviewer, inputs.points, inputs.priorities)
+        result = rank_columns(
+            inputs.rubric,
+            policy,
+            inputs.applications,
+            inputs.review_app,
+            inputs.review_reviewer,
+            inputs.points,
+            inputs.priorities,
+        )
     except PolicyError as exc:
         raise policy_error(exc, WHAT_IF_KNOBS) from None
     except (RubricError, ValueError) as exc:
@@ -104,40 +122,74 @@ def what_if(competition: Competition, overrides: Mapping[str, Any]) -> WhatIf:
     exceptions: set[int] = set()
     data_changed = False
     if baseline is not None:
-        before = {r.ref: r for r in db.session.scalars(
-            select(RankingResult).where(RankingResult.run_id == baseline.id))}
+        before = {
+            r.ref: r
+            for r in db.session.scalars(
+                select(RankingResult).where(RankingResult.run_id == baseline.id)
+            )
+        }
         exceptions = set(overrides_of(baseline))
-        same_policy = rank_columns(inputs.rubric, Policy.from_dict(baseline.policy),
-                                   inputs.applications, inputs.review_app,
-                                   inputs.review_reviewer, inputs.points, inputs.priorities)
+        same_policy = rank_columns(
+            inputs.rubric,
+            Policy.from_dict(baseline.policy),
+            inputs.applications,
+            inputs.review_app,
+            inputs.review_reviewer,
+            inputs.points,
+            inputs.priorities,
+        )
         data_changed = same_policy.inputs_sha256 != baseline.inputs_sha256
     schools = _school_names(competition)
     rows = []
     for a in doc["applications"]:
         b = before.get(a["ref"])
-        rows.append(WhatIfRow(
-            a["ref"], schools.get(a["school"], a["school"]), a["district"], a["rank"],
-            a["final"], a["status"], Decimal(a["award"]),
-            b.status if b else None, b.award if b else None, b.rank if b else None,
-            bool(b and b.application_id in exceptions)))
-    return WhatIf(dict(overrides), doc["policy"], Decimal(doc["total_funds"]),
-                  Decimal(doc["total_awarded"]), Decimal(doc["remaining"]), rows, baseline,
-                  data_changed)
+        rows.append(
+            WhatIfRow(
+                a["ref"],
+                schools.get(a["school"], a["school"]),
+                a["district"],
+                a["rank"],
+                a["final"],
+                a["status"],
+                Decimal(a["award"]),
+                b.status if b else None,
+                b.award if b else None,
+                b.rank if b else None,
+                bool(b and b.application_id in exceptions),
+            )
+        )
+    return WhatIf(
+        dict(overrides),
+        doc["policy"],
+        Decimal(doc["total_funds"]),
+        Decimal(doc["total_awarded"]),
+        Decimal(doc["remaining"]),
+        rows,
+        baseline,
+        data_changed,
+    )
 
 
 def _school_names(competition: Competition) -> dict[str, str]:
-    return dict(db.session.execute(
-        select(School.code, School.name).join(Application, Application.school_id == School.id)
-        .where(Application.competition_id == competition.id)).all())
+    return dict(
+        db.session.execute(
+            select(School.code, School.name)
+            .join(Application, Application.school_id == School.id)
+            .where(Application.competition_id == competition.id)
+        ).all()
+    )
 
 
-def save_what_if(competition: Competition, overrides: Mapping[str, Any], *, actor: User,
-                 label: str | None) -> RankingRun:
+def save_what_if(
+    competition: Competition, overrides: Mapping[str, Any], *, actor: User, label: str | None
+) -> RankingRun:
     """Queue the tried policy as a what-if run (the caller commits, then dispatches it)."""
     if not overrides:
-        raise InputError("change at least one setting to save a what-if run (or start an "
-                         "ordinary ranking from the board)", None)
+        raise InputError(
+            "change at least one setting to save a what-if run (or start an "
+            "ordinary ranking from the board)",
+            None,
+        )
     what_if(competition, overrides)  # same checks and messages as trying it
     label = label or "What-if: " + ", ".join(f"{k} {v}" for k, v in overrides.items())
-    return create_run(competition, actor=actor, overrides=dict(overrides),
-                              label=label[:200])
+    return create_run(competition, actor=actor, overrides=dict(overrides), label=label[:200])

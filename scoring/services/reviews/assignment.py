@@ -36,23 +36,39 @@ from scoring.services.reviews.reviews import review_of
 
 
 def active_reviewers() -> list[User]:
-    return list(db.session.scalars(
-        select(User).where(User.role == Role.REVIEWER, User.active.is_(True)).order_by(User.name, User.id)))
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.role == Role.REVIEWER, User.active.is_(True))
+            .order_by(User.name, User.id)
+        )
+    )
 
 
 def reviewable_applications(competition: Competition) -> list[Application]:
     """Submitted, eligible applications: the ones that need reviewers."""
-    return list(db.session.scalars(
-        select(Application).where(
-            Application.competition_id == competition.id,
-            Application.status == ApplicationStatus.SUBMITTED, Application.eligible.is_(True))
-        .order_by(Application.ref)))
+    return list(
+        db.session.scalars(
+            select(Application)
+            .where(
+                Application.competition_id == competition.id,
+                Application.status == ApplicationStatus.SUBMITTED,
+                Application.eligible.is_(True),
+            )
+            .order_by(Application.ref)
+        )
+    )
 
 
 def _assignments(competition: Competition) -> list[ReviewerAssignment]:
-    return list(db.session.scalars(
-        select(ReviewerAssignment).join(Application)
-        .where(Application.competition_id == competition.id).order_by(ReviewerAssignment.id)))
+    return list(
+        db.session.scalars(
+            select(ReviewerAssignment)
+            .join(Application)
+            .where(Application.competition_id == competition.id)
+            .order_by(ReviewerAssignment.id)
+        )
+    )
 
 
 def _blocked_districts(users: list[User]) -> dict[int, frozenset[int]]:
@@ -63,7 +79,9 @@ def _blocked_districts(users: list[User]) -> dict[int, frozenset[int]]:
     return {user_id: frozenset(districts) for user_id, districts in blocked.items()}
 
 
-def _inputs(competition: Competition, apps: list[Application], target: dict[int, int] | None = None):
+def _inputs(
+    competition: Competition, apps: list[Application], target: dict[int, int] | None = None
+):
     """The pure algorithm's values: each application's need and each reviewer's load."""
     rows = _assignments(competition)
     current, blocked = defaultdict(set), defaultdict(set)
@@ -75,10 +93,18 @@ def _inputs(competition: Competition, apps: list[Application], target: dict[int,
         else:
             blocked[a.application_id].add(a.reviewer_id)
     wanted = target or {}
-    needs = [ApplicationNeed(
-        id=app.id, district_id=app.school.district_id,
-        needed=max(0, wanted.get(app.id, competition.reviewers_per_application) - len(current[app.id])),
-        current=frozenset(current[app.id]), blocked=frozenset(blocked[app.id])) for app in apps]
+    needs = [
+        ApplicationNeed(
+            id=app.id,
+            district_id=app.school.district_id,
+            needed=max(
+                0, wanted.get(app.id, competition.reviewers_per_application) - len(current[app.id])
+            ),
+            current=frozenset(current[app.id]),
+            blocked=frozenset(blocked[app.id]),
+        )
+        for app in apps
+    ]
     reviewers = active_reviewers()
     blocked_by = _blocked_districts(reviewers)
     people = [Reviewer(u.id, blocked_by[u.id], load[u.id]) for u in reviewers]
@@ -112,7 +138,9 @@ class Preview:
     def loads(self) -> list[tuple[User, int, int]]:
         """Each active reviewer with their load now and after saving."""
         added = Counter(r for _, r in self.plan.pairs)
-        return [(self.reviewers[r], after - added[r], after) for r, after in self.plan.loads.items()]
+        return [
+            (self.reviewers[r], after - added[r], after) for r, after in self.plan.loads.items()
+        ]
 
 
 def preview(competition: Competition, cap: int) -> Preview:
@@ -127,8 +155,14 @@ def preview(competition: Competition, cap: int) -> Preview:
     for row in _assignments(competition):
         if row.status == AssignmentStatus.ASSIGNED:
             current[row.application_id].append(row.reviewer.name)
-    return Preview(cap, plan, digest, {a.id: a for a in apps}, {u.id: u for u in active_reviewers()},
-                   dict(current))
+    return Preview(
+        cap,
+        plan,
+        digest,
+        {a.id: a for a in apps},
+        {u.id: u for u in active_reviewers()},
+        dict(current),
+    )
 
 
 def save(competition: Competition, *, cap: int, digest: str, actor: User) -> list[OutboxMessage]:
@@ -138,14 +172,25 @@ def save(competition: Competition, *, cap: int, digest: str, actor: User) -> lis
     """
     planned = preview(competition, cap)
     if planned.digest != digest:
-        raise Conflict("Assignments or reviewers changed since the preview. Check the new preview and save again.")
-    made = [_create(planned.applications[a], planned.reviewers[r], actor, "auto") for a, r in planned.plan.pairs]
+        raise Conflict(
+            "Assignments or reviewers changed since the preview. Check the new preview and save again."
+        )
+    made = [
+        _create(planned.applications[a], planned.reviewers[r], actor, "auto")
+        for a, r in planned.plan.pairs
+    ]
     return _notify(made)
 
 
-def _create(application: Application, reviewer: User, actor: User | None, method: str) -> ReviewerAssignment:
-    row = db.session.scalar(select(ReviewerAssignment).where(
-        ReviewerAssignment.application_id == application.id, ReviewerAssignment.reviewer_id == reviewer.id))
+def _create(
+    application: Application, reviewer: User, actor: User | None, method: str
+) -> ReviewerAssignment:
+    row = db.session.scalar(
+        select(ReviewerAssignment).where(
+            ReviewerAssignment.application_id == application.id,
+            ReviewerAssignment.reviewer_id == reviewer.id,
+        )
+    )
     if row is None:
         row = ReviewerAssignment(application=application, reviewer=reviewer)
         db.session.add(row)
@@ -153,9 +198,14 @@ def _create(application: Application, reviewer: User, actor: User | None, method
     row.assigned_by_id = actor.id if actor else None
     row.no_conflict_declared_at = None
     db.session.flush()
-    audit.record("assignment.create", "reviewer_assignment", row.id, actor=actor,
-                 competition_id=application.competition_id,
-                 after={"application": application.ref, "reviewer": reviewer.email, "method": method})
+    audit.record(
+        "assignment.create",
+        "reviewer_assignment",
+        row.id,
+        actor=actor,
+        competition_id=application.competition_id,
+        after={"application": application.ref, "reviewer": reviewer.email, "method": method},
+    )
     return row
 
 
@@ -167,7 +217,9 @@ def _notify(made: list[ReviewerAssignment]) -> list[OutboxMessage]:
     for rows in by_reviewer.values():
         reviewer = rows[0].reviewer
         body = render_text("emails/review_assigned.txt", reviewer=reviewer, assignments=rows)
-        messages.append(mail.queue(reviewer.email, f"{len(rows)} new application(s) to review", body))
+        messages.append(
+            mail.queue(reviewer.email, f"{len(rows)} new application(s) to review", body)
+        )
     return messages
 
 
@@ -177,8 +229,12 @@ def why_not(application: Application, reviewer: User) -> str | None:
         return "is not an active reviewer"
     if application.school.district_id in _blocked_districts([reviewer])[reviewer.id]:
         return "works in or declared a conflict with the applicant's district"
-    row = db.session.scalar(select(ReviewerAssignment).where(
-        ReviewerAssignment.application_id == application.id, ReviewerAssignment.reviewer_id == reviewer.id))
+    row = db.session.scalar(
+        select(ReviewerAssignment).where(
+            ReviewerAssignment.application_id == application.id,
+            ReviewerAssignment.reviewer_id == reviewer.id,
+        )
+    )
     if row is not None and row.status == AssignmentStatus.ASSIGNED:
         return "is already assigned to this application"
     if row is not None and row.status == AssignmentStatus.CONFLICT:
@@ -203,16 +259,30 @@ def remove_assignment(assignment: ReviewerAssignment, *, actor: User) -> None:
     assignment.status = AssignmentStatus.REMOVED
     if review is not None:
         review.status = ReviewStatus.WITHDRAWN
-    audit.record("assignment.remove", "reviewer_assignment", assignment.id, actor=actor,
-                 competition_id=assignment.application.competition_id, before=before,
-                 after={"status": "removed", "application": assignment.application.ref,
-                        "reviewer": assignment.reviewer.email})
+    audit.record(
+        "assignment.remove",
+        "reviewer_assignment",
+        assignment.id,
+        actor=actor,
+        competition_id=assignment.application.competition_id,
+        before=before,
+        after={
+            "status": "removed",
+            "application": assignment.application.ref,
+            "reviewer": assignment.reviewer.email,
+        },
+    )
     db.session.flush()
 
 
 def active_count(application: Application) -> int:
-    return len([a for a in _assignments(application.competition)
-                if a.application_id == application.id and a.status == AssignmentStatus.ASSIGNED])
+    return len(
+        [
+            a
+            for a in _assignments(application.competition)
+            if a.application_id == application.id and a.status == AssignmentStatus.ASSIGNED
+        ]
+    )
 
 
 def add_extra_reviewer(application_id: int, target: int, actor_id: int | None) -> list[int]:
@@ -231,7 +301,13 @@ def add_extra_reviewer(application_id: int, target: int, actor_id: int | None) -
     users = {u.id: u for u in active_reviewers()}
     made = [_create(application, users[r], actor, "discrepancy") for _, r in plan.pairs]
     if plan.shortfall:
-        audit.record("assignment.extra_unavailable", "application", application.id, actor=actor,
-                     competition_id=competition.id, after={"application": application.ref, "target": target},
-                     note="No eligible reviewer under the assignment rules.")
+        audit.record(
+            "assignment.extra_unavailable",
+            "application",
+            application.id,
+            actor=actor,
+            competition_id=competition.id,
+            after={"application": application.ref, "target": target},
+            note="No eligible reviewer under the assignment rules.",
+        )
     return [m.id for m in _notify(made)]

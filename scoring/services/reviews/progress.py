@@ -65,7 +65,9 @@ class ApplicationRow:
 
     @property
     def submitted(self) -> int:
-        return sum(1 for _, r in self.active if r is not None and r.status == ReviewStatus.SUBMITTED)
+        return sum(
+            1 for _, r in self.active if r is not None and r.status == ReviewStatus.SUBMITTED
+        )
 
     @property
     def needs_reassign(self) -> bool:
@@ -84,20 +86,30 @@ class Board:
 
     @property
     def totals(self) -> dict[str, int]:
-        return {"needed": sum(a.needed for a in self.applications),
-                "assigned": sum(len(a.active) for a in self.applications),
-                "submitted": sum(a.submitted for a in self.applications)}
+        return {
+            "needed": sum(a.needed for a in self.applications),
+            "assigned": sum(len(a.active) for a in self.applications),
+            "submitted": sum(a.submitted for a in self.applications),
+        }
 
 
 def board(competition: Competition) -> Board:
     """Progress per reviewer and per application (reviewable applications only)."""
     per_app = competition.reviewers_per_application
     apps = {a.id: ApplicationRow(a, per_app) for a in reviewable_applications(competition)}
-    reviews = {(r.application_id, r.reviewer_id): r for r in db.session.scalars(
-        select(Review).join(Application).where(Application.competition_id == competition.id))}
+    reviews = {
+        (r.application_id, r.reviewer_id): r
+        for r in db.session.scalars(
+            select(Review).join(Application).where(Application.competition_id == competition.id)
+        )
+    }
     people: dict[int, ReviewerRow] = {}
-    rows = db.session.scalars(select(ReviewerAssignment).join(Application).where(
-        Application.competition_id == competition.id).order_by(ReviewerAssignment.id))
+    rows = db.session.scalars(
+        select(ReviewerAssignment)
+        .join(Application)
+        .where(Application.competition_id == competition.id)
+        .order_by(ReviewerAssignment.id)
+    )
     for a in rows:
         if a.application_id not in apps:
             continue
@@ -109,7 +121,9 @@ def board(competition: Competition) -> Board:
         elif a.status == AssignmentStatus.ASSIGNED:
             apps[a.application_id].active.append((a, review))
             _count(person, a, review)
-    ordered = sorted(people.values(), key=lambda p: (-p.outstanding, p.reviewer.name, p.reviewer.id))
+    ordered = sorted(
+        people.values(), key=lambda p: (-p.outstanding, p.reviewer.name, p.reviewer.id)
+    )
     return Board(competition, ordered, list(apps.values()))
 
 
@@ -121,7 +135,9 @@ def _count(person: ReviewerRow, a: ReviewerAssignment, review: Review | None) ->
         person.submitted += 1
     else:
         person.drafts += 1
-    stamps = [t for t in (a.assigned_at, a.no_conflict_declared_at, review and review.updated_at) if t]
+    stamps = [
+        t for t in (a.assigned_at, a.no_conflict_declared_at, review and review.updated_at) if t
+    ]
     if stamps and (person.last_activity is None or max(stamps) > person.last_activity):
         person.last_activity = max(stamps)
 
@@ -138,11 +154,22 @@ def queue_reminders(competition: Competition, *, actor: User) -> list[OutboxMess
         if row.outstanding == 0 or not row.reviewer.active:
             continue
         body = render_text("emails/review_reminder.txt", row=row, competition=competition)
-        messages.append(mail.queue(
-            row.reviewer.email, f"Reminder: {row.outstanding} review(s) to finish for {competition.title}",
-            body, dedupe_key=f"review-reminder:{competition.id}:{row.reviewer.id}:{today}"))
-    audit.record("reviews.remind", "competition", competition.id, actor=actor, competition_id=competition.id,
-                 after={"reminded": sorted(m.to_addr for m in messages)})
+        messages.append(
+            mail.queue(
+                row.reviewer.email,
+                f"Reminder: {row.outstanding} review(s) to finish for {competition.title}",
+                body,
+                dedupe_key=f"review-reminder:{competition.id}:{row.reviewer.id}:{today}",
+            )
+        )
+    audit.record(
+        "reviews.remind",
+        "competition",
+        competition.id,
+        actor=actor,
+        competition_id=competition.id,
+        after={"reminded": sorted(m.to_addr for m in messages)},
+    )
     db.session.flush()
     return messages
 
@@ -167,17 +194,45 @@ def application_detail(application: Application) -> Detail:
     """Assignments (every status) with reviews and scores, who could be added, result and notes."""
     competition = application.competition
     rows = []
-    for a in db.session.scalars(select(ReviewerAssignment).where(
-            ReviewerAssignment.application_id == application.id).order_by(ReviewerAssignment.id)):
+    for a in db.session.scalars(
+        select(ReviewerAssignment)
+        .where(ReviewerAssignment.application_id == application.id)
+        .order_by(ReviewerAssignment.id)
+    ):
         review = review_of(a)
-        score = review_score(competition, review) if review and review.status == ReviewStatus.SUBMITTED else None
+        score = (
+            review_score(competition, review)
+            if review and review.status == ReviewStatus.SUBMITTED
+            else None
+        )
         rows.append((a, review, score))
-    loads = Counter(a.reviewer_id for a in db.session.scalars(
-        select(ReviewerAssignment).join(Application).where(
-            Application.competition_id == competition.id, ReviewerAssignment.status == AssignmentStatus.ASSIGNED)))
+    loads = Counter(
+        a.reviewer_id
+        for a in db.session.scalars(
+            select(ReviewerAssignment)
+            .join(Application)
+            .where(
+                Application.competition_id == competition.id,
+                ReviewerAssignment.status == AssignmentStatus.ASSIGNED,
+            )
+        )
+    )
     candidates = [(u, why_not(application, u), loads[u.id]) for u in active_reviewers()]
     run = latest_run(competition)
-    result = None if run is None else db.session.scalar(select(RankingResult).where(
-        RankingResult.run_id == run.id, RankingResult.application_id == application.id))
-    return Detail(application, competition.reviewers_per_application, rows, candidates, result,
-                  notes_for(application.id))
+    result = (
+        None
+        if run is None
+        else db.session.scalar(
+            select(RankingResult).where(
+                RankingResult.run_id == run.id, RankingResult.application_id == application.id
+            )
+        )
+    )
+    return Detail(
+        application,
+        competition.reviewers_per_application,
+        rows,
+        candidates,
+        result,
+        notes_for(application.id),
+    )

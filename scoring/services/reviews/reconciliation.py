@@ -28,9 +28,15 @@ NOTE_MAX = 5000
 def latest_run(competition: Competition) -> RankingRun | None:
     """The newest finished ranking run of the competition that is not a what-if."""
     return db.session.scalar(
-        select(RankingRun).where(RankingRun.competition_id == competition.id,
-                                 RankingRun.status == RunStatus.DONE, RankingRun.what_if.is_(False))
-        .order_by(RankingRun.finished_at.desc().nulls_last(), RankingRun.id.desc()).limit(1))
+        select(RankingRun)
+        .where(
+            RankingRun.competition_id == competition.id,
+            RankingRun.status == RunStatus.DONE,
+            RankingRun.what_if.is_(False),
+        )
+        .order_by(RankingRun.finished_at.desc().nulls_last(), RankingRun.id.desc())
+        .limit(1)
+    )
 
 
 @dataclass
@@ -54,48 +60,89 @@ def discrepancies(competition: Competition) -> tuple[RankingRun | None, list[Fla
     run = latest_run(competition)
     if run is None:
         return None, []
-    results = db.session.scalars(select(RankingResult).where(RankingResult.run_id == run.id)
-                                 .order_by(RankingResult.position)).all()
+    results = db.session.scalars(
+        select(RankingResult).where(RankingResult.run_id == run.id).order_by(RankingResult.position)
+    ).all()
     flagged = [r for r in results if "discrepancy" in (r.flags or [])]
-    return run, [Flagged(r, r.application, active_count(r.application), notes_for(r.application_id),
-                         extra_events(r.application_id)) for r in flagged]
+    return run, [
+        Flagged(
+            r,
+            r.application,
+            active_count(r.application),
+            notes_for(r.application_id),
+            extra_events(r.application_id),
+        )
+        for r in flagged
+    ]
 
 
 def notes_for(application_id: int) -> list[ReconciliationNote]:
     """Reconciliation notes of an application, oldest first (for the result's explanation too)."""
-    return list(db.session.scalars(select(ReconciliationNote).where(
-        ReconciliationNote.application_id == application_id).order_by(ReconciliationNote.id)))
+    return list(
+        db.session.scalars(
+            select(ReconciliationNote)
+            .where(ReconciliationNote.application_id == application_id)
+            .order_by(ReconciliationNote.id)
+        )
+    )
 
 
 def extra_events(application_id: int) -> list[AuditEvent]:
     """Audit events of extra reviewers asked for and added for this application."""
-    return list(db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action.in_(["assignment.extra_requested", "assignment.extra_unavailable"]),
-        AuditEvent.entity == "application", AuditEvent.entity_id == application_id).order_by(AuditEvent.id)))
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(
+                AuditEvent.action.in_(
+                    ["assignment.extra_requested", "assignment.extra_unavailable"]
+                ),
+                AuditEvent.entity == "application",
+                AuditEvent.entity_id == application_id,
+            )
+            .order_by(AuditEvent.id)
+        )
+    )
 
 
 def request_extra_reviewer(application: Application, *, actor: User, run: RankingRun | None) -> int:
     """Record the request for one more reviewer; return the target count for the task."""
     target = active_count(application) + 1
-    audit.record("assignment.extra_requested", "application", application.id, actor=actor,
-                 competition_id=application.competition_id,
-                 after={"application": application.ref, "target": target, "run_id": run.id if run else None})
+    audit.record(
+        "assignment.extra_requested",
+        "application",
+        application.id,
+        actor=actor,
+        competition_id=application.competition_id,
+        after={"application": application.ref, "target": target, "run_id": run.id if run else None},
+    )
     db.session.flush()
     return target
 
 
-def add_note(application: Application, text: str, *, author: User, run: RankingRun | None) -> ReconciliationNote:
+def add_note(
+    application: Application, text: str, *, author: User, run: RankingRun | None
+) -> ReconciliationNote:
     """Keep staff's account of how the discrepancy was handled, tied to the run it reconciles."""
     text = (text or "").strip()
     if not text:
         raise InputError("write what was decided and why", "note")
     if len(text) > NOTE_MAX:
         raise InputError(f"keep it under {NOTE_MAX} characters", "note")
-    note = ReconciliationNote(application_id=application.id, author_id=author.id, note=text,
-                              run_id=run.id if run else None)
+    note = ReconciliationNote(
+        application_id=application.id,
+        author_id=author.id,
+        note=text,
+        run_id=run.id if run else None,
+    )
     db.session.add(note)
     db.session.flush()
-    audit.record("reconciliation.note", "application", application.id, actor=author,
-                 competition_id=application.competition_id,
-                 after={"application": application.ref, "note_id": note.id, "run_id": note.run_id}, note=text)
+    audit.record(
+        "reconciliation.note",
+        "application",
+        application.id,
+        actor=author,
+        competition_id=application.competition_id,
+        after={"application": application.ref, "note_id": note.id, "run_id": note.run_id},
+        note=text,
+    )
     return note

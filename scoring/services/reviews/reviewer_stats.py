@@ -63,50 +63,79 @@ class Stats:
 def counted_reviews(competition: Competition) -> list[Review]:
     """The competition's counted reviews (docs/ranking.md §1: the same reviews the ranking counts,
     ``queries.counted_reviews``), in id order."""
-    return list(db.session.scalars(
-        queries.counted_reviews(competition.id, Review).order_by(Review.id)))
+    return list(
+        db.session.scalars(queries.counted_reviews(competition.id, Review).order_by(Review.id))
+    )
 
 
 def _row(label: str, triples: list[tuple[int, int, float]]) -> ReliabilityRow:
     units = list(reliability.units_from(triples).values())
     pairable = reliability.pairable(units)
-    return ReliabilityRow(label, reliability.krippendorff_alpha_interval(units), reliability.icc1(units),
-                          len(pairable), sum(len(u) for u in pairable))
+    return ReliabilityRow(
+        label,
+        reliability.krippendorff_alpha_interval(units),
+        reliability.icc1(units),
+        len(pairable),
+        sum(len(u) for u in pairable),
+    )
 
 
 def compute(competition: Competition) -> Stats:
     """Leniency per reviewer and reliability overall and per criterion."""
     reviews = counted_reviews(competition)
-    overall = [(r.reviewer_id, r.application_id, s) for r in reviews
-               if (s := review_score(competition, r)) is not None]
+    overall = [
+        (r.reviewer_id, r.application_id, s)
+        for r in reviews
+        if (s := review_score(competition, r)) is not None
+    ]
     people = {r.reviewer_id: r.reviewer for r in reviews}
     lenient = reliability.leniency(overall)
     rows = [_row("Overall review score (0-100)", overall)]
     for c in rubric_criteria(competition.id):
-        rows.append(_row(c.title, [(r.reviewer_id, r.application_id, float(s.points))
-                                   for r in reviews for s in r.scores
-                                   if s.criterion_id == c.id and s.points is not None]))
+        rows.append(
+            _row(
+                c.title,
+                [
+                    (r.reviewer_id, r.application_id, float(s.points))
+                    for r in reviews
+                    for s in r.scores
+                    if s.criterion_id == c.id and s.points is not None
+                ],
+            )
+        )
     values = [s for _, _, s in overall]
     mean = math.fsum(values) / len(values) if values else None
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values)) if values else None
     ordered = sorted(lenient.values(), key=lambda s: (-(s.offset or 0.0), people[s.reviewer].name))
-    return Stats(competition, len(values), mean, sd, [ReviewerStat(people[s.reviewer], s) for s in ordered], rows)
+    return Stats(
+        competition,
+        len(values),
+        mean,
+        sd,
+        [ReviewerStat(people[s.reviewer], s) for s in ordered],
+        rows,
+    )
 
 
 # --- chart layout (SVG user units) ------------------------------------------------------------
 
 #: Two layouts of each chart: wide for desktops, narrow for phones (CSS shows one of them).
-LAYOUTS = {"wide": {"w": 760, "left": 210, "chars": 24}, "narrow": {"w": 380, "left": 118, "chars": 13}}
+LAYOUTS = {
+    "wide": {"w": 760, "left": 210, "chars": 24},
+    "narrow": {"w": 380, "left": 118, "chars": 13},
+}
 RIGHT, ROW, TOP = 30, 30, 34
 
 
 def _x(value: float, lo: float, hi: float, layout: dict) -> float:
     value = min(max(value, lo), hi)
-    return round(layout["left"] + (layout["w"] - layout["left"] - RIGHT) * (value - lo) / (hi - lo), 1)
+    return round(
+        layout["left"] + (layout["w"] - layout["left"] - RIGHT) * (value - lo) / (hi - lo), 1
+    )
 
 
 def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def leniency_chart(stats: Stats, size: str = "wide") -> dict:
@@ -115,14 +144,33 @@ def leniency_chart(stats: Stats, size: str = "wide") -> dict:
     rows = []
     for i, item in enumerate(stats.reviewers):
         s, y = item.stat, TOP + i * ROW + ROW / 2
-        rows.append({"name": _short(item.reviewer.name, lay["chars"]), "full": item.reviewer.name, "y": y,
-                     "cx": _x(s.mean, 0, 100, lay), "x1": _x(s.mean - s.sd, 0, 100, lay),
-                     "x2": _x(s.mean + s.sd, 0, 100, lay), "label": item.label, "mean": s.mean, "sd": s.sd})
+        rows.append(
+            {
+                "name": _short(item.reviewer.name, lay["chars"]),
+                "full": item.reviewer.name,
+                "y": y,
+                "cx": _x(s.mean, 0, 100, lay),
+                "x1": _x(s.mean - s.sd, 0, 100, lay),
+                "x2": _x(s.mean + s.sd, 0, 100, lay),
+                "label": item.label,
+                "mean": s.mean,
+                "sd": s.sd,
+            }
+        )
     height = TOP + max(1, len(rows)) * ROW + 24
     ticks = [{"x": _x(t, 0, 100, lay), "v": t} for t in range(0, 101, 20 if size == "wide" else 25)]
     panel = _x(stats.panel_mean, 0, 100, lay) if stats.panel_mean is not None else None
-    return {"id": size, "w": lay["w"], "h": height, "rows": rows, "ticks": ticks, "panel": panel,
-            "left": lay["left"], "top": TOP, "bottom": height - 24}
+    return {
+        "id": size,
+        "w": lay["w"],
+        "h": height,
+        "rows": rows,
+        "ticks": ticks,
+        "panel": panel,
+        "left": lay["left"],
+        "top": TOP,
+        "bottom": height - 24,
+    }
 
 
 def alpha_chart(stats: Stats, size: str = "wide") -> dict:
@@ -132,11 +180,32 @@ def alpha_chart(stats: Stats, size: str = "wide") -> dict:
     zero = _x(0, 0, 1, lay)
     for i, r in enumerate(stats.reliability):
         y, value = TOP + i * ROW, r.alpha
-        rows.append({"label": _short(r.label, lay["chars"]), "title": r.label, "y": y + 6, "ty": y + ROW / 2 + 4,
-                     "h": ROW - 12, "w": 0 if value is None else round(_x(value, 0, 1, lay) - zero, 1),
-                     "value": value, "tx": _x(max(value or 0, 0), 0, 1, lay) + 4})
+        rows.append(
+            {
+                "label": _short(r.label, lay["chars"]),
+                "title": r.label,
+                "y": y + 6,
+                "ty": y + ROW / 2 + 4,
+                "h": ROW - 12,
+                "w": 0 if value is None else round(_x(value, 0, 1, lay) - zero, 1),
+                "value": value,
+                "tx": _x(max(value or 0, 0), 0, 1, lay) + 4,
+            }
+        )
     height = TOP + max(1, len(rows)) * ROW + 24
     marks = [{"x": _x(v, 0, 1, lay), "v": v} for v in (0.667, 0.8)]
-    ticks = [{"x": _x(t / 5, 0, 1, lay), "v": t / 5} for t in range(0, 6, 1 if size == "wide" else 5)]
-    return {"id": size, "w": lay["w"], "h": height, "rows": rows, "marks": marks, "ticks": ticks, "x0": zero,
-            "left": lay["left"], "top": TOP, "bottom": height - 24}
+    ticks = [
+        {"x": _x(t / 5, 0, 1, lay), "v": t / 5} for t in range(0, 6, 1 if size == "wide" else 5)
+    ]
+    return {
+        "id": size,
+        "w": lay["w"],
+        "h": height,
+        "rows": rows,
+        "marks": marks,
+        "ticks": ticks,
+        "x0": zero,
+        "left": lay["left"],
+        "top": TOP,
+        "bottom": height - 24,
+    }

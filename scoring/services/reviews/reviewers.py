@@ -36,21 +36,36 @@ class RosterRow:
 
 def roster() -> list[RosterRow]:
     """Every reviewer, active first, with active assignments and submitted reviews (all competitions)."""
-    people = db.session.scalars(select(User).where(User.role == Role.REVIEWER)
-                                .order_by(User.active.desc(), User.name, User.id)).all()
-    assigned = dict(db.session.execute(
-        select(ReviewerAssignment.reviewer_id, func.count()).where(
-            ReviewerAssignment.status == AssignmentStatus.ASSIGNED).group_by(ReviewerAssignment.reviewer_id)).all())
+    people = db.session.scalars(
+        select(User)
+        .where(User.role == Role.REVIEWER)
+        .order_by(User.active.desc(), User.name, User.id)
+    ).all()
+    assigned = dict(
+        db.session.execute(
+            select(ReviewerAssignment.reviewer_id, func.count())
+            .where(ReviewerAssignment.status == AssignmentStatus.ASSIGNED)
+            .group_by(ReviewerAssignment.reviewer_id)
+        ).all()
+    )
     rows = []
     for person in people:
-        done = sum(1 for a in _active(person) if (r := review_of(a)) and r.status == ReviewStatus.SUBMITTED)
+        done = sum(
+            1 for a in _active(person) if (r := review_of(a)) and r.status == ReviewStatus.SUBMITTED
+        )
         rows.append(RosterRow(person, assigned.get(person.id, 0), done))
     return rows
 
 
 def _active(person: User) -> list[ReviewerAssignment]:
-    return list(db.session.scalars(select(ReviewerAssignment).where(
-        ReviewerAssignment.reviewer_id == person.id, ReviewerAssignment.status == AssignmentStatus.ASSIGNED)))
+    return list(
+        db.session.scalars(
+            select(ReviewerAssignment).where(
+                ReviewerAssignment.reviewer_id == person.id,
+                ReviewerAssignment.status == AssignmentStatus.ASSIGNED,
+            )
+        )
+    )
 
 
 def get_reviewer(user_id: int) -> User:
@@ -60,8 +75,9 @@ def get_reviewer(user_id: int) -> User:
     return person
 
 
-def invite(email: str, name: str, district_id: int | None, *, actor: User,
-           link: Callable[[str], str]) -> OutboxMessage:
+def invite(
+    email: str, name: str, district_id: int | None, *, actor: User, link: Callable[[str], str]
+) -> OutboxMessage:
     """Create a reviewer account without a password and mail a one-time link to set one.
 
     ``link(token)`` builds the URL. Raise ``InputError`` if the email already has an account.
@@ -71,8 +87,13 @@ def invite(email: str, name: str, district_id: int | None, *, actor: User,
     if district_id is not None and db.session.get(District, district_id) is None:
         raise InputError("is not a known district", "district")
     person = users.create_user(email, name.strip(), Role.REVIEWER, district_id=district_id)
-    audit.record("reviewer.invite", "user", person.id, actor=actor,
-                 after={"email": person.email, "name": person.name, "district_id": district_id})
+    audit.record(
+        "reviewer.invite",
+        "user",
+        person.id,
+        actor=actor,
+        after={"email": person.email, "name": person.name, "district_id": district_id},
+    )
     return _send_invitation(person, link)
 
 
@@ -88,7 +109,9 @@ def _send_invitation(person: User, link: Callable[[str], str]) -> OutboxMessage:
     """Mail a one-time link to choose a password (tokens: :mod:`scoring.services.accounts.accounts`)."""
     raw = accounts.issue_token(person, TokenPurpose.INVITE)
     hours = int(app_config().get("INVITE_TOKEN_HOURS", accounts.INVITE_HOURS))
-    body = render_text("emails/review_invite.txt", person=person, link=link(raw), days=max(1, hours // 24))
+    body = render_text(
+        "emails/review_invite.txt", person=person, link=link(raw), days=max(1, hours // 24)
+    )
     return mail.queue(person.email, "You are invited to review grant applications", body)
 
 
@@ -108,8 +131,14 @@ def deactivate(person: User, *, actor: User) -> int:
         released += 1
     person.active = False
     users.rotate_session(person)
-    audit.record("user.deactivate", "user", person.id, actor=actor, before={"active": True},
-                 after={"active": False, "released_assignments": released})
+    audit.record(
+        "user.deactivate",
+        "user",
+        person.id,
+        actor=actor,
+        before={"active": True},
+        after={"active": False, "released_assignments": released},
+    )
     db.session.flush()
     return released
 
@@ -117,11 +146,20 @@ def deactivate(person: User, *, actor: User) -> int:
 def reactivate(person: User, *, actor: User) -> None:
     person.active = True
     users.rotate_session(person)
-    audit.record("user.reactivate", "user", person.id, actor=actor, before={"active": False}, after={"active": True})
+    audit.record(
+        "user.reactivate",
+        "user",
+        person.id,
+        actor=actor,
+        before={"active": False},
+        after={"active": True},
+    )
     db.session.flush()
 
 
-def add_conflict(person: User, district_id: int, reason: str | None, *, actor: User) -> ReviewerConflict:
+def add_conflict(
+    person: User, district_id: int, reason: str | None, *, actor: User
+) -> ReviewerConflict:
     """Record a district the reviewer must never review; raise ``InputError`` on a duplicate."""
     district = db.session.get(District, district_id) if district_id is not None else None
     if district is None:
@@ -131,8 +169,13 @@ def add_conflict(person: User, district_id: int, reason: str | None, *, actor: U
     row = ReviewerConflict(user=person, district=district, reason=(reason or "").strip() or None)
     db.session.add(row)
     db.session.flush()
-    audit.record("reviewer.conflict_add", "user", person.id, actor=actor,
-                 after={"district": district.code, "reason": row.reason})
+    audit.record(
+        "reviewer.conflict_add",
+        "user",
+        person.id,
+        actor=actor,
+        after={"district": district.code, "reason": row.reason},
+    )
     return row
 
 
@@ -140,7 +183,12 @@ def remove_conflict(person: User, conflict_id: int, *, actor: User) -> None:
     row = db.session.get(ReviewerConflict, conflict_id)
     if row is None or row.user_id != person.id:
         raise NotFound(MESSAGES[404])
-    audit.record("reviewer.conflict_remove", "user", person.id, actor=actor,
-                 before={"district": row.district.code, "reason": row.reason})
+    audit.record(
+        "reviewer.conflict_remove",
+        "user",
+        person.id,
+        actor=actor,
+        before={"district": row.district.code, "reason": row.reason},
+    )
     db.session.delete(row)
     db.session.flush()

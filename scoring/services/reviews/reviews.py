@@ -49,22 +49,32 @@ class StaleReview(Conflict):
 
 def rubric_criteria(competition_id: int) -> list[Criterion]:
     """The competition's criteria in rubric order (section position, then criterion position)."""
-    return list(db.session.scalars(
-        select(Criterion).join(RubricSection, Criterion.section_id == RubricSection.id)
-        .where(Criterion.competition_id == competition_id)
-        .order_by(RubricSection.position, RubricSection.id, Criterion.position, Criterion.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(Criterion)
+            .join(RubricSection, Criterion.section_id == RubricSection.id)
+            .where(Criterion.competition_id == competition_id)
+            .order_by(RubricSection.position, RubricSection.id, Criterion.position, Criterion.id)
+        )
+    )
 
 
 def to_rubric(competition: Competition) -> pure_rubric.Rubric:
     """The competition's rubric as the pure value used for scores (docs/ranking.md §3.1)."""
-    return pure_rubric.Rubric(tuple(
-        pure_rubric.Section(
-            key=s.key, title=s.title, weight=s.weight,
-            criteria=tuple(pure_rubric.Criterion(c.key, c.max_points, c.step, c.title) for c in s.criteria),
+    return pure_rubric.Rubric(
+        tuple(
+            pure_rubric.Section(
+                key=s.key,
+                title=s.title,
+                weight=s.weight,
+                criteria=tuple(
+                    pure_rubric.Criterion(c.key, c.max_points, c.step, c.title) for c in s.criteria
+                ),
+            )
+            for s in competition.sections
+            if s.criteria
         )
-        for s in competition.sections if s.criteria
-    ))
+    )
 
 
 def review_score(competition: Competition, review: Review) -> float | None:
@@ -82,28 +92,43 @@ def review_score(competition: Competition, review: Review) -> float | None:
 def assignment_for(assignment_id: int, reviewer: User) -> ReviewerAssignment:
     """An assignment on the reviewer's worklist; raise ``NotFound`` for anything else (no leak)."""
     assignment = db.session.scalar(
-        reviewer_worklist(reviewer.id).where(ReviewerAssignment.id == assignment_id))
+        reviewer_worklist(reviewer.id).where(ReviewerAssignment.id == assignment_id)
+    )
     if assignment is None:
         raise NotFound(MESSAGES[404])
     return assignment
 
 
 def review_of(assignment: ReviewerAssignment) -> Review | None:
-    return db.session.scalar(select(Review).where(
-        Review.application_id == assignment.application_id, Review.reviewer_id == assignment.reviewer_id))
+    return db.session.scalar(
+        select(Review).where(
+            Review.application_id == assignment.application_id,
+            Review.reviewer_id == assignment.reviewer_id,
+        )
+    )
 
 
 def _audit(action: str, assignment: ReviewerAssignment, actor: User, **kw) -> None:
-    audit.record(action, "reviewer_assignment", assignment.id, actor=actor,
-                 competition_id=assignment.application.competition_id, **kw)
+    audit.record(
+        action,
+        "reviewer_assignment",
+        assignment.id,
+        actor=actor,
+        competition_id=assignment.application.competition_id,
+        **kw,
+    )
 
 
 def declare_no_conflict(assignment: ReviewerAssignment, reviewer: User) -> Review:
     """Certify no conflict of interest; create the draft review. Idempotent."""
     if assignment.no_conflict_declared_at is None:
         assignment.no_conflict_declared_at = utcnow()
-        _audit("assignment.declare_no_conflict", assignment, reviewer,
-               after={"application": assignment.application.ref, "conflict": False})
+        _audit(
+            "assignment.declare_no_conflict",
+            assignment,
+            reviewer,
+            after={"application": assignment.application.ref, "conflict": False},
+        )
     review = review_of(assignment)
     if review is None:
         review = Review(application_id=assignment.application_id, reviewer_id=reviewer.id)
@@ -121,20 +146,30 @@ def declare_conflict(assignment: ReviewerAssignment, reviewer: User, reason: str
     """
     review = review_of(assignment)
     if review is not None and review.status == ReviewStatus.SUBMITTED:
-        raise Conflict("You already submitted this review. Ask staff to reopen it before declaring a conflict.")
+        raise Conflict(
+            "You already submitted this review. Ask staff to reopen it before declaring a conflict."
+        )
     assignment.status = AssignmentStatus.CONFLICT
     assignment.conflict_declared_at = utcnow()
     assignment.conflict_reason = reason
     if review is not None:
         review.status = ReviewStatus.WITHDRAWN
-    _audit("assignment.declare_conflict", assignment, reviewer,
-           before={"status": "assigned"},
-           after={"status": "conflict", "application": assignment.application.ref}, note=reason)
+    _audit(
+        "assignment.declare_conflict",
+        assignment,
+        reviewer,
+        before={"status": "assigned"},
+        after={"status": "conflict", "application": assignment.application.ref},
+        note=reason,
+    )
     db.session.flush()
 
 
 def check_points(
-    competition: Competition, criteria: list[Criterion], points: Mapping[int, Decimal | None], *,
+    competition: Competition,
+    criteria: list[Criterion],
+    points: Mapping[int, Decimal | None],
+    *,
     complete: bool,
 ) -> None:
     """Raise ``InputError`` (path ``points_<id>``) for a value off the rubric (outside
@@ -144,7 +179,9 @@ def check_points(
         value = points.get(c.id)
         if value is None:
             if complete:
-                raise InputError("enter points for every criterion before submitting", f"points_{c.id}")
+                raise InputError(
+                    "enter points for every criterion before submitting", f"points_{c.id}"
+                )
             continue
         problem = rubric.check_points(c.key, value)
         if problem:
@@ -152,8 +189,14 @@ def check_points(
 
 
 def record_review(
-    assignment: ReviewerAssignment, *, reviewer: User, points: Mapping[int, Decimal | None],
-    comments: Mapping[int, str | None], overall_comment: str | None, seen_version: int, submit: bool,
+    assignment: ReviewerAssignment,
+    *,
+    reviewer: User,
+    points: Mapping[int, Decimal | None],
+    comments: Mapping[int, str | None],
+    overall_comment: str | None,
+    seen_version: int,
+    submit: bool,
 ) -> Review:
     """Save the reviewer's points and comments as a draft, or submit them.
 
@@ -168,7 +211,9 @@ def record_review(
     if review.version != seen_version:
         raise StaleReview(review)
     if review.status != ReviewStatus.DRAFT:
-        raise Conflict("This review is submitted and locked. Staff can reopen it if it must change.")
+        raise Conflict(
+            "This review is submitted and locked. Staff can reopen it if it must change."
+        )
     if assignment.application.status != ApplicationStatus.SUBMITTED:
         raise Conflict("This application was withdrawn; it can no longer be scored.")
     competition = assignment.application.competition
@@ -201,22 +246,37 @@ def _store_scores(review: Review, criteria: list[Criterion], points, comments) -
         row.comment = comment
 
 
-def _submit(review: Review, competition: Competition, reviewer: User, assignment: ReviewerAssignment) -> None:
+def _submit(
+    review: Review, competition: Competition, reviewer: User, assignment: ReviewerAssignment
+) -> None:
     now = utcnow()
     review.status = ReviewStatus.SUBMITTED
     review.submitted_at = now
     if competition.rubric_frozen_at is None:  # the first submitted review freezes the rubric
         competition.rubric_frozen_at = now
-        audit.record("rubric.freeze", "competition", competition.id, actor=reviewer, competition_id=competition.id,
-                     after={"rubric_frozen_at": now.isoformat(), "by_review_of": assignment.application.ref})
+        audit.record(
+            "rubric.freeze",
+            "competition",
+            competition.id,
+            actor=reviewer,
+            competition_id=competition.id,
+            after={"rubric_frozen_at": now.isoformat(), "by_review_of": assignment.application.ref},
+        )
     db.session.flush()
     score = review_score(competition, review)
     audit.record(
-        "review.submit", "review", review.id, actor=reviewer, competition_id=competition.id,
+        "review.submit",
+        "review",
+        review.id,
+        actor=reviewer,
+        competition_id=competition.id,
         before={"status": "draft"},
-        after={"status": "submitted", "application": assignment.application.ref,
-               "score": None if score is None else round(score, 4),
-               "points": {s.criterion.key: fmt_decimal(s.points) for s in review.scores}},
+        after={
+            "status": "submitted",
+            "application": assignment.application.ref,
+            "score": None if score is None else round(score, 4),
+            "points": {s.criterion.key: fmt_decimal(s.points) for s in review.scores},
+        },
     )
 
 
@@ -231,11 +291,17 @@ def reopen_review(review: Review, *, actor: User, reason: str) -> OutboxMessage:
     review.submitted_at = None
     review.updated_at = utcnow()
     audit.record(
-        "review.reopen", "review", review.id, actor=actor,
+        "review.reopen",
+        "review",
+        review.id,
+        actor=actor,
         competition_id=review.application.competition_id,
-        before={"status": "submitted",
-                "points": {s.criterion.key: fmt_decimal(s.points) for s in review.scores}},
-        after={"status": "draft", "application": review.application.ref}, note=reason,
+        before={
+            "status": "submitted",
+            "points": {s.criterion.key: fmt_decimal(s.points) for s in review.scores},
+        },
+        after={"status": "draft", "application": review.application.ref},
+        note=reason,
     )
     body = render_text("emails/review_reopened.txt", review=review, reason=reason)
     message = mail.queue(review.reviewer.email, f"Review {review.application.ref} reopened", body)
