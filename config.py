@@ -93,6 +93,9 @@ class Config:
 
     TIMEZONE = "America/New_York"
     PREFERRED_URL_SCHEME = "http"
+    # The address users reach the service at: every link in a mail is built from it, never from
+    # the request's Host header (reset-link poisoning).
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
 
 
 class ProductionConfig(Config):
@@ -109,6 +112,7 @@ class TestConfig(Config):
 
     TESTING = True
     SECRET_KEY = "test-secret"
+    PUBLIC_URL = "https://grants.example.test"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_SERVER = None

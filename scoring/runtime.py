@@ -1,14 +1,16 @@
 """What services need from the running app, so that no service imports Flask.
 
 The services run inside an application context (a request, a CLI command or a worker task);
-these three functions are the only things they read from it: the configuration, the text
-templates of the mail bodies, and the id of the current request for the audit trail.
+these functions are the only things they read from it: the configuration, the text templates
+of the mail bodies, absolute links for mail, and the id of the current request for the audit
+trail.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app, g, has_request_context, render_template
 
@@ -26,3 +28,16 @@ def render_text(template: str, **context: Any) -> str:
 def request_id() -> str | None:
     """The id of the request being served (logs and audit events), or None outside a request."""
     return getattr(g, "request_id", None) if has_request_context() else None
+
+
+def public_url(endpoint: str, **values: Any) -> str:
+    """An absolute link to ``endpoint`` for a mail or a feed, built from ``PUBLIC_URL``.
+
+    Never from the request: a forged ``Host`` header must not decide where a password-reset
+    link points. Works in requests, CLI commands and worker tasks alike.
+    """
+    base = urlsplit(current_app.config["PUBLIC_URL"])
+    adapter = current_app.url_map.bind(
+        base.netloc, script_name=base.path.rstrip("/") or "/", url_scheme=base.scheme or "https"
+    )
+    return adapter.build(endpoint, values, force_external=True)

@@ -15,6 +15,7 @@ from wtforms import HiddenField
 
 from scoring.errors import InputError
 from scoring.models import User
+from scoring.runtime import public_url
 
 # --------------------------------------------------------------------------- the actor
 
@@ -22,6 +23,14 @@ from scoring.models import User
 def current_actor() -> User:
     """The signed-in user as a model object (not the proxy), for services and relationships."""
     return current_user._get_current_object()
+
+
+# --------------------------------------------------------------------------- links in mail
+
+
+def password_link(raw_token: str) -> str:
+    """The set-password link of an invitation or a reset, from ``PUBLIC_URL`` (never the Host)."""
+    return public_url("accounts.choose_password", token=raw_token)
 
 
 # --------------------------------------------------------------------------- after the commit

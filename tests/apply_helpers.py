@@ -86,10 +86,18 @@ class SmtpSink:
         return message.get_content()
 
 
-def link_in(text: str) -> str:
+def url_in(text: str) -> str:
+    """The whole set-password link in a mail, as a browser would follow it."""
     match = re.search(r"https?://\S+/accounts/password/\S+", text)
     assert match, f"no password link in:\n{text}"
     return match.group(0)
+
+
+def link_in(text: str) -> str:
+    """The path of the set-password link in a mail (the link itself starts with PUBLIC_URL)."""
+    match = re.search(r"https?://[^/\s]+(/\S*accounts/password/\S+)", text)
+    assert match, f"no password link in:\n{text}"
+    return match.group(1)
 
 
 def _pending(app) -> int:

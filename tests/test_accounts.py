@@ -347,3 +347,18 @@ def test_a_nul_in_the_login_email_is_refused_not_a_500_on_postgresql(pg_app):
     assert response.status_code == 200 and "Remove the invisible control characters." in h.text(
         response
     )
+
+
+def test_a_reset_link_ignores_a_forged_host_header(app, client, world, smtp):
+    forged = {"base_url": "http://evil.example"}
+    token = csrf_token_from(client.get("/accounts/forgot", **forged).get_data(as_text=True))
+    response = client.post(
+        "/accounts/forgot",
+        data={"email": world.emails["applicant"], "csrf_token": token},
+        **forged,
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        body = db.session.scalar(select(OutboxMessage)).body
+    assert "https://grants.example.test/accounts/password/" in body
+    assert "evil.example" not in body

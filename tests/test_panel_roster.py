@@ -81,7 +81,9 @@ def test_an_invited_reviewer_gets_a_link_by_smtp_chooses_a_password_and_signs_in
     assert len(smtp.received) == 1
     message = smtp.received[0]
     assert message["To"] == "morgan@example.org" and "invited to review" in message["Subject"]
-    link = re.search(r"http://localhost(/accounts/password/\S+)", message.get_content()).group(1)
+    link = re.search(
+        r"https://grants.example.test(/accounts/password/\S+)", message.get_content()
+    ).group(1)
     newcomer = app.test_client()
     page = newcomer.get(link)
     assert page.status_code == 200

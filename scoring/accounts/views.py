@@ -12,7 +12,7 @@ from scoring.errors import InputError
 from scoring.extensions import db, limiter
 from scoring.models import District, Role, TokenPurpose
 from scoring.services.accounts import accounts
-from scoring.web import add_error, current_actor, send_after_commit
+from scoring.web import add_error, current_actor, password_link, send_after_commit
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 
@@ -20,10 +20,6 @@ RESET_SENT = (
     "If an account uses that address, we have sent it a link to choose a new password. "
     "The link works once and expires soon. Check your spam folder if it does not arrive."
 )
-
-
-def _password_link(raw_token: str) -> str:
-    return url_for("accounts.choose_password", token=raw_token, _external=True)
 
 
 def _email_key() -> str:
@@ -47,7 +43,7 @@ def invite():
                 form.name.data,
                 district,
                 invited_by=current_actor(),
-                make_link=_password_link,
+                make_link=password_link,
             )
         except InputError as exc:
             add_error(form, exc.path, exc.detail, "email")
@@ -98,7 +94,7 @@ def forgot():
     """Ask for a reset link; the answer is the same whether or not the address has an account."""
     form = ForgotForm()
     if form.validate_on_submit():
-        message = accounts.request_reset(form.email.data, make_link=_password_link)
+        message = accounts.request_reset(form.email.data, make_link=password_link)
         db.session.commit()
         if message is not None:
             send_after_commit([message.id])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, url_for
 
+from scoring import runtime
 from scoring.auth import role_required
 from scoring.errors import InputError
 from scoring.extensions import db
@@ -117,7 +118,7 @@ def slate_publish(run_id: int):
     """Publish the approved award list and notify every applicant (once)."""
     run = db.get_or_404(RankingRun, run_id)
     _confirmed()
-    public_url = url_for("public.awards", slug=run.competition.slug, _external=True)
+    public_url = runtime.public_url("public.awards", slug=run.competition.slug)
     published = decisions.publish_run(run, actor=current_actor(), public_url=public_url)
     db.session.commit()
     send_after_commit(published.message_ids)  # a sent one is never resent

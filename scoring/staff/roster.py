@@ -13,11 +13,7 @@ from scoring.services.queries import blocked_districts
 from scoring.services.reviews import reviewers
 from scoring.staff.panel import bp
 from scoring.staff.panel_forms import ConfirmForm, DistrictConflictForm, InviteForm
-from scoring.web import add_error, current_actor, send_after_commit, sentence
-
-
-def _link(raw_token: str) -> str:
-    return url_for("accounts.choose_password", token=raw_token, _external=True)
+from scoring.web import add_error, current_actor, password_link, send_after_commit, sentence
 
 
 def _district_choices(blank: str) -> list[SelectChoice]:
@@ -50,7 +46,11 @@ def invite():
         return _roster_page(form, 400)
     try:
         message = reviewers.invite(
-            form.email.data, form.name.data, form.district.data, actor=current_actor(), link=_link
+            form.email.data,
+            form.name.data,
+            form.district.data,
+            actor=current_actor(),
+            link=password_link,
         )
     except InputError as exc:
         db.session.rollback()
@@ -115,7 +115,7 @@ def reactivate(uid: int):
 def resend(uid: int):
     """A fresh invitation link (older links stop working)."""
     person = reviewers.get_reviewer(uid)
-    message = reviewers.resend(person, actor=current_actor(), link=_link)
+    message = reviewers.resend(person, actor=current_actor(), link=password_link)
     db.session.commit()
     send_after_commit([message.id])
     flash(f"A new invitation was sent to {person.email}.", "info")

@@ -122,7 +122,7 @@ def test_from_invitation_to_a_published_decision(
 
     # 2. The invitee sets a password from the mailed link.
     [invitation] = smtp.to(NEW_USER)
-    link = h.link_in(smtp.body(invitation))
+    link = h.url_in(smtp.body(invitation))
     applicant = browser.new_context().new_page()
     applicant.set_default_timeout(15000)
     applicant.goto(link)
