@@ -32,6 +32,15 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = formatting.money
     app.jinja_env.filters["local_dt"] = formatting.local_dt
 
+    def phase(competition):
+        """The competition's phase now (``services/competitions/phases.py``), for every page."""
+        from scoring import clock
+        from scoring.services.competitions.phases import phase_of
+
+        return phase_of(competition, clock.now())
+
+    app.jinja_env.globals["phase"] = phase
+
 
 def _ensure_sqlite_folder(uri: str) -> None:
     """SQLite creates its file but not the folder (``instance/`` on a fresh clone)."""

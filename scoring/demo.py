@@ -221,6 +221,7 @@ def seed_applications(
             tier=1,
             title=f"{school.name} improvement plan [I]",
             submitted_at=competition.closes_at - timedelta(hours=rng.randint(2, 400)),
+            screened_at=utcnow(),
             confirmation_number=f"{prefix}-{competition.id:02d}{n:04d}",
             contacts=[
                 {

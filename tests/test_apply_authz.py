@@ -28,7 +28,13 @@ OWNED = {  # a district's application: another district gets 404
 APPLICANT_ONLY = {"apply.home", "apply.competitions", "apply.start", "apply.budget_template"} | (
     OWNED - {"apply.attachment_download"}
 )
-STAFF_ONLY = {"apply.staff_applications", "apply.screen", "accounts.invite"}
+STAFF_ONLY = {
+    "apply.staff_applications",
+    "apply.screen",
+    "apply.confirm_as_claimed",
+    "apply.extend",
+    "accounts.invite",
+}
 PUBLIC = {"accounts.forgot", "accounts.choose_password"}
 
 
@@ -83,6 +89,10 @@ def _payload(endpoint: str, world, token: str) -> dict:
         data |= {"workbook": (io.BytesIO(b"PK"), "x.xlsx")}
     elif endpoint == "apply.screen":
         data |= {"eligible": "no", "reason": "hijacked"}
+    elif endpoint == "apply.confirm_as_claimed":
+        data |= {"applications": "1"}
+    elif endpoint == "apply.extend":
+        data |= {"until": "2099-01-01T12:00", "reason": "hijacked by someone"}
     elif endpoint == "apply.start":
         data |= h.valid_form(world, school=str(world.school2_id), save_draft="1")
     return data

@@ -86,11 +86,10 @@ def test_staff_screen_out_with_a_reason_the_applicant_sees_and_is_mailed(
         event = db.session.scalar(
             select(AuditEvent).where(AuditEvent.action == "application.screen")
         )
-        assert event.before == {"eligible": True, "ineligible_reason": None}
-        assert event.after == {
-            "eligible": False,
-            "ineligible_reason": "Missing the superintendent's signature",
-        }
+        assert event.before["eligible"] is True and event.before["ineligible_reason"] is None
+        assert event.before["screened"] is False
+        assert event.after["eligible"] is False and event.after["screened"] is True
+        assert event.after["ineligible_reason"] == "Missing the superintendent's signature"
         message = db.session.scalar(
             select(OutboxMessage).where(OutboxMessage.subject.contains("ineligible"))
         )

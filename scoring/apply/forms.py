@@ -245,17 +245,3 @@ class ConfirmForm(FlaskForm):
     confirm = BooleanField("Yes, I am sure")
 
 
-class ScreenForm(FlaskForm):
-    eligible = RadioField(
-        "Screening result",
-        choices=[choice("yes", "Eligible"), choice("no", "Ineligible")],
-        validators=[InputRequired("Choose eligible or ineligible.")],
-    )
-    reason = TextAreaField(
-        "Reason (shown to the applicant)",
-        filters=[_strip, _newlines],
-        validators=[
-            Length(max=500, message="Keep the reason to 500 characters."),
-            no_control_chars,
-        ],
-    )

@@ -19,7 +19,6 @@ from scoring.apply.forms import (
     AttachmentForm,
     BudgetUploadForm,
     ConfirmForm,
-    ScreenForm,
     build_application_form,
     initial_data,
 )
@@ -359,51 +358,4 @@ def attachment_remove(app_id: int, attachment_id: int):
     return _to_edit(application, "attachments")
 
 
-# --- Staff screening (kept small; the staff area links here) ---------------------------------
-
-
-@bp.route("/staff/applications")
-@role_required(Role.STAFF)
-def staff_applications():
-    """Submitted applications, to screen for eligibility."""
-    competition_id = request.args.get("competition", type=int)
-    competition_id = competition_id if competition_id and 0 < competition_id < 2**31 else None
-    rows = applications.submitted_applications(competition_id)
-    return render_template("apply/staff_list.html", rows=rows, competition_id=competition_id)
-
-
-@bp.route(f"/staff/applications/<{ID}:app_id>/screen", methods=["GET", "POST"])
-@role_required(Role.STAFF)
-def screen(app_id: int):
-    """Mark a submitted application eligible or ineligible, with the reason the applicant sees."""
-    application = db.get_or_404(Application, app_id)
-    form = ScreenForm(
-        data={
-            "eligible": "yes" if application.eligible else "no",
-            "reason": application.ineligible_reason or "",
-        }
-    )
-    if form.validate_on_submit():
-        try:
-            message = applications.screen(
-                application,
-                current_actor(),
-                eligible=form.eligible.data == "yes",
-                reason=form.reason.data,
-            )
-        except InputError as exc:
-            db.session.rollback()
-            add_error(form, exc.path, exc.detail, "reason")
-            return render_template(
-                "apply/staff_screen.html", form=form, application=application
-            ), 400
-        db.session.commit()
-        if message is not None:
-            send_after_commit([message.id])
-        flash(
-            f"{application.ref} screened as {'eligible' if application.eligible else 'ineligible'}.",
-            "info",
-        )
-        return redirect(url_for(".staff_applications", competition=application.competition_id))
-    status = 400 if form.errors else 200
-    return render_template("apply/staff_screen.html", form=form, application=application), status
+from scoring.apply import screening  # noqa: E402, F401  (staff screening routes on ``bp``)

@@ -60,6 +60,11 @@ class Application(db.Model):
     ineligible_reason: Mapped[str | None] = mapped_column(String(500))
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Set when staff have screened it (eligibility, tier, priorities); ranking waits for it.
+    screened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: A documented extension of the window for this one application (audited).
+    extended_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    extension_reason: Mapped[str | None] = mapped_column(String(500))
     confirmation_number: Mapped[str | None] = mapped_column(String(40), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -117,6 +122,10 @@ class ApplicationPriority(db.Model):
     priority_id: Mapped[int] = mapped_column(ForeignKey("priority.id", ondelete="CASCADE"))
     claimed: Mapped[bool] = mapped_column(default=True)
     confirmed: Mapped[bool] = mapped_column(default=False)
+    #: Why staff refused a claimed priority (shown to the applicant); None while not refused.
+    refused_reason: Mapped[str | None] = mapped_column(String(500))
+    #: When staff confirmed or refused it; None while undecided.
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     application: Mapped[Application] = relationship(back_populates="priority_links")
     priority: Mapped[Priority] = relationship()

@@ -80,6 +80,10 @@ class Competition(db.Model):
     eligibility: Mapped[str | None] = mapped_column(Text)
     opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Reviews are due by this time (shown to reviewers, in their mails and calendar feed).
+    review_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the decisions are expected to be announced (the public calendar).
+    decision_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     total_funds: Mapped[Decimal] = mapped_column(Money)
     min_award: Mapped[Decimal | None] = mapped_column(Money)
     max_award: Mapped[Decimal | None] = mapped_column(Money)

@@ -39,6 +39,8 @@ class User(db.Model):
     can_approve: Mapped[bool] = mapped_column(default=False)
     #: Rotated on login, logout, password change and deactivation; part of the session id.
     session_token: Mapped[str | None] = mapped_column(String(64))
+    #: SHA-256 of the secret in the reviewer's private calendar feed URL; None: no feed.
+    calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

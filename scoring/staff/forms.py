@@ -295,6 +295,12 @@ class CompetitionForm(PolicyFields):
     closes_at = DateTimeLocalField(
         "Closes (Connecticut time)", format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
+    review_due_at = DateTimeLocalField(
+        "Reviews due (Connecticut time)", format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    decision_at = DateTimeLocalField(
+        "Decisions expected (Connecticut time)", format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
     reviewers_per_application = IntegerField(
         "Reviewers per application",
         default=3,
@@ -326,6 +332,8 @@ class CompetitionForm(PolicyFields):
             "eligibility": self.eligibility.data or None,
             "opens_at": to_utc(self.opens_at.data),
             "closes_at": to_utc(self.closes_at.data),
+            "review_due_at": to_utc(self.review_due_at.data),
+            "decision_at": to_utc(self.decision_at.data),
             "reviewers_per_application": self.reviewers_per_application.data,
             "blind_review": bool(self.blind_review.data),
             "comments_visible_to_applicants": bool(self.comments_visible_to_applicants.data),
@@ -361,6 +369,8 @@ class CompetitionForm(PolicyFields):
         self.program.data = competition.program.value
         self.opens_at.data = to_local_naive(competition.opens_at)
         self.closes_at.data = to_local_naive(competition.closes_at)
+        self.review_due_at.data = to_local_naive(competition.review_due_at)
+        self.decision_at.data = to_local_naive(competition.decision_at)
 
 
 class ConfirmForm(BaseForm):

@@ -9,7 +9,7 @@ Rules, all checked here and not in forms or views:
   present, the request within the award bounds and equal to the budget total. It is then
   read-only.
 * Withdrawal is allowed before the deadline.
-* Staff screen a submitted application as ineligible with a reason the applicant sees.
+* Screening (eligibility, tier, priorities) and extensions are in ``screening``.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ from scoring.services.applications.checks import snapshot, submission_problems, 
 from scoring.services.applications.content import (
     ApplicationInput,
     apply_input,
-    clean_text,
     sync_budget,
 )
 from scoring.services.applications.eligibility import (
@@ -52,6 +51,7 @@ from scoring.services.applications.eligibility import (
     window_state,
 )
 from scoring.services.applications.status import published_decision
+from scoring.services.competitions.phases import application_deadline, phase_of
 
 NOT_FOUND = "There is nothing here, or you do not have access to it."
 
@@ -125,9 +125,15 @@ def can_view(user: User, application: Application) -> bool:
 
 
 def is_editable(application: Application, now: datetime) -> bool:
-    """A draft of a competition that has not closed yet."""
-    closes = application.competition.closes_at
-    return application.status == ApplicationStatus.DRAFT and closes is not None and now < closes
+    """A draft whose window (the competition's, or its documented extension) has not closed, in
+    a competition whose decisions are not published."""
+    closes = application_deadline(application)
+    return (
+        application.status == ApplicationStatus.DRAFT
+        and closes is not None
+        and now < closes
+        and phase_of(application.competition, now).key != "published"
+    )
 
 
 def require_editable(application: Application, now: datetime) -> None:
@@ -138,7 +144,7 @@ def require_editable(application: Application, now: datetime) -> None:
         )
     if not is_editable(application, now):
         raise Conflict(
-            f"The deadline ({local_dt(application.competition.closes_at)}) has passed; "
+            f"The deadline ({local_dt(application_deadline(application))}) has passed; "
             "the application can no longer be changed."
         )
 
@@ -310,7 +316,7 @@ def submit(application: Application, user: User, now: datetime) -> OutboxMessage
 
 def can_withdraw(application: Application, now: datetime) -> bool:
     """Before the deadline, and before any decision on it is published."""
-    closes = application.competition.closes_at
+    closes = application_deadline(application)
     return (
         application.status != ApplicationStatus.WITHDRAWN
         and closes is not None
@@ -324,7 +330,7 @@ def withdraw(application: Application, user: User, now: datetime) -> Application
 
     :raise Conflict: already withdrawn, or the deadline has passed.
     """
-    closes = application.competition.closes_at
+    closes = application_deadline(application)
     if application.status == ApplicationStatus.WITHDRAWN:
         raise Conflict(f"Application {application.ref} is already withdrawn.")
     if closes is None or now >= closes:
@@ -349,39 +355,3 @@ def withdraw(application: Application, user: User, now: datetime) -> Application
         after=summary(application),
     )
     return application
-
-
-def screen(
-    application: Application, staff: User, *, eligible: bool, reason: str
-) -> OutboxMessage | None:
-    """Staff mark a submitted application eligible or ineligible (with the reason shown to it).
-
-    :raise Conflict: the application is not submitted.
-    :raise InputError: ineligible without a reason.
-    """
-    if application.status != ApplicationStatus.SUBMITTED:
-        raise Conflict(
-            f"Only submitted applications are screened; {application.ref} is {application.status.value}."
-        )
-    reason = clean_text((reason or "").strip(), 500, "reason", "The reason")
-    if not eligible and not reason:
-        raise InputError("Give the reason; the applicant will see it.", "reason")
-    before = {"eligible": application.eligible, "ineligible_reason": application.ineligible_reason}
-    application.eligible = eligible
-    application.ineligible_reason = None if eligible else reason
-    _flush_or_conflict()
-    after = {"eligible": application.eligible, "ineligible_reason": application.ineligible_reason}
-    audit.record(
-        "application.screen",
-        "application",
-        application.id,
-        actor=staff,
-        competition_id=application.competition_id,
-        before=before,
-        after=after,
-    )
-    if before == after or application.created_by is None:
-        return None
-    body = render_text("emails/screened.txt", application=application)
-    subject, _, text = body.strip().partition("\n")
-    return mail.queue(application.created_by.email, subject.strip(), text.strip() + "\n")

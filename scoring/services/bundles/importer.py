@@ -247,6 +247,7 @@ def _write_applications(
         "eligible",
         "ineligible_reason",
         "submitted_at",
+        "screened_at",
         "created_at",
         "updated_at",
         "version",
@@ -269,6 +270,7 @@ def _write_applications(
                 a["eligible"],
                 a["ineligible_reason"],
                 a["submitted_at"],
+                now,  # a bundle carries staff's screening (tier, confirmed priorities)
                 now,
                 now,
                 1,
@@ -278,9 +280,9 @@ def _write_applications(
     )
     bulk_insert(
         ApplicationPriority.__table__,
-        ("application_id", "priority_id", "claimed", "confirmed"),
+        ("application_id", "priority_id", "claimed", "confirmed", "decided_at"),
         (
-            (i, priority_ids[k], True, True)
+            (i, priority_ids[k], True, True, now)
             for i, a in zip(ids, plan.applications)
             for k in a["priorities"]
         ),

@@ -50,6 +50,8 @@ SETTING_FIELDS = (
     "eligibility",
     "opens_at",
     "closes_at",
+    "review_due_at",
+    "decision_at",
     "reviewers_per_application",
     "blind_review",
     "comments_visible_to_applicants",
@@ -240,6 +242,10 @@ def _check_window(values: Mapping[str, Any]) -> None:
     opens, closes = values.get("opens_at"), values.get("closes_at")
     if opens is not None and closes is not None and closes <= opens:
         raise InputError("must be after the opening time", "closes_at")
+    for name, what in (("review_due_at", "reviews"), ("decision_at", "decisions")):
+        when = values.get(name)
+        if when is not None and closes is not None and when <= closes:
+            raise InputError(f"{what} come after the close: give a later time", name)
 
 
 # --------------------------------------------------------------------------- competitions

@@ -43,7 +43,9 @@ from scoring.models import (
     User,
 )
 from scoring.models._types import utcnow
+from scoring import clock
 from scoring.services import audit, mail
+from scoring.services.competitions.phases import require_official
 from scoring.services.ranking.board import (
     OVERRIDE_STATUSES,
     ZERO,
@@ -239,6 +241,7 @@ def prepare_slate(run: RankingRun, *, actor: User) -> AwardSlate:
     """Submit the run's award list (with its overrides) for approval."""
     _lock(run)
     _ensure_decidable(run)
+    require_official(run.competition, clock.now(), "submitting the award list for approval")
     _ensure_open(run)
     pending = db.session.scalar(
         select(AwardSlate).where(
@@ -328,6 +331,7 @@ def approve_slate(slate: AwardSlate, *, actor: User) -> AwardSlate:
     refusal = approval_refusal(slate, actor)
     if refusal:
         raise Forbidden(refusal)
+    require_official(slate.run.competition, clock.now(), "approval")
     before = _slate_state(slate)
     slate.status, slate.approved_by_id, slate.approved_at = (
         SlateStatus.APPROVED,
@@ -371,6 +375,8 @@ def publish_run(run: RankingRun, *, actor: User, public_url: str) -> Publication
         )
     if slate.status == SlateStatus.PREPARED:
         raise Conflict("The award list has not been approved yet; it cannot be published.")
+    if slate.status == SlateStatus.APPROVED:
+        require_official(run.competition, clock.now(), "publication")
     first = slate.status == SlateStatus.APPROVED
     if first:
         before = _slate_state(slate)

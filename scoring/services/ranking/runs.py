@@ -33,12 +33,14 @@ from scoring.core.ranking import (
     rank_columns,
     result_document,
 )
+from scoring import clock
 from scoring.core.rubric import RubricError
 from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import Competition, RankingRun, RunStatus, User
 from scoring.models._types import utcnow
 from scoring.services import audit
+from scoring.services.competitions.phases import require_official
 from scoring.services.db import is_postgres
 from scoring.services.ranking.inputs import Inputs, InputsError, read_inputs
 from scoring.services.ranking.results import write_results
@@ -99,6 +101,8 @@ def create_run(
         policy_for(competition, overrides)
     except PolicyError as exc:
         raise InputError(str(exc), "policy") from None
+    if not overrides:  # an official run: only after the close and the screening
+        require_official(competition, clock.now(), "an official ranking")
     run = RankingRun(
         competition_id=competition.id,
         status=RunStatus.QUEUED,
