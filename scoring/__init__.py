@@ -40,6 +40,12 @@ def register_template_helpers(app: Flask) -> None:
         return phase_of(competition, clock.now())
 
     app.jinja_env.globals["phase"] = phase
+    from scoring import clock
+
+    app.jinja_env.globals["clock_now"] = clock.now  # the server clock (settable in tests)
+    from scoring.runtime import public_url
+
+    app.jinja_env.globals["public_url"] = public_url  # links in mail: PUBLIC_URL, never the Host
 
 
 def _ensure_sqlite_folder(uri: str) -> None:

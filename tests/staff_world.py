@@ -191,6 +191,7 @@ def populate(app, competition_id: int, quality: list[tuple[str, str, str, list[f
                 requested_amount=amount,
                 status=ApplicationStatus.SUBMITTED,
                 submitted_at=utcnow(),
+                screened_at=utcnow(),  # screened as submitted (tier 1, no priority)
                 contacts=[
                     {
                         "role": "principal",

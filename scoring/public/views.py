@@ -1,13 +1,16 @@
-"""Public pages that need no login: the published award lists."""
+"""Public pages that need no login: the published award lists, the Turnaround Office calendar
+(a page in Connecticut time and an ICS feed)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, render_template
 from sqlalchemy import select
 
+from scoring import clock
 from scoring.errors import NotFound
 from scoring.extensions import db
 from scoring.models import Competition
+from scoring.services import calendar
 from scoring.services.decisions import decisions
 from scoring.services.ranking import board as boards
 
@@ -35,3 +38,32 @@ def awards(slug: str):
         view=view,
         awarded=[r for r in view.rows if r.award > 0],
     )
+
+
+@bp.route("/calendar")
+def calendar_page():
+    """Every competition's window, review deadline and decision date, in Connecticut time."""
+    return render_template("public/calendar.html", entries=calendar.public_entries())
+
+
+@bp.route("/calendar.ics")
+def calendar_feed():
+    """The same calendar as an ICS feed (UTC instants; calendar programs show local time)."""
+    body = calendar.to_ics(
+        calendar.public_entries(), "Turnaround Office calendar", clock.now(), _entry_link
+    )
+    return ics_response(body, "turnaround-calendar.ics")
+
+
+def _entry_link(entry) -> str:
+    from scoring.runtime import public_url
+
+    return public_url("public.calendar_page", _anchor=f"c{entry.competition.id}-{entry.kind}")
+
+
+def ics_response(body: bytes, filename: str) -> Response:
+    """An ICS document, not cached by shared caches."""
+    response = Response(body, mimetype="text/calendar", content_type="text/calendar; charset=utf-8")
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response

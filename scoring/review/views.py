@@ -17,6 +17,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
+from scoring import clock
 from scoring.auth import role_required
 from scoring.core.numbers import fmt_decimal
 from scoring.errors import InputError
@@ -45,7 +46,7 @@ def home():
     rows = [(a, reviews.review_of(a)) for a in assignments]
     rows.sort(key=lambda row: _stage(*row))  # what still needs doing first
     done = sum(1 for _, r in rows if r is not None and r.status == ReviewStatus.SUBMITTED)
-    return render_template("review/home.html", rows=rows, done=done)
+    return render_template("review/home.html", rows=rows, done=done, now=clock.now())
 
 
 def _stage(assignment: ReviewerAssignment, review) -> int:
@@ -185,3 +186,6 @@ def attachment(assignment_id: int, attachment_id: int):
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+from scoring.review import calendar as _calendar  # noqa: E402, F401  (feed routes on ``bp``)

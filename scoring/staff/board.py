@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
+from scoring import clock
 from scoring.auth import role_required
 from scoring.core.explain import render_explanation
 from scoring.extensions import db
 from scoring.models import Competition, RankingRun, Role, RunStatus
+from scoring.services.competitions.phases import official_refusal
 from scoring.services.decisions import decisions
 from scoring.services.ranking import board as boards
 from scoring.services.ranking import explanation_for
@@ -64,7 +66,14 @@ def board(competition_id: int):
     competition = db.get_or_404(Competition, competition_id)
     filters, run = chosen_run(competition)
     if run is None or run.status != RunStatus.DONE:
-        return render_template("staff/board/board_empty.html", c=competition, run=run, tab="board")
+        return render_template(
+            "staff/board/board_empty.html",
+            c=competition,
+            run=run,
+            tab="board",
+            refusal=official_refusal(competition, clock.now(), "an official ranking"),
+            what_ifs=[r for r in boards.runs_of(competition) if r.what_if],
+        )
     view = boards.board(run)
     rows = boards.filter_rows(
         view.rows,

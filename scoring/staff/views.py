@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from scoring.auth import role_required
 from scoring.extensions import db
 from scoring.models import Application, AwardSlate, Competition, RankingRun, Role
+from scoring.services.queries import official_run
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -27,28 +28,26 @@ def trim_num(value: Decimal | float | int | None) -> str:
 @bp.route("/")
 @role_required(Role.STAFF)
 def home():
-    """Every competition with its application count, latest ranking run and slate."""
+    """Every competition with its phase, application count, official run (never a what-if run:
+    those are counted apart) and slate."""
     counts = dict(
         db.session.execute(
             select(Application.competition_id, func.count()).group_by(Application.competition_id)
         ).all()
     )
-    latest = dict(
+    what_ifs = dict(
         db.session.execute(
-            select(RankingRun.competition_id, func.max(RankingRun.id)).group_by(
-                RankingRun.competition_id
-            )
+            select(RankingRun.competition_id, func.count())
+            .where(RankingRun.what_if.is_(True))
+            .group_by(RankingRun.competition_id)
         ).all()
     )
-    runs = {
-        r.id: r
-        for r in db.session.scalars(select(RankingRun).where(RankingRun.id.in_(latest.values())))
-    }
     slates = {
         s.competition_id: s for s in db.session.scalars(select(AwardSlate).order_by(AwardSlate.id))
     }
     competitions = db.session.scalars(select(Competition).order_by(Competition.title)).all()
     rows = [
-        (c, counts.get(c.id, 0), runs.get(latest.get(c.id)), slates.get(c.id)) for c in competitions
+        (c, counts.get(c.id, 0), db.session.scalar(official_run(c.id)), slates.get(c.id))
+        for c in competitions
     ]
-    return render_template("staff/home.html", rows=rows)
+    return render_template("staff/home.html", rows=rows, what_ifs=what_ifs)

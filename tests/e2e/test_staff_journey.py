@@ -63,6 +63,8 @@ def test_from_set_up_to_a_published_award_list(live_app, live_server, browser, s
     page.get_by_label("Short name for links (slug)").fill("time-cohort-5")
     page.get_by_label("Program", exact=True).select_option("TIME Collaborative")
     page.get_by_label("Title", exact=True).fill("TIME Collaborative, Cohort 5")
+    page.get_by_label("Opens (Connecticut time)").fill("2025-01-06T09:00")
+    page.get_by_label("Closes (Connecticut time)").fill("2025-02-28T16:00")
     page.get_by_label("Total funds available ($)").fill("1000000")
     page.get_by_label("Largest award, caps each request ($)").fill("400000")
     page.get_by_label("Lowest fundable final score").fill("60")

@@ -45,14 +45,12 @@ def current_run(competition: Competition) -> RankingRun | None:
     return db.session.scalar(official_run(competition.id))
 
 
-def latest_run(competition: Competition) -> RankingRun | None:
-    """The latest run of any kind and status (to show progress)."""
-    return db.session.scalar(
-        select(RankingRun)
-        .where(RankingRun.competition_id == competition.id)
-        .order_by(RankingRun.id.desc())
-        .limit(1)
-    )
+def latest_run(competition: Competition, *, official_only: bool = False) -> RankingRun | None:
+    """The latest run of any status (to show progress); of any kind unless ``official_only``."""
+    query = select(RankingRun).where(RankingRun.competition_id == competition.id)
+    if official_only:
+        query = query.where(RankingRun.what_if.is_(False))
+    return db.session.scalar(query.order_by(RankingRun.id.desc()).limit(1))
 
 
 def pending_run(competition: Competition) -> RankingRun | None:
@@ -62,9 +60,10 @@ def pending_run(competition: Competition) -> RankingRun | None:
 
 
 def run_of(competition: Competition, run_id: int | None) -> RankingRun | None:
-    """The run asked for (404 if it is another competition's), else the current run."""
+    """The run asked for (404 if it is another competition's), else the official run (or the
+    latest official run still in progress); a what-if run is shown only when asked for."""
     if run_id is None:
-        return current_run(competition) or latest_run(competition)
+        return current_run(competition) or latest_run(competition, official_only=True)
     run = db.session.get(RankingRun, run_id)
     if run is None or run.competition_id != competition.id:
         raise NotFound("There is no such ranking run for this competition.")
