@@ -13,6 +13,7 @@ from scoring.models import Competition
 from scoring.services import calendar
 from scoring.services.decisions import decisions
 from scoring.services.ranking import board as boards
+from scoring.services.ranking.reasons import cap_words, reason_words
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 
@@ -31,12 +32,19 @@ def awards(slug: str):
     if slate is None:
         raise NotFound("No award list has been published for this competition.")
     view = boards.board(slate.run)
+    why = {
+        row.result.id: reason_words(slate.run, row.result, override=row.override)
+        for row in view.rows
+    }
     return render_template(
         "public/awards.html",
         c=competition,
         slate=slate,
         view=view,
         awarded=[r for r in view.rows if r.award > 0],
+        missing=[r for r in view.rows if r.award == 0 and r.result.rank is not None],
+        why=why,
+        caps=cap_words(slate.run),
     )
 
 

@@ -42,6 +42,7 @@ from scoring.services import audit
 from scoring.services.competitions.competitions import core_rubric
 from scoring.services.queries import review_is_counted
 from scoring.services.ranking import board as boards
+from scoring.services.ranking.reasons import reason_words
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # fpdf2's font subsetting chatter
@@ -86,6 +87,7 @@ def award_table(run: RankingRun) -> Table:
         "exception",
         "justification",
         "reason",
+        "why_not_funded",
     ]
     rows = []
     for row in view.rows:
@@ -113,6 +115,7 @@ def award_table(run: RankingRun) -> Table:
                 "yes" if o else "no",
                 o.justification if o else None,
                 r.reason,
+                reason_words(run, r, override=o),
             ]
         )
     return Table("Award list", header, rows, ("computed_award", "award"))
@@ -438,6 +441,7 @@ def award_pdf(run: RankingRun) -> bytes:
                     )
                 ]
             )
+    _why_not_funded(pdf, family, t, run, view)
     if exceptions:
         pdf.ln(3)
         pdf.set_font(family, "B", 10)
@@ -456,3 +460,20 @@ def award_pdf(run: RankingRun) -> bytes:
                 ),
             )
     return bytes(pdf.output())
+
+
+def _why_not_funded(pdf, family: str, t, run: RankingRun, view) -> None:
+    """Under the PDF's table: the reason of every unfunded or partial award, in plain words."""
+    lines = [
+        f"{row.result.ref}: {why}"
+        for row in view.rows
+        if (why := reason_words(run, row.result, override=row.override))
+    ]
+    if not lines:
+        return
+    pdf.ln(3)
+    pdf.set_font(family, "B", 10)
+    _line(pdf, 5, t("Why not funded, or funded in part"))
+    pdf.set_font(family, "", 9)
+    for line in lines:
+        _line(pdf, 4.5, t(line))

@@ -26,6 +26,7 @@ from scoring.models import (
     ReviewStatus,
     SlateStatus,
 )
+from scoring.services.ranking.reasons import reason_words
 
 DECISION_LABELS = {
     "funded": "Awarded",
@@ -45,6 +46,8 @@ class Decision:
     published_at: datetime | None
     #: Staff overrode the computed result (shown as an exception).
     exception: bool
+    #: Why it is not funded or funded in part, in plain words (None when fully funded).
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,8 @@ def published_decision(application: Application) -> Decision | None:
         (override.status, override.amount) if override else (result.status, result.award)
     )
     label = DECISION_LABELS.get(status, status.replace("_", " ").capitalize())
-    return Decision(status, label, award, slate.published_at, override is not None)
+    why = reason_words(slate.run, result, override=override)
+    return Decision(status, label, award, slate.published_at, override is not None, why)
 
 
 def status_label(application: Application, decision: Decision | None = None) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from scoring import clock
 from scoring.errors import Conflict, Forbidden, InputError, NotFound
 from scoring.extensions import db
 from scoring.formatting import money
@@ -43,7 +44,6 @@ from scoring.models import (
     User,
 )
 from scoring.models._types import utcnow
-from scoring import clock
 from scoring.services import audit, mail
 from scoring.services.competitions.phases import require_official
 from scoring.services.ranking.board import (
@@ -53,6 +53,7 @@ from scoring.services.ranking.board import (
     overrides_of,
     slate_of,
 )
+from scoring.services.ranking.reasons import reason_words
 
 AWARDED = ("funded", "partially_funded")
 CENT = Decimal("0.01")
@@ -472,8 +473,9 @@ def decision_text(
             f"Final score: {result.final.normalize():f}"
             + (f"; rank {result.rank}." if result.rank else ".")
         )
-    if result.status == "ineligible" and result.reason:
-        lines.append(f"Reason: {result.reason}")
+    why = reason_words(result.run, result, override=override)
+    if why and override is None:
+        lines.append(f"Reason: {why}.")
     if override is not None:
         lines += [
             "",

@@ -1,0 +1,62 @@
+"""Caps and reasons in plain words (issue 10): a capped application's reason reaches its
+applicant (status page and decision mail), the public list (which says why a rank is missing)
+and the PDF; the staff home shows the official run, never a what-if run as the result.
+
+Numbers are those of tests/fixtures/small_bundle.json (tests/test_staff_board.py): T-004 (tier 2)
+is waitlisted because district 001 already has 2 awards (T-001, T-002); T-002 is partly funded
+with the 350,000 that remained."""
+
+from __future__ import annotations
+
+import io
+
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from scoring.extensions import db
+from scoring.models import Application, OutboxMessage
+from tests.staff_world import APPLICANT, APPROVER, PREPARER, build, login, post, rank_now, text_of
+
+CAP = "district limit of 2 awards reached"
+
+
+def test_a_capped_application_is_told_why_everywhere(app):
+    world = build(app)
+    staff = login(app, PREPARER)
+    assert post(staff, f"/staff/runs/{world.run_id}/prepare").status_code == 302
+    assert post(login(app, APPROVER), f"/staff/runs/{world.run_id}/approve").status_code == 302
+    assert post(staff, f"/staff/runs/{world.run_id}/publish").status_code == 302
+
+    public = text_of(app.test_client().get(f"/public/awards/{world.slug}"))
+    assert "Ranked but not funded" in public
+    assert "(T-004, " in public and CAP in public
+    assert "at most 2 awards per district" in public
+    assert "partly funded: $350,000.00 of the $500,000.00 requested" in public
+
+    with app.app_context():
+        t4 = db.session.scalar(select(Application).where(Application.ref == "T-004"))
+        mail = db.session.scalar(
+            select(OutboxMessage).where(OutboxMessage.to_addr == "principal-t-004@example.org")
+        )
+        assert f"Reason: {CAP}." in mail.body
+        t4_id = t4.id
+    applicant = login(app, APPLICANT)
+    page = text_of(applicant.get(f"/apply/applications/{t4_id}"))
+    assert "Why" in page and "District limit of 2 awards reached." in page
+
+    pdf = staff.get(f"/staff/runs/{world.run_id}/export/awards.pdf")
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "Why not funded" in text and f"T-004: {CAP}" in " ".join(text.split())
+    csv = staff.get(f"/staff/runs/{world.run_id}/export/awards.csv").data.decode("utf-8-sig")
+    assert csv.splitlines()[0].endswith(",why_not_funded") and CAP in csv
+
+
+def test_the_staff_home_shows_the_official_run_not_a_what_if(app):
+    world = build(app)  # official run: $900,000 awarded
+    what_if = rank_now(app, world.competition_id, {"total_funds": "2500000"})
+    staff = login(app, PREPARER)
+    home = text_of(staff.get("/staff/"))
+    assert f"run {world.run_id} · official" in home and f"run {what_if}" not in home
+    assert "1 what-if run(s), not a result" in home
+    board = text_of(staff.get(f"/staff/competitions/{world.competition_id}/board"))
+    assert f"Run {world.run_id} official" in board
