@@ -60,3 +60,40 @@ def test_the_staff_home_shows_the_official_run_not_a_what_if(app):
     assert "1 what-if run(s), not a result" in home
     board = text_of(staff.get(f"/staff/competitions/{world.competition_id}/board"))
     assert f"Run {world.run_id} official" in board
+
+
+def test_confirmation_pages_say_what_will_happen_and_change_nothing(app):
+    """Approve, publish, delete a section or a priority: a page first (GET changes nothing),
+    saying exactly what will happen; only its form's POST acts. Staff only."""
+    from scoring.models import AwardSlate, Priority, RubricSection, SlateStatus
+
+    world = build(app)
+    staff = login(app, PREPARER)
+    assert post(staff, f"/staff/runs/{world.run_id}/prepare").status_code == 302
+    approver = login(app, APPROVER)
+    page = text_of(approver.get(f"/staff/runs/{world.run_id}/approve"))
+    assert "Approve this award list?" in page
+    assert "3 award(s) totalling $900,000.00 of $900,000.00, 0 staff exception(s)" in page
+    with app.app_context():
+        assert db.session.scalar(select(AwardSlate.status)) == SlateStatus.PREPARED
+    assert post(approver, f"/staff/runs/{world.run_id}/approve").status_code == 302
+    page = text_of(staff.get(f"/staff/runs/{world.run_id}/publish"))
+    assert "8 decision mail(s) go out, one per application of the run." in page
+    assert f"/public/awards/{world.slug}" in page and "cannot be undone" in page
+    with app.app_context():
+        assert db.session.scalar(select(AwardSlate.status)) == SlateStatus.APPROVED
+        assert db.session.scalar(select(OutboxMessage.id)) is None
+        section_id = db.session.scalar(select(RubricSection.id))
+        priority_id = db.session.scalar(select(Priority.id))
+    assert "Delete the section" in text_of(staff.get(f"/staff/sections/{section_id}/delete"))
+    assert "Delete the priority" in text_of(staff.get(f"/staff/priorities/{priority_id}/delete"))
+    applicant = login(app, APPLICANT)
+    for url in (
+        f"/staff/runs/{world.run_id}/approve",
+        f"/staff/runs/{world.run_id}/publish",
+        f"/staff/sections/{section_id}/delete",
+        f"/staff/priorities/{priority_id}/delete",
+    ):
+        assert applicant.get(url).status_code == 403
+    assert staff.get("/staff/runs/999999/publish").status_code == 404
+    assert staff.get("/staff/sections/999999/delete").status_code == 404

@@ -20,6 +20,7 @@ from scoring.staff import (  # noqa: F401  # noqa: F401  (the panel blueprint, t
     audit,
     board,
     competitions,
+    confirm,
     decisions,
     exports,
     panel,

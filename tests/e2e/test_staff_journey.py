@@ -181,8 +181,14 @@ def test_from_set_up_to_a_published_award_list(live_app, live_server, browser, s
     sign_in(page, base, APPROVER)
     page.get_by_role("link", name="TIME Collaborative, Cohort 5").click()
     page.get_by_role("link", name="Ranking board", exact=True).click()
+    page.get_by_role("link", name="Approve this award list").click()
+    assert "award(s) totalling" in page.inner_text("main")  # the confirmation page says what
     page.get_by_role("button", name="Approve this award list").click()
     assert "Award list approved." in page.inner_text("main")
+    page.get_by_role("link", name="Publish and notify applicants").click()
+    confirm = page.inner_text("main")
+    assert "6 decision mail(s) go out" in confirm and "cannot be undone" in confirm
+    shots(page, "06-publish-confirm")
     page.get_by_role("button", name="Publish and notify applicants").click()
     assert "Published. 6 decision mail(s) queued." in page.inner_text("main")
     shots(page, "06-published")
