@@ -27,6 +27,7 @@ from scoring.models import Application, Attachment, User
 from scoring.runtime import app_config
 from scoring.services import audit
 from scoring.services.applications.applications import NOT_FOUND, require_editable
+from scoring.services.applications.blind import strip_metadata
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,8 @@ def add_pdf(
         )
     data = read_limited(stream)
     check_pdf(data)
+    if application.competition.blind_review:  # no author or title in the file's metadata
+        data = strip_metadata(data)
     stored = uuid.uuid4().hex
     folder = upload_dir()
     tmp = folder / f".{stored}.part"

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from scoring.formatting import money
 from scoring.models import OBJECT_CODES, Application, BudgetLine
+from scoring.services.applications.blind import identity_problems
 from scoring.services.applications.eligibility import eligible_schools
 
 CONTACT_ROLES = {"principal": "Principal", "grant_contact": "Grant contact"}
@@ -56,6 +57,8 @@ def submission_problems(application: Application) -> dict[str, str]:
         s.id for s in eligible_schools(competition, application.school.district_id)
     }:
         problems["school"] = "This school is not eligible for the competition."
+    for field, text in identity_problems(application).items():
+        problems[field] = f"{problems[field]} {text}" if field in problems else text
     return problems
 
 
