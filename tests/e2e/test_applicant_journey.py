@@ -13,6 +13,7 @@ Screenshots of every page, on a desktop and a phone-sized viewport, go to /tmp/s
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -64,7 +65,9 @@ def smtp():
 
 def _publish_decision(app, world, application_id: int) -> None:
     """Two submitted reviews, a ranking run, four-eyes approval and publication (issue #6)."""
+    from scoring import clock
     from scoring.services import ranking
+    from scoring.services.applications import screening
     from scoring.services.decisions import decisions
 
     with app.app_context():
@@ -89,18 +92,23 @@ def _publish_decision(app, world, application_id: int) -> None:
                     )
                 )
             db.session.add(review)
-        competition = db.session.get(Application, application_id).competition
+        application = db.session.get(Application, application_id)
+        competition = application.competition
         competition.comments_visible_to_applicants = True
-        run = ranking.create_run(competition, actor=staff)
-        db.session.commit()
-        run = ranking.execute_run(run.id)
-        db.session.commit()
-        slate = decisions.prepare_slate(run, actor=staff)
-        db.session.commit()
-        decisions.approve_slate(slate, actor=approver)
-        db.session.commit()
-        decisions.publish_run(run, actor=staff, public_url="http://127.0.0.1/public")
-        db.session.commit()
+        with clock.frozen(competition.closes_at + timedelta(hours=1)):  # after the close
+            screening.screen(application, staff, eligible=True, reason="", now=clock.now())
+            for link in application.priority_links:
+                link.confirmed = True
+            run = ranking.create_run(competition, actor=staff)
+            db.session.commit()
+            run = ranking.execute_run(run.id)
+            db.session.commit()
+            slate = decisions.prepare_slate(run, actor=staff)
+            db.session.commit()
+            decisions.approve_slate(slate, actor=approver)
+            db.session.commit()
+            decisions.publish_run(run, actor=staff, public_url="http://127.0.0.1/public")
+            db.session.commit()
 
 
 def test_from_invitation_to_a_published_decision(
@@ -251,7 +259,19 @@ def test_from_invitation_to_a_published_decision(
     expect(applicant.locator(".status-card")).to_contain_text("Reviewers are scoring")
     shot(applicant, "10-view-under-review-desktop")
 
-    # 9. Staff rank, a second staff member approves, staff publish; the applicant sees the decision.
+    # A second draft's form on a phone, while the window is open.
+    phone = browser.new_context(viewport=PHONE).new_page()
+    sign_in(phone, base, NEW_USER, NEW_PASSWORD)
+    phone.goto(f"{base}/apply/competitions/{world.competition_id}/apply")
+    phone.select_option("#school", label="Bridgeport Middle (0150012)")
+    phone.fill("#b_200_1", "1000")
+    expect(phone.locator("[data-grand-total]")).to_have_text("$1,000.00")
+    phone.click("button[name=save_draft]")
+    expect(phone.locator(".todo-box")).to_be_visible()
+    shot(phone, "16-draft-phone")
+
+    # 9. After the close: staff screen, rank, a second staff member approves, staff publish;
+    # the applicant sees the decision.
     _publish_decision(live_app, world, app_id)
     applicant.reload()
     expect(applicant.locator(".status-card")).to_contain_text("Awarded")
@@ -270,13 +290,6 @@ def test_from_invitation_to_a_published_decision(
     shot(phone, "14-view-decision-phone")
     phone.goto(f"{base}/apply/applications/{app_id}/receipt")
     shot(phone, "15-receipt-phone")
-    phone.goto(f"{base}/apply/competitions/{world.competition_id}/apply")
-    phone.select_option("#school", label="Bridgeport Middle (0150012)")
-    phone.fill("#b_200_1", "1000")
-    expect(phone.locator("[data-grand-total]")).to_have_text("$1,000.00")
-    phone.click("button[name=save_draft]")
-    expect(phone.locator(".todo-box")).to_be_visible()
-    shot(phone, "16-draft-phone")
     page.goto(f"{base}/accounts/invite")
     page.set_viewport_size(PHONE)
     shot(page, "17-invite-phone")

@@ -43,6 +43,12 @@ def require_accepting(competition: Competition, now: datetime) -> None:
         )
     if state == "unscheduled":
         raise Conflict(f"{competition.title} has no application window yet.")
+    from scoring.services.competitions.phases import phase_of  # phases read the window too
+
+    if phase_of(competition, now).key == "published":
+        raise Conflict(
+            f"The decisions of {competition.title} are published; it takes no new applications."
+        )
 
 
 def eligible_schools(competition: Competition, district_id: int | None) -> list[School]:
