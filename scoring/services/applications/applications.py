@@ -140,7 +140,8 @@ def require_editable(application: Application, now: datetime) -> None:
     """:raise Conflict: the application is submitted, withdrawn, or its competition closed."""
     if application.status != ApplicationStatus.DRAFT:
         raise Conflict(
-            f"Application {application.ref} is {application.status.value} and can no longer be changed."
+            f"Application {application.ref} is {application.status.value} "
+            "and can no longer be changed."
         )
     if not is_editable(application, now):
         raise Conflict(
@@ -269,7 +270,8 @@ def _check_school(application: Application, user: User, school_id: int) -> None:
     other = db.session.scalar(query.limit(1))
     if other is not None:
         raise InputError(
-            f"This school already has application {other.ref} in this competition; open that one instead.",
+            f"This school already has application {other.ref} in this competition; "
+            "open that one instead.",
             "school",
         )
 
@@ -335,7 +337,8 @@ def withdraw(application: Application, user: User, now: datetime) -> Application
         raise Conflict(f"Application {application.ref} is already withdrawn.")
     if closes is None or now >= closes:
         raise Conflict(
-            f"The deadline ({local_dt(closes)}) has passed; to withdraw now, write to the Turnaround Office."
+            f"The deadline ({local_dt(closes)}) has passed; "
+            "to withdraw now, write to the Turnaround Office."
         )
     if published_decision(application) is not None:
         raise Conflict(

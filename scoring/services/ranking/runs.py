@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from scoring import clock
 from scoring.core.ranking import (
     Policy,
     PolicyError,
@@ -33,7 +34,6 @@ from scoring.core.ranking import (
     rank_columns,
     result_document,
 )
-from scoring import clock
 from scoring.core.rubric import RubricError
 from scoring.errors import InputError
 from scoring.extensions import db
