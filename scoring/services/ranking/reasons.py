@@ -76,7 +76,7 @@ def reason_words(
     if status == "funded":
         return None
     if status == "ineligible":
-        return f"ineligible: {result.reason}" if result.reason else "ineligible"
+        return result.reason or "found ineligible at screening"
     if status == "incomplete":
         need = _policy(run, "min_reviews")
         return f"fewer than {need} completed reviews" if need else "not enough completed reviews"
