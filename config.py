@@ -96,6 +96,8 @@ class Config:
     # The address users reach the service at: every link in a mail is built from it, never from
     # the request's Host header (reset-link poisoning).
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    # Bootstrap resamples of the rank stability after each run (docs/stability.md).
+    STABILITY_RESAMPLES = int(os.environ.get("STABILITY_RESAMPLES", "1000"))
 
 
 class ProductionConfig(Config):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask import current_app
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
@@ -46,9 +47,11 @@ def send_after_commit(message_ids: Iterable[int]) -> None:
 
 def rank_after_commit(run_id: int) -> None:
     """Queue the computation of a committed ranking run."""
-    from workers.tasks import rank_competition
+    from workers.tasks import rank_competition, rank_stability
 
     rank_competition.delay(run_id)
+    if current_app.config.get("TASKS_EMBEDDED"):  # a worker queues it after the run otherwise
+        rank_stability.delay(run_id)
 
 
 def extra_reviewer_after_commit(application_id: int, target: int, actor_id: int | None) -> None:

@@ -64,8 +64,18 @@ def rank_competition(run_id: int) -> None:
     """Compute ranking run ``run_id`` from the committed data; safe to run twice."""
     from scoring.services import ranking
 
-    ranking.execute_run(run_id)
+    run = ranking.execute_run(run_id)
     db.session.commit()
+    if run is not None and run.status.value == "done" and not _embedded():
+        rank_stability.delay(run_id)  # its own task: the run is usable meanwhile
+
+
+def _embedded() -> bool:
+    """Embedded mode (tasks run in the caller): the caller asks for the stability itself, so
+    ``flask rank`` without ``--stability`` does not wait for the bootstrap."""
+    from flask import current_app
+
+    return bool(current_app.config.get("TASKS_EMBEDDED"))
 
 
 @shared_task(base=DatabaseTask)
@@ -86,3 +96,22 @@ def assign_extra_reviewer(application_id: int, target: int, actor_id: int | None
     db.session.commit()
     for message_id in message_ids:
         send_mail.delay(message_id)
+
+
+def _stability_failed(task: DatabaseTask, exc: Exception, run_id: int) -> None:
+    """The run's stability is marked failed, so staff see why the figures are missing."""
+    from scoring.services.ranking import stability
+
+    stability.mark_stability_failed(
+        run_id, f"database unavailable after {task.max_retries} retries"
+    )
+    db.session.commit()
+
+
+@shared_task(base=DatabaseTask, on_final_failure=_stability_failed)
+def rank_stability(run_id: int) -> None:
+    """Compute the rank stability of done ranking run ``run_id`` (docs/stability.md); idempotent."""
+    from scoring.services.ranking import stability
+
+    stability.compute_stability(run_id)
+    db.session.commit()

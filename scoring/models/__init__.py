@@ -37,6 +37,7 @@ from scoring.models.review import (
     ReviewerAssignment,
     ReviewStatus,
 )
+from scoring.models.stability import StabilityResult, StabilityRun
 from scoring.models.user import ReviewerConflict, Role, TokenPurpose, User, UserToken
 
 __all__ = [
@@ -74,6 +75,8 @@ __all__ = [
     "RunStatus",
     "School",
     "SlateStatus",
+    "StabilityResult",
+    "StabilityRun",
     "TokenPurpose",
     "User",
     "UserToken",

@@ -1,0 +1,199 @@
+"""Rank stability of a ranking run (docs/stability.md): compute it after the run, read it back.
+
+``workers.tasks.rank_stability(run_id)`` calls ``compute_stability`` once the run is done (the
+run is usable meanwhile). It reads the committed data again, checks that it still hashes to the
+run's ``inputs_sha256`` (otherwise the stability is marked failed: it would describe other data),
+runs the bootstrap of the pure core (``scoring.core.ranking.stability``) with the seed derived
+from that hash, and stores one ``StabilityResult`` per application. Idempotent: a done
+stability is left as it is; a rerun replaces the rows. Services flush, never commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, select, update
+
+from scoring.core.ranking import Policy, PolicyError, rank_columns
+from scoring.core.ranking.stability import (
+    DEFAULT_RESAMPLES,
+    TOSS_UP,
+    figures_record,
+    seed_from_sha,
+    stability,
+)
+from scoring.core.rubric import RubricError
+from scoring.extensions import db
+from scoring.models import RankingRun, RunStatus, StabilityResult, StabilityRun
+from scoring.models._types import utcnow
+from scoring.services import audit
+from scoring.services.db import bulk_insert, is_postgres
+from scoring.services.ranking.inputs import InputsError, read_inputs
+
+__all__ = [
+    "compute_stability",
+    "configured_resamples",
+    "mark_stability_failed",
+    "stability_of",
+    "stability_records",
+    "toss_up_refs",
+]
+
+log = logging.getLogger(__name__)
+
+_COLUMNS = ("stability_id", "ref", "funded_in", "crosses_line", "rank_lo", "rank_hi")
+
+
+def configured_resamples() -> int:
+    """``STABILITY_RESAMPLES`` from the configuration (default 1,000)."""
+    return int(current_app.config.get("STABILITY_RESAMPLES", DEFAULT_RESAMPLES))
+
+
+def stability_of(run: RankingRun) -> StabilityRun | None:
+    """The stability row of ``run`` (any status), or ``None`` when none was queued."""
+    return db.session.scalar(select(StabilityRun).where(StabilityRun.run_id == run.id))
+
+
+def _lock(run_id: int) -> StabilityRun | None:
+    """The stability row of run ``run_id``, created if missing, locked for this transaction."""
+    if not is_postgres():  # SQLite: take the database write lock first
+        db.session.execute(update(StabilityRun).where(StabilityRun.run_id == run_id).values())
+    row = db.session.scalar(
+        select(StabilityRun)
+        .where(StabilityRun.run_id == run_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if row is None:
+        row = StabilityRun(run_id=run_id, resamples=configured_resamples(), status=RunStatus.QUEUED)
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def _fail(row: StabilityRun, run: RankingRun | None, message: str) -> None:
+    row.status, row.error, row.finished_at = RunStatus.FAILED, message, utcnow()
+    audit.record(
+        "ranking.stability_fail",
+        "ranking_run",
+        row.run_id,
+        competition_id=run.competition_id if run else None,
+        after={"status": "failed", "error": message},
+    )
+    db.session.flush()
+    log.warning("stability of ranking run %s failed: %s", row.run_id, message)
+
+
+def mark_stability_failed(run_id: int, message: str) -> None:
+    """Record that the stability of run ``run_id`` failed (a done one is left as it is)."""
+    if db.session.get(RankingRun, run_id) is None:
+        return
+    row = _lock(run_id)
+    if row.status != RunStatus.DONE:
+        _fail(row, db.session.get(RankingRun, run_id), message)
+
+
+def compute_stability(run_id: int, resamples: int | None = None) -> StabilityRun | None:
+    """Bootstrap run ``run_id`` and store the figures; ``None`` when the run is missing.
+
+    A run that is not done yet, or whose data changed since it ran, gets a failed stability
+    with the reason (no exception: retrying would not help).
+    """
+    run = db.session.get(RankingRun, run_id)
+    if run is None:
+        log.warning("ranking run %s does not exist", run_id)
+        return None
+    row = _lock(run_id)
+    if row.status == RunStatus.DONE:
+        return row
+    if resamples is not None:
+        row.resamples = int(resamples)
+    row.status, row.error = RunStatus.RUNNING, None
+    row.attempts = (row.attempts or 0) + 1
+    if run.status != RunStatus.DONE:
+        _fail(row, run, f"ranking run {run_id} is {run.status.value}, not done")
+        return row
+    start = time.perf_counter()
+    try:
+        policy = Policy.from_dict(run.policy)
+        inputs = read_inputs(run.competition, tie_breakers=policy.tie_breakers)
+        result = rank_columns(
+            inputs.rubric,
+            policy,
+            inputs.applications,
+            inputs.review_app,
+            inputs.review_reviewer,
+            inputs.points,
+            inputs.priorities,
+        )
+    except (PolicyError, RubricError, InputsError, ValueError) as exc:
+        _fail(row, run, f"the data cannot be ranked as it is: {exc}")
+        return row
+    if result.inputs_sha256 != run.inputs_sha256:
+        _fail(row, run, "the reviews or applications changed since this run; rank again")
+        return row
+    seed = seed_from_sha(run.inputs_sha256)
+    figures = stability(result, row.resamples, seed)
+    db.session.execute(delete(StabilityResult).where(StabilityResult.stability_id == row.id))
+    lo, hi = figures.rank_lo.tolist(), figures.rank_hi.tolist()
+    ranked, funded, flips = figures.ranked.tolist(), figures.funded.tolist(), figures.flips.tolist()
+    bulk_insert(
+        StabilityResult.__table__,
+        _COLUMNS,
+        (
+            (
+                row.id,
+                ref,
+                funded[i],
+                flips[i],
+                lo[i] if ranked[i] else None,
+                hi[i] if ranked[i] else None,
+            )
+            for i, ref in enumerate(figures.refs)
+        ),
+    )
+    row.seed, row.seconds = str(seed), round(time.perf_counter() - start, 3)
+    row.status, row.finished_at = RunStatus.DONE, utcnow()
+    p = figures.funded / max(row.resamples, 1)
+    toss = int((figures.ranked & (p >= TOSS_UP[0]) & (p <= TOSS_UP[1])).sum())
+    audit.record(
+        "ranking.stability",
+        "ranking_run",
+        run.id,
+        competition_id=run.competition_id,
+        after={
+            "status": "done",
+            "resamples": row.resamples,
+            "seed": row.seed,
+            "inputs_sha256": run.inputs_sha256,
+            "toss_ups": toss,
+            "seconds": row.seconds,
+        },
+    )
+    db.session.flush()
+    return row
+
+
+def record(result: StabilityResult, resamples: int) -> dict[str, Any]:
+    """One application's stored figures as the JSON the exports and the CLI print."""
+    return figures_record(
+        result.funded_in, result.crosses_line, result.rank_lo, result.rank_hi, resamples
+    )
+
+
+def stability_records(run: RankingRun) -> dict[str, dict[str, Any]] | None:
+    """ref → figures of a done stability of ``run`` (``None`` while there is none)."""
+    row = stability_of(run)
+    if row is None or row.status != RunStatus.DONE:
+        return None
+    rows = db.session.scalars(select(StabilityResult).where(StabilityResult.stability_id == row.id))
+    return {r.ref: record(r, row.resamples) for r in rows}
+
+
+def toss_up_refs(run: RankingRun) -> list[str]:
+    """Refs whose decision is a toss-up (funded in 20%-80% of resamples), by ref."""
+    records = stability_records(run) or {}
+    return sorted(ref for ref, r in records.items() if r["toss_up"])
