@@ -42,6 +42,7 @@ from scoring.services import audit
 from scoring.services.competitions.competitions import core_rubric
 from scoring.services.queries import review_is_counted
 from scoring.services.ranking import board as boards
+from scoring.services.ranking.stability import stability_records
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # fpdf2's font subsetting chatter
@@ -175,6 +176,9 @@ def score_table(run: RankingRun, *, comments: bool, actor: User | None = None) -
     ]
     if comments:
         header.append("comment")
+    stable = stability_records(run)  # docs/stability.md; the columns only once it is done
+    if stable is not None:
+        header += ["p_funded", "rank_interval_90", "toss_up"]
     rows = []
     reviews.sort(key=lambda t: (order[t[1]], t[5]))
     for review, ref, _app_id, school_code, counted, email, name in reviews:
@@ -202,6 +206,8 @@ def score_table(run: RankingRun, *, comments: bool, actor: User | None = None) -
             ]
             if comments:
                 row.append(None if score is None else score.comment)
+            if stable is not None:
+                row += _stability_cells(stable.get(ref))
             rows.append(row)
     audit.record(
         "export.scores",
@@ -212,6 +218,18 @@ def score_table(run: RankingRun, *, comments: bool, actor: User | None = None) -
         after={"reviews": len(reviews), "comments": comments},
     )
     return Table("Score detail", header, rows)
+
+
+def _stability_cells(figures: dict | None) -> list[Any]:
+    """The application's stability: share funded, the 90% rank interval, toss-up."""
+    if figures is None:
+        return [None, None, None]
+    lo_hi = figures["rank_interval"]
+    return [
+        Decimal(str(figures["p_funded"])),
+        None if lo_hi is None else f"{lo_hi[0]}-{lo_hi[1]}",
+        "yes" if figures["toss_up"] else "no",
+    ]
 
 
 def _score(rubric, points: dict[str, Decimal]) -> Decimal | None:

@@ -167,8 +167,17 @@ def test_each_resample_is_the_run_of_its_resampled_reviews():
     for i, ref in enumerate(c.refs):
         a = again.application(ref)
         assert (a.rank or 0) == int(r.rank[i]), ref
-        assert a.status == ("funded", "partially_funded", "waitlisted", "below_threshold",
-                            "incomplete", "ineligible")[int(r.status[i])], ref
+        assert (
+            a.status
+            == (
+                "funded",
+                "partially_funded",
+                "waitlisted",
+                "below_threshold",
+                "incomplete",
+                "ineligible",
+            )[int(r.status[i])]
+        ), ref
 
 
 def test_zscore_resamples_the_normalised_scores_with_the_runs_reviewer_statistics():
@@ -209,8 +218,14 @@ def competitions(draw):
     apps, revs = [], []
     for i in range(n):
         ref = f"A{i}"
-        apps.append(app(ref, requested=str(draw(st.sampled_from([50, 100, 150]))),
-                        tier=draw(st.integers(1, 2)), district=draw(st.sampled_from(["D1", "D2"]))))
+        apps.append(
+            app(
+                ref,
+                requested=str(draw(st.sampled_from([50, 100, 150]))),
+                tier=draw(st.integers(1, 2)),
+                district=draw(st.sampled_from(["D1", "D2"])),
+            )
+        )
         scores = draw(st.lists(st.integers(0, 100), min_size=0, max_size=4))
         revs += reviews(ref, *scores)
     policy = dict(
@@ -238,7 +253,8 @@ def test_properties(comp, resamples):
         a = result.application(ref)
         assert 0 <= rec["funded_in"] <= resamples
         assert rec["crosses_line"] == (
-            resamples - rec["funded_in"] if a.status in ("funded", "partially_funded")
+            resamples - rec["funded_in"]
+            if a.status in ("funded", "partially_funded")
             else rec["funded_in"]
         )
         if a.rank is None:

@@ -14,7 +14,6 @@ import logging
 import time
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import delete, select, update
 
 from scoring.core.ranking import Policy, PolicyError, rank_columns
@@ -29,6 +28,7 @@ from scoring.core.rubric import RubricError
 from scoring.extensions import db
 from scoring.models import RankingRun, RunStatus, StabilityResult, StabilityRun
 from scoring.models._types import utcnow
+from scoring.runtime import app_config
 from scoring.services import audit
 from scoring.services.db import bulk_insert, is_postgres
 from scoring.services.ranking.inputs import InputsError, read_inputs
@@ -37,6 +37,7 @@ __all__ = [
     "compute_stability",
     "configured_resamples",
     "mark_stability_failed",
+    "queue_stability",
     "stability_of",
     "stability_records",
     "toss_up_refs",
@@ -49,7 +50,7 @@ _COLUMNS = ("stability_id", "ref", "funded_in", "crosses_line", "rank_lo", "rank
 
 def configured_resamples() -> int:
     """``STABILITY_RESAMPLES`` from the configuration (default 1,000)."""
-    return int(current_app.config.get("STABILITY_RESAMPLES", DEFAULT_RESAMPLES))
+    return int(app_config().get("STABILITY_RESAMPLES", DEFAULT_RESAMPLES))
 
 
 def stability_of(run: RankingRun) -> StabilityRun | None:
@@ -57,21 +58,32 @@ def stability_of(run: RankingRun) -> StabilityRun | None:
     return db.session.scalar(select(StabilityRun).where(StabilityRun.run_id == run.id))
 
 
-def _lock(run_id: int) -> StabilityRun | None:
-    """The stability row of run ``run_id``, created if missing, locked for this transaction."""
-    if not is_postgres():  # SQLite: take the database write lock first
-        db.session.execute(update(StabilityRun).where(StabilityRun.run_id == run_id).values())
-    row = db.session.scalar(
-        select(StabilityRun)
-        .where(StabilityRun.run_id == run_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+def queue_stability(run: RankingRun) -> StabilityRun:
+    """The stability row of ``run``, created ``queued`` if missing (``execute_run`` creates it
+    with the done run, so the task only ever locks an existing row)."""
+    row = stability_of(run)
     if row is None:
-        row = StabilityRun(run_id=run_id, resamples=configured_resamples(), status=RunStatus.QUEUED)
+        row = StabilityRun(run_id=run.id, resamples=configured_resamples(), status=RunStatus.QUEUED)
         db.session.add(row)
         db.session.flush()
     return row
+
+
+def _lock(run: RankingRun) -> StabilityRun:
+    """The stability row of ``run``, locked until the transaction ends (one executor at a time)."""
+    row = queue_stability(run)
+    if not is_postgres():  # SQLite: a write takes the database lock, so a second executor waits
+        db.session.execute(
+            update(StabilityRun)
+            .where(StabilityRun.id == row.id)
+            .values(attempts=StabilityRun.attempts)
+        )
+    return db.session.scalars(
+        select(StabilityRun)
+        .where(StabilityRun.id == row.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def _fail(row: StabilityRun, run: RankingRun | None, message: str) -> None:
@@ -89,11 +101,12 @@ def _fail(row: StabilityRun, run: RankingRun | None, message: str) -> None:
 
 def mark_stability_failed(run_id: int, message: str) -> None:
     """Record that the stability of run ``run_id`` failed (a done one is left as it is)."""
-    if db.session.get(RankingRun, run_id) is None:
+    run = db.session.get(RankingRun, run_id)
+    if run is None:
         return
-    row = _lock(run_id)
+    row = _lock(run)
     if row.status != RunStatus.DONE:
-        _fail(row, db.session.get(RankingRun, run_id), message)
+        _fail(row, run, message)
 
 
 def compute_stability(run_id: int, resamples: int | None = None) -> StabilityRun | None:
@@ -106,7 +119,7 @@ def compute_stability(run_id: int, resamples: int | None = None) -> StabilityRun
     if run is None:
         log.warning("ranking run %s does not exist", run_id)
         return None
-    row = _lock(run_id)
+    row = _lock(run)
     if row.status == RunStatus.DONE:
         return row
     if resamples is not None:
