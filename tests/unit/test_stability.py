@@ -16,6 +16,7 @@ from scoring.core.ranking import stability as stability_module
 from scoring.core.ranking.stability import (
     TOSS_UP,
     draws,
+    one_more_review,
     resamples_of,
     seed_from_sha,
     stability,
@@ -266,3 +267,18 @@ def test_properties(comp, resamples):
     for r in resamples_of(result._c, min(resamples, 5), s.seed):
         assert int((r.rem_before - r.rem_after).sum()) <= int(policy["total_funds"] * 100)
     assert stability(run(apps[::-1], revs[::-1], **policy), resamples).records() == s.records()
+
+
+def test_one_more_review_by_hand():
+    # mean of (60, 70, 80) = 70; a fourth review x gives (210 + x) / 4: 52.5 .. 77.5.
+    # Reaching a line of 75 needs 210 + x >= 300, x >= 90.
+    got = one_more_review([60, 70, 80], "mean", 0, 75.0)
+    assert got == {"reviews": 3, "lowest": 52.5, "highest": 77.5, "line": 75.0, "needed": 90}
+    # with 5 priority points the same line needs (210 + x) / 4 >= 70: x >= 70
+    assert one_more_review([60, 70, 80], "mean", 5, 75.0)["needed"] == 70
+    # median of (60, 70, 80, x) is (70 + min(max(x, 60), 80)) / 2: 65 .. 75
+    med = one_more_review([60, 70, 80], "median", 0, 72.0)
+    assert (med["lowest"], med["highest"], med["needed"]) == (65.0, 75.0, 74)
+    # out of reach either way: no score is named
+    assert one_more_review([10, 10, 10], "mean", 0, 75.0)["needed"] is None
+    assert one_more_review([95, 95, 95], "mean", 0, 50.0)["needed"] is None

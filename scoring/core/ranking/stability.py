@@ -46,6 +46,7 @@ __all__ = [
     "Stability",
     "draws",
     "figures_record",
+    "one_more_review",
     "resamples_of",
     "seed_from_sha",
     "stability",
@@ -248,3 +249,37 @@ def stability(
     if seed is None:
         seed = seed_from_sha(result.inputs_sha256)
     return stability_columns(result._c, int(resamples), int(seed))
+
+
+def one_more_review(
+    scores: Any, aggregation: str, priority_points: float, line: float | None
+) -> dict[str, Any]:
+    """What one more review would do to an application's final score (docs/stability.md §4).
+
+    ``scores`` are its counted reviews' S' (normalised) scores; the extra review's score ``x``
+    runs over 0..100 on the same scale (for a z-scored competition the new review would itself
+    be normalised, so read it as "a review worth x after normalisation"). Returns the final
+    score with an extra 0 (``lowest``) and an extra 100 (``highest``) and, when ``line`` (the
+    lowest funded final score) lies between them, ``needed``: the smallest whole score ``x``
+    with which the final reaches the line. The aggregator is the policy's own.
+    """
+    combine = AGGREGATORS[aggregation].combine
+    base = np.asarray(list(scores), dtype=np.float64)
+    n = len(base)
+
+    def final(x: float) -> float:
+        values = np.append(base, x)
+        agg = combine(values, np.array([0]), np.array([n + 1]))[0]
+        return float(micro(nano(np.array([agg])))[0]) / 1e6 + float(priority_points)
+
+    lowest, highest = final(0.0), final(100.0)
+    needed = None
+    if line is not None and lowest < line <= highest:
+        needed = next(x for x in range(101) if final(float(x)) >= line)
+    return {
+        "reviews": n,
+        "lowest": round(lowest, 4),
+        "highest": round(highest, 4),
+        "line": line,
+        "needed": needed,
+    }

@@ -14,26 +14,42 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from scoring.core.ranking import Policy, PolicyError, rank_columns
 from scoring.core.ranking.stability import (
     DEFAULT_RESAMPLES,
     TOSS_UP,
     figures_record,
+    one_more_review,
     seed_from_sha,
     stability,
 )
 from scoring.core.rubric import RubricError
+from scoring.errors import InputError
 from scoring.extensions import db
-from scoring.models import RankingRun, RunStatus, StabilityResult, StabilityRun
+from scoring.models import (
+    Application,
+    AuditEvent,
+    RankingResult,
+    RankingRun,
+    RunStatus,
+    StabilityResult,
+    StabilityRun,
+    User,
+)
 from scoring.models._types import utcnow
 from scoring.runtime import app_config
 from scoring.services import audit
 from scoring.services.db import bulk_insert, is_postgres
 from scoring.services.ranking.inputs import InputsError, read_inputs
+from scoring.services.ranking.results import explanation_for
+from scoring.services.reviews import reconciliation
 
 __all__ = [
+    "application_figures",
+    "request_toss_up_reviewers",
+    "stability_records_for",
     "compute_stability",
     "configured_resamples",
     "mark_stability_failed",
@@ -210,3 +226,91 @@ def toss_up_refs(run: RankingRun) -> list[str]:
     """Refs whose decision is a toss-up (funded in 20%-80% of resamples), by ref."""
     records = stability_records(run) or {}
     return sorted(ref for ref, r in records.items() if r["toss_up"])
+
+
+def funding_line(run: RankingRun) -> Any:
+    """The lowest final score the run funded (computed decisions), ``None`` when none was."""
+    return db.session.scalar(
+        select(func.min(RankingResult.final)).where(
+            RankingResult.run_id == run.id, RankingResult.award > 0
+        )
+    )
+
+
+def application_figures(run: RankingRun, ref: str) -> dict[str, Any] | None:
+    """An application's stored figures and what one more review would do to its final score
+    against the funding line (explanation page); ``None`` while there is no done stability."""
+    cut_score = funding_line(run)
+    records = stability_records_for(run, [ref])
+    if not records or ref not in records:
+        return None
+    figures = dict(records[ref])
+    result = db.session.scalar(
+        select(RankingResult).where(RankingResult.run_id == run.id, RankingResult.ref == ref)
+    )
+    data = explanation_for(run, result.explanation) if result and result.explanation else None
+    if data and data.get("reviews") and result.rank is not None:
+        figures["one_more"] = one_more_review(
+            [r["normalised"] for r in data["reviews"]],
+            (run.policy or {}).get("aggregation", "mean"),
+            float(result.priority_points),
+            None if cut_score is None else float(cut_score),
+        )
+    return figures
+
+
+def stability_records_for(run: RankingRun, refs: list[str]) -> dict[str, dict[str, Any]] | None:
+    """``stability_records`` limited to ``refs``."""
+    row = stability_of(run)
+    if row is None or row.status != RunStatus.DONE:
+        return None
+    rows = db.session.scalars(
+        select(StabilityResult).where(
+            StabilityResult.stability_id == row.id, StabilityResult.ref.in_(refs)
+        )
+    )
+    return {r.ref: record(r, row.resamples) for r in rows}
+
+
+def request_toss_up_reviewers(run: RankingRun, *, actor: User) -> list[tuple[int, int]]:
+    """Ask for one more reviewer for every toss-up of ``run`` (funded in 20%-80% of
+    resamples); return (application id, target) pairs for the existing extra-reviewer task.
+
+    Applications already sent for an extra reviewer on this run are skipped, so pressing the
+    button twice asks once. Raise ``InputError`` when the stability is not done.
+    """
+    if run.what_if:
+        raise InputError("a what-if run cannot send applications to reviewers")
+    refs = toss_up_refs(run)
+    if stability_records_for(run, []) is None:
+        raise InputError("the stability of this run is not computed yet")
+    apps = db.session.scalars(
+        select(Application).where(
+            Application.competition_id == run.competition_id, Application.ref.in_(refs)
+        )
+    ).all()
+    asked = {
+        e.entity_id
+        for e in db.session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "assignment.extra_requested",
+                AuditEvent.competition_id == run.competition_id,
+            )
+        )
+        if (e.after or {}).get("run_id") == run.id
+    }
+    out = []
+    for app in sorted(apps, key=lambda a: a.ref):
+        if app.id in asked:
+            continue
+        out.append((app.id, reconciliation.request_extra_reviewer(app, actor=actor, run=run)))
+    audit.record(
+        "ranking.stability_extra_reviewers",
+        "ranking_run",
+        run.id,
+        actor=actor,
+        competition_id=run.competition_id,
+        after={"toss_ups": len(refs), "requested": len(out)},
+    )
+    db.session.flush()
+    return out
