@@ -33,6 +33,7 @@ from scoring.core.ranking.stability import TOSS_UP, stability  # noqa: E402
 
 
 def policy_for(name: str, apps, rubric) -> Policy:
+    """``bench``: the policy of bench_core.py; ``default``: strict, no caps."""
     total = (sum((a.requested_amount for a in apps), Decimal(0)) / 3).quantize(Decimal("0.01"))
     if name == "default":
         return Policy(total_funds=total, tie_breakers=("requested_amount",)).validate(rubric)
@@ -48,6 +49,7 @@ def policy_for(name: str, apps, rubric) -> Policy:
 
 
 def main() -> None:
+    """Rank once, bootstrap, print one JSON line."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--apps", type=int, default=100_000)
     ap.add_argument("--reviews", type=int, default=3)

@@ -13,8 +13,7 @@ from scoring.extensions import db
 from scoring.models import Competition, RankingRun, Role, RunStatus
 from scoring.services.decisions import decisions
 from scoring.services.ranking import board as boards
-from scoring.services.ranking import explanation_for
-from scoring.services.ranking import stability
+from scoring.services.ranking import explanation_for, stability
 from scoring.staff.board_forms import BoardFilterForm, OverrideForm
 from scoring.staff.forms import ConfirmForm
 from scoring.staff.views import bp

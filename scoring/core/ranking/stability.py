@@ -176,9 +176,10 @@ def draws(c: Columns, first: int, count: int, seed: int) -> np.ndarray:
 def _blocks(c: Columns, resamples: int, seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(base, sect6 or None) per resample block, each of shape (block, n_apps[, n_sections])."""
     n_rev, n_app = len(c.rev_app), len(c.refs)
-    per = max(1, _BLOCK_VALUES // max(n_rev, 1))
     combine = AGGREGATORS[c.policy.aggregation].combine
     sections = _needs_sections(c)
+    width = 1 + (c.sect_pct.shape[1] if sections else 0)  # values drawn per review slot
+    per = max(1, _BLOCK_VALUES // max(n_rev * width, 1))
     done = 0
     while done < resamples:
         b = min(per, resamples - done)
