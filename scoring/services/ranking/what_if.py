@@ -54,6 +54,7 @@ class WhatIfRow:
 
     @property
     def change(self) -> str | None:
+        """How the award changed: ``enters``, ``leaves``, ``amount`` or None (no change)."""
         now, was = self.award > 0, (self.before_award or 0) > 0
         if now and not was:
             return "enters"
@@ -81,6 +82,7 @@ class WhatIf:
     stability_resamples: int = WHAT_IF_RESAMPLES
 
     def of(self, change: str) -> list[WhatIfRow]:
+        """The rows whose change is ``change``."""
         return [r for r in self.rows if r.change == change]
 
 
