@@ -14,7 +14,7 @@ from sqlalchemy import select
 from scoring.extensions import db
 from scoring.models import AuditEvent, RankingRun
 from scoring.services.ranking import stability
-from tests.staff_world import PREPARER, build, login, post, rank_now, text_of
+from tests.staff_world import PREPARER, build, login, post, text_of
 
 
 @pytest.fixture
