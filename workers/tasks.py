@@ -114,5 +114,8 @@ def rank_stability(run_id: int) -> None:
     """Compute the rank stability of done ranking run ``run_id`` (docs/stability.md); idempotent."""
     from scoring.services.ranking import stability
 
-    stability.compute_stability(run_id)
-    db.session.commit()
+    attempt = stability.claim_stability(run_id)
+    db.session.commit()  # "running" is visible; no lock is held while it computes
+    if attempt is not None:
+        stability.compute_claimed(run_id, attempt)
+        db.session.commit()

@@ -48,6 +48,8 @@ from scoring.services.reviews import reconciliation
 
 __all__ = [
     "application_figures",
+    "claim_stability",
+    "compute_claimed",
     "request_toss_up_reviewers",
     "stability_records_for",
     "compute_stability",
@@ -125,26 +127,57 @@ def mark_stability_failed(run_id: int, message: str) -> None:
         _fail(row, run, message)
 
 
-def compute_stability(run_id: int, resamples: int | None = None) -> StabilityRun | None:
-    """Bootstrap run ``run_id`` and store the figures; ``None`` when the run is missing.
+def claim_stability(run_id: int, resamples: int | None = None) -> int | None:
+    """Mark the stability of run ``run_id`` running and return this attempt's number (the
+    caller commits, then calls ``compute_claimed``); ``None`` when there is nothing to do
+    (no such run, already done, or the run is not done: then it is marked failed).
 
-    A run that is not done yet, or whose data changed since it ran, gets a failed stability
-    with the reason (no exception: retrying would not help).
-    """
+    The long computation then runs without holding a lock (on SQLite a held write lock would
+    stop every other write for its whole duration); only its final write locks the row, and
+    it is dropped if a later attempt claimed the row meanwhile."""
     run = db.session.get(RankingRun, run_id)
     if run is None:
         log.warning("ranking run %s does not exist", run_id)
         return None
     row = _lock(run)
     if row.status == RunStatus.DONE:
-        return row
+        return None
     if resamples is not None:
         row.resamples = int(resamples)
     row.status, row.error = RunStatus.RUNNING, None
     row.attempts = (row.attempts or 0) + 1
     if run.status != RunStatus.DONE:
         _fail(row, run, f"ranking run {run_id} is {run.status.value}, not done")
-        return row
+        return None
+    db.session.flush()
+    return row.attempts
+
+
+def compute_stability(run_id: int, resamples: int | None = None) -> StabilityRun | None:
+    """Claim and compute in one transaction (in-process callers); ``None`` when the run is
+    missing. The task uses ``claim_stability`` and ``compute_claimed`` with a commit between."""
+    attempt = claim_stability(run_id, resamples)
+    run = db.session.get(RankingRun, run_id)
+    if run is None:
+        return None
+    if attempt is not None:
+        compute_claimed(run_id, attempt)
+    return stability_of(run)
+
+
+def _claimed(run: RankingRun, attempt: int) -> StabilityRun | None:
+    """The row, locked, if this attempt still owns it (else ``None``: a later one took over)."""
+    row = _lock(run)
+    return row if row.status == RunStatus.RUNNING and row.attempts == attempt else None
+
+
+def compute_claimed(run_id: int, attempt: int) -> None:
+    """Bootstrap run ``run_id`` and store the figures, if ``attempt`` still owns the row.
+
+    Data that changed since the run (another inputs hash) or cannot be ranked gives a failed
+    stability with the reason (no exception: retrying would not help).
+    """
+    run = db.session.get(RankingRun, run_id)
     start = time.perf_counter()
     try:
         policy = Policy.from_dict(run.policy)
@@ -158,14 +191,25 @@ def compute_stability(run_id: int, resamples: int | None = None) -> StabilityRun
             inputs.points,
             inputs.priorities,
         )
+        problem = (
+            None
+            if result.inputs_sha256 == run.inputs_sha256
+            else "the reviews or applications changed since this run; rank again"
+        )
     except (PolicyError, RubricError, InputsError, ValueError) as exc:
-        _fail(row, run, f"the data cannot be ranked as it is: {exc}")
-        return row
-    if result.inputs_sha256 != run.inputs_sha256:
-        _fail(row, run, "the reviews or applications changed since this run; rank again")
-        return row
+        problem = f"the data cannot be ranked as it is: {exc}"
+    if problem is not None:
+        row = _claimed(run, attempt)
+        if row is not None:
+            _fail(row, run, problem)
+        return
+    resamples = stability_of(run).resamples
     seed = seed_from_sha(run.inputs_sha256)
-    figures = stability(result, row.resamples, seed)
+    figures = stability(result, resamples, seed)
+    row = _claimed(run, attempt)
+    if row is None:
+        log.info("stability of ranking run %s: attempt %s superseded", run_id, attempt)
+        return
     db.session.execute(delete(StabilityResult).where(StabilityResult.stability_id == row.id))
     lo, hi = figures.rank_lo.tolist(), figures.rank_hi.tolist()
     ranked, funded, flips = figures.ranked.tolist(), figures.funded.tolist(), figures.flips.tolist()
@@ -203,7 +247,6 @@ def compute_stability(run_id: int, resamples: int | None = None) -> StabilityRun
         },
     )
     db.session.flush()
-    return row
 
 
 def record(result: StabilityResult, resamples: int) -> dict[str, Any]:
