@@ -20,6 +20,7 @@ from scoring.extensions import db
 from scoring.models import MailStatus, OutboxMessage, RankingRun, RunStatus, WorkerBeat
 from scoring.models._types import utcnow
 from scoring.runtime import app_config
+from scoring.services.db import is_postgres
 from scoring.services.ranking.lifecycle import requeue_lapsed
 
 __all__ = ["Due", "collect_due", "last_worker_seen", "note_worker", "oldest_queued_run"]
@@ -79,13 +80,17 @@ def collect_due(limit: int = 500) -> Due:
 
 
 def note_worker(worker: str) -> None:
-    """Record that ``worker`` is alive now."""
-    beat = db.session.get(WorkerBeat, worker[:200])
-    if beat is None:
-        db.session.add(WorkerBeat(worker=worker[:200], seen_at=utcnow()))
+    """Record that ``worker`` is alive now (an upsert: two pool processes of one worker may
+    note it at the same moment)."""
+    if is_postgres():
+        from sqlalchemy.dialects.postgresql import insert
     else:
-        beat.seen_at = utcnow()
-    db.session.flush()
+        from sqlalchemy.dialects.sqlite import insert
+    now = utcnow()
+    statement = insert(WorkerBeat).values(worker=worker[:200], seen_at=now)
+    db.session.execute(
+        statement.on_conflict_do_update(index_elements=["worker"], set_={"seen_at": now})
+    )
 
 
 def last_worker_seen() -> datetime | None:
