@@ -107,12 +107,14 @@ def test_postgres_stopped_mid_ranking_and_restarted(fault_app, private_pg, worke
 
 
 def test_worker_killed_whole_the_run_is_requeued_and_done_by_another(fault_app, workers):
-    first, log = workers.start(SCORING_TEST_RANK_DELAY="60")
+    # a long visibility_timeout: the broker does not hand the killed task back during the
+    # test, so it is the lease and the relay that recover the run
+    first, log = workers.start(SCORING_TEST_RANK_DELAY="60", CELERY_VISIBILITY_TIMEOUT="600")
     run_id = _queue(fault_app)
     assert wait_status(fault_app, run_id, {RunStatus.RUNNING}) == RunStatus.RUNNING
     os.killpg(first.pid, signal.SIGKILL)  # the whole worker: main process and pool child
     first.wait(10)
-    workers.start()
+    workers.start(CELERY_VISIBILITY_TIMEOUT="600")
     _done_once(fault_app, run_id)
     with fault_app.app_context():
         run = db.session.get(RankingRun, run_id)

@@ -95,8 +95,9 @@ def start_run(run_id: int, worker: str, task_id: str | None) -> bool:
     """Take the lease of run ``run_id`` for ``task_id`` on ``worker``; the caller commits at once.
 
     Returns False when there is nothing to do: the run is gone, done or failed, or another
-    task holds a lease that has not lapsed. A retry of the same task keeps its attempt number;
-    a new task counts one more attempt, and past ``RUN_MAX_ATTEMPTS`` the run is marked failed.
+    task holds a lease that has not lapsed. A retry of the same task within its lease keeps its
+    attempt number; a new task, or the same one after its lease lapsed, counts one more attempt,
+    and past ``RUN_MAX_ATTEMPTS`` the run is marked failed.
     """
     run = db.session.scalars(
         select(RankingRun)
@@ -107,10 +108,12 @@ def start_run(run_id: int, worker: str, task_id: str | None) -> bool:
     if run is None or run.status in (RunStatus.DONE, RunStatus.FAILED):
         return False
     now = utcnow()
-    same_task = task_id is not None and run.task_id == task_id
-    if run.status == RunStatus.RUNNING and not same_task and not _lapsed(run, now):
+    same_task, lapsed = task_id is not None and run.task_id == task_id, _lapsed(run, now)
+    if run.status == RunStatus.RUNNING and not same_task and not lapsed:
         return False
-    if not same_task:
+    # A retry of this task (a database error) is the same attempt; the same task redelivered
+    # after its lease lapsed (its worker died) counts, so a run that kills its worker stops.
+    if not same_task or lapsed:
         if (run.attempts or 0) >= max_attempts():
             reason = run.error or "its worker stopped"
             _fail(run, f"gave up after {run.attempts} attempts; the last: {reason}")
