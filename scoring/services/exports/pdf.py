@@ -1,0 +1,215 @@
+"""The printable award list (PDF, fpdf2), drawn page by page as the rows stream in: a heading
+with the run and the totals, one line per application (two when a name or reason is long), the
+column heads on every page, a totals line, and the staff exceptions with their justification."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import IO
+
+from scoring.core.wording import dollars, status_words
+from scoring.extensions import db
+from scoring.formatting import local_dt
+from scoring.models import Competition, RankingRun
+from scoring.services.exports import awards
+from scoring.services.ranking import board as boards
+
+logging.getLogger("fontTools").setLevel(logging.WARNING)  # fpdf2's font subsetting chatter
+
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+)
+# (heading, width mm, align) on US Letter landscape with 10 mm margins (259 mm)
+COLUMNS = (
+    ("Rank", 10, "R"),
+    ("Ref", 20, "L"),
+    ("School", 46, "L"),
+    ("District", 30, "L"),
+    ("Tier", 8, "R"),
+    ("Priority", 13, "R"),
+    ("Final", 14, "R"),
+    ("Requested", 24, "R"),
+    ("Decision", 23, "L"),
+    ("Award", 24, "R"),
+    ("Reason", 47, "L"),
+)
+WRAPPED = {2, 3, 8, 10}  # columns whose text may take two lines
+LINE = 3.6
+SIZE = 7
+
+
+def _font(pdf) -> tuple[str, bool]:
+    """A Unicode TrueType font when the system has DejaVu, else Helvetica (Latin-1 only)."""
+    for path in FONT_CANDIDATES:
+        regular = Path(path)
+        bold = regular.with_name("DejaVuSans-Bold.ttf")
+        if regular.exists() and bold.exists():
+            pdf.add_font("DejaVu", "", str(regular))
+            pdf.add_font("DejaVu", "B", str(bold))
+            return "DejaVu", True
+    return "Helvetica", False
+
+
+def _split(pdf, text: str, width: float, lines: int = 2) -> list[str]:
+    """``text`` in at most ``lines`` lines of ``width`` mm (the last one cut with "…")."""
+    room = width - 1.2
+    if pdf.get_string_width(text) <= room:
+        return [text]
+    out, words = [], text.split(" ")
+    while words and len(out) < lines:
+        line = words.pop(0)
+        while words and pdf.get_string_width(line + " " + words[0]) <= room:
+            line += " " + words.pop(0)
+        out.append(line)
+    if words or pdf.get_string_width(out[-1]) > room:
+        last = out[-1] + (" " + " ".join(words) if words else "")
+        while last and pdf.get_string_width(last + "…") > room:
+            last = last[:-1]
+        out[-1] = last + "…"
+    return out
+
+
+def write_pdf(out: IO[bytes], run: RankingRun, progress=None) -> int:
+    """Write the award list of ``run`` into ``out``; returns the number of applications."""
+    from fpdf import FPDF
+
+    competition = db.session.get(Competition, run.competition_id)
+    slate = boards.slate_of(run)
+    totals = awards.totals_of(run)
+
+    class Document(FPDF):
+        heads = False
+
+        def header(self) -> None:
+            if self.heads:
+                self.set_font(family, "B", SIZE)
+                for head, width, align in COLUMNS:
+                    self.cell(width, LINE + 1, t(head), border="B", align=align)
+                self.ln(LINE + 1.5)
+                self.set_font(family, "", SIZE)
+
+        def footer(self) -> None:
+            self.set_y(-9)
+            self.set_font(family, "", 7)
+            self.cell(0, 4, t(f"{competition.title}: award list, run {run.id}"), align="L")
+            self.set_x(self.l_margin)
+            self.cell(0, 4, f"Page {self.page_no()} of {{nb}}", align="R")
+
+    pdf = Document(orientation="L", unit="mm", format="Letter")
+    pdf.set_margins(10, 10, 10)
+    pdf.set_auto_page_break(auto=False, margin=12)
+    pdf.set_title(f"Award list: {competition.title}")
+    family, unicode_ok = _font(pdf)
+
+    def t(s) -> str:
+        s = str(s)
+        return s if unicode_ok else s.encode("latin-1", "replace").decode("latin-1")
+
+    pdf.add_page()
+    pdf.set_font(family, "B", 15)
+    pdf.multi_cell(0, 8, t(f"Award list: {competition.title}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, "", 10)
+    state = slate.status.value if slate else "not submitted for approval"
+    intro = (
+        f"Ranking run {run.id} ({'what-if' if run.what_if else 'official'}), computed "
+        f"{local_dt(run.finished_at)}. Award list: {state}"
+        + (f", approved by {slate.approved_by.name}" if slate and slate.approved_by else "")
+        + (f", published {local_dt(slate.published_at)}" if slate and slate.published_at else "")
+        + f". Inputs SHA-256 {run.inputs_sha256}."
+    )
+    pdf.multi_cell(0, 5, t(intro), align="L", new_x="LMARGIN", new_y="NEXT")
+    funds = run.total_funds or 0
+    summary = (
+        f"Total funds {dollars(funds)}; awarded {dollars(totals.awarded)}; "
+        f"remaining {dollars(funds - totals.awarded)}."
+        + (
+            f" Computed award total {dollars(totals.computed)} before staff exceptions."
+            if totals.exceptions
+            else ""
+        )
+    )
+    pdf.multi_cell(0, 5, t(summary), align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.heads = True
+    pdf.header()
+    bottom = pdf.h - 12
+    exceptions, n = [], 0
+    for a in awards.lines(run):
+        n += 1
+        mark = ""
+        if a.exception:
+            exceptions.append(a)
+            mark = f" *{len(exceptions)}"
+        values = (
+            "" if a.rank is None else str(a.rank),
+            a.ref,
+            a.school,
+            f"{a.district} ({a.district_code})",
+            str(a.tier),
+            awards._num(a.priority_points),
+            "" if a.final is None else awards._num(a.final),
+            dollars(a.requested),
+            status_words(a.status) + mark,
+            dollars(a.award),
+            a.reason,
+        )
+        cells = [
+            _split(pdf, t(v), COLUMNS[i][1]) if i in WRAPPED else [t(v)]
+            for i, v in enumerate(values)
+        ]
+        height = LINE * max(len(c) for c in cells)
+        if pdf.get_y() + height > bottom:
+            pdf.add_page()
+        y = pdf.get_y()
+        x = pdf.l_margin
+        for (_, width, align), text in zip(COLUMNS, cells, strict=True):
+            for k, line in enumerate(text):
+                pdf.set_xy(x, y + k * LINE)
+                pdf.cell(width, LINE, line, align=align)
+            x += width
+        pdf.set_xy(pdf.l_margin, y + height + 0.4)
+        if progress is not None and n % 1000 == 0:
+            progress(n)
+    pdf.heads = False
+    if pdf.get_y() + 12 > bottom:
+        pdf.add_page()
+    pdf.ln(2)
+    pdf.set_font(family, "B", 9)
+    pdf.multi_cell(
+        0,
+        5,
+        t(
+            f"Total: {totals.applications} applications; requested {dollars(totals.requested)}; "
+            f"{totals.funded} with an award; awarded {dollars(totals.awarded)}"
+            + (f" (computed {dollars(totals.computed)})" if totals.exceptions else "")
+            + "."
+        ),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    if exceptions:
+        pdf.ln(2)
+        pdf.set_font(family, "B", 10)
+        pdf.multi_cell(0, 5, t("Staff exceptions to the computed result"), new_x="LMARGIN",
+                       new_y="NEXT")  # fmt: skip
+        pdf.set_font(family, "", 9)
+        for i, a in enumerate(exceptions, start=1):
+            if pdf.get_y() + 10 > bottom:
+                pdf.add_page()
+            pdf.multi_cell(
+                0,
+                4.5,
+                t(
+                    f"*{i} {a.ref}: computed {status_words(a.computed_status).lower()} "
+                    f"{dollars(a.computed_award)}, set to {status_words(a.status).lower()} "
+                    f"{dollars(a.award)} by {a.decided_by} on {local_dt(a.decided_at)}. "
+                    f"Justification: {a.justification}"
+                ),
+                new_x="LMARGIN",
+                new_y="NEXT",
+            )
+    out.write(bytes(pdf.output()))
+    return n
