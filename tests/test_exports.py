@@ -72,7 +72,7 @@ def test_award_list_csv_matches_the_run(app, world):
     *rows, total = _award_rows(response)
     document = _document(app, world.run_id)
     assert [r["Ref"] for r in rows] == [a["ref"] for a in document["applications"]]
-    for row, a in zip(rows, document["applications"]):
+    for row, a in zip(rows, document["applications"], strict=True):
         assert row["Rank"] == ("" if a["rank"] is None else str(a["rank"]))
         assert row["Computed decision"] == status_words(a["status"])
         assert Decimal(row["Computed award"]) == Decimal(a["award"])
@@ -120,10 +120,12 @@ def test_award_list_xlsx_matches_the_run_and_holds_no_formula(app, world):
     wb = load_workbook(io.BytesIO(response.data))
     ws = wb["Award list"]
     header = [c.value for c in ws[1]]
-    *rows, total = [dict(zip(header, (c.value for c in row))) for row in ws.iter_rows(min_row=2)]
+    *rows, total = [
+        dict(zip(header, (c.value for c in row), strict=True)) for row in ws.iter_rows(min_row=2)
+    ]
     document = _document(app, world.run_id)
     assert [r["Ref"] for r in rows] == [a["ref"] for a in document["applications"]]
-    for row, a in zip(rows, document["applications"]):
+    for row, a in zip(rows, document["applications"], strict=True):
         assert row["Rank"] == a["rank"] and row["Computed decision"] == status_words(a["status"])
         assert Decimal(str(row["Computed award"])) == Decimal(a["award"])
     for row in ws.iter_rows():
@@ -155,7 +157,10 @@ def test_score_detail_has_every_reviewers_points_and_the_run_scores(app, world, 
         ws = load_workbook(io.BytesIO(response.data))["Score detail"]
         header = [c.value for c in ws[1]]
         rows = [
-            {k: ("" if v is None else str(v)) for k, v in zip(header, (c.value for c in r))}
+            {
+                k: ("" if v is None else str(v))
+                for k, v in zip(header, (c.value for c in r), strict=True)
+            }
             for r in ws.iter_rows(min_row=2)
         ]
     with app.app_context():
@@ -215,10 +220,7 @@ def test_printable_award_list_pdf(app, world):
         assert a["ref"] in compact
     for amount in ("$300,000.00", "$250,000.00", "$150,000.00"):
         assert amount in compact
-    assert (
-        "T-002: computed partly funded $350,000.00, set to partly funded $150,000.00"
-        in compact
-    )
+    assert "T-002: computed partly funded $350,000.00, set to partly funded $150,000.00" in compact
     assert "double-counted staff costs" in compact
     assert "Ünïcode" in compact  # a Unicode font, not Latin-1 only
 

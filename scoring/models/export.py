@@ -15,6 +15,8 @@ from scoring.models.user import User
 
 
 class ExportStatus(enum.StrEnum):
+    """Where an export file is: waiting for the worker, being written, ready, or failed."""
+
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"

@@ -38,6 +38,7 @@ class Table:
 
 
 def to_csv(table: Table) -> bytes:
+    """The table as CSV bytes (BOM, formulas made inert)."""
     return csv_bytes(table.header, table.rows)
 
 

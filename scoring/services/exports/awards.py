@@ -116,6 +116,8 @@ class AwardLine:
 
 @dataclass
 class Totals:
+    """Counts and sums of an award list (its last row)."""
+
     applications: int = 0
     requested: Decimal = ZERO
     computed: Decimal = ZERO
@@ -124,6 +126,7 @@ class Totals:
     exceptions: int = 0
 
     def add(self, line: AwardLine) -> None:
+        """Count one application."""
         self.applications += 1
         self.requested += line.requested
         self.computed += line.computed_award
@@ -143,6 +146,7 @@ def district_awards(run: RankingRun) -> dict[str, tuple[int, Decimal]]:
 
 
 def count(run: RankingRun) -> int:
+    """The number of applications in the run."""
     return db.session.scalar(
         select(func.count()).select_from(RankingResult).where(RankingResult.run_id == run.id)
     )
@@ -214,7 +218,8 @@ def lines(run: RankingRun) -> Iterator[AwardLine]:
         )  # fmt: skip
 
 
-def _num(value: Any) -> str:
+def plain_number(value: Any) -> str:
+    """``86.5000`` → ``86.5``."""
     return format(Decimal(str(value)).normalize(), "f")
 
 
@@ -225,7 +230,7 @@ def award_rows(run: RankingRun, totals: Totals | None = None) -> Iterator[list[A
         totals.add(a)
         yield [
             a.position, a.rank, a.ref, a.school_code, a.school, a.district_code, a.district,
-            a.tier, a.reviews, " ".join(_num(s) for s in a.review_scores), a.base,
+            a.tier, a.reviews, " ".join(plain_number(s) for s in a.review_scores), a.base,
             a.priority_points, a.final, " ".join(a.flags), a.requested,
             status_words(a.computed_status), a.computed_award, status_words(a.status), a.award,
             "Yes" if a.exception else "No", a.justification, a.reason,

@@ -41,11 +41,13 @@ Progress = Callable[[int], None]
 
 
 def check(kind: str, fmt: str) -> None:
+    """A kind and format that exist, else NotFound."""
     if fmt not in FORMATS.get(kind, ()):
         raise NotFound(f"There is no {fmt} export of {kind}.")
 
 
 def done_run(run_id: int) -> RankingRun:
+    """The run, if it is done (Conflict while it is not, NotFound when there is none)."""
     run = db.session.get(RankingRun, run_id)
     if run is None:
         raise NotFound("There is no such ranking run.")
@@ -57,10 +59,12 @@ def done_run(run_id: int) -> RankingRun:
 
 
 def filename(run: RankingRun, kind: str, fmt: str) -> str:
+    """The file's name as the browser saves it."""
     return f"{run.competition.slug}-run{run.id}-{kind}.{fmt}"
 
 
 def rows_total(run: RankingRun, kind: str) -> int:
+    """The number of rows the export will have (its progress bar's end)."""
     return scores.count(run) if kind == "scores" else awards.count(run)
 
 
@@ -112,6 +116,7 @@ def write(
 
 
 def export_dir() -> Path:
+    """``EXPORT_DIR``, made when missing."""
     path = Path(app_config()["EXPORT_DIR"])
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -176,6 +181,7 @@ def build(job_id: int, progress: Progress | None = None) -> ExportJob:
 
 
 def mark_failed(job_id: int, message: str) -> None:
+    """The job failed with ``message`` (shown on the downloads page); a done job stays done."""
     job = db.session.get(ExportJob, job_id)
     if job is not None and job.status != ExportStatus.DONE:
         job.status = ExportStatus.FAILED
@@ -184,6 +190,7 @@ def mark_failed(job_id: int, message: str) -> None:
 
 
 def jobs_of(run: RankingRun, limit: int = 20) -> list[ExportJob]:
+    """The run's latest export jobs, newest first."""
     return list(
         db.session.scalars(
             select(ExportJob)

@@ -72,70 +72,146 @@ def _split(pdf, text: str, width: float, lines: int = 2) -> list[str]:
     return out
 
 
-def write_pdf(out: IO[bytes], run: RankingRun, progress=None) -> int:
-    """Write the award list of ``run`` into ``out``; returns the number of applications."""
+def _document(title: str, footer: str):
+    """An FPDF document (US Letter landscape) whose pages repeat the column heads and a footer."""
     from fpdf import FPDF
-
-    competition = db.session.get(Competition, run.competition_id)
-    slate = boards.slate_of(run)
-    totals = awards.totals_of(run)
 
     class Document(FPDF):
         heads = False
+        family = "Helvetica"
+        unicode_ok = False
+
+        def say(self, s) -> str:
+            """Text the font can draw (Latin-1 only without DejaVu)."""
+            s = str(s)
+            return s if self.unicode_ok else s.encode("latin-1", "replace").decode("latin-1")
 
         def header(self) -> None:
+            """The column heads on every page of the list."""
             if self.heads:
-                self.set_font(family, "B", SIZE)
+                self.set_font(self.family, "B", SIZE)
                 for head, width, align in COLUMNS:
-                    self.cell(width, LINE + 1, t(head), border="B", align=align)
+                    self.cell(width, LINE + 1, self.say(head), border="B", align=align)
                 self.ln(LINE + 1.5)
-                self.set_font(family, "", SIZE)
+                self.set_font(self.family, "", SIZE)
 
         def footer(self) -> None:
+            """The list's name and the page number."""
             self.set_y(-9)
-            self.set_font(family, "", 7)
-            self.cell(0, 4, t(f"{competition.title}: award list, run {run.id}"), align="L")
+            self.set_font(self.family, "", 7)
+            self.cell(0, 4, self.say(footer), align="L")
             self.set_x(self.l_margin)
             self.cell(0, 4, f"Page {self.page_no()} of {{nb}}", align="R")
+
+        def paragraph(self, height: float, s: str) -> None:
+            """A left-aligned paragraph across the page."""
+            self.multi_cell(0, height, self.say(s), align="L", new_x="LMARGIN", new_y="NEXT")
 
     pdf = Document(orientation="L", unit="mm", format="Letter")
     pdf.set_margins(10, 10, 10)
     pdf.set_auto_page_break(auto=False, margin=12)
-    pdf.set_title(f"Award list: {competition.title}")
-    family, unicode_ok = _font(pdf)
+    pdf.set_title(title)
+    pdf.family, pdf.unicode_ok = _font(pdf)
+    return pdf
 
-    def t(s) -> str:
-        s = str(s)
-        return s if unicode_ok else s.encode("latin-1", "replace").decode("latin-1")
 
+def _heading(pdf, run: RankingRun, competition: Competition, totals: awards.Totals) -> None:
+    slate = boards.slate_of(run)
     pdf.add_page()
-    pdf.set_font(family, "B", 15)
-    pdf.multi_cell(0, 8, t(f"Award list: {competition.title}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(family, "", 10)
+    pdf.set_font(pdf.family, "B", 15)
+    pdf.paragraph(8, f"Award list: {competition.title}")
+    pdf.set_font(pdf.family, "", 10)
     state = slate.status.value if slate else "not submitted for approval"
-    intro = (
+    pdf.paragraph(
+        5,
         f"Ranking run {run.id} ({'what-if' if run.what_if else 'official'}), computed "
         f"{local_dt(run.finished_at)}. Award list: {state}"
         + (f", approved by {slate.approved_by.name}" if slate and slate.approved_by else "")
         + (f", published {local_dt(slate.published_at)}" if slate and slate.published_at else "")
-        + f". Inputs SHA-256 {run.inputs_sha256}."
+        + f". Inputs SHA-256 {run.inputs_sha256}.",
     )
-    pdf.multi_cell(0, 5, t(intro), align="L", new_x="LMARGIN", new_y="NEXT")
     funds = run.total_funds or 0
-    summary = (
+    computed = f" Computed award total {dollars(totals.computed)} before staff exceptions."
+    pdf.paragraph(
+        5,
         f"Total funds {dollars(funds)}; awarded {dollars(totals.awarded)}; "
-        f"remaining {dollars(funds - totals.awarded)}."
-        + (
-            f" Computed award total {dollars(totals.computed)} before staff exceptions."
-            if totals.exceptions
-            else ""
-        )
+        f"remaining {dollars(funds - totals.awarded)}." + (computed if totals.exceptions else ""),
     )
-    pdf.multi_cell(0, 5, t(summary), align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.heads = True
     pdf.header()
-    bottom = pdf.h - 12
+
+
+def _row(pdf, a: awards.AwardLine, mark: str) -> None:
+    """One application: one line, or two when a name or the reason is long."""
+    values = (
+        "" if a.rank is None else str(a.rank),
+        a.ref,
+        a.school,
+        f"{a.district} ({a.district_code})",
+        str(a.tier),
+        awards.plain_number(a.priority_points),
+        "" if a.final is None else awards.plain_number(a.final),
+        dollars(a.requested),
+        status_words(a.status) + mark,
+        dollars(a.award),
+        a.reason,
+    )
+    cells = [
+        _split(pdf, pdf.say(v), COLUMNS[i][1]) if i in WRAPPED else [pdf.say(v)]
+        for i, v in enumerate(values)
+    ]
+    height = LINE * max(len(c) for c in cells)
+    if pdf.get_y() + height > pdf.h - 12:
+        pdf.add_page()
+    y, x = pdf.get_y(), pdf.l_margin
+    for (_, width, align), text in zip(COLUMNS, cells, strict=True):
+        for k, line in enumerate(text):
+            pdf.set_xy(x, y + k * LINE)
+            pdf.cell(width, LINE, line, align=align)
+        x += width
+    pdf.set_xy(pdf.l_margin, y + height + 0.4)
+
+
+def _ending(pdf, totals: awards.Totals, exceptions: list[awards.AwardLine]) -> None:
+    """The totals line and the staff exceptions with their justification."""
+    pdf.heads = False
+    if pdf.get_y() + 12 > pdf.h - 12:
+        pdf.add_page()
+    pdf.ln(2)
+    pdf.set_font(pdf.family, "B", 9)
+    computed = f" (computed {dollars(totals.computed)})" if totals.exceptions else ""
+    pdf.paragraph(
+        5,
+        f"Total: {totals.applications} applications; requested {dollars(totals.requested)}; "
+        f"{totals.funded} with an award; awarded {dollars(totals.awarded)}{computed}.",
+    )
+    if not exceptions:
+        return
+    pdf.ln(2)
+    pdf.set_font(pdf.family, "B", 10)
+    pdf.paragraph(5, "Staff exceptions to the computed result")
+    pdf.set_font(pdf.family, "", 9)
+    for i, a in enumerate(exceptions, start=1):
+        if pdf.get_y() + 10 > pdf.h - 12:
+            pdf.add_page()
+        pdf.paragraph(
+            4.5,
+            f"*{i} {a.ref}: computed {status_words(a.computed_status).lower()} "
+            f"{dollars(a.computed_award)}, set to {status_words(a.status).lower()} "
+            f"{dollars(a.award)} by {a.decided_by} on {local_dt(a.decided_at)}. "
+            f"Justification: {a.justification}",
+        )
+
+
+def write_pdf(out: IO[bytes], run: RankingRun, progress=None) -> int:
+    """Write the award list of ``run`` into ``out``; returns the number of applications."""
+    competition = db.session.get(Competition, run.competition_id)
+    totals = awards.totals_of(run)
+    pdf = _document(
+        f"Award list: {competition.title}", f"{competition.title}: award list, run {run.id}"
+    )
+    _heading(pdf, run, competition, totals)
     exceptions, n = [], 0
     for a in awards.lines(run):
         n += 1
@@ -143,73 +219,9 @@ def write_pdf(out: IO[bytes], run: RankingRun, progress=None) -> int:
         if a.exception:
             exceptions.append(a)
             mark = f" *{len(exceptions)}"
-        values = (
-            "" if a.rank is None else str(a.rank),
-            a.ref,
-            a.school,
-            f"{a.district} ({a.district_code})",
-            str(a.tier),
-            awards._num(a.priority_points),
-            "" if a.final is None else awards._num(a.final),
-            dollars(a.requested),
-            status_words(a.status) + mark,
-            dollars(a.award),
-            a.reason,
-        )
-        cells = [
-            _split(pdf, t(v), COLUMNS[i][1]) if i in WRAPPED else [t(v)]
-            for i, v in enumerate(values)
-        ]
-        height = LINE * max(len(c) for c in cells)
-        if pdf.get_y() + height > bottom:
-            pdf.add_page()
-        y = pdf.get_y()
-        x = pdf.l_margin
-        for (_, width, align), text in zip(COLUMNS, cells, strict=True):
-            for k, line in enumerate(text):
-                pdf.set_xy(x, y + k * LINE)
-                pdf.cell(width, LINE, line, align=align)
-            x += width
-        pdf.set_xy(pdf.l_margin, y + height + 0.4)
+        _row(pdf, a, mark)
         if progress is not None and n % 1000 == 0:
             progress(n)
-    pdf.heads = False
-    if pdf.get_y() + 12 > bottom:
-        pdf.add_page()
-    pdf.ln(2)
-    pdf.set_font(family, "B", 9)
-    pdf.multi_cell(
-        0,
-        5,
-        t(
-            f"Total: {totals.applications} applications; requested {dollars(totals.requested)}; "
-            f"{totals.funded} with an award; awarded {dollars(totals.awarded)}"
-            + (f" (computed {dollars(totals.computed)})" if totals.exceptions else "")
-            + "."
-        ),
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
-    if exceptions:
-        pdf.ln(2)
-        pdf.set_font(family, "B", 10)
-        pdf.multi_cell(0, 5, t("Staff exceptions to the computed result"), new_x="LMARGIN",
-                       new_y="NEXT")  # fmt: skip
-        pdf.set_font(family, "", 9)
-        for i, a in enumerate(exceptions, start=1):
-            if pdf.get_y() + 10 > bottom:
-                pdf.add_page()
-            pdf.multi_cell(
-                0,
-                4.5,
-                t(
-                    f"*{i} {a.ref}: computed {status_words(a.computed_status).lower()} "
-                    f"{dollars(a.computed_award)}, set to {status_words(a.status).lower()} "
-                    f"{dollars(a.award)} by {a.decided_by} on {local_dt(a.decided_at)}. "
-                    f"Justification: {a.justification}"
-                ),
-                new_x="LMARGIN",
-                new_y="NEXT",
-            )
+    _ending(pdf, totals, exceptions)
     out.write(bytes(pdf.output()))
     return n

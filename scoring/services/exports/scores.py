@@ -49,6 +49,7 @@ KINDS = {"review_score": "score", "points": "score", "max_points": "score", "ref
 
 
 def columns(comments: bool) -> list[Column]:
+    """The score detail's columns (with ``comment`` last when asked for)."""
     names = [*HEADER, "comment"] if comments else list(HEADER)
     widths = {"reviewer": 28, "reviewer_name": 22, "criterion_title": 34, "comment": 50}
     return [Column(n, KINDS.get(n, "text"), widths.get(n)) for n in names]

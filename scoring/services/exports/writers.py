@@ -24,6 +24,8 @@ WIDTHS = {"int": 7, "text": 12, "wide": 28, "reason": 40, "money": 15, "score": 
 
 @dataclass(frozen=True)
 class Column:
+    """A column: its heading, its kind (how values are written) and a width in characters."""
+
     name: str
     kind: str = "text"
     width: float | None = None
@@ -47,6 +49,7 @@ class Sheet:
 
     @property
     def header(self) -> list[str]:
+        """The column headings."""
         return [c.name for c in self.columns]
 
 
@@ -81,6 +84,7 @@ def write_csv(out: IO[bytes], header: Sequence[str], rows: Iterable[Sequence[Any
 
 
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """A small CSV in memory."""
     buffer = io.BytesIO()
     write_csv(buffer, header, rows)
     return buffer.getvalue()
