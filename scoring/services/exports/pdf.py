@@ -5,6 +5,7 @@ column heads on every page, a totals line, and the staff exceptions with their j
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from pathlib import Path
 from typing import IO
 
@@ -38,6 +39,8 @@ COLUMNS = (
 )
 WRAPPED = {2, 3, 8, 10}  # columns whose text may take two lines
 LINE = 3.6
+PAD = 0.6  # mm between a column's edge and its text
+BASELINE = 2.6  # mm from a line's top to its text's baseline
 SIZE = 7
 
 
@@ -53,20 +56,35 @@ def _font(pdf) -> tuple[str, bool]:
     return "Helvetica", False
 
 
-def _split(pdf, text: str, width: float, lines: int = 2) -> list[str]:
-    """``text`` in at most ``lines`` lines of ``width`` mm (the last one cut with "…")."""
-    room = width - 1.2
-    if pdf.get_string_width(text) <= room:
+def _measure(pdf):
+    """The width of a string in the current font, in mm: from the font's own character widths
+    (what ``get_string_width`` does, without its per-call cost), cached for repeated values."""
+    cw = pdf.current_font.cw
+    scale = pdf.font_size_pt / 1000 / pdf.k
+    by_char = isinstance(cw, dict) and "A" in cw  # the core fonts (Helvetica) key by character
+
+    @lru_cache(maxsize=65536)
+    def width(text: str) -> float:
+        if by_char:
+            return scale * sum(cw.get(c, 500) for c in text)
+        return scale * sum(cw[ord(c)] for c in text)
+
+    return width
+
+
+def _split(width, text: str, room: float, lines: int = 2) -> list[str]:
+    """``text`` in at most ``lines`` lines of ``room`` mm (the last one cut with "…")."""
+    if width(text) <= room:
         return [text]
     out, words = [], text.split(" ")
     while words and len(out) < lines:
         line = words.pop(0)
-        while words and pdf.get_string_width(line + " " + words[0]) <= room:
+        while words and width(line + " " + words[0]) <= room:
             line += " " + words.pop(0)
         out.append(line)
-    if words or pdf.get_string_width(out[-1]) > room:
+    if words or width(out[-1]) > room:
         last = out[-1] + (" " + " ".join(words) if words else "")
-        while last and pdf.get_string_width(last + "…") > room:
+        while last and width(last + "…") > room:
             last = last[:-1]
         out[-1] = last + "…"
     return out
@@ -143,7 +161,8 @@ def _heading(pdf, run: RankingRun, competition: Competition, totals: awards.Tota
 
 
 def _row(pdf, a: awards.AwardLine, mark: str) -> None:
-    """One application: one line, or two when a name or the reason is long."""
+    """One application: one line, or two when a name or the reason is long. Drawn with
+    ``text()`` at computed positions (``cell()`` costs ten times as much per call)."""
     values = (
         "" if a.rank is None else str(a.rank),
         a.ref,
@@ -157,20 +176,22 @@ def _row(pdf, a: awards.AwardLine, mark: str) -> None:
         dollars(a.award),
         a.reason,
     )
+    width = pdf.measure
     cells = [
-        _split(pdf, pdf.say(v), COLUMNS[i][1]) if i in WRAPPED else [pdf.say(v)]
+        _split(width, pdf.say(v), COLUMNS[i][1] - 2 * PAD) if i in WRAPPED else [pdf.say(v)]
         for i, v in enumerate(values)
     ]
     height = LINE * max(len(c) for c in cells)
     if pdf.get_y() + height > pdf.h - 12:
         pdf.add_page()
-    y, x = pdf.get_y(), pdf.l_margin
-    for (_, width, align), text in zip(COLUMNS, cells, strict=True):
+    y, x = pdf.get_y() + BASELINE, pdf.l_margin
+    for (_, col, align), text in zip(COLUMNS, cells, strict=True):
         for k, line in enumerate(text):
-            pdf.set_xy(x, y + k * LINE)
-            pdf.cell(width, LINE, line, align=align)
-        x += width
-    pdf.set_xy(pdf.l_margin, y + height + 0.4)
+            if line:
+                left = x + col - PAD - width(line) if align == "R" else x + PAD
+                pdf.text(left, y + k * LINE, line)
+        x += col
+    pdf.set_xy(pdf.l_margin, y - BASELINE + height + 0.4)
 
 
 def _ending(pdf, totals: awards.Totals, exceptions: list[awards.AwardLine]) -> None:
@@ -212,6 +233,7 @@ def write_pdf(out: IO[bytes], run: RankingRun, progress=None) -> int:
         f"Award list: {competition.title}", f"{competition.title}: award list, run {run.id}"
     )
     _heading(pdf, run, competition, totals)
+    pdf.measure = _measure(pdf)  # the rows' font, set by the column heads
     exceptions, n = [], 0
     for a in awards.lines(run):
         n += 1
