@@ -35,10 +35,12 @@ EXPORTS = ("awards.csv", "awards.xlsx", "awards.pdf", "board.csv", "scores.csv",
 
 
 def emit(**fields) -> None:
+    """One JSON line."""
     print(json.dumps(fields), flush=True)
 
 
 def make_app():
+    """The app on the benchmark's PostgreSQL, tasks in-process, files under bench/out/."""
     from config import Config, celery_settings
     from scoring import create_app
 
@@ -52,6 +54,7 @@ def make_app():
 
 
 def latest_run():
+    """The latest done ranking run."""
     from sqlalchemy import select
 
     from scoring.extensions import db
@@ -118,10 +121,12 @@ def child_old(name: str, rev: str) -> None:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def machine() -> dict:
+    """Python, CPU, cores and the 1-minute load."""
     return {
         "python": platform.python_version(),
         "cpu": platform.processor() or platform.machine(),
@@ -131,6 +136,8 @@ def machine() -> dict:
 
 
 def spawn(args, extra: list[str], limits: tuple[int, int] | None = None) -> None:
+    """Run one export in a child process (capped for the baseline); relay its JSON line."""
+
     def cap():
         if limits:
             mb, seconds = limits
@@ -158,6 +165,7 @@ def spawn(args, extra: list[str], limits: tuple[int, int] | None = None) -> None
 
 
 def main() -> None:
+    """Each export streamed, then (``--baseline``) the old direct export, one process each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(EXPORTS))
     parser.add_argument("--baseline", action="store_true")
