@@ -98,6 +98,7 @@ def child_old(name: str, rev: str) -> None:
     module_path.write_text(source)
     spec = importlib.util.spec_from_file_location("old_exports", module_path)
     old = importlib.util.module_from_spec(spec)
+    sys.modules["old_exports"] = old  # its dataclasses look their module up
     spec.loader.exec_module(old)
     kind, fmt = name.split(".")
     app = make_app()
