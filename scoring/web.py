@@ -67,6 +67,13 @@ def extra_reviewer_after_commit(application_id: int, target: int, actor_id: int 
         log.warning("could not queue an extra reviewer for application %s: %s", application_id, exc)
 
 
+def export_after_commit(job_id: int) -> None:
+    """Queue the building of a committed export job's file (a broker error is logged)."""
+    from workers.tasks import make_export, send_all
+
+    send_all(make_export, [job_id])
+
+
 # --------------------------------------------------------------------------- errors beside fields
 
 

@@ -1,7 +1,7 @@
 """Runs with a lease (worker, task, heartbeat), relay bookkeeping, mail retry time, worker beats
 
 Revision ID: w11_leases
-Revises: 0002
+Revises: wx_export_jobs
 Create Date: 2026-11-29 11:58:00.136379
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'w11_leases'
-down_revision = '0002'
+down_revision = 'wx_export_jobs'
 branch_labels = None
 depends_on = None
 
