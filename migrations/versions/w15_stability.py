@@ -1,7 +1,7 @@
 """rank stability of a ranking run (issue 15, docs/stability.md)
 
 Revision ID: w15_stability
-Revises: 0002
+Revises: w11_leases
 Create Date: 2026-11-29 11:59:28.627057
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "w15_stability"
-down_revision = "0002"
+down_revision = "w11_leases"
 branch_labels = None
 depends_on = None
 
