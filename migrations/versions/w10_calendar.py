@@ -1,7 +1,7 @@
 """a round by its calendar: screening, extensions, review deadline, decision date, calendar feed
 
 Revision ID: w10_calendar
-Revises: 0002
+Revises: w15_stability
 Create Date: 2026-11-29 11:58:48.631615
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'w10_calendar'
-down_revision = '0002'
+down_revision = 'w15_stability'
 branch_labels = None
 depends_on = None
 

@@ -9,7 +9,7 @@ from scoring.models.application import (
     Attachment,
     BudgetLine,
 )
-from scoring.models.audit import AuditEvent, MailStatus, OutboxMessage
+from scoring.models.audit import AuditEvent, MailStatus, OutboxMessage, WorkerBeat
 from scoring.models.competition import (
     Aggregation,
     Competition,
@@ -20,6 +20,7 @@ from scoring.models.competition import (
     Program,
     RubricSection,
 )
+from scoring.models.export import ExportJob, ExportStatus
 from scoring.models.geo import District, School
 from scoring.models.ranking import (
     AwardOverride,
@@ -37,6 +38,7 @@ from scoring.models.review import (
     ReviewerAssignment,
     ReviewStatus,
 )
+from scoring.models.stability import StabilityResult, StabilityRun
 from scoring.models.user import ReviewerConflict, Role, TokenPurpose, User, UserToken
 
 __all__ = [
@@ -56,10 +58,13 @@ __all__ = [
     "Criterion",
     "CriterionScore",
     "District",
+    "ExportJob",
+    "ExportStatus",
     "FundDown",
     "MailStatus",
     "Normalization",
     "OutboxMessage",
+    "WorkerBeat",
     "Priority",
     "Program",
     "RankingResult",
@@ -74,6 +79,8 @@ __all__ = [
     "RunStatus",
     "School",
     "SlateStatus",
+    "StabilityResult",
+    "StabilityRun",
     "TokenPurpose",
     "User",
     "UserToken",

@@ -13,7 +13,7 @@ from scoring.models import Competition
 from scoring.services import calendar
 from scoring.services.decisions import decisions
 from scoring.services.ranking import board as boards
-from scoring.services.ranking.reasons import cap_words, reason_words
+from scoring.services.ranking.reasons import cap_words, why_not_funded
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 
@@ -33,7 +33,7 @@ def awards(slug: str):
         raise NotFound("No award list has been published for this competition.")
     view = boards.board(slate.run)
     why = {
-        row.result.id: reason_words(slate.run, row.result, override=row.override)
+        row.result.id: why_not_funded(slate.run, row.result, override=row.override)
         for row in view.rows
     }
     return render_template(

@@ -26,7 +26,7 @@ from scoring.models import (
     ReviewStatus,
     SlateStatus,
 )
-from scoring.services.ranking.reasons import reason_words
+from scoring.services.ranking.reasons import why_not_funded
 
 DECISION_LABELS = {
     "funded": "Awarded",
@@ -90,7 +90,7 @@ def published_decision(application: Application) -> Decision | None:
         (override.status, override.amount) if override else (result.status, result.award)
     )
     label = DECISION_LABELS.get(status, status.replace("_", " ").capitalize())
-    why = reason_words(slate.run, result, override=override)
+    why = why_not_funded(slate.run, result, override=override)
     return Decision(status, label, award, slate.published_at, override is not None, why)
 
 

@@ -53,7 +53,7 @@ from scoring.services.ranking.board import (
     overrides_of,
     slate_of,
 )
-from scoring.services.ranking.reasons import reason_words
+from scoring.services.ranking.reasons import why_not_funded
 
 AWARDED = ("funded", "partially_funded")
 CENT = Decimal("0.01")
@@ -473,8 +473,10 @@ def decision_text(
             f"Final score: {result.final.normalize():f}"
             + (f"; rank {result.rank}." if result.rank else ".")
         )
-    why = reason_words(result.run, result, override=override)
-    if why and override is None:
+    if override is None and result.status == "ineligible":
+        if result.reason:  # the status line says ineligible: the reason is staff's own words
+            lines.append(f"Reason: {result.reason}")
+    elif override is None and (why := why_not_funded(result.run, result)):
         lines.append(f"Reason: {why}.")
     if override is not None:
         lines += [

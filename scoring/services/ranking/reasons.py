@@ -1,21 +1,20 @@
-"""Why an application was not funded, or funded only in part, in plain words (issue 10).
+"""Why an application was not funded, or funded only in part, for the decision mail, the
+applicant's status page and the public award list (issue 10).
 
-One function, :func:`reason_words`, used by the decision mail, the applicant's status page, the
-public award list and the PDF/CSV award list, so they all say the same thing. The words come
-from the stored result (``RankingResult.status`` and ``reason``: ``funds``, ``district_cap`` or
-the ineligibility reason) and the run's policy (``run.policy``); a staff exception gives its
-justification. The rules themselves are docs/ranking.md §4-§6.
+The words themselves are written once, in :func:`scoring.core.wording.reason_words` (the exports
+use it too); this module only gathers the facts it needs from the stored run: the result's status
+and reason code, the run's policy, and the awards of the result's district in that run. A staff
+exception gives its justification. The rules are docs/ranking.md §4-§6.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
-
-from scoring.extensions import db
+from scoring.core.wording import reason_words
 from scoring.formatting import money
 from scoring.models import AwardOverride, RankingResult, RankingRun
+from scoring.services.exports.awards import district_awards
 
 
 def _policy(run: RankingRun, name: str):
@@ -33,71 +32,25 @@ def cap_words(run: RankingRun) -> str | None:
     return " and ".join(parts) or None
 
 
-def _district_cap(run: RankingRun, result: RankingResult) -> str:
-    awards, amount = _policy(run, "district_max_awards"), _policy(run, "district_max_amount")
-    funded = db.session.scalar(
-        select(func.count()).where(
-            RankingResult.run_id == run.id,
-            RankingResult.district_code == result.district_code,
-            RankingResult.award > 0,
-        )
-    )
-    if awards is not None and funded >= int(awards):
-        return f"district limit of {awards} award{'s' if int(awards) != 1 else ''} reached"
-    if amount is not None:
-        return f"district limit of {money(Decimal(str(amount)))} reached"
-    return "district limit reached"
-
-
-def _district_amount_reached(run: RankingRun, result: RankingResult) -> bool:
-    cap = _policy(run, "district_max_amount")
-    if cap is None:
-        return False
-    total = db.session.scalar(
-        select(func.coalesce(func.sum(RankingResult.award), 0)).where(
-            RankingResult.run_id == run.id, RankingResult.district_code == result.district_code
-        )
-    )
-    return Decimal(str(total)) >= Decimal(str(cap))
-
-
-def reason_words(
+def why_not_funded(
     run: RankingRun,
     result: RankingResult,
     *,
     override: AwardOverride | None = None,
 ) -> str | None:
-    """Why ``result`` is not funded or only partly funded (None when fully funded)."""
+    """Why ``result`` is not funded or only partly funded (None when it is fully funded)."""
     if override is not None:
         if override.status == "funded":
             return None
-        return f"staff exception: {override.justification}"
-    status = result.status
-    if status == "funded":
+        return reason_words(override.status, None, run.policy, exception=override.justification)
+    if result.status == "funded":
         return None
-    if status == "ineligible":
-        return result.reason or "found ineligible at screening"
-    if status == "incomplete":
-        need = _policy(run, "min_reviews")
-        return f"fewer than {need} completed reviews" if need else "not enough completed reviews"
-    if status == "below_threshold":
-        floor = _policy(run, "min_score")
-        return (
-            f"final score below the lowest fundable score of {floor}"
-            if floor
-            else ("final score below the lowest fundable score")
-        )
-    if result.reason == "district_cap":
-        return _district_cap(run, result)
-    if status == "partially_funded":
-        requested = money(result.application.requested_amount)
-        if _district_amount_reached(run, result):
-            cap = money(Decimal(str(_policy(run, "district_max_amount"))))
-            return f"partly funded: district limit of {cap} reached ({requested} requested)"
-        return (
-            f"partly funded: {money(result.award)} of the {requested} requested was what "
-            "remained of the funds at its place in the funding order"
-        )
-    if result.reason == "funds" or status == "waitlisted":
-        return "the funds ran out before its place in the funding order (tier, then rank)"
-    return None
+    awards, amount = district_awards(run).get(result.district_code, (0, Decimal("0")))
+    return reason_words(
+        result.status,
+        result.reason,
+        run.policy,
+        requested=result.application.requested_amount,
+        district_awards=awards,
+        district_amount=amount,
+    )
