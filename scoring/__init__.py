@@ -32,6 +32,7 @@ def register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.filters["money"] = formatting.money
     app.jinja_env.filters["local_dt"] = formatting.local_dt
+    app.jinja_env.filters["words"] = formatting.words
 
 
 def _ensure_sqlite_folder(uri: str) -> None:
