@@ -125,7 +125,10 @@ def test_staff_reopen_a_submitted_review_with_a_reason(app, client, world, mails
             db.select(ReviewerAssignment.id).filter_by(reviewer_id=world.users["r3"])
         )
     page = reviewer.get(f"/review/a/{assignment}").get_data(as_text=True)
-    assert "Submit review" in page and rs.form_values(page)[f"points_{world.criteria[0]}"] == "5"
+    assert (
+        "Check totals and submit" in page
+        and rs.form_values(page)[f"points_{world.criteria[0]}"] == "5"
+    )
 
 
 def _run_with_flags(app, world, flagged_ref: str, scores: list[float]) -> int:

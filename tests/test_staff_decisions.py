@@ -98,7 +98,13 @@ def _override(client, world, app, ref, status, amount, justification):
             "amount",
             "the awards would add up to $1,100,000.00, more than the $900,000.00 available",
         ),
-        ("funded", "NaN", "Funded on appeal by the Commissioner.", "amount", "must be a number"),
+        (
+            "funded",
+            "NaN",
+            "Funded on appeal by the Commissioner.",
+            "amount",
+            "Enter dollars and cents",
+        ),
         ("revoked", "0", "Funded on appeal by the Commissioner.", "status", "Not a valid choice"),
     ],
 )
@@ -158,9 +164,7 @@ def test_an_exception_is_shown_everywhere_and_audited(app, world):
     assert second.status_code == 302
     board = text_of(staff.get(f"/staff/competitions/{world.competition_id}/board"))
     assert board.count("staff exception computed:") == 2
-    assert (
-        "computed: waitlisted $0.00" in board and "computed: partially funded $350,000.00" in board
-    )
+    assert "computed: waitlist $0.00" in board and "computed: funded in part $350,000.00" in board
     assert "Awarded $800,000.00 computed $900,000.00" in board
     assert "Exceptions 2" in board
     explanation = text_of(staff.get(f"/staff/runs/{world.run_id}/applications/T-004"))
