@@ -7,19 +7,17 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from scoring.core.wording import STATUS_WORDS
+
 LOCAL_TZ = ZoneInfo("America/New_York")
 
 
 #: The one mapping from codes (kept in the bundle, the CLI and the database) to the words a
 #: program manager uses: statuses, reasons and knobs, for every page and mail.
+#: Statuses are ``scoring.core.wording.STATUS_WORDS`` (the exports' words), lower-cased to sit
+#: inside a sentence.
 WORDS = {
-    # decisions (ranking statuses)
-    "funded": "funded",
-    "partially_funded": "funded in part",
-    "waitlisted": "waitlist",
-    "below_threshold": "below the minimum score",
-    "incomplete": "reviews incomplete",
-    "ineligible": "ineligible",
+    **{code: text[0].lower() + text[1:] for code, text in STATUS_WORDS.items()},
     # why money stopped
     "funds": "money ran out",
     "district_cap": "district limit reached",

@@ -164,7 +164,7 @@ def test_an_exception_is_shown_everywhere_and_audited(app, world):
     assert second.status_code == 302
     board = text_of(staff.get(f"/staff/competitions/{world.competition_id}/board"))
     assert board.count("staff exception computed:") == 2
-    assert "computed: waitlist $0.00" in board and "computed: funded in part $350,000.00" in board
+    assert "computed: waitlisted $0.00" in board and "computed: partly funded $350,000.00" in board
     assert "Awarded $800,000.00 computed $900,000.00" in board
     assert "Exceptions 2" in board
     explanation = text_of(staff.get(f"/staff/runs/{world.run_id}/applications/T-004"))
