@@ -9,7 +9,7 @@ from scoring.models.application import (
     Attachment,
     BudgetLine,
 )
-from scoring.models.audit import AuditEvent, MailStatus, OutboxMessage
+from scoring.models.audit import AuditEvent, MailStatus, OutboxMessage, WorkerBeat
 from scoring.models.competition import (
     Aggregation,
     Competition,
@@ -63,6 +63,7 @@ __all__ = [
     "MailStatus",
     "Normalization",
     "OutboxMessage",
+    "WorkerBeat",
     "Priority",
     "Program",
     "RankingResult",

@@ -3,8 +3,11 @@ explanation."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from datetime import timedelta
 
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+
+from scoring import clock
 from scoring.auth import role_required
 from scoring.core.explain import render_explanation
 from scoring.extensions import db
@@ -21,16 +24,19 @@ from scoring.web import current_actor, rank_after_commit
 @bp.route("/competitions/<int:competition_id>/rank", methods=["POST"])
 @role_required(Role.STAFF)
 def rank_start(competition_id: int):
-    """Queue a ranking run of the committed data; the worker computes it."""
-    from scoring.services import ranking
-
+    """Queue a ranking run of the committed data (or join the one queued or running)."""
     competition = db.get_or_404(Competition, competition_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    run = ranking.create_run(competition, actor=current_actor())
+    from scoring.services.ranking import lifecycle
+
+    run, joined = lifecycle.start_or_join(competition, actor=current_actor())
     db.session.commit()
-    rank_after_commit(run.id)
-    flash(f"Ranking run {run.id} started.", "info")
+    if joined:
+        flash(f"Ranking run {run.id} is already {run.status.value}: showing it.", "info")
+    else:
+        rank_after_commit(run.id)
+        flash(f"Ranking run {run.id} started.", "info")
     return redirect(url_for(".run_progress", run_id=run.id))
 
 
@@ -38,15 +44,24 @@ def rank_start(competition_id: int):
 @role_required(Role.STAFF)
 def run_progress(run_id: int):
     """A run's status, refreshed every few seconds until it is done (then its board)."""
+    from scoring.services import recovery
+    from scoring.services.ranking import lifecycle
+
     run = db.get_or_404(RankingRun, run_id)
     if run.status == RunStatus.DONE:
         return redirect(url_for(".board", competition_id=run.competition_id, run=run.id))
+    active = run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+    seen = recovery.last_worker_seen() if active else None
+    silent = current_app.config.get("WORKER_SILENT_SECONDS", 60)
     return render_template(
         "staff/board/run_progress.html",
         run=run,
         c=run.competition,
         tab="board",
-        refresh=run.status in (RunStatus.QUEUED, RunStatus.RUNNING),
+        refresh=active,
+        position=lifecycle.queue_position(run) if run.status == RunStatus.QUEUED else None,
+        no_worker=active and (seen is None or seen < clock.now() - timedelta(seconds=silent)),
+        worker_seen=seen,
     )
 
 
