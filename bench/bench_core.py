@@ -114,6 +114,7 @@ def make_competition(
 
 
 def main() -> None:
+    """Parse the options, time the core on the generated competition and print one JSON line."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--apps", type=int, default=100_000)
     ap.add_argument("--reviews", type=int, default=3, help="counted reviews per application")

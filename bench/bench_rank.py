@@ -44,18 +44,22 @@ sys.path.insert(0, str(ROOT))
 
 
 def database_url(db: str) -> str:
+    """The benchmark database's URL (``BENCH_PG_URL``, or the SQLite file in bench/out/)."""
     return PG_URL if db == "postgresql" else f"sqlite:///{OUT / 'bench.sqlite3'}"
 
 
 def bundle_path(args) -> Path:
+    """The generated bundle's path in bench/out/, named by its size."""
     return OUT / f"bundle-{args.apps}x{args.reviews}x{args.criteria}.json"
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory (``ru_maxrss``) in MB."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def emit(**fields) -> None:
+    """Print one JSON line of results and flush it."""
     print(json.dumps(fields), flush=True)
 
 
@@ -121,7 +125,9 @@ def generate(args) -> None:
                 "requested_amount": f"{int(amounts[i])}.00",
                 "tier": int(tiers[i]),
                 "priorities": [
-                    p for p, on in zip(("network", "turnaround", "alliance"), prio[i]) if on
+                    p
+                    for p, on in zip(("network", "turnaround", "alliance"), prio[i], strict=True)
+                    if on
                 ],
                 "eligible": not ineligible[i],
                 "ineligible_reason": "Missing budget narrative" if ineligible[i] else None,
@@ -129,7 +135,7 @@ def generate(args) -> None:
             }
         )
     # points: integer multiples of each criterion's step in [0, max], skewed to the upper half
-    units = np.array([int(m / st) for m, st in zip(maxima, steps)])
+    units = np.array([int(m / st) for m, st in zip(maxima, steps, strict=True)])
     draws = np.minimum(units, (rng.beta(4, 2, size=(n * r, c)) * (units + 1)).astype(int))
     int_cols = [st == 1 for st in steps]
     drafts = rng.random(n * r) < 0.01
@@ -143,8 +149,10 @@ def generate(args) -> None:
                 chosen.append(v)
             v = (v + 1) % n_reviewers
         for v in chosen:
-            values = [int(x) if ok else x / 2 for x, ok in zip(draws[row].tolist(), int_cols)]
-            scores = dict(zip(keys, values))
+            values = [
+                int(x) if ok else x / 2 for x, ok in zip(draws[row].tolist(), int_cols, strict=True)
+            ]
+            scores = dict(zip(keys, values, strict=True))
             if drafts[row]:
                 scores = dict(list(scores.items())[: c // 2])
             reviews.append(
@@ -210,6 +218,7 @@ def generate(args) -> None:
 
 
 def make_app(db_name: str):
+    """A Flask app on the benchmark database whose tasks run in this process."""
     from config import Config, celery_settings
     from scoring import create_app
 
@@ -222,6 +231,7 @@ def make_app(db_name: str):
 
 
 def reset_schema(app, db_name: str) -> None:
+    """Start from an empty database (drop the schema or the SQLite file), then create the tables."""
     import sqlalchemy as sa
 
     from scoring.extensions import db
@@ -241,6 +251,7 @@ def reset_schema(app, db_name: str) -> None:
 
 
 def step_import(args) -> None:
+    """Time parsing, validating, importing and committing the bundle into an empty schema."""
     import hashlib
     from decimal import Decimal
 
@@ -293,6 +304,7 @@ def step_import(args) -> None:
 
 
 def step_rank(args) -> None:
+    """Time creating and executing a ranking run in process, with its read/compute/write split."""
     from sqlalchemy import select
 
     from scoring.extensions import db
@@ -327,6 +339,7 @@ def step_rank(args) -> None:
 
 
 def step_cli(args) -> None:
+    """Time the real ``flask rank SLUG --json`` command (embedded mode, start-up included)."""
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")}
     env.update(
         DATABASE_URL=database_url(args.db).replace("postgresql+psycopg", "postgresql"),
@@ -375,6 +388,7 @@ def _trace_stop(trace) -> dict:
 
 
 def machine() -> dict:
+    """CPU model and count, memory, Python version and load, reported with the results."""
     model = next(
         (
             line.split(":", 1)[1].strip()
@@ -398,6 +412,7 @@ def machine() -> dict:
 
 
 def run_all(args) -> None:
+    """Report the machine, generate the bundle, then run each step in its own process."""
     emit(
         step="machine",
         **machine(),
@@ -427,6 +442,7 @@ def run_all(args) -> None:
 
 
 def main() -> None:
+    """Parse the options and run the chosen step (or all of them)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--apps", type=int, default=1000)
     parser.add_argument("--reviews", type=int, default=3)

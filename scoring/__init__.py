@@ -49,6 +49,7 @@ def register_proxy(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    """Register the Jinja filters ``money`` and ``local_dt``."""
     from scoring import formatting
 
     app.jinja_env.filters["money"] = formatting.money
@@ -110,6 +111,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
+    """Register the error pages (``scoring.error_pages``)."""
     from scoring.error_pages import register
 
     register(app)
@@ -162,6 +164,7 @@ def register_request_hooks(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    """Register the ``flask`` command-line commands (``scoring.cli``)."""
     from scoring.cli import register
 
     register(app)

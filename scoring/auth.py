@@ -37,6 +37,7 @@ HOME_ENDPOINT = {
 
 
 def init_login(manager: LoginManager) -> None:
+    """Configure Flask-Login: the sign-in page, its message and the user loader."""
     manager.login_view = "auth.login"
     manager.login_message = "Please sign in to continue."
 
@@ -72,10 +73,13 @@ def role_required(*roles: Role) -> Callable:
 
 
 def home_url(user: User) -> str:
+    """The URL of the home page for the user's role."""
     return url_for(HOME_ENDPOINT[user.role])
 
 
 class LoginForm(FlaskForm):
+    """Sign in with email and password (the login page)."""
+
     email = EmailField(
         "Email",
         validators=[

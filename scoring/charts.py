@@ -55,11 +55,16 @@ def score_distribution(
     for p in points:
         i = min(n_bins - 1, max(0, int(float(p.final) // bin_width)))
         (funded if p.funded else other)[i] += 1
-    peak = max(f + o for f, o in zip(funded, other)) or 1
+    peak = max(f + o for f, o in zip(funded, other, strict=True)) or 1
     left, right, top_pad, bottom = 36, 12, 26, 34
     plot_w, plot_h = width - left - right, height - top_pad - bottom
-    x_of = lambda score: left + plot_w * score / (n_bins * bin_width)
-    y_of = lambda count: top_pad + plot_h - plot_h * count / peak
+
+    def x_of(score):
+        return left + plot_w * score / (n_bins * bin_width)
+
+    def y_of(count):
+        return top_pad + plot_h - plot_h * count / peak
+
     parts = [_axes(left, top_pad, plot_w, plot_h, peak, y_of)]
     bar_w = plot_w / n_bins
     for i in range(n_bins):

@@ -90,6 +90,7 @@ def _dt(value: str | None) -> datetime | None:
 
 
 def seed_geography(rng: random.Random) -> dict[str, District]:
+    """Add the demo districts with their schools; return the districts by code."""
     districts: dict[str, District] = {}
     for code, name in demo_data.ALLIANCE_DISTRICTS:
         district = District(code=code, name=name, alliance=True)
@@ -110,6 +111,7 @@ def seed_geography(rng: random.Random) -> dict[str, District]:
 
 
 def seed_accounts(districts: dict[str, District]) -> list[dict]:
+    """Create the demo accounts (with reviewer conflicts); return their credentials."""
     accounts = []
     for role, email, name, password, extra in DEMO_ACCOUNTS:
         district = districts.get(extra.get("district", ""))
@@ -133,6 +135,7 @@ def seed_accounts(districts: dict[str, District]) -> list[dict]:
 
 
 def seed_competition(spec: dict) -> Competition:
+    """Add a demo competition with its rubric and priorities from ``spec``."""
     now = utcnow()
     opens = _dt(spec["opens_at"]) or (now - timedelta(days=7))
     closes = _dt(spec["closes_at"]) or (now + timedelta(days=30))

@@ -95,8 +95,8 @@ COMPETITIONS = [
         min_score=Decimal(70),
         tie_breakers=["section:implementation", "priority_points"],
         priority=("turnaround", "School is Turnaround / Tier I-II", Decimal(5)),
-        eligibility="Priority (Turnaround) schools; priority for bottom-5% schools and high schools "
-        "with graduation below 60% [R 18].",
+        eligibility="Priority (Turnaround) schools; priority for bottom-5% schools and high "
+        "schools with graduation below 60% [R 18].",
         apps=10,
         state="ranked",
     ),

@@ -12,6 +12,8 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
+    """The record does not exist or is not visible to this user."""
+
     status_code = 404
 
 
@@ -22,6 +24,8 @@ class Conflict(DomainError):
 
 
 class Forbidden(DomainError):
+    """The user may not do this."""
+
     status_code = 403
 
 

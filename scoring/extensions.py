@@ -58,6 +58,7 @@ class FlaskTask(Task):
     """A task that runs inside the context of the Flask app its Celery app was built from."""
 
     def __call__(self, *args: object, **kwargs: object) -> object:
+        """Run the task inside the Flask app's context."""
         with self.app.flask_app.app_context():
             return self.run(*args, **kwargs)
 

@@ -215,7 +215,8 @@ _HASH: list[str] = []
 
 
 def person(role: Role, email: str, district: District | None = None, **kw):
-    """A user whose password is ``PASSWORD`` (hashed once per test run: argon2id is slow on purpose)."""
+    """A user whose password is ``PASSWORD`` (hashed once per test run: argon2id is slow on
+    purpose)."""
     from scoring.services.accounts import users
 
     if not _HASH:

@@ -201,7 +201,7 @@ def submitted_review(
             .where(Criterion.competition_id == review.application.competition_id)
             .order_by(RubricSection.position, Criterion.position)
         ).all()
-        for c, p in zip(criteria, points):
+        for c, p in zip(criteria, points, strict=False):
             review.scores.append(
                 CriterionScore(
                     criterion=c, points=Decimal(str(p)), max_points=c.max_points, comment=comment

@@ -200,7 +200,7 @@ def populate(app, competition_id: int, quality: list[tuple[str, str, str, list[f
                 ],
             )
             db.session.add(application)
-            for reviewer, share in zip(reviewers, shares):
+            for reviewer, share in zip(reviewers, shares, strict=False):
                 review = Review(
                     application=application,
                     reviewer=reviewer,

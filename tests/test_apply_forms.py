@@ -389,7 +389,8 @@ def test_submit_inside_the_window_gives_a_receipt_and_a_mail_over_smtp(
     [
         (
             {"requested_amount": "160000"},
-            "The budget totals $150,000.00 but the request is $160,000.00; they must be equal (difference $10,000.00).",
+            "The budget totals $150,000.00 but the request is $160,000.00; "
+            "they must be equal (difference $10,000.00).",
         ),
         (
             {"requested_amount": "50000", "b_100_2": "", "b_300_1": "", "note_300": ""},

@@ -67,7 +67,7 @@ def test_award_list_csv_matches_the_run(app, world):
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
     document = _document(app, world.run_id)
     assert [r["ref"] for r in rows] == [a["ref"] for a in document["applications"]]
-    for row, a in zip(rows, document["applications"]):
+    for row, a in zip(rows, document["applications"], strict=True):
         assert row["rank"] == ("" if a["rank"] is None else str(a["rank"]))
         assert row["computed_status"] == a["status"]
         assert Decimal(row["computed_award"]) == Decimal(a["award"])
@@ -92,10 +92,12 @@ def test_award_list_xlsx_matches_the_run_and_holds_no_formula(app, world):
     wb = load_workbook(io.BytesIO(response.data))
     ws = wb["Award list"]
     header = [c.value for c in ws[1]]
-    rows = [dict(zip(header, (c.value for c in row))) for row in ws.iter_rows(min_row=2)]
+    rows = [
+        dict(zip(header, (c.value for c in row), strict=True)) for row in ws.iter_rows(min_row=2)
+    ]
     document = _document(app, world.run_id)
     assert [r["ref"] for r in rows] == [a["ref"] for a in document["applications"]]
-    for row, a in zip(rows, document["applications"]):
+    for row, a in zip(rows, document["applications"], strict=True):
         assert row["rank"] == a["rank"] and row["computed_status"] == a["status"]
         assert Decimal(str(row["computed_award"])) == Decimal(a["award"])
     for row in ws.iter_rows():
@@ -117,7 +119,10 @@ def test_score_detail_has_every_reviewers_points_and_the_run_scores(app, world, 
         ws = load_workbook(io.BytesIO(response.data))["Score detail"]
         header = [c.value for c in ws[1]]
         rows = [
-            {k: ("" if v is None else str(v)) for k, v in zip(header, (c.value for c in r))}
+            {
+                k: ("" if v is None else str(v))
+                for k, v in zip(header, (c.value for c in r), strict=True)
+            }
             for r in ws.iter_rows(min_row=2)
         ]
     with app.app_context():

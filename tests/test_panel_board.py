@@ -192,8 +192,8 @@ def test_discrepancies_list_the_flagged_applications_and_an_extra_reviewer_is_ad
         ).all()
         added = [r for r in rows if r.reviewer_id not in (world.users["r3"], world.users["r4"])]
         assert len(rows) == 3 and len(added) == 1
-        # SIG-003 is in New Haven (093): r1 (Bridgeport) and r2 (conflict with Hartford) may both take it;
-        # both have load 0, so the lower id is picked.
+        # SIG-003 is in New Haven (093): r1 (Bridgeport) and r2 (conflict with Hartford) may both
+        # take it; both have load 0, so the lower id is picked.
         assert added[0].reviewer_id == world.users["r1"]
         assert (
             db.session.scalar(
@@ -249,7 +249,8 @@ def test_a_reconciliation_note_is_kept_with_the_result(app, client, world):
 def test_the_statistics_page_shows_leniency_and_reliability_as_tables_and_charts(
     app, client, world
 ):
-    # r3 scores high, r4 low, r1 in between, on shared applications (SIG-002, 003, 005, 006 are not Bridgeport).
+    # r3 scores high, r4 low, r1 in between, on shared applications (SIG-002, 003, 005, 006 are
+    # not Bridgeport).
     plan = {
         "SIG-002": {"r3": [9, 4, 14], "r4": [4, 2, 6], "r1": [7, 3, 10]},
         "SIG-003": {"r3": [8, 4.5, 13], "r4": [3, 1, 5]},

@@ -36,7 +36,7 @@ def test_concurrent_saves_one_wins_the_other_gets_409_with_the_current_values(pg
         entries = {"first": [trial % 11, 1, 2], "second": [trial % 11, 3, 4]}
         barrier, results = threading.Barrier(2), {}
 
-        def save(name, client):
+        def save(name, client, entries=entries, version=version, barrier=barrier, results=results):
             data = {**rs.score_form(world, entries[name], version=version), "csrf_token": token}
             barrier.wait()
             results[name] = client.post(url, data=data)

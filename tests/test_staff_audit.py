@@ -102,7 +102,8 @@ def test_filter_by_competition_and_date(app, world):
     assert "Nothing matches these filters." in future
     span = text_of(
         world.staff.get(
-            f"/staff/audit?date_from={today - timedelta(days=2)}&date_to={today + timedelta(days=2)}"
+            f"/staff/audit?date_from={today - timedelta(days=2)}"
+            f"&date_to={today + timedelta(days=2)}"
         )
     )
     assert "slate.approve" in span

@@ -253,7 +253,8 @@ def test_build_a_rubric_sections_criteria_weights_steps_descriptors(app, staff, 
             "max_points": "6",
             "step": "1",
             "position": "1",
-            "descriptors": "0 | Insufficient | Nothing\n3 | Developing\n6 | Exemplary | Costs justified",
+            "descriptors": "0 | Insufficient | Nothing\n3 | Developing\n"
+            "6 | Exemplary | Costs justified",
         },
     )
     assert response.status_code == 302

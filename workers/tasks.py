@@ -36,6 +36,7 @@ class DatabaseTask(FlaskTask):
     max_retries = 5
 
     def __call__(self, *args: object, **kwargs: object) -> object:
+        """Run in the app's context; on a database error roll back and retry, at last give up."""
         with self.app.flask_app.app_context():
             try:
                 return self.run(*args, **kwargs)

@@ -13,14 +13,17 @@ try:  # WTForms 3.3 prefers SelectChoice objects to (value, label) tuples
 except ImportError:  # pragma: no cover - older WTForms
 
     def SelectChoice(value, label):  # noqa: N802 - stands in for the class
+        """A (value, label) tuple, the choice older WTForms takes."""
         return (value, label)
 
 
 def choice(value: int, label: str):
+    """A select choice for ``value`` with ``label``, as this WTForms version takes it."""
     return SelectChoice(value, label)
 
 
 def choice_values(choices) -> set:
+    """The values of a list of choices (SelectChoice objects or (value, label) tuples)."""
     return {getattr(c, "value", None) if not isinstance(c, tuple) else c[0] for c in choices or []}
 
 
@@ -34,6 +37,7 @@ class PickField(SelectField):
         self.message = message
 
     def process_formdata(self, valuelist):
+        """Take the posted value as an int; anything else becomes None (refused by pre_validate)."""
         if not valuelist:
             return
         try:
@@ -42,6 +46,7 @@ class PickField(SelectField):
             self.data = None
 
     def pre_validate(self, form) -> None:
+        """Refuse a value that is not one of the choices offered, with ``message``."""
         if self.data not in choice_values(self.choices):
             raise ValidationError(self.message)
 
@@ -53,6 +58,8 @@ def no_control_chars(form, field) -> None:
 
 
 class InviteForm(FlaskForm):
+    """Invite a new user (email, name, district) from the accounts invitation page."""
+
     email = EmailField(
         "Email",
         validators=[
@@ -71,6 +78,8 @@ class InviteForm(FlaskForm):
 
 
 class ForgotForm(FlaskForm):
+    """Ask for a password-reset link by email (the forgotten-password page)."""
+
     email = EmailField(
         "Email",
         validators=[
@@ -82,6 +91,8 @@ class ForgotForm(FlaskForm):
 
 
 class PasswordForm(FlaskForm):
+    """Choose a new password, typed twice (invitation or reset link page)."""
+
     password = PasswordField(
         "New password",
         validators=[

@@ -60,6 +60,7 @@ class MoneyField(Field):
     widget = StringField.widget
 
     def process_formdata(self, valuelist):
+        """Accept an amount like ``$1,234.50`` (blank: None); refuse other text, too large sums."""
         if not valuelist:  # not in the post at all: keep the current value
             return
         self.data = None
@@ -81,10 +82,13 @@ class MoneyField(Field):
 
 
 class MultiCheckboxField(SelectMultipleField):
+    """Checkboxes for a multiple choice (the application's priorities)."""
+
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
 
     def pre_validate(self, form) -> None:
+        """Refuse any checked value that is not one of the choices offered."""
         if any(v not in choice_values(self.choices) for v in self.data or []):
             raise ValidationError("Choose only the priorities listed here.")
 
@@ -94,7 +98,8 @@ def _narrative_length(limit: int):
         n = len(field.data or "")
         if n > limit:
             raise ValidationError(
-                f"This response is {n:,} characters; the limit is {limit:,}. Shorten it by {n - limit:,}."
+                f"This response is {n:,} characters; the limit is {limit:,}. "
+                f"Shorten it by {n - limit:,}."
             )
 
     return check
@@ -111,12 +116,15 @@ def _text(label: str, limit: int, *validators, **kw) -> StringField:
 
 
 class ApplicationFormBase(FlaskForm):
+    """The application form's fixed fields; ``build_application_form`` adds the competition's."""
+
     version = HiddenField()
     title = _text("Project title", 300)
     save_draft = SubmitField("Save draft")
     submit_app = SubmitField("Save and submit")
 
     def budget_field(self, code: int, year: int) -> MoneyField:
+        """The budget cell for object ``code`` in grant year ``year``."""
         return self[f"b_{code}_{year}"]
 
     def to_input(self, competition: Competition) -> ApplicationInput:
@@ -232,10 +240,14 @@ def initial_data(application) -> dict:
 
 
 class BudgetUploadForm(FlaskForm):
+    """Upload a filled budget workbook into a draft application."""
+
     workbook = FileField("Filled budget workbook (.xlsx)")
 
 
 class AttachmentForm(FlaskForm):
+    """Upload a PDF attachment to a draft application."""
+
     file = FileField("PDF file")
 
 
@@ -246,6 +258,8 @@ class ConfirmForm(FlaskForm):
 
 
 class ScreenForm(FlaskForm):
+    """Staff screening of a submitted application: eligible or not, with a reason."""
+
     eligible = RadioField(
         "Screening result",
         choices=[choice("yes", "Eligible"), choice("no", "Ineligible")],

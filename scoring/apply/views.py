@@ -57,7 +57,8 @@ def _to_edit(application: Application, anchor: str | None = None):
 def _form_page(
     competition: Competition, application: Application | None, form=None, status: int = 200, **extra
 ):
-    """The application form (new or draft) with its budget totals, files and what blocks submission."""
+    """The application form (new or draft) with its budget totals, files and what blocks
+    submission."""
     schools = eligibility.eligible_schools(competition, current_user.district_id)
     if form is None:
         data = initial_data(application) if application else {}
@@ -282,7 +283,8 @@ def budget_upload(app_id: int):
         db.session.rollback()
         problems = getattr(exc, "problems", None) or [exc.detail]
         flash(
-            "The workbook was not used; nothing changed. What to fix is listed under “Budget workbook”.",
+            "The workbook was not used; nothing changed. "
+            "What to fix is listed under “Budget workbook”.",
             "error",
         )
         return _form_page(
@@ -401,7 +403,8 @@ def screen(app_id: int):
         if message is not None:
             send_after_commit([message.id])
         flash(
-            f"{application.ref} screened as {'eligible' if application.eligible else 'ineligible'}.",
+            f"{application.ref} screened as "
+            f"{'eligible' if application.eligible else 'ineligible'}.",
             "info",
         )
         return redirect(url_for(".staff_applications", competition=application.competition_id))

@@ -1,4 +1,5 @@
-"""``flask --app scoring seed-demo [--reset]``: load the demo (``scoring/demo.py``) into the database.
+"""``flask --app scoring seed-demo [--reset]``: load the demo (``scoring/demo.py``) into the
+database.
 
 The last line printed is one JSON object listing the demo accounts.
 """

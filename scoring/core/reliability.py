@@ -73,8 +73,8 @@ def icc1(units: Iterable[Sequence[float]]) -> float | None:
         return None
     grand = math.fsum(v for u in data for v in u) / n
     means = [math.fsum(u) / len(u) for u in data]
-    ssb = math.fsum(len(u) * (m - grand) ** 2 for u, m in zip(data, means))
-    ssw = math.fsum((v - m) ** 2 for u, m in zip(data, means) for v in u)
+    ssb = math.fsum(len(u) * (m - grand) ** 2 for u, m in zip(data, means, strict=True))
+    ssw = math.fsum((v - m) ** 2 for u, m in zip(data, means, strict=True) for v in u)
     msb, msw = ssb / (g - 1), ssw / (n - g)
     k0 = (n - math.fsum(len(u) ** 2 for u in data) / n) / (g - 1)
     denominator = msb + (k0 - 1) * msw

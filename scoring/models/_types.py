@@ -30,7 +30,8 @@ def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
 
 
 def utcnow() -> datetime:
-    """The current time, aware UTC, from the app's clock (``scoring.clock``, which tests can set)."""
+    """The current time, aware UTC, from the app's clock (``scoring.clock``, which tests can
+    set)."""
     return clock.now()
 
 

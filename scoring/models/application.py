@@ -30,12 +30,16 @@ OBJECT_CODES = {
 
 
 class ApplicationStatus(enum.StrEnum):
+    """Where an application stands: draft, submitted or withdrawn."""
+
     DRAFT = "draft"
     SUBMITTED = "submitted"
     WITHDRAWN = "withdrawn"
 
 
 class Application(db.Model):
+    """A school's application to a competition: contacts, request, eligibility and status."""
+
     __table_args__ = (
         UniqueConstraint("competition_id", "ref"),
         CheckConstraint("requested_amount >= 0", name="requested_nonneg"),
@@ -123,6 +127,8 @@ class ApplicationPriority(db.Model):
 
 
 class BudgetLine(db.Model):
+    """One budget amount of an application: an object code in one grant year."""
+
     __table_args__ = (
         UniqueConstraint("application_id", "object_code", "year"),
         CheckConstraint(

@@ -33,6 +33,8 @@ class AuditEvent(db.Model):
 
 
 class MailStatus(enum.StrEnum):
+    """Delivery state of an outbox mail."""
+
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"

@@ -23,6 +23,8 @@ from scoring.models._types import Money, Points, UTCDateTime, str_enum, utcnow
 
 
 class Program(enum.StrEnum):
+    """The grant program a competition belongs to."""
+
     TIME = "TIME Collaborative"
     HSR = "High School Redesign"
     SI_1003A = "1003(a)"
@@ -31,16 +33,22 @@ class Program(enum.StrEnum):
 
 
 class Aggregation(enum.StrEnum):
+    """How a competition combines the review scores of an application."""
+
     MEAN = "mean"
     MEDIAN = "median"
 
 
 class Normalization(enum.StrEnum):
+    """How review scores are normalised per reviewer before they are combined."""
+
     NONE = "none"
     ZSCORE = "zscore"
 
 
 class FundDown(enum.StrEnum):
+    """What funding does when the next application does not fit: stop or skip it."""
+
     STRICT = "strict"
     SKIP = "skip"
 
@@ -136,6 +144,8 @@ class Competition(db.Model):
 
 
 class RubricSection(db.Model):
+    """A section of a competition's rubric, with its weight and narrative limit."""
+
     __table_args__ = (
         UniqueConstraint("competition_id", "key"),
         CheckConstraint("weight IS NULL OR weight >= 0", name="weight_nonneg"),
@@ -162,6 +172,8 @@ class RubricSection(db.Model):
 
 
 class Criterion(db.Model):
+    """A scored criterion of a rubric section: maximum points, step and rating levels."""
+
     __table_args__ = (
         UniqueConstraint("competition_id", "key"),
         CheckConstraint("max_points > 0", name="max_points_positive"),

@@ -9,6 +9,8 @@ from scoring.extensions import db
 
 
 class District(db.Model):
+    """A school district (Alliance Districts flagged)."""
+
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(120))
@@ -21,6 +23,8 @@ class District(db.Model):
 
 
 class School(db.Model):
+    """A school in a district, with its grade span and accountability classification."""
+
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(200))

@@ -28,6 +28,8 @@ Score = Numeric(12, 4, asdecimal=True)
 
 
 class RunStatus(enum.StrEnum):
+    """Where a ranking run stands: queued, running, done or failed."""
+
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"
@@ -104,6 +106,8 @@ class RankingResult(db.Model):
 
 
 class SlateStatus(enum.StrEnum):
+    """Where an award slate stands: prepared, approved or published."""
+
     PREPARED = "prepared"
     APPROVED = "approved"
     PUBLISHED = "published"

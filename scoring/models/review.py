@@ -17,6 +17,8 @@ from scoring.models.user import User
 
 
 class AssignmentStatus(enum.StrEnum):
+    """Where a reviewer's assignment stands: assigned, conflict declared or removed."""
+
     ASSIGNED = "assigned"
     #: The reviewer declared a conflict: the assignment no longer counts; staff must reassign.
     CONFLICT = "conflict"
@@ -24,6 +26,8 @@ class AssignmentStatus(enum.StrEnum):
 
 
 class ReviewerAssignment(db.Model):
+    """A reviewer assigned to an application, with the conflict-of-interest declaration."""
+
     __table_args__ = (UniqueConstraint("application_id", "reviewer_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,6 +50,8 @@ class ReviewerAssignment(db.Model):
 
 
 class ReviewStatus(enum.StrEnum):
+    """Where a review stands: draft, submitted or withdrawn."""
+
     DRAFT = "draft"
     SUBMITTED = "submitted"
     WITHDRAWN = "withdrawn"

@@ -14,6 +14,8 @@ from scoring.models.geo import District
 
 
 class Role(enum.StrEnum):
+    """What a user may do: apply, review, run competitions (staff) or administer."""
+
     APPLICANT = "applicant"
     REVIEWER = "reviewer"
     STAFF = "staff"
@@ -21,6 +23,8 @@ class Role(enum.StrEnum):
 
 
 class User(db.Model):
+    """An account (applicant, reviewer, staff or admin); signs in with Flask-Login."""
+
     __table_args__ = (
         CheckConstraint(
             "role != 'applicant' OR district_id IS NOT NULL", name="applicant_has_district"
@@ -50,17 +54,21 @@ class User(db.Model):
     # Flask-Login protocol ("Alternative Tokens"): the id carries the rotating session token.
     @property
     def is_active(self) -> bool:
+        """Whether the account is active (Flask-Login refuses inactive users)."""
         return self.active
 
     @property
     def is_authenticated(self) -> bool:
+        """Always True for a stored user (Flask-Login)."""
         return True
 
     @property
     def is_anonymous(self) -> bool:
+        """Always False for a stored user (Flask-Login)."""
         return False
 
     def get_id(self) -> str:
+        """The session id ``id:session_token``; rotating the token ends old sessions."""
         return f"{self.id}:{self.session_token}"
 
     def __repr__(self) -> str:
@@ -68,6 +76,8 @@ class User(db.Model):
 
 
 class TokenPurpose(enum.StrEnum):
+    """What a one-time token is for: an invitation or a password reset."""
+
     INVITE = "invite"
     RESET = "reset"
 

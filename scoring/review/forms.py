@@ -26,6 +26,8 @@ OVERALL_MAX = 10000
 
 
 class ConflictForm(FlaskForm):
+    """The reviewer's conflict-of-interest declaration before seeing an application."""
+
     decision = RadioField(
         "Your declaration",
         choices=[
@@ -41,6 +43,7 @@ class ConflictForm(FlaskForm):
     confirm = SubmitField("Confirm")
 
     def validate(self, extra_validators=None) -> bool:
+        """Refuse a declared conflict that gives no reason."""
         ok = super().validate(extra_validators)
         if self.decision.data == "conflict" and not (self.reason.data or "").strip():
             self.reason.errors.append(
@@ -54,6 +57,7 @@ class Finite:
     """Stop at NaN or infinity (``Decimal('NaN') < 0`` would raise), with a plain message."""
 
     def __call__(self, form, field) -> None:
+        """Accept a missing or finite value; stop at NaN or infinity."""
         if field.data is not None and not field.data.is_finite():
             raise StopValidation("Enter a number, for example 7 or 7.5.")
 
@@ -65,6 +69,7 @@ class Step:
         self.step = step
 
     def __call__(self, form, field) -> None:
+        """Accept a missing value or a whole number of steps; refuse anything else."""
         if field.data is None:
             return
         with localcontext() as ctx:
@@ -81,6 +86,8 @@ class Step:
 
 
 class ScoreFormBase(FlaskForm):
+    """The review score form's fixed fields; ``score_form_class`` adds the criteria."""
+
     version = HiddenField(validators=[InputRequired(), Regexp(r"^\d{1,9}$")])
     overall_comment = TextAreaField(
         "Overall comment", validators=[Optional(), Length(max=OVERALL_MAX)]
@@ -91,6 +98,7 @@ class ScoreFormBase(FlaskForm):
     criteria: list[Criterion] = []
 
     def validate(self, extra_validators=None) -> bool:
+        """On submit (not a draft), also refuse criteria left without points."""
         ok = super().validate(extra_validators)
         if self.submit.data:
             for c in self.criteria:
@@ -114,7 +122,8 @@ class ScoreFormBase(FlaskForm):
 
 
 def score_form_class(criteria: list[Criterion]) -> type[ScoreFormBase]:
-    """A form class with one points field (NumberRange, step check) and one comment per criterion."""
+    """A form class with one points field (NumberRange, step check) and one comment per
+    criterion."""
     fields = {"criteria": list(criteria)}
     for c in criteria:
         top = fmt_decimal(c.max_points)

@@ -71,7 +71,8 @@ def declare(assignment_id: int):
     reviews.declare_conflict(assignment, current_actor(), form.reason.data.strip())
     db.session.commit()
     flash(
-        f"Conflict recorded for {assignment.application.ref}. It is off your list; staff will reassign it.",
+        f"Conflict recorded for {assignment.application.ref}. "
+        "It is off your list; staff will reassign it.",
         "info",
     )
     return redirect(url_for(".home"))

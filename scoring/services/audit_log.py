@@ -76,6 +76,7 @@ def page(f: AuditFilter, number: int = 1) -> tuple[list[AuditEvent], int]:
 
 
 def all_events(f: AuditFilter) -> list[AuditEvent]:
+    """Every audit event matching the filter, unpaged, in ``query``'s order."""
     return list(db.session.scalars(query(f)))
 
 

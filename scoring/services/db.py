@@ -60,7 +60,7 @@ def bulk_insert(
     count, batch = 0, []
     stmt = insert(table)
     for row in rows:
-        batch.append(dict(zip(columns, row)))
+        batch.append(dict(zip(columns, row, strict=True)))
         if len(batch) >= chunk:
             db.session.execute(stmt, batch)
             count += len(batch)

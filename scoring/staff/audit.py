@@ -19,8 +19,13 @@ def _filters() -> tuple[AuditFilterForm, svc.AuditFilter]:
     for name, choices in svc.filter_choices().items():
         form[name].choices = choices
     form.validate()
-    ok = lambda name: form[name].data if form[name].data and not form[name].errors else None
-    as_int = lambda name: int(ok(name)) if ok(name) is not None else None
+
+    def ok(name):
+        return form[name].data if form[name].data and not form[name].errors else None
+
+    def as_int(name):
+        return int(ok(name)) if ok(name) is not None else None
+
     return form, svc.AuditFilter(
         action=ok("action"),
         competition_id=as_int("competition"),

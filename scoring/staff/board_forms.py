@@ -34,6 +34,8 @@ STATUS_CHOICES = [
 
 
 class BoardFilterForm(GetForm):
+    """Filters of the ranking board (run, status, district, flag), read from the query."""
+
     run = IntegerField("Run", validators=[Optional(), NumberRange(1, 2**31 - 1)])
     status = SelectField(
         "Status",
@@ -122,6 +124,8 @@ class WhatIfQueryForm(WhatIfForm):
 
 
 class OverrideForm(BaseForm):
+    """A staff exception on the board: another decision and award, with a justification."""
+
     application_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d{1,10}$")])
     status = SelectField(
         "Decision",
@@ -138,6 +142,8 @@ class OverrideForm(BaseForm):
 
 
 class AuditFilterForm(GetForm):
+    """Filters of the audit trail page (action, competition, who, dates, page)."""
+
     action = SelectField("Action", default="")
     competition = SelectField("Competition", default="")
     actor = SelectField("Who", default="")
@@ -147,4 +153,6 @@ class AuditFilterForm(GetForm):
 
 
 class ExportForm(GetForm):
+    """Options of the score export (whether to include reviewers' comments)."""
+
     comments = BooleanField("Include reviewers' comments")

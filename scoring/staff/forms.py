@@ -51,6 +51,7 @@ class BaseForm(FlaskForm):
 
     class Meta:
         def bind_field(self, form, unbound_field, options):
+            """Bind every field with ``_clean`` first among its filters."""
             options["filters"] = (_clean, *options.get("filters", ()))
             return unbound_field.bind(form=form, **options)
 
@@ -78,6 +79,7 @@ class Dec:
         self.places, self.above_low = places, above_low
 
     def __call__(self, form: FlaskForm, field: Field) -> None:
+        """Accept None or a finite decimal in range with few enough places; refuse the rest."""
         value = field.data
         if value is None:
             return
@@ -137,6 +139,7 @@ def points(
 
 
 def key_field(label: str, length: int) -> StringField:
+    """A required key field of at most ``length`` characters matching ``KEY_PATTERN``."""
     return StringField(
         label,
         validators=[
@@ -172,6 +175,7 @@ def to_utc(value: datetime | None) -> datetime | None:
 
 
 def to_local_naive(value: datetime | None) -> datetime | None:
+    """A UTC datetime in Connecticut time without tzinfo, for a datetime-local field."""
     return None if value is None else value.astimezone(LOCAL_TZ).replace(tzinfo=None)
 
 
@@ -228,10 +232,12 @@ class PolicyFields(BaseForm):
     TIE_BREAKERS = ("tie_breaker_1", "tie_breaker_2", "tie_breaker_3", "tie_breaker_4")
 
     def set_sections(self, section_keys: list[str]) -> None:
+        """Offer, in every tie-breaker select, the tie-breakers these section keys allow."""
         for name in self.TIE_BREAKERS:
             self[name].choices = tie_breaker_choices(section_keys)
 
     def policy_values(self) -> dict[str, Any]:
+        """The policy knobs as the competition service takes them."""
         tie_breakers = [self[n].data for n in self.TIE_BREAKERS if self[n].data]
         return {
             "total_funds": cents(self.total_funds.data),
@@ -267,7 +273,9 @@ class PolicyFields(BaseForm):
             self[name].data = plain(getattr(competition, name))
         for name in ("aggregation", "normalization", "fund_down"):
             self[name].data = getattr(competition, name).value
-        for name, tb in zip(self.TIE_BREAKERS, list(competition.tie_breakers or []) + [""] * 4):
+        for name, tb in zip(
+            self.TIE_BREAKERS, list(competition.tie_breakers or []) + [""] * 4, strict=False
+        ):
             self[name].data = tb
 
 
@@ -317,6 +325,7 @@ class CompetitionForm(PolicyFields):
     illustrative_rubric = BooleanField("Start from the program's illustrative rubric [I]")
 
     def values(self) -> dict[str, Any]:
+        """Every field as the competition service takes it (policy included)."""
         return self.policy_values() | {
             "slug": self.slug.data,
             "program": Program(self.program.data),
@@ -337,6 +346,7 @@ class CompetitionForm(PolicyFields):
         }
 
     def validate_eligible_classifications(self, field: Field) -> None:
+        """Refuse a classification longer than 40 characters."""
         if any(len(c) > 40 for c in classifications(field.data)):
             raise ValidationError("each classification is at most 40 characters")
 

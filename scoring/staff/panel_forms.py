@@ -34,6 +34,7 @@ class Pick(SelectField):
         self.message = message
 
     def process_formdata(self, valuelist) -> None:
+        """Take a posted id as an int, blank or ``None`` as None; other text stays a string."""
         if valuelist:
             raw = valuelist[0].strip()
             if raw in ("", "None"):
@@ -42,6 +43,7 @@ class Pick(SelectField):
                 self.data = int(raw) if raw.isdigit() and len(raw) < 10 else raw
 
     def pre_validate(self, form) -> None:
+        """Refuse a value that is not one of the choices offered, with ``message``."""
         if self.data not in {c.value for c in self._choices_from_input(self.choices) or []}:
             raise ValidationError(self.message)
 
@@ -63,6 +65,8 @@ class ConfirmForm(FlaskForm):
 
 
 class InviteForm(FlaskForm):
+    """Invite a reviewer from the staff roster (name, email, district)."""
+
     name = StringField(
         "Full name",
         validators=[DataRequired(message="Enter the reviewer's name."), Length(max=200)],
@@ -84,6 +88,8 @@ class InviteForm(FlaskForm):
 
 
 class DistrictConflictForm(FlaskForm):
+    """Add a district conflict on a reviewer's page."""
+
     district = Pick("District", message="Choose a district from the list.")
     reason = StringField("Reason (optional)", validators=[Optional(), Length(max=500)])
     submit = SubmitField("Add conflict")
@@ -105,6 +111,8 @@ class CapForm(FlaskForm):
 
 
 class SaveAssignmentForm(FlaskForm):
+    """Save the automatic assignment previewed (its cap and digest)."""
+
     cap = IntegerField(
         widget=HiddenField.widget, validators=[InputRequired(), NumberRange(min=0, max=10000)]
     )
@@ -113,11 +121,15 @@ class SaveAssignmentForm(FlaskForm):
 
 
 class AddReviewerForm(FlaskForm):
+    """Assign one more reviewer by hand, on an application's review page."""
+
     reviewer = Pick("Reviewer", message="Choose a reviewer from the list.")
     submit = SubmitField("Assign")
 
 
 class ReopenForm(FlaskForm):
+    """Reopen a submitted review, with the reason the reviewer sees."""
+
     reason = TextAreaField(
         "Why reopen it (the reviewer sees this)",
         validators=[DataRequired(message="Say why the review is reopened."), Length(max=500)],
@@ -126,6 +138,8 @@ class ReopenForm(FlaskForm):
 
 
 class NoteForm(FlaskForm):
+    """Write a reconciliation note on an application's review page."""
+
     note = TextAreaField(
         "Reconciliation note",
         validators=[DataRequired(message="Write what was decided and why."), Length(max=5000)],
@@ -134,5 +148,7 @@ class NoteForm(FlaskForm):
 
 
 class ExtraReviewerForm(FlaskForm):
+    """Add an extra reviewer by the automatic rules; ``back`` says which page to return to."""
+
     back = HiddenField(validators=[Optional(), Regexp(r"^(discrepancies|application)$")])
     submit = SubmitField("Add a reviewer")

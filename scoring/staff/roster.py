@@ -94,8 +94,8 @@ def deactivate(uid: int):
     released = reviewers.deactivate(person, actor=current_actor())
     db.session.commit()
     flash(
-        f"{person.name} is deactivated and signed out everywhere; {released} unfinished assignment(s) "
-        "released for reassignment.",
+        f"{person.name} is deactivated and signed out everywhere; {released} unfinished "
+        "assignment(s) released for reassignment.",
         "info",
     )
     return redirect(url_for(".reviewer", uid=uid))

@@ -25,6 +25,7 @@ class DescriptorsField(TextAreaField):
     """Rating-level descriptors, one per line: ``points | label | description``."""
 
     def process_formdata(self, valuelist: list[str]) -> None:
+        """Parse lines of ``points | label | description``; keep a malformed line's error."""
         super().process_formdata(valuelist)
         self.parsed: list[dict[str, str]] = []
         self.parse_error: str | None = None
@@ -47,11 +48,13 @@ class DescriptorsField(TextAreaField):
             )
 
     def pre_validate(self, form: FlaskForm) -> None:
+        """Refuse the descriptors if a line could not be parsed."""
         if getattr(self, "parse_error", None):
             raise ValidationError(self.parse_error)
 
     @staticmethod
     def render_value(descriptors: list[dict] | None) -> str:
+        """Descriptors as the field's text, one ``points | label | description`` per line."""
         return "\n".join(
             f"{d.get('points')} | {d.get('label', '')} | {d.get('text', '')}".rstrip(" |")
             for d in descriptors or []
@@ -59,6 +62,8 @@ class DescriptorsField(TextAreaField):
 
 
 class SectionForm(BaseForm):
+    """Edit a rubric section in the rubric builder."""
+
     key = key_field("Key (used in tie-breakers, e.g. “plan”)", 60)
     title = StringField(
         "Title", validators=[DataRequired(message="enter a title"), Length(max=200)]
@@ -74,6 +79,7 @@ class SectionForm(BaseForm):
     narrative_required = BooleanField("A narrative is required", default=True)
 
     def values(self) -> dict[str, Any]:
+        """The section's fields as the competition service takes them."""
         return {
             k: self[k].data for k in ("key", "title", "weight", "position", "narrative_limit")
         } | {
@@ -96,6 +102,7 @@ class NewSectionForm(SectionForm):
     )
 
     def values(self) -> dict[str, Any]:
+        """The section's fields and its first criterion's, as the service takes them."""
         return super().values() | {
             k: self[k].data
             for k in ("criterion_key", "criterion_title", "criterion_max_points", "criterion_step")
@@ -103,6 +110,8 @@ class NewSectionForm(SectionForm):
 
 
 class CriterionForm(BaseForm):
+    """Add or edit a criterion in the rubric builder."""
+
     key = key_field("Key (e.g. “need.data”)", 80)
     title = StringField(
         "Title", validators=[DataRequired(message="enter a title"), Length(max=300)]
@@ -119,12 +128,15 @@ class CriterionForm(BaseForm):
     )
 
     def values(self) -> dict[str, Any]:
+        """The criterion's fields (descriptors parsed) as the competition service takes them."""
         return {k: self[k].data for k in ("key", "title", "max_points", "step", "position")} | {
             "descriptors": getattr(self.descriptors, "parsed", [])
         }
 
 
 class PriorityForm(BaseForm):
+    """Add or edit a priority (bonus points) of a competition."""
+
     key = key_field("Key", 60)
     title = StringField(
         "Title", validators=[DataRequired(message="enter a title"), Length(max=300)]
@@ -132,4 +144,5 @@ class PriorityForm(BaseForm):
     points = points("Bonus points", 0, 100)
 
     def values(self) -> dict[str, Any]:
+        """The priority's fields as the competition service takes them."""
         return {k: self[k].data for k in ("key", "title", "points")}

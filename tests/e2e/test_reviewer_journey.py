@@ -266,7 +266,7 @@ def test_two_tabs_the_later_save_gets_the_conflict_page_and_loses_nothing(
         review = db.session.scalar(db.select(Review).filter_by(reviewer_id=world.users["r3"]))
         score = next(s for s in review.scores if s.criterion_id == c[0])
         assert (float(score.points), score.comment) == (9.0, "Written in the second tab")
-    for name in ("points_%d" % c[1], "points_%d" % c[2]):
+    for name in (f"points_{c[1]}", f"points_{c[2]}"):
         tab_b.locator(f'input[name="{name}"]').fill("4")
     tab_b.get_by_role("button", name="Submit review").click()
     tab_b.goto(url)

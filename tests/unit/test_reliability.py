@@ -71,7 +71,8 @@ def test_icc1_matches_pingouin_on_its_wine_data():
 
 
 def test_icc1_for_unbalanced_units_uses_k0():
-    # N=7, g=3: MSB = 24.5, MSW = 0.75, k0 = 16/7, so ICC(1) = 23.75 / (24.5 + 9/7 × 0.75) = 665/713.
+    # N=7, g=3: MSB = 24.5, MSW = 0.75, k0 = 16/7,
+    # so ICC(1) = 23.75 / (24.5 + 9/7 × 0.75) = 665/713.
     assert icc1([[1, 2], [4, 6, 5], [8, 9]]) == pytest.approx(float(Fraction(665, 713)), abs=1e-12)
 
 

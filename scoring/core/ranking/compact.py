@@ -138,6 +138,7 @@ def compact_explanations(result: RankingResult) -> list[tuple[Any, ...]]:
                 c.decided[ro].tolist(),
                 head,
                 (hi - lo).tolist(),
+                strict=True,
             )
         )
     # funding: requested, request, award, position, before, after, room, district n, amount
@@ -159,6 +160,7 @@ def compact_explanations(result: RankingResult) -> list[tuple[Any, ...]]:
             by[0].tolist(),
             by[1].tolist(),
             by[2].tolist(),
+            strict=True,
         )
     )
     return list(
@@ -181,6 +183,7 @@ def compact_explanations(result: RankingResult) -> list[tuple[Any, ...]]:
             objects(x.spread6, two),
             ranking.tolist(),
             funding,
+            strict=True,
         )
     )
 

@@ -22,7 +22,8 @@ from scoring.runtime import app_config, render_text
 from scoring.services import audit, mail
 from scoring.services.accounts import users
 
-#: Default lifetimes; ``INVITE_TOKEN_HOURS`` and ``RESET_TOKEN_MINUTES`` in the config override them.
+#: Default lifetimes; ``INVITE_TOKEN_HOURS`` and ``RESET_TOKEN_MINUTES`` in the config
+#: override them.
 INVITE_HOURS = 7 * 24
 RESET_MINUTES = 60
 

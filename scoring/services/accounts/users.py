@@ -30,6 +30,7 @@ COMMON_PASSWORDS = frozenset(FREQUENCY_LISTS["passwords"]) | frozenset(
 
 
 def hash_password(password: str) -> str:
+    """The argon2id hash of ``password``."""
     return _hasher.hash(password)
 
 
@@ -49,6 +50,7 @@ def check_password_policy(password: str) -> None:
 
 
 def set_password(user: User, password: str) -> None:
+    """Check the policy, store the new password's hash and end the user's other sessions."""
     check_password_policy(password)
     user.password_hash = hash_password(password)
     rotate_session(user)
@@ -60,6 +62,7 @@ def rotate_session(user: User) -> None:
 
 
 def find_by_email(email: str) -> User | None:
+    """The user with this email (case-insensitive, spaces trimmed), or None."""
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
@@ -89,6 +92,7 @@ def create_user(
     district_id: int | None = None,
     can_approve: bool = False,
 ) -> User:
+    """Add a user (email lower-cased), with a password or none yet (invitation); flushed."""
     user = User(
         email=email.strip().lower(),
         name=name,

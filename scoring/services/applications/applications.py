@@ -134,7 +134,8 @@ def require_editable(application: Application, now: datetime) -> None:
     """:raise Conflict: the application is submitted, withdrawn, or its competition closed."""
     if application.status != ApplicationStatus.DRAFT:
         raise Conflict(
-            f"Application {application.ref} is {application.status.value} and can no longer be changed."
+            f"Application {application.ref} is {application.status.value} "
+            "and can no longer be changed."
         )
     if not is_editable(application, now):
         raise Conflict(
@@ -263,7 +264,8 @@ def _check_school(application: Application, user: User, school_id: int) -> None:
     other = db.session.scalar(query.limit(1))
     if other is not None:
         raise InputError(
-            f"This school already has application {other.ref} in this competition; open that one instead.",
+            f"This school already has application {other.ref} in this competition; "
+            "open that one instead.",
             "school",
         )
 
@@ -329,7 +331,8 @@ def withdraw(application: Application, user: User, now: datetime) -> Application
         raise Conflict(f"Application {application.ref} is already withdrawn.")
     if closes is None or now >= closes:
         raise Conflict(
-            f"The deadline ({local_dt(closes)}) has passed; to withdraw now, write to the Turnaround Office."
+            f"The deadline ({local_dt(closes)}) has passed; "
+            "to withdraw now, write to the Turnaround Office."
         )
     if published_decision(application) is not None:
         raise Conflict(
@@ -361,7 +364,8 @@ def screen(
     """
     if application.status != ApplicationStatus.SUBMITTED:
         raise Conflict(
-            f"Only submitted applications are screened; {application.ref} is {application.status.value}."
+            f"Only submitted applications are screened; "
+            f"{application.ref} is {application.status.value}."
         )
     reason = clean_text((reason or "").strip(), 500, "reason", "The reason")
     if not eligible and not reason:

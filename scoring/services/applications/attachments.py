@@ -34,12 +34,14 @@ MAX_FILES = 10
 
 
 def upload_dir() -> Path:
+    """The configured upload folder (``UPLOAD_DIR``), created if missing."""
     path = Path(app_config()["UPLOAD_DIR"])
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def size_limit() -> int:
+    """The largest upload in bytes (``MAX_CONTENT_LENGTH``, else 20 MB)."""
     return int(app_config().get("MAX_CONTENT_LENGTH") or 20 * 1024 * 1024)
 
 

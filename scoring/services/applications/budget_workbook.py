@@ -51,6 +51,8 @@ class WorkbookError(InputError):
 
 @dataclass(frozen=True)
 class ParsedBudget:
+    """A workbook's budget: amounts by (object code, year) and a note per object code."""
+
     lines: dict[tuple[int, int], Decimal]
     notes: dict[int, str]
 
@@ -160,7 +162,8 @@ def _check_archive(data: bytes) -> None:
     if len(entries) > MAX_ENTRIES or sum(e.file_size for e in entries) > MAX_UNPACKED:
         raise WorkbookError(
             [
-                "This workbook is too large once unpacked; use the template with only the budget in it."
+                "This workbook is too large once unpacked; "
+                "use the template with only the budget in it."
             ]
         )
 

@@ -18,6 +18,8 @@ CONTACT_ROLES = {"principal": "Principal", "grant_contact": "Grant contact"}
 
 @dataclass(frozen=True)
 class BudgetTotals:
+    """An application's budget totals: by object code, by year and overall."""
+
     by_code: dict[int, Decimal]
     by_year: dict[int, Decimal]
     total: Decimal

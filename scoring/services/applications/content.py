@@ -43,6 +43,7 @@ class ApplicationInput:
 
 
 def clean_text(value: str, limit: int, path: str, what: str) -> str:
+    """``value`` with newlines normalised; InputError at ``path`` if too long or has controls."""
     text = (value or "").replace("\r\n", "\n").replace("\r", "\n")
     if len(text) > limit:
         raise InputError(f"{what} is {len(text):,} characters; the limit is {limit:,}.", path)
@@ -65,6 +66,7 @@ def _check_amount(value: Decimal, path: str) -> Decimal:
 
 
 def apply_input(application: Application, data: ApplicationInput) -> None:
+    """Copy the form input into the draft, narratives, priorities and budget included."""
     competition = application.competition
     application.school_id = data.school_id
     application.title = clean_text(data.title.strip(), MAX_TITLE, "title", "The title") or None

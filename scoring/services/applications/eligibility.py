@@ -39,7 +39,8 @@ def require_accepting(competition: Competition, now: datetime) -> None:
     state = window_state(competition, now)
     if state == "closed":
         raise Conflict(
-            f"{competition.title} closed {local_dt(competition.closes_at)}; it takes no new applications."
+            f"{competition.title} closed {local_dt(competition.closes_at)}; "
+            "it takes no new applications."
         )
     if state == "unscheduled":
         raise Conflict(f"{competition.title} has no application window yet.")

@@ -39,6 +39,8 @@ DECISION_LABELS = {
 
 @dataclass(frozen=True)
 class Decision:
+    """The published decision on an application, as the applicant sees it."""
+
     status: str
     label: str
     award: Decimal
@@ -49,6 +51,8 @@ class Decision:
 
 @dataclass(frozen=True)
 class ReviewerComments:
+    """One reviewer's comments as shown to the applicant (overall and per criterion)."""
+
     label: str
     overall: str | None
     criteria: list[tuple[str, str]]

@@ -188,7 +188,7 @@ def _write_districts(plan: _Plan) -> tuple[dict[str, int], int]:
 
 def _write_schools(plan: _Plan, district_ids: dict[str, int]) -> tuple[dict[str, int], int]:
     new = [s for s in plan.schools if s["code"] not in plan.existing_schools]
-    ids = dict(zip((s["code"] for s in new), allocate_ids(School.__table__, len(new))))
+    ids = dict(zip((s["code"] for s in new), allocate_ids(School.__table__, len(new)), strict=True))
     bulk_insert(
         School.__table__,
         ("id", "code", "name", "district_id"),
@@ -273,7 +273,7 @@ def _write_applications(
                 now,
                 1,
             )
-            for i, a in zip(ids, plan.applications)
+            for i, a in zip(ids, plan.applications, strict=True)
         ),
     )
     bulk_insert(
@@ -281,7 +281,7 @@ def _write_applications(
         ("application_id", "priority_id", "claimed", "confirmed"),
         (
             (i, priority_ids[k], True, True)
-            for i, a in zip(ids, plan.applications)
+            for i, a in zip(ids, plan.applications, strict=True)
             for k in a["priorities"]
         ),
     )
@@ -306,7 +306,7 @@ def _write_reviews(
         ("id", "application_id", "reviewer_id", "status", "updated_at", "version"),
         (
             (i, a, u, submitted if rv[2] else draft, now, 1)
-            for i, (a, u), rv in zip(ids, pairs, plan.reviews)
+            for i, (a, u), rv in zip(ids, pairs, plan.reviews, strict=True)
         ),
     )
     bulk_insert(
@@ -388,7 +388,7 @@ def _copy_scores(plan: _Plan, review_ids: list[int], criteria_ids: list[int]) ->
     with copy_in(
         CriterionScore.__table__, ("review_id", "criterion_id", "points", "max_points", "comment")
     ) as copy:
-        for rid, (_, _, _, scores, comments) in zip(review_ids, plan.reviews):
+        for rid, (_, _, _, scores, comments) in zip(review_ids, plan.reviews, strict=True):
             rid = str(rid)
             if comments:
                 for key, v in scores.items():
@@ -421,7 +421,7 @@ def _insert_scores(plan: _Plan, review_ids: list[int], criteria_ids: list[int]) 
     index = plan.rubric.criterion_index
 
     def rows():
-        for rid, (_, _, _, scores, comments) in zip(review_ids, plan.reviews):
+        for rid, (_, _, _, scores, comments) in zip(review_ids, plan.reviews, strict=True):
             for key, v in scores.items():
                 col, pts = cache[(key, v)]
                 yield rid, criteria_ids[col], points[pts], maxima[col], comments.get(key)

@@ -120,6 +120,7 @@ def update_audited(
 
 
 def jsonable(value: Any) -> Any:
+    """``value`` with Decimals, datetimes and enums turned into JSON-ready strings, recursively."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):

@@ -494,6 +494,7 @@ def published_slate(competition: Competition) -> AwardSlate | None:
 
 
 def published_competitions() -> list[tuple[Competition, AwardSlate]]:
+    """Competitions with a published award list and their latest published slate, by title."""
     slates = db.session.scalars(
         select(AwardSlate)
         .where(AwardSlate.status == SlateStatus.PUBLISHED)

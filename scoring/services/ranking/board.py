@@ -90,6 +90,7 @@ def policy_number(run: RankingRun, name: str) -> Decimal | None:
 
 
 def slate_of(run: RankingRun) -> AwardSlate | None:
+    """The run's award slate, or None if none was prepared."""
     return db.session.scalar(select(AwardSlate).where(AwardSlate.run_id == run.id))
 
 
@@ -125,6 +126,8 @@ class BoardRow:
 
 @dataclass
 class Board:
+    """A run's ranking board: rows, overrides, totals, the funding line and the cut score."""
+
     run: RankingRun
     rows: list[BoardRow]
     overrides: dict[int, AwardOverride]
@@ -136,6 +139,7 @@ class Board:
 
     @property
     def remaining(self) -> Decimal:
+        """Funds left after the effective awards."""
         return (self.run.total_funds or ZERO) - self.effective_total
 
 

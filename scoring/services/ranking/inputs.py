@@ -48,6 +48,8 @@ class InputsError(ValueError):
 
 @dataclass
 class Inputs:
+    """A competition's ranking inputs read from the database, as the core takes them."""
+
     rubric: Rubric
     applications: list[ApplicationInput]
     app_ids: dict[str, int]
@@ -264,10 +266,10 @@ def _score_columns(
             2,
             floats=1,
         )
-        for lo, hi in zip(bounds, bounds[1:])
+        for lo, hi in zip(bounds, bounds[1:], strict=False)
         if hi > lo
     ]
-    return tuple(np.concatenate(column) for column in zip(*chunks))
+    return tuple(np.concatenate(column) for column in zip(*chunks, strict=True))
 
 
 def _read_points(conn: Connection, review_id: np.ndarray, criterion_ids: list[int]) -> np.ndarray:

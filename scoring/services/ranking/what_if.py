@@ -47,6 +47,7 @@ class WhatIfRow:
 
     @property
     def change(self) -> str | None:
+        """How the award changed: ``enters``, ``leaves``, ``amount`` or None (no change)."""
         now, was = self.award > 0, (self.before_award or 0) > 0
         if now and not was:
             return "enters"
@@ -71,6 +72,7 @@ class WhatIf:
     data_changed: bool
 
     def of(self, change: str) -> list[WhatIfRow]:
+        """The rows whose change is ``change``."""
         return [r for r in self.rows if r.change == change]
 
 

@@ -36,6 +36,7 @@ from scoring.services.reviews.reviews import review_of
 
 
 def active_reviewers() -> list[User]:
+    """Active reviewers, by name."""
     return list(
         db.session.scalars(
             select(User)
@@ -112,7 +113,8 @@ def _inputs(
 
 
 def default_cap(competition: Competition) -> int:
-    """A balanced load plus one: ⌈N × applications / reviewers⌉ + 1 (room to route around conflicts)."""
+    """A balanced load plus one: ⌈N × applications / reviewers⌉ + 1 (room to route around
+    conflicts)."""
     reviewers = len(active_reviewers())
     if reviewers == 0:
         return 0
@@ -133,6 +135,7 @@ class Preview:
     current: dict[int, list[str]]
 
     def new_for(self, application_id: int) -> list[User]:
+        """The reviewers the plan adds to an application."""
         return [self.reviewers[r] for a, r in self.plan.pairs if a == application_id]
 
     def loads(self) -> list[tuple[User, int, int]]:
@@ -173,7 +176,8 @@ def save(competition: Competition, *, cap: int, digest: str, actor: User) -> lis
     planned = preview(competition, cap)
     if planned.digest != digest:
         raise Conflict(
-            "Assignments or reviewers changed since the preview. Check the new preview and save again."
+            "Assignments or reviewers changed since the preview. "
+            "Check the new preview and save again."
         )
     made = [
         _create(planned.applications[a], planned.reviewers[r], actor, "auto")
@@ -276,6 +280,7 @@ def remove_assignment(assignment: ReviewerAssignment, *, actor: User) -> None:
 
 
 def active_count(application: Application) -> int:
+    """How many active (assigned) reviewers the application has."""
     return len(
         [
             a

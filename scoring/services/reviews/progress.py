@@ -47,10 +47,12 @@ class ReviewerRow:
 
     @property
     def outstanding(self) -> int:
+        """Assigned applications not yet submitted."""
         return self.assigned - self.submitted
 
     @property
     def percent_done(self) -> int:
+        """Share of assigned reviews submitted, in whole percent (0 when nothing is assigned)."""
         return round(100 * self.submitted / self.assigned) if self.assigned else 0
 
 
@@ -65,27 +67,33 @@ class ApplicationRow:
 
     @property
     def submitted(self) -> int:
+        """How many of the active assignments have a submitted review."""
         return sum(
             1 for _, r in self.active if r is not None and r.status == ReviewStatus.SUBMITTED
         )
 
     @property
     def needs_reassign(self) -> bool:
+        """Whether the application has fewer active reviewers than it needs."""
         return len(self.active) < self.needed
 
 
 @dataclass
 class Board:
+    """A competition's review progress: per reviewer and per application."""
+
     competition: Competition
     reviewers: list[ReviewerRow]
     applications: list[ApplicationRow]
 
     @property
     def to_reassign(self) -> list[ApplicationRow]:
+        """Applications short of reviewers after a declared conflict (staff must reassign)."""
         return [a for a in self.applications if a.needs_reassign and a.conflicts]
 
     @property
     def totals(self) -> dict[str, int]:
+        """Reviews needed, assigned and submitted across the applications."""
         return {
             "needed": sum(a.needed for a in self.applications),
             "assigned": sum(len(a.active) for a in self.applications),
@@ -187,6 +195,7 @@ class Detail:
 
     @property
     def active(self) -> int:
+        """How many assignments are active (status assigned)."""
         return sum(1 for a, _, _ in self.rows if a.status == AssignmentStatus.ASSIGNED)
 
 

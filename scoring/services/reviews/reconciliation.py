@@ -41,7 +41,8 @@ def latest_run(competition: Competition) -> RankingRun | None:
 
 @dataclass
 class Flagged:
-    """One flagged application: its result, reviewers now active, notes and extra-reviewer events."""
+    """One flagged application: its result, reviewers now active, notes and extra-reviewer
+    events."""
 
     result: RankingResult
     application: Application
@@ -51,6 +52,7 @@ class Flagged:
 
     @property
     def spread(self) -> float | None:
+        """Highest minus lowest review score, or None with fewer than two."""
         scores = [float(s) for s in self.result.review_scores or []]
         return max(scores) - min(scores) if len(scores) >= 2 else None
 

@@ -26,6 +26,8 @@ LENIENCY_MARGIN = 5.0
 
 @dataclass(frozen=True)
 class ReliabilityRow:
+    """Inter-rater reliability of one row: Krippendorff's alpha, ICC(1), units and ratings."""
+
     label: str
     alpha: float | None
     icc: float | None
@@ -35,11 +37,14 @@ class ReliabilityRow:
 
 @dataclass(frozen=True)
 class ReviewerStat:
+    """A reviewer with their leniency: own scores against the panel's (0-100 scale)."""
+
     reviewer: User
     stat: reliability.Leniency
 
     @property
     def label(self) -> str:
+        """``lenient``, ``strict``, ``in line`` or ``not comparable yet`` from the offset."""
         offset = self.stat.offset
         if offset is None:
             return "not comparable yet"
@@ -52,6 +57,8 @@ class ReviewerStat:
 
 @dataclass(frozen=True)
 class Stats:
+    """A competition's reviewer statistics: panel mean and spread, leniency and reliability."""
+
     competition: Competition
     reviews: int
     panel_mean: float | None
@@ -174,7 +181,8 @@ def leniency_chart(stats: Stats, size: str = "wide") -> dict:
 
 
 def alpha_chart(stats: Stats, size: str = "wide") -> dict:
-    """Bars of Krippendorff's alpha per row (0 to 1; below 0 shown at 0), with 0.667 and 0.8 marks."""
+    """Bars of Krippendorff's alpha per row (0 to 1; below 0 shown at 0), with 0.667 and 0.8
+    marks."""
     lay = LAYOUTS[size]
     rows = []
     zero = _x(0, 0, 1, lay)

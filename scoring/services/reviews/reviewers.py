@@ -29,13 +29,16 @@ from scoring.services.reviews.reviews import review_of
 
 @dataclass
 class RosterRow:
+    """A reviewer on the roster with their active assignments and submitted reviews."""
+
     reviewer: User
     assigned: int
     submitted: int
 
 
 def roster() -> list[RosterRow]:
-    """Every reviewer, active first, with active assignments and submitted reviews (all competitions)."""
+    """Every reviewer, active first, with active assignments and submitted reviews (all
+    competitions)."""
     people = db.session.scalars(
         select(User)
         .where(User.role == Role.REVIEWER)
@@ -69,6 +72,7 @@ def _active(person: User) -> list[ReviewerAssignment]:
 
 
 def get_reviewer(user_id: int) -> User:
+    """The reviewer with this id; NotFound for anyone else."""
     person = db.session.get(User, user_id)
     if person is None or person.role != Role.REVIEWER:
         raise NotFound(MESSAGES[404])
@@ -106,7 +110,8 @@ def resend(person: User, *, actor: User, link: Callable[[str], str]) -> OutboxMe
 
 
 def _send_invitation(person: User, link: Callable[[str], str]) -> OutboxMessage:
-    """Mail a one-time link to choose a password (tokens: :mod:`scoring.services.accounts.accounts`)."""
+    """Mail a one-time link to choose a password (tokens:
+    :mod:`scoring.services.accounts.accounts`)."""
     raw = accounts.issue_token(person, TokenPurpose.INVITE)
     hours = int(app_config().get("INVITE_TOKEN_HOURS", accounts.INVITE_HOURS))
     body = render_text(
@@ -144,6 +149,7 @@ def deactivate(person: User, *, actor: User) -> int:
 
 
 def reactivate(person: User, *, actor: User) -> None:
+    """Reactivate a reviewer (fresh session token) and record it in the audit trail."""
     person.active = True
     users.rotate_session(person)
     audit.record(
@@ -180,6 +186,7 @@ def add_conflict(
 
 
 def remove_conflict(person: User, conflict_id: int, *, actor: User) -> None:
+    """Remove one of the reviewer's district conflicts (NotFound if not theirs); audited."""
     row = db.session.get(ReviewerConflict, conflict_id)
     if row is None or row.user_id != person.id:
         raise NotFound(MESSAGES[404])

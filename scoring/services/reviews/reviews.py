@@ -100,6 +100,7 @@ def assignment_for(assignment_id: int, reviewer: User) -> ReviewerAssignment:
 
 
 def review_of(assignment: ReviewerAssignment) -> Review | None:
+    """The review belonging to an assignment, or None before one is started."""
     return db.session.scalar(
         select(Review).where(
             Review.application_id == assignment.application_id,
