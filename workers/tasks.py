@@ -87,3 +87,15 @@ def assign_extra_reviewer(application_id: int, target: int, actor_id: int | None
     db.session.commit()
     for message_id in message_ids:
         send_mail.delay(message_id)
+
+
+@shared_task(base=DatabaseTask)
+def request_password_reset(email: str) -> None:
+    """Mail a reset link if an active account has ``email`` (the page answered at once)."""
+    from scoring.services.accounts import accounts
+    from scoring.web import password_link
+
+    message = accounts.request_reset(email, make_link=password_link)
+    db.session.commit()
+    if message is not None:
+        send_mail.delay(message.id)
