@@ -122,7 +122,13 @@ def register_request_hooks(app: Flask) -> None:
 
     from werkzeug.exceptions import BadRequest, NotFound
 
-    from scoring.inputs import control_character_field, request_ids
+    from scoring.inputs import (
+        control_character_field,
+        refuse_control_characters_in_forms,
+        request_ids,
+    )
+
+    refuse_control_characters_in_forms()
 
     @app.before_request
     def _request_id() -> None:
@@ -131,13 +137,13 @@ def register_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def _refuse_control_characters() -> None:
-        field = control_character_field(request.path, request.args, request.form)
+        field = control_character_field(request.path, request.args)
         if field == "the address":
             raise NotFound()
         if field is not None:
             raise BadRequest(
                 f"Remove the invisible control characters (such as NUL) from “{field}” "
-                "and send the form again."
+                "and try again."
             )
 
     @app.after_request

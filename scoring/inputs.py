@@ -70,17 +70,46 @@ def request_ids(header: str | None) -> tuple[str, str | None]:
     return uuid.uuid4().hex[:16], client
 
 
-def control_character_field(path: str, args, form) -> str | None:
-    """The name of the first part of a request holding a control character, or None."""
+def control_character_field(path: str, args) -> str | None:
+    """The name of the first part of the address (path, query) holding a control character."""
     if _CONTROL_STRICT.search(path):
         return "the address"
     for name, value in args.items(multi=True):
         if _CONTROL_STRICT.search(name) or _CONTROL_STRICT.search(value):
             return name if not _CONTROL_STRICT.search(name) else "a query parameter"
-    for name, value in form.items(multi=True):
-        if _CONTROL_STRICT.search(name) or _CONTROL.search(value):
-            return name if not _CONTROL_STRICT.search(name) else "a form field"
     return None
+
+
+def no_control_characters(form, field) -> None:
+    """WTForms validator: no control characters (tab, CR and LF are allowed)."""
+    if isinstance(field.data, str) and _CONTROL.search(field.data):
+        raise ValidationError(
+            "Remove the invisible control characters (such as NUL) from this text."
+        )
+
+
+def refuse_control_characters_in_forms() -> None:
+    """Give every text field of every form (``FlaskForm``) :func:`no_control_characters`, so a
+    NUL in any comment, reason or note is refused beside its field, never sent to the database.
+
+    Uses WTForms' documented hook, ``Meta.bind_field``; idempotent.
+    """
+    from flask_wtf import FlaskForm
+    from wtforms.fields import StringField
+
+    meta = FlaskForm.Meta
+    if getattr(meta, "_refuses_control_characters", False):
+        return
+    bind = meta.bind_field
+
+    def bind_field(self, form, unbound_field, options):
+        field = bind(self, form, unbound_field, options)
+        if isinstance(field, StringField):
+            field.validators = [*field.validators, no_control_characters]
+        return field
+
+    meta.bind_field = bind_field
+    meta._refuses_control_characters = True
 
 
 def one_line(text: str) -> str:

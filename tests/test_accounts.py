@@ -128,7 +128,7 @@ def test_only_staff_may_invite(client, world, who, expected):
         ({"district": "abc"}, "Choose the district from the list."),
         ({"district": "99999"}, "Choose the district from the list."),
         ({"district": None}, "Choose the district from the list."),
-        ({"email": "nul\x00@example.org"}, "Remove the invisible control characters"),
+        ({"email": "nul\x00@example.org"}, "Enter a full email address"),
     ],
 )
 def test_invite_bad_input_is_refused_beside_the_field_and_saves_nothing(

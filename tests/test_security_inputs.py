@@ -194,7 +194,6 @@ def test_nul_in_a_form_field_is_refused_with_what_to_fix(any_app):
     )
     assert response.status_code == 400
     assert "Remove the invisible control characters" in h.text(response)
-    assert "“name”" in h.text(response)
     assert h.row_counts(any_app) == before
 
 
