@@ -45,10 +45,17 @@ def size_limit() -> int:
     return int(app_config().get("MAX_CONTENT_LENGTH") or 20 * 1024 * 1024)
 
 
-def display_name(raw: str | None) -> str:
+def clean_name(raw: str | None) -> str:
     """The last path component, without control characters, at most 255 characters."""
     name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().lstrip(".")
+    return (
+        "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().lstrip(".")[-255:]
+    )
+
+
+def display_name(raw: str | None) -> str:
+    """An attachment's name as shown and served: :func:`clean_name`, always ending in .pdf."""
+    name = clean_name(raw)
     stem, dot, suffix = name.rpartition(".")
     if dot and suffix.lower() == "pdf":
         name = stem.strip()
