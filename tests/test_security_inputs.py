@@ -239,3 +239,30 @@ def test_a_line_break_in_a_subject_never_stops_the_mail(app):
         db.session.commit()
         stored = db.session.get(OutboxMessage, message.id)
         assert stored.subject == "Award for Title Bcc: x@evil.example"
+
+
+@pytest.mark.parametrize(
+    "form_path, field",
+    [
+        ("scoring.review.forms:ConflictForm", "reason"),
+        ("scoring.review.forms:ScoreFormBase", "overall_comment"),
+        ("scoring.staff.panel_forms:DistrictConflictForm", "reason"),
+        ("scoring.staff.panel_forms:ReopenForm", "reason"),
+    ],
+)
+def test_nul_in_reviewer_comments_conflict_reasons_and_panel_notes_is_refused(
+    app, form_path, field
+):
+    """These forms had no check of their own: a NUL reached PostgreSQL (a 500)."""
+    import importlib
+
+    from werkzeug.datastructures import MultiDict
+
+    module, _, name = form_path.partition(":")
+    form_class = getattr(importlib.import_module(module), name)
+    with app.test_request_context(method="POST"):
+        form = form_class(
+            formdata=MultiDict({field: "a reason \x00 with a NUL"}), meta={"csrf": False}
+        )
+        form.validate()
+        assert any("control characters" in e for e in form[field].errors), form[field].errors
