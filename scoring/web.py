@@ -58,6 +58,13 @@ def extra_reviewer_after_commit(application_id: int, target: int, actor_id: int 
     assign_extra_reviewer.delay(application_id, target, actor_id)
 
 
+def export_after_commit(job_id: int) -> None:
+    """Queue the building of a committed export job's file."""
+    from workers.tasks import make_export
+
+    make_export.delay(job_id)
+
+
 # --------------------------------------------------------------------------- errors beside fields
 
 

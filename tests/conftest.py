@@ -83,6 +83,7 @@ def _reset_postgres() -> None:
 def _make_app(config_class, tmp_path: Path):
     class Cfg(config_class):
         UPLOAD_DIR = tmp_path / "uploads"
+        EXPORT_DIR = tmp_path / "exports"
 
     app = create_app(Cfg)
     with app.app_context():

@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from scoring.core.wording import status_words
 from scoring.extensions import db
 from scoring.models import Application, Competition, RankingRun, Review, ReviewStatus
 from scoring.services import bundles, ranking
@@ -61,30 +62,57 @@ def _get(world, url):
     return response
 
 
+def _award_rows(response) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+
+
 def test_award_list_csv_matches_the_run(app, world):
     response = _get(world, f"/staff/runs/{world.run_id}/export/awards.csv")
     assert response.mimetype == "text/csv"
-    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    *rows, total = _award_rows(response)
     document = _document(app, world.run_id)
-    assert [r["ref"] for r in rows] == [a["ref"] for a in document["applications"]]
+    assert [r["Ref"] for r in rows] == [a["ref"] for a in document["applications"]]
     for row, a in zip(rows, document["applications"], strict=True):
-        assert row["rank"] == ("" if a["rank"] is None else str(a["rank"]))
-        assert row["computed_status"] == a["status"]
-        assert Decimal(row["computed_award"]) == Decimal(a["award"])
-        assert row["final"] == "" or Decimal(row["final"]) == Decimal(str(a["final"]))
-        assert row["review_scores"].split() == [
+        assert row["Rank"] == ("" if a["rank"] is None else str(a["rank"]))
+        assert row["Computed decision"] == status_words(a["status"])
+        assert Decimal(row["Computed award"]) == Decimal(a["award"])
+        assert row["Final score"] == "" or Decimal(row["Final score"]) == Decimal(str(a["final"]))
+        assert row["Review scores"].split() == [
             format(Decimal(str(s)).normalize(), "f") for s in a["review_scores"]
         ]
-    t002 = rows[[r["ref"] for r in rows].index("T-002")]
-    assert (t002["status"], t002["award"], t002["exception"]) == (
-        "partially_funded",
+        assert row["Reason"]  # every decision says why, in words
+    t002 = rows[[r["Ref"] for r in rows].index("T-002")]
+    assert (t002["Decision"], t002["Award"], t002["Staff exception"]) == (
+        "Partly funded",
         "150000.00",
-        "yes",
+        "Yes",
     )
-    assert t002["computed_award"] == "350000.00"
-    assert t002["school"] == "'" + EVIL  # a formula made inert
-    assert t002["justification"] == "'-reduced: double-counted staff costs"
-    assert sum(Decimal(r["award"]) for r in rows) == Decimal("700000.00")
+    assert t002["Computed award"] == "350000.00" and t002["Requested"] == "500000.00"
+    assert t002["Reason"] == "funded in part with the funds left"
+    assert t002["School"] == "'" + EVIL  # a formula made inert
+    assert t002["Justification"] == "'-reduced: double-counted staff costs"
+    t004 = rows[[r["Ref"] for r in rows].index("T-004")]
+    assert (t004["Decision"], t004["Reason"]) == (
+        "Waitlisted",
+        "district limit of 2 awards reached",
+    )
+    assert total["Ref"] == "Total" and total["School"] == "8 applications"
+    assert Decimal(total["Award"]) == sum(Decimal(r["Award"]) for r in rows) == Decimal("700000")
+    assert Decimal(total["Requested"]) == sum(Decimal(r["Requested"]) for r in rows)
+    assert Decimal(total["Computed award"]) == Decimal("900000.00")
+    assert total["Staff exception"] == "1"
+
+
+def test_board_csv_has_running_total_and_funding_line(world):
+    *rows, total = _award_rows(_get(world, f"/staff/runs/{world.run_id}/export/board.csv"))
+    ranked = [r for r in rows if r["Rank"]]
+    running = Decimal(0)
+    for row in ranked:
+        running += Decimal(row["Award"])
+        assert Decimal(row["Running total"]) == running
+    above = [r["Ref"] for r in rows if r["Above the funding line"] == "Yes"]
+    assert above == ["T-001", "T-003", "T-002"]
+    assert total["Award"] == "700000.00" and total["Decision"] == "3 with an award"
 
 
 def test_award_list_xlsx_matches_the_run_and_holds_no_formula(app, world):
@@ -92,21 +120,31 @@ def test_award_list_xlsx_matches_the_run_and_holds_no_formula(app, world):
     wb = load_workbook(io.BytesIO(response.data))
     ws = wb["Award list"]
     header = [c.value for c in ws[1]]
-    rows = [
+    *rows, total = [
         dict(zip(header, (c.value for c in row), strict=True)) for row in ws.iter_rows(min_row=2)
     ]
     document = _document(app, world.run_id)
-    assert [r["ref"] for r in rows] == [a["ref"] for a in document["applications"]]
+    assert [r["Ref"] for r in rows] == [a["ref"] for a in document["applications"]]
     for row, a in zip(rows, document["applications"], strict=True):
-        assert row["rank"] == a["rank"] and row["computed_status"] == a["status"]
-        assert Decimal(str(row["computed_award"])) == Decimal(a["award"])
+        assert row["Rank"] == a["rank"] and row["Computed decision"] == status_words(a["status"])
+        assert Decimal(str(row["Computed award"])) == Decimal(a["award"])
     for row in ws.iter_rows():
         for cell in row:
             assert cell.data_type != "f", (cell.coordinate, cell.value)
-    t002 = next(r for r in rows if r["ref"] == "T-002")
-    assert t002["school"] == EVIL and t002["award"] == 150000
-    money_cell = ws.cell(row=2, column=header.index("award") + 1)
-    assert money_cell.number_format == "#,##0.00" and money_cell.data_type == "n"
+    t002 = next(r for r in rows if r["Ref"] == "T-002")
+    assert t002["School"] == EVIL and t002["Award"] == 150000
+    money_cell = ws.cell(row=2, column=header.index("Award") + 1)
+    assert money_cell.number_format == '"$"#,##0.00' and money_cell.data_type == "n"
+    assert total["Ref"] == "Total" and total["Award"] == 700000 and total["Requested"] == 1720000
+    # made to be printed and handed on
+    assert ws.freeze_panes == "A2"
+    assert ws.print_title_rows == "$1:$1"
+    setup = ws.page_setup  # fit to one page wide (1 is the default, so it may be left out)
+    assert setup.orientation == "landscape" and setup.fitToWidth in (None, 1)
+    assert setup.fitToHeight == 0
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.column_dimensions["E"].width >= 28  # School
+    assert ws.column_dimensions[money_cell.column_letter].width >= 15
 
 
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
@@ -175,15 +213,14 @@ def test_printable_award_list_pdf(app, world):
     compact = " ".join(text.split())
     assert "Award list: School Improvement Grant, test cohort" in compact
     assert "Total funds $900,000.00; awarded $700,000.00; remaining $200,000.00." in compact
+    assert "Total: 8 applications; requested $1,720,000.00; 3 with an award; awarded" in compact
+    assert "district limit of 2 awards reached" in compact and "not eligible: Late" in compact
     document = _document(app, world.run_id)
     for a in document["applications"]:
         assert a["ref"] in compact
     for amount in ("$300,000.00", "$250,000.00", "$150,000.00"):
         assert amount in compact
-    assert (
-        "T-002: computed partially funded $350,000.00, set to partially funded $150,000.00"
-        in compact
-    )
+    assert "T-002: computed partly funded $350,000.00, set to partly funded $150,000.00" in compact
     assert "double-counted staff costs" in compact
     assert "Ünïcode" in compact  # a Unicode font, not Latin-1 only
 
@@ -204,6 +241,7 @@ def test_exports_page_lists_the_downloads(world):
         "Award list (Excel, XLSX)",
         "Printable award list (PDF)",
         "Score detail (CSV)",
+        "Board (CSV)",
         "Bundle (JSON)",
     ):
         assert label in page

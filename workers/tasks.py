@@ -99,3 +99,50 @@ def request_password_reset(email: str) -> None:
     db.session.commit()
     if message is not None:
         send_mail.delay(message.id)
+
+
+def _export_failed(task: DatabaseTask, exc: Exception, job_id: int) -> None:
+    """The export is marked failed, so staff see why no file came."""
+    from scoring.services.exports import jobs
+
+    jobs.mark_failed(job_id, f"database unavailable after {task.max_retries} retries")
+    db.session.commit()
+
+
+def _export_progress(job_id: int):
+    """Record how many rows are written, on a connection of its own (the export's reading
+    transaction, with its server-side cursor, stays open); PostgreSQL only."""
+    from sqlalchemy import update
+
+    from scoring.models import ExportJob
+
+    if db.engine.dialect.name != "postgresql":
+        return None
+
+    def progress(rows: int) -> None:
+        try:
+            with db.engine.begin() as conn:
+                conn.execute(update(ExportJob).where(ExportJob.id == job_id).values(rows_done=rows))
+        except DATABASE_ERRORS:
+            log.warning("export %s: progress not recorded", job_id)
+
+    return progress
+
+
+@shared_task(base=DatabaseTask, on_final_failure=_export_failed)
+def make_export(job_id: int) -> None:
+    """Build the file of export job ``job_id`` under EXPORT_DIR; a finished job is left as is."""
+    from scoring.services.exports import jobs
+
+    if jobs.start(job_id) is None:
+        return
+    db.session.commit()
+    try:
+        jobs.build(job_id, _export_progress(job_id))
+    except DATABASE_ERRORS:
+        raise
+    except Exception as exc:
+        db.session.rollback()
+        log.exception("export %s failed", job_id)
+        jobs.mark_failed(job_id, f"the file could not be written: {exc}")
+    db.session.commit()

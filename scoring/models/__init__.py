@@ -20,6 +20,7 @@ from scoring.models.competition import (
     Program,
     RubricSection,
 )
+from scoring.models.export import ExportJob, ExportStatus
 from scoring.models.geo import District, School
 from scoring.models.ranking import (
     AwardOverride,
@@ -56,6 +57,8 @@ __all__ = [
     "Criterion",
     "CriterionScore",
     "District",
+    "ExportJob",
+    "ExportStatus",
     "FundDown",
     "MailStatus",
     "Normalization",

@@ -1,28 +1,25 @@
-"""Staff: downloads — award list and score detail (CSV, XLSX), printable PDF, bundle JSON."""
+"""Staff: downloads. Award list, board and score detail of a run, written straight into the
+response for a small competition, else built by the worker and downloaded when ready; the
+competition's bundle as JSON."""
 
 from __future__ import annotations
 
+import io
 import json
 
-from flask import Response, abort, render_template, request
+from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
 
 from scoring.auth import role_required
-from scoring.errors import Conflict
 from scoring.extensions import db
-from scoring.models import Competition, RankingRun, Role, RunStatus
-from scoring.services import exports as svc
+from scoring.models import Competition, ExportStatus, Role, RunStatus
+from scoring.services.exports import jobs, scores
 from scoring.services.ranking import board as boards
 from scoring.staff.board import chosen_run
 from scoring.staff.board_forms import ExportForm
 from scoring.staff.views import bp
-from scoring.web import current_actor
+from scoring.web import current_actor, export_after_commit
 
-TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "pdf": "application/pdf",
-    "json": "application/json; charset=utf-8",
-}
+TYPES = {**jobs.TYPES, "json": "application/json; charset=utf-8"}
 
 
 def download(body: bytes, filename: str, kind: str) -> Response:
@@ -33,58 +30,104 @@ def download(body: bytes, filename: str, kind: str) -> Response:
     return response
 
 
-def _done_run(run_id: int) -> RankingRun:
-    run = db.get_or_404(RankingRun, run_id)
-    if run.status != RunStatus.DONE:
-        raise Conflict(
-            f"Ranking run {run.id} is {run.status.value}; there is nothing to export yet."
-        )
-    return run
-
-
 @bp.route("/competitions/<int:competition_id>/exports")
 @role_required(Role.STAFF)
 def exports(competition_id: int):
-    """The downloads of a competition's run (the current run unless another is chosen)."""
+    """The downloads of a competition's run (the official run unless another is chosen), with
+    the files the worker built or is building."""
     competition = db.get_or_404(Competition, competition_id)
     _, run = chosen_run(competition)
+    done = run is not None and run.status == RunStatus.DONE
+    files = jobs.jobs_of(run) if done else []
     return render_template(
         "staff/exports.html",
         c=competition,
         run=run,
         tab="exports",
         runs=boards.runs_of(competition),
+        small={k: jobs.is_small(run, k) for k in jobs.FORMATS} if done else {},
+        files=files,
+        pending=any(f.status in (ExportStatus.QUEUED, ExportStatus.RUNNING) for f in files),
+        labels=jobs.LABELS,
     )
+
+
+def _direct(run_id: int, kind: str, fmt: str, *, comments: bool = False):
+    run = jobs.done_run(run_id)
+    jobs.check(kind, fmt)
+    if not jobs.is_small(run, kind):
+        flash(
+            f"This competition is too large to download the {jobs.LABELS[kind].lower()} "
+            "directly: prepare the file below and download it when it is ready.",
+            "info",
+        )
+        return redirect(url_for("staff.exports", competition_id=run.competition_id, run=run.id))
+    if kind == "scores":
+        scores.record_export(run, comments=comments, actor=current_actor(), format=fmt)
+        db.session.commit()  # the audit record of who took reviewers' scores out
+    buffer = io.BytesIO()
+    jobs.write(buffer, run, kind, fmt, comments=comments)
+    return download(buffer.getvalue(), jobs.filename(run, kind, fmt), fmt)
 
 
 @bp.route("/runs/<int:run_id>/export/awards.<kind>")
 @role_required(Role.STAFF)
 def export_awards(run_id: int, kind: str):
     """The award list of a run as CSV, XLSX or a printable PDF."""
-    if kind not in ("csv", "xlsx", "pdf"):
+    if kind not in jobs.FORMATS["awards"]:
         abort(404)
-    run = _done_run(run_id)
-    name = f"{run.competition.slug}-run{run.id}-awards.{kind}"
-    if kind == "pdf":
-        return download(svc.award_pdf(run), name, kind)
-    table = svc.award_table(run)
-    return download(svc.to_csv(table) if kind == "csv" else svc.to_xlsx([table]), name, kind)
+    return _direct(run_id, "awards", kind)
+
+
+@bp.route("/runs/<int:run_id>/export/board.<kind>")
+@role_required(Role.STAFF)
+def export_board(run_id: int, kind: str):
+    """The board of a run as CSV (running total and funding line included)."""
+    if kind not in jobs.FORMATS["board"]:
+        abort(404)
+    return _direct(run_id, "board", kind)
 
 
 @bp.route("/runs/<int:run_id>/export/scores.<kind>")
 @role_required(Role.STAFF)
 def export_scores(run_id: int, kind: str):
     """Every reviewer's points per criterion (comments optional) as CSV or XLSX."""
-    if kind not in ("csv", "xlsx"):
+    if kind not in jobs.FORMATS["scores"]:
         abort(404)
-    run = _done_run(run_id)
     form = ExportForm(request.args)
-    table = svc.score_table(run, comments=bool(form.comments.data), actor=current_actor())
-    db.session.commit()  # the audit record of who took reviewers' scores out
-    name = f"{run.competition.slug}-run{run.id}-scores.{kind}"
-    if kind == "csv":
-        return download(svc.to_csv(table), name, kind)
-    return download(svc.to_xlsx([svc.award_table(run), table]), name, kind)
+    return _direct(run_id, "scores", kind, comments=bool(form.comments.data))
+
+
+@bp.route("/runs/<int:run_id>/export-files", methods=["POST"])
+@role_required(Role.STAFF)
+def prepare_export(run_id: int):
+    """Ask the worker for a file of the run; the downloads page shows its progress."""
+    kind, fmt = request.form.get("kind", ""), request.form.get("fmt", "")
+    if fmt not in jobs.FORMATS.get(kind, ()):
+        abort(400, description="Choose one of the listed files.")
+    run = jobs.done_run(run_id)
+    comments = request.form.get("comments") == "y"
+    job = jobs.request(run, kind, fmt, comments=comments, actor=current_actor())
+    db.session.commit()
+    export_after_commit(job.id)
+    flash(f"The {jobs.LABELS[kind].lower()} ({fmt.upper()}) is being prepared.", "success")
+    return redirect(url_for("staff.exports", competition_id=run.competition_id, run=run.id))
+
+
+@bp.route("/export-files/<int:job_id>")
+@role_required(Role.STAFF)
+def export_file(job_id: int):
+    """A finished file, sent from EXPORT_DIR."""
+    job, path = jobs.file_of(job_id)
+    response = send_file(
+        path,
+        mimetype=jobs.TYPES[job.fmt].split(";")[0],
+        as_attachment=True,
+        download_name=job.filename.split("-", 1)[1],
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/competitions/<int:competition_id>/export/bundle.json")
