@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.routing import NumberConverter
+from werkzeug.routing.converters import NumberConverter
 
 from scoring.extensions import db
 from scoring.models import Role
