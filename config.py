@@ -26,6 +26,10 @@ def _database_url() -> str:
     return url
 
 
+#: The hard time limit of every task (seconds); the broker's visibility_timeout sits above it.
+TASK_TIME_LIMIT = 1800
+
+
 def celery_settings(broker_url: str | None) -> dict:
     """Celery settings; ``broker_url=None`` means the embedded, in-process mode."""
     common = {
@@ -37,8 +41,23 @@ def celery_settings(broker_url: str | None) -> dict:
         "task_serializer": "json",
         "accept_content": ["json"],
         "broker_connection_retry_on_startup": True,
-        "task_time_limit": 1800,
-        "task_soft_time_limit": 1700,
+        "task_time_limit": TASK_TIME_LIMIT,
+        "task_soft_time_limit": TASK_TIME_LIMIT - 100,
+        # A publish while the broker is away gives up within about a second (the request
+        # succeeds; the work is a committed row and the relay sends it later).
+        "task_publish_retry_policy": {
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
+        # The relay (services/recovery.py) runs under `celery -A workers.celery_app beat`.
+        "beat_schedule": {
+            "relay": {
+                "task": "workers.tasks.relay",
+                "schedule": float(os.environ.get("RELAY_INTERVAL_SECONDS", "15")),
+            }
+        },
     }
     if broker_url is None:
         # Embedded default only: no broker to install, tasks run in the calling process.
@@ -52,8 +71,15 @@ def celery_settings(broker_url: str | None) -> dict:
     return common | {
         "broker_url": broker_url,
         "result_backend": None,
+        # Redis has no real acks: a message a dead worker held comes back after
+        # visibility_timeout, which must exceed the longest task's hard limit (else a long run
+        # is delivered twice). README "Production: Redis and Celery".
         "broker_transport_options": {
-            "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+            "visibility_timeout": int(
+                os.environ.get("CELERY_VISIBILITY_TIMEOUT", str(TASK_TIME_LIMIT + 600))
+            ),
+            "socket_connect_timeout": 2,
+            "socket_timeout": 5,
         },
     }
 
@@ -72,13 +98,32 @@ class Config:
 
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
     SQLALCHEMY_DATABASE_URI = _database_url()
+    # pool_pre_ping: a connection the database dropped is replaced, not handed to a request.
+    # PostgreSQL also gets connect_timeout (scoring.register_extensions) and, in web requests,
+    # statement_timeout, so a request never hangs as long as the database does.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    DB_CONNECT_TIMEOUT = int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))
+    WEB_STATEMENT_TIMEOUT_MS = int(os.environ.get("WEB_STATEMENT_TIMEOUT_MS", "30000"))
     CELERY = celery_settings(_broker_url())
     TASKS_EMBEDDED = _broker_url() is None
 
     REDIS_URL = os.environ.get("REDIS_URL")
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis away: limits are kept in memory (logged once) instead of failing every login.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
+
+    # Reliability (README "Nothing stuck, nothing lost"): a running ranking run's lease, the
+    # attempts before it is failed, how long a queued run or new mail waits before the relay
+    # sends it again, and the mail retries.
+    RUN_LEASE_SECONDS = float(os.environ.get("RUN_LEASE_SECONDS", "60"))
+    RUN_MAX_ATTEMPTS = int(os.environ.get("RUN_MAX_ATTEMPTS", "3"))
+    RELAY_AFTER_SECONDS = float(os.environ.get("RELAY_AFTER_SECONDS", "30"))
+    MAIL_RETRY_SECONDS = float(os.environ.get("MAIL_RETRY_SECONDS", "60"))
+    MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "8"))
+    #: No worker seen for this long: the run page and /api/health say so.
+    WORKER_SILENT_SECONDS = float(os.environ.get("WORKER_SILENT_SECONDS", "60"))
 
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
@@ -115,6 +160,8 @@ class Config:
     PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
     # Settings without which the app refuses to start (production).
     REQUIRED_SETTINGS: tuple[str, ...] = ()
+    # Bootstrap resamples of the rank stability after each run (docs/stability.md).
+    STABILITY_RESAMPLES = int(os.environ.get("STABILITY_RESAMPLES", "1000"))
 
 
 class ProductionConfig(Config):

@@ -17,6 +17,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.config.from_prefixed_env("SCORING")
     check_required_settings(app)
     _ensure_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
+    _postgres_timeouts(app)
     register_extensions(app)
     register_proxy(app)
     from scoring.inputs import BoundedIntConverter
@@ -60,6 +61,34 @@ def _ensure_sqlite_folder(uri: str) -> None:
     """SQLite creates its file but not the folder (``instance/`` on a fresh clone)."""
     if uri.startswith("sqlite:///") and uri != "sqlite:///:memory:":
         os.makedirs(os.path.dirname(uri[len("sqlite:///") :]) or ".", exist_ok=True)
+
+
+def _postgres_timeouts(app: Flask) -> None:
+    """PostgreSQL: give up connecting after ``DB_CONNECT_TIMEOUT`` seconds; in a web request a
+    statement is cancelled after ``WEB_STATEMENT_TIMEOUT_MS`` (workers and commands are not)."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args.setdefault("connect_timeout", app.config.get("DB_CONNECT_TIMEOUT", 5))
+    options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    if not event.contains(Session, "after_begin", _statement_timeout):
+        event.listen(Session, "after_begin", _statement_timeout)
+
+
+def _statement_timeout(session, transaction, connection) -> None:
+    """In a web request on PostgreSQL: ``SET LOCAL statement_timeout`` for the transaction."""
+    from flask import current_app, has_request_context
+
+    if not has_request_context() or connection.dialect.name != "postgresql":
+        return
+    timeout_ms = int(current_app.config.get("WEB_STATEMENT_TIMEOUT_MS") or 0)
+    if timeout_ms:
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {timeout_ms}")
 
 
 def register_extensions(app: Flask) -> None:

@@ -1,10 +1,16 @@
-"""The HTTP error pages: domain errors and HTTP errors as HTML, or JSON under /api."""
+"""The HTTP error pages: domain errors and HTTP errors as HTML, or JSON under /api.
+
+An error page never needs the database: the session is rolled back first (a failed
+transaction would refuse every query), and when the page still cannot be drawn (the signed-in
+user cannot be loaded, the database is away) a static page with the reference id is sent.
+"""
 
 from __future__ import annotations
 
 import logging
+from html import escape
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
 
@@ -17,10 +23,34 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+STATIC_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{code}</title>
+<link rel="stylesheet" href="/static/app.css"></head>
+<body><main><section class="card narrow"><h1>Error {code}</h1><p>{message}</p>
+<p><a href="/">Back to the home page</a></p></section></main></body></html>"""
+
+
+def _rollback() -> None:
+    """End a failed transaction; with the database away even that may fail: ignore it."""
+    from scoring.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception as exc:  # the connection is gone
+        log.warning("rollback failed while drawing an error page: %s", exc)
+
+
 def _respond(code: int, message: str):
     if _wants_json():
         return jsonify(error={"status": code, "message": message}), code
-    return render_template("errors/error.html", code=code, message=message), code
+    _rollback()
+    try:
+        return render_template("errors/error.html", code=code, message=message), code
+    except Exception:  # the page needs what is broken (the database behind current_user)
+        log.exception("error page fell back to static request_id=%s", getattr(g, "request_id", "-"))
+        _rollback()
+        page = STATIC_PAGE.format(code=code, message=escape(message))
+        return Response(page, status=code, mimetype="text/html")
 
 
 def register(app: Flask) -> None:

@@ -2,13 +2,18 @@
 shown beside the form field it names.
 
 Views call services with :func:`current_actor`, commit, and only then queue background work
-(``*_after_commit``), so the worker always sees the committed rows.
+(``*_after_commit``), so the worker always sees the committed rows. These helpers are the one
+place views dispatch: the work is already a committed row (a queued run, a pending mail), so
+a broker that is away is logged and the request succeeds; the relay (``workers.tasks.relay``,
+``flask --app scoring ops recover``) sends it when the broker is back.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
+from flask import current_app
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
@@ -16,6 +21,8 @@ from wtforms import HiddenField
 from scoring.errors import InputError
 from scoring.models import User
 from scoring.runtime import public_url
+
+log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- the actor
 
@@ -38,31 +45,36 @@ def password_link(raw_token: str) -> str:
 
 def send_after_commit(message_ids: Iterable[int]) -> None:
     """Queue the sending of outbox messages; call it after ``db.session.commit()``."""
-    from workers.tasks import send_mail
+    from workers.tasks import send_all, send_mail
 
-    for message_id in message_ids:
-        send_mail.delay(message_id)
+    send_all(send_mail, list(message_ids))
 
 
 def rank_after_commit(run_id: int) -> None:
     """Queue the computation of a committed ranking run."""
-    from workers.tasks import rank_competition
+    from workers.tasks import rank_competition, rank_stability, send_all
 
-    rank_competition.delay(run_id)
+    send_all(rank_competition, [run_id])
+    if current_app.config.get("TASKS_EMBEDDED"):  # a worker queues it after the run otherwise
+        send_all(rank_stability, [run_id])
 
 
 def extra_reviewer_after_commit(application_id: int, target: int, actor_id: int | None) -> None:
-    """Queue the search for one more reviewer of an application (the automatic rules)."""
+    """Queue the search for one more reviewer of an application (the automatic rules). There is
+    no row for this request: with the broker away it is logged, and staff ask again."""
     from workers.tasks import assign_extra_reviewer
 
-    assign_extra_reviewer.delay(application_id, target, actor_id)
+    try:
+        assign_extra_reviewer.delay(application_id, target, actor_id)
+    except Exception as exc:  # the broker is away
+        log.warning("could not queue an extra reviewer for application %s: %s", application_id, exc)
 
 
 def export_after_commit(job_id: int) -> None:
-    """Queue the building of a committed export job's file."""
-    from workers.tasks import make_export
+    """Queue the building of a committed export job's file (a broker error is logged)."""
+    from workers.tasks import make_export, send_all
 
-    make_export.delay(job_id)
+    send_all(make_export, [job_id])
 
 
 # --------------------------------------------------------------------------- errors beside fields

@@ -369,13 +369,18 @@ def test_pages_with_tokens_are_not_cached(client, world):
 
 
 def test_mail_failure_is_kept_in_the_outbox(app, client, world):
-    app.config.update(MAIL_PORT=1)  # nothing listens there
+    app.config.update(MAIL_PORT=1, MAIL_MAX_ATTEMPTS=2)  # nothing listens there
     token = h.login(client, world.emails["staff"])
     _invite(client, token, world)
     with app.app_context():
         message = mail.deliver(db.session.scalar(select(OutboxMessage)).id)
         db.session.commit()
-        assert message.status == MailStatus.FAILED and message.last_error
+        # the first failure: still pending, retried later by the relay
+        assert message.status == MailStatus.PENDING and message.last_error
+        assert message.next_attempt_at > message.created_at
+        message = mail.deliver(message.id)
+        db.session.commit()
+        assert message.status == MailStatus.FAILED and message.attempts == 2
 
 
 def test_a_nul_in_the_login_email_is_refused_not_a_500_on_postgresql(pg_app):

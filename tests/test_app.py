@@ -158,4 +158,8 @@ def test_passwords_are_argon2id(app, people):
 
 
 def test_health(client):
-    assert client.get("/api/health").get_json() == {"status": "ok"}
+    response = client.get("/api/health")
+    body = response.get_json()
+    assert response.status_code == 200 and body["status"] == "ok"
+    assert (body["database"], body["broker"]) == ("ok", "ok")
+    assert body["worker"] == "silent" and body["oldest_queued_run_seconds"] is None

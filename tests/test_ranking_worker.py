@@ -95,16 +95,17 @@ def _pool_children(pid: int) -> list[int]:
 
 
 def _holding_run_lock(app) -> bool:
-    """Some session sits inside execute_run with the run row locked (FOR UPDATE, then sleep)."""
+    """Some session sits inside execute_run holding the run's advisory lock (then sleeps)."""
     with app.app_context():
-        return bool(
-            db.session.scalar(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND state = 'idle in transaction' AND query ILIKE '%ranking_run%FOR UPDATE%'"
-                )
-            )
+        held = db.session.scalar(
+            text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND classid = :k"
+            ),
+            {"k": ranking.RUN_LOCK_CLASS},
         )
+        db.session.rollback()
+        return bool(held)
 
 
 def test_killing_the_pool_child_mid_task_reruns_it_identically(worker_app, tmp_path):
@@ -152,11 +153,11 @@ def _flaky(monkeypatch, failures: int | None) -> list[int]:
     """Make execute_run raise OperationalError ``failures`` times (None: always)."""
     real, calls = ranking.execute_run, []
 
-    def execute_run(run_id: int):
+    def execute_run(run_id: int, **kwargs):
         calls.append(run_id)
         if failures is None or len(calls) <= failures:
             raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
-        return real(run_id)
+        return real(run_id, **kwargs)
 
     monkeypatch.setattr(ranking, "execute_run", execute_run)
     return calls

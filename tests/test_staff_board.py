@@ -17,10 +17,10 @@ import re
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from scoring.extensions import db
-from scoring.models import Competition, RankingRun, RunStatus
+from scoring.models import Competition, RankingRun, RunStatus, WorkerBeat
 from scoring.services import ranking
 from tests.staff_world import PREPARER, build, login, post, rank_now, text_of
 
@@ -55,7 +55,15 @@ def test_start_a_ranking_from_the_page_and_follow_its_progress(app, staff, world
         assert db.session.get(RankingRun, run_id).status == RunStatus.QUEUED
     page = staff.get(f"/staff/runs/{run_id}")
     assert page.status_code == 200 and "queued" in text_of(page)
+    assert "number 1 in the queue" in text_of(page)
+    assert "No ranking worker" not in text_of(page)  # the world's run noted a worker just now
+    with app.app_context():
+        db.session.execute(delete(WorkerBeat))
+        db.session.commit()
+    assert "No ranking worker has been seen yet" in text_of(staff.get(f"/staff/runs/{run_id}"))
     assert '<meta http-equiv="refresh" content="2">' in page.get_data(as_text=True)
+    again = post(staff, f"/staff/competitions/{world.competition_id}/rank")
+    assert again.headers["Location"] == response.headers["Location"]  # joined, not a second run
 
     from workers.tasks import rank_competition
 
@@ -77,6 +85,7 @@ def test_a_failed_run_says_why(app, staff, world):
         run_id = run.id
     page = staff.get(f"/staff/runs/{run_id}")
     assert "The ranking failed: review 3 of T-001 has no score" in text_of(page)
+    assert "Run again" in text_of(page)
     assert "refresh" not in page.get_data(as_text=True)
 
 

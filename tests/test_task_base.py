@@ -80,8 +80,10 @@ def test_after_the_last_retry_a_task_fails_with_the_error(retries, monkeypatch):
 
 
 def test_after_the_last_retry_the_ranking_run_is_marked_failed(retries, monkeypatch):
+    from scoring.services.ranking import lifecycle
+
     _failing(
-        monkeypatch, ranking, "execute_run", OperationalError("SELECT 1", {}, Exception("gone"))
+        monkeypatch, lifecycle, "start_run", OperationalError("SELECT 1", {}, Exception("gone"))
     )
     failed = []
     monkeypatch.setattr(

@@ -41,7 +41,7 @@ class DatabaseTask(FlaskTask):
             try:
                 return self.run(*args, **kwargs)
             except DATABASE_ERRORS as exc:
-                db.session.rollback()
+                _discard_session()
                 if self.request.retries >= self.max_retries:
                     return self.on_final_failure(exc, *args, **kwargs)
                 raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
@@ -52,21 +52,58 @@ class DatabaseTask(FlaskTask):
         raise exc
 
 
+def _discard_session() -> None:
+    """Roll back after a database error; on a dead connection the rollback itself fails, and
+    the session is dropped instead (the pool replaces the connection)."""
+    try:
+        db.session.rollback()
+    except Exception as exc:  # the connection is gone: nothing to roll back
+        log.warning("rollback failed after a database error: %s", exc)
+    db.session.remove()
+
+
 def _run_failed(task: DatabaseTask, exc: Exception, run_id: int) -> None:
-    """The ranking run is marked failed, so staff see why it stopped (the task itself succeeds)."""
+    """The ranking run is marked failed, so staff see why it stopped (the task itself succeeds).
+    With the database still away nothing can be written: the run's lease lapses and the relay
+    requeues it, and after ``RUN_MAX_ATTEMPTS`` starts it is marked failed then."""
     from scoring.services import ranking
 
-    ranking.mark_failed(run_id, f"database unavailable after {task.max_retries} retries")
+    try:
+        ranking.mark_failed(run_id, f"database unavailable after {task.max_retries} retries")
+        db.session.commit()
+    except DATABASE_ERRORS as again:
+        _discard_session()
+        log.warning("ranking run %s left to its lease (database still away: %s)", run_id, again)
+
+
+@shared_task(bind=True, base=DatabaseTask, on_final_failure=_run_failed)
+def rank_competition(self: DatabaseTask, run_id: int) -> None:
+    """Compute ranking run ``run_id`` from the committed data; safe to run twice.
+
+    The lease (``running``, this worker, this task, the attempt) is committed first, in its
+    own short transaction; a heartbeat renews it while the run computes."""
+    from scoring.services import recovery
+    from scoring.services.ranking import execute_run, lifecycle
+
+    worker, task_id = self.request.hostname or "worker", self.request.id
+    recovery.note_worker(worker)
+    started = lifecycle.start_run(run_id, worker, task_id)
     db.session.commit()
+    if not started:
+        return
+    with lifecycle.heartbeat(run_id, task_id):
+        run = execute_run(run_id, leased=True)
+        db.session.commit()
+    if run is not None and run.status.value == "done" and not _embedded():
+        send_all(rank_stability, [run_id])  # its own task: the run is usable meanwhile
 
 
-@shared_task(base=DatabaseTask, on_final_failure=_run_failed)
-def rank_competition(run_id: int) -> None:
-    """Compute ranking run ``run_id`` from the committed data; safe to run twice."""
-    from scoring.services import ranking
+def _embedded() -> bool:
+    """Embedded mode (tasks run in the caller): the caller asks for the stability itself, so
+    ``flask rank`` without ``--stability`` does not wait for the bootstrap."""
+    from flask import current_app
 
-    ranking.execute_run(run_id)
-    db.session.commit()
+    return bool(current_app.config.get("TASKS_EMBEDDED"))
 
 
 @shared_task(base=DatabaseTask)
@@ -85,8 +122,36 @@ def assign_extra_reviewer(application_id: int, target: int, actor_id: int | None
 
     message_ids = assignment.add_extra_reviewer(application_id, target, actor_id)
     db.session.commit()
-    for message_id in message_ids:
-        send_mail.delay(message_id)
+    send_all(send_mail, message_ids)
+
+
+def send_all(task: object, ids: list[int]) -> int:
+    """Send ``task(id)`` for each id; a broker error is logged and left to the relay (the work
+    is committed as rows). Returns how many were sent."""
+    sent = 0
+    for item in ids:
+        try:
+            task.delay(item)
+            sent += 1
+        except Exception as exc:  # the broker is away: the relay sends it later
+            log.warning("could not queue %s(%s), the relay will: %s", task.name, item, exc)
+    return sent
+
+
+@shared_task(bind=True, base=DatabaseTask)
+def relay(self: DatabaseTask) -> dict:
+    """Periodic (Celery beat, ``RELAY_INTERVAL_SECONDS``): requeue runs whose lease lapsed and
+    send the queued runs and due mail the broker never got (``services.recovery``)."""
+    from scoring.services import recovery
+
+    recovery.note_worker(self.request.hostname or "worker")
+    due = recovery.collect_due()
+    db.session.commit()
+    return {
+        "runs": send_all(rank_competition, due.run_ids),
+        "mails": send_all(send_mail, due.message_ids),
+        "requeued": due.requeued_run_ids,
+    }
 
 
 @shared_task(base=DatabaseTask)
@@ -146,3 +211,25 @@ def make_export(job_id: int) -> None:
         log.exception("export %s failed", job_id)
         jobs.mark_failed(job_id, f"the file could not be written: {exc}")
     db.session.commit()
+
+
+def _stability_failed(task: DatabaseTask, exc: Exception, run_id: int) -> None:
+    """The run's stability is marked failed, so staff see why the figures are missing."""
+    from scoring.services.ranking import stability
+
+    stability.mark_stability_failed(
+        run_id, f"database unavailable after {task.max_retries} retries"
+    )
+    db.session.commit()
+
+
+@shared_task(base=DatabaseTask, on_final_failure=_stability_failed)
+def rank_stability(run_id: int) -> None:
+    """Compute the rank stability of done ranking run ``run_id`` (docs/stability.md); idempotent."""
+    from scoring.services.ranking import stability
+
+    attempt = stability.claim_stability(run_id)
+    db.session.commit()  # "running" is visible; no lock is held while it computes
+    if attempt is not None:
+        stability.compute_claimed(run_id, attempt)
+        db.session.commit()

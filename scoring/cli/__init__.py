@@ -2,7 +2,8 @@
 
 seed.py     seed-demo [--reset]
 bundle.py   bundle import PATH, bundle export SLUG [-o FILE]
-rank.py     rank SLUG [--json] [--timeout S], explain SLUG REF
+rank.py     rank SLUG [--json [--stability]] [--timeout S], explain SLUG REF
+ops.py      ops recover (requeue lapsed runs, resend due work)
 common.py   one line on standard error for a user's mistake, never a traceback
 """
 
@@ -14,6 +15,7 @@ from flask import Flask
 def register(app: Flask) -> None:
     """Add the commands to ``flask --app scoring``."""
     from scoring.cli.bundle import bundle_cli
+    from scoring.cli.ops import ops_cli
     from scoring.cli.rank import explain_command, rank_command
     from scoring.cli.seed import seed_demo_command
 
@@ -21,3 +23,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(bundle_cli)
     app.cli.add_command(rank_command)
     app.cli.add_command(explain_command)
+    app.cli.add_command(ops_cli)

@@ -9,7 +9,7 @@ from scoring.models.application import (
     Attachment,
     BudgetLine,
 )
-from scoring.models.audit import AuditEvent, MailStatus, OutboxMessage
+from scoring.models.audit import AuditEvent, MailStatus, OutboxMessage, WorkerBeat
 from scoring.models.competition import (
     Aggregation,
     Competition,
@@ -38,6 +38,7 @@ from scoring.models.review import (
     ReviewerAssignment,
     ReviewStatus,
 )
+from scoring.models.stability import StabilityResult, StabilityRun
 from scoring.models.user import ReviewerConflict, Role, TokenPurpose, User, UserToken
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "MailStatus",
     "Normalization",
     "OutboxMessage",
+    "WorkerBeat",
     "Priority",
     "Program",
     "RankingResult",
@@ -77,6 +79,8 @@ __all__ = [
     "RunStatus",
     "School",
     "SlateStatus",
+    "StabilityResult",
+    "StabilityRun",
     "TokenPurpose",
     "User",
     "UserToken",

@@ -55,3 +55,13 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the relay may send a pending message again (after a failure: the backoff).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WorkerBeat(db.Model):
+    """The last sign of life of each Celery worker (host name): the run page and /api/health
+    show when no worker has been seen for a while."""
+
+    worker: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

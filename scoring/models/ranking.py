@@ -61,8 +61,15 @@ class RankingRun(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: When the relay last sent the run to the broker (``None``: only the request's attempt).
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The lease of a running run: the worker (host name) and task holding it, renewed by
+    #: ``heartbeat_at``; a lease older than ``RUN_LEASE_SECONDS`` has lapsed (docs/operations.md).
+    worker: Mapped[str | None] = mapped_column(String(200))
+    task_id: Mapped[str | None] = mapped_column(String(64))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     competition: Mapped[Competition] = relationship()
     created_by: Mapped[User | None] = relationship()

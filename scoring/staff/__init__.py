@@ -7,6 +7,7 @@
     what_if.py        try policy changes without saving; save one as a what-if run
     exports.py        score tables and the competition bundle as downloads
     audit.py          the audit trail
+    outbox.py         undelivered mail, "Send again"
 ``/staff/panel/...`` (blueprint ``panel``, defined in ``panel.py``): the reviewer panel
     panel.py          assignment with preview, progress, reminders, reopening, reconciliation, stats
     roster.py         the reviewer roster: invitations, deactivation, district conflicts
@@ -22,6 +23,7 @@ from scoring.staff import (  # noqa: F401  # noqa: F401  (the panel blueprint, t
     competitions,
     decisions,
     exports,
+    outbox,
     panel,
     roster,
     views,  # noqa: F401  (defines the staff blueprint first)

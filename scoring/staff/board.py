@@ -3,34 +3,47 @@ explanation."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from datetime import timedelta
 
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+
+from scoring import clock
 from scoring.auth import role_required
 from scoring.core.explain import render_explanation
+from scoring.core.ranking.stability import TOSS_UP
+from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import Competition, RankingRun, Role, RunStatus
 from scoring.services.decisions import decisions
 from scoring.services.ranking import board as boards
-from scoring.services.ranking import explanation_for
+from scoring.services.ranking import explanation_for, stability
 from scoring.staff.board_forms import BoardFilterForm, OverrideForm
 from scoring.staff.forms import ConfirmForm
 from scoring.staff.views import bp
-from scoring.web import current_actor, rank_after_commit
+from scoring.web import (
+    current_actor,
+    extra_reviewer_after_commit,
+    rank_after_commit,
+    sentence,
+)
 
 
 @bp.route("/competitions/<int:competition_id>/rank", methods=["POST"])
 @role_required(Role.STAFF)
 def rank_start(competition_id: int):
-    """Queue a ranking run of the committed data; the worker computes it."""
-    from scoring.services import ranking
-
+    """Queue a ranking run of the committed data (or join the one queued or running)."""
     competition = db.get_or_404(Competition, competition_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    run = ranking.create_run(competition, actor=current_actor())
+    from scoring.services.ranking import lifecycle
+
+    run, joined = lifecycle.start_or_join(competition, actor=current_actor())
     db.session.commit()
-    rank_after_commit(run.id)
-    flash(f"Ranking run {run.id} started.", "info")
+    if joined:
+        flash(f"Ranking run {run.id} is already {run.status.value}: showing it.", "info")
+    else:
+        rank_after_commit(run.id)
+        flash(f"Ranking run {run.id} started.", "info")
     return redirect(url_for(".run_progress", run_id=run.id))
 
 
@@ -38,15 +51,24 @@ def rank_start(competition_id: int):
 @role_required(Role.STAFF)
 def run_progress(run_id: int):
     """A run's status, refreshed every few seconds until it is done (then its board)."""
+    from scoring.services import recovery
+    from scoring.services.ranking import lifecycle
+
     run = db.get_or_404(RankingRun, run_id)
     if run.status == RunStatus.DONE:
         return redirect(url_for(".board", competition_id=run.competition_id, run=run.id))
+    active = run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+    seen = recovery.last_worker_seen() if active else None
+    silent = current_app.config.get("WORKER_SILENT_SECONDS", 60)
     return render_template(
         "staff/board/run_progress.html",
         run=run,
         c=run.competition,
         tab="board",
-        refresh=run.status in (RunStatus.QUEUED, RunStatus.RUNNING),
+        refresh=active,
+        position=lifecycle.queue_position(run) if run.status == RunStatus.QUEUED else None,
+        no_worker=active and (seen is None or seen < clock.now() - timedelta(seconds=silent)),
+        worker_seen=seen,
     )
 
 
@@ -87,6 +109,9 @@ def board(competition_id: int):
         leniency=boards.leniency_chart(run),
         refusal=decisions.approval_refusal,
         pending=boards.pending_run(competition),
+        stable=stability.stability_of(run),
+        figures=stability.stability_records(run) or {},
+        toss_up=TOSS_UP,
         tab="board",
     )
 
@@ -116,4 +141,30 @@ def _explanation_page(run, result, override, form, status: int = 200):
         slate=boards.slate_of(run),
         tab="board",
         decision=boards.effective(result, override),
+        stable=stability.stability_of(run),
+        figures=stability.application_figures(run, result.ref) if result.rank is not None else None,
     ), status
+
+
+@bp.route("/runs/<int:run_id>/stability/extra-reviewers", methods=["POST"])
+@role_required(Role.STAFF)
+def toss_up_reviewers(run_id: int):
+    """Ask for one more reviewer for every toss-up of the run (the existing task, one each)."""
+    run = db.get_or_404(RankingRun, run_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        requested = stability.request_toss_up_reviewers(run, actor=current_actor())
+    except InputError as exc:
+        db.session.rollback()
+        flash(sentence(exc.detail), "error")
+    else:
+        db.session.commit()
+        for application_id, target in requested:
+            extra_reviewer_after_commit(application_id, target, current_actor().id)
+        flash(
+            f"Finding one more reviewer for {len(requested)} toss-up application(s); "
+            "they will be emailed.",
+            "info",
+        )
+    return redirect(url_for(".board", competition_id=run.competition_id, run=run.id))

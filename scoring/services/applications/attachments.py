@@ -183,11 +183,7 @@ def add_pdf(
     check_pdf(data)
     stored = uuid.uuid4().hex
     folder = upload_dir()
-    tmp = folder / f".{stored}.part"
-    with open(tmp, "wb") as fh:
-        os.chmod(tmp, 0o600)
-        fh.write(data)
-    os.replace(tmp, folder / stored)
+    _store(folder, stored, data)
     attachment = Attachment(
         stored_name=stored,
         filename=display_name(filename),
@@ -211,6 +207,27 @@ def add_pdf(
         },
     )
     return attachment
+
+
+def _store(folder: Path, stored: str, data: bytes) -> None:
+    """Write the file whole or not at all: a ``.part`` file renamed into place, removed when the
+    disk is full (or any other write error), which becomes a clear message, not a 500."""
+    tmp = folder / f".{stored}.part"
+    try:
+        with open(tmp, "wb") as fh:
+            os.chmod(tmp, 0o600)
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, folder / stored)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        log.error("storing an upload failed (%s): %s", folder, exc)
+        raise InputError(
+            "the server has no room to store the file right now, so nothing was saved; "
+            "try again later, and tell the grant office if it keeps happening",
+            "file",
+        ) from None
 
 
 def get_attachment(application: Application, attachment_id: int) -> Attachment:

@@ -8,6 +8,8 @@ caller's transaction. Services flush, never commit: the task (or CLI) commits on
 Modules:
 
 * ``runs``: ``policy_for``, ``create_run``, ``execute_run`` (idempotent), ``mark_failed``;
+* ``lifecycle``: join or queue (``start_or_join``), the lease (``start_run``, ``heartbeat``),
+  requeueing runs whose lease lapsed (``requeue_lapsed``);
 * ``inputs``: what a run reads (submitted applications, counted reviews, confirmed
   priorities), ``read_inputs``;
 * ``results``: writing a run's rows, and reading them back (``result_document_for_run``,
@@ -24,6 +26,7 @@ from scoring.services.ranking.results import (
     result_document_for_run,
 )
 from scoring.services.ranking.runs import (
+    RUN_LOCK_CLASS,
     TEST_DELAY_ENV,
     create_run,
     execute_run,
@@ -33,6 +36,7 @@ from scoring.services.ranking.runs import (
 
 __all__ = [
     "PACKED_QUERY_BYTES",
+    "RUN_LOCK_CLASS",
     "TEST_DELAY_ENV",
     "InputsError",
     "create_run",

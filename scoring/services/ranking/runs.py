@@ -1,7 +1,8 @@
 """Ranking runs: queue one (``create_run``), execute it idempotently (``execute_run``), fail it.
 
-Idempotency: ``execute_run`` locks the run row first (``SELECT ... FOR UPDATE`` on PostgreSQL;
-on SQLite a first no-op UPDATE takes the database write lock), returns at once when the run is
+Idempotency: ``execute_run`` locks the run first (on PostgreSQL a transaction-scoped advisory
+lock keyed by ``RUN_LOCK_CLASS`` and the run id, so the lease's heartbeat can still update the
+row; on SQLite a first no-op UPDATE takes the database write lock), returns at once when the run is
 already ``done``, and otherwise deletes any results of the run before inserting the new ones,
 so running it twice, or twice at the same time, leaves exactly one result set.
 
@@ -24,7 +25,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select, text, update
 
 from scoring.core.ranking import (
     Policy,
@@ -42,12 +43,23 @@ from scoring.services import audit
 from scoring.services.db import is_postgres
 from scoring.services.ranking.inputs import Inputs, InputsError, read_inputs
 from scoring.services.ranking.results import write_results
+from scoring.services.ranking.stability import queue_stability
 
-__all__ = ["TEST_DELAY_ENV", "create_run", "execute_run", "mark_failed", "policy_for"]
+__all__ = [
+    "RUN_LOCK_CLASS",
+    "TEST_DELAY_ENV",
+    "create_run",
+    "execute_run",
+    "mark_failed",
+    "policy_for",
+]
 
 log = logging.getLogger(__name__)
 
 TEST_DELAY_ENV = "SCORING_TEST_RANK_DELAY"
+
+#: First key of the PostgreSQL advisory lock a run's computation holds (the second: the run id).
+RUN_LOCK_CLASS = 7101
 
 
 def policy_for(competition: Competition, overrides: dict[str, Any] | None = None) -> Policy:
@@ -123,16 +135,17 @@ def create_run(
 
 def _lock_run(run_id: int) -> RankingRun | None:
     """The run row, locked until the transaction ends (one executor at a time)."""
-    if not is_postgres():
+    if is_postgres():
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(:k, :id)"), {"k": RUN_LOCK_CLASS, "id": run_id}
+        )
+    else:
         # SQLite: a write first takes the database lock, so a second executor waits here.
         db.session.execute(
             update(RankingRun).where(RankingRun.id == run_id).values(attempts=RankingRun.attempts)
         )
     return db.session.scalars(
-        select(RankingRun)
-        .where(RankingRun.id == run_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        select(RankingRun).where(RankingRun.id == run_id).execution_options(populate_existing=True)
     ).one_or_none()
 
 
@@ -162,8 +175,11 @@ def _fail(run: RankingRun, message: str) -> None:
 # --------------------------------------------------------------------------- execution
 
 
-def execute_run(run_id: int) -> RankingRun | None:
+def execute_run(run_id: int, *, leased: bool = False) -> RankingRun | None:
     """Compute run ``run_id`` and store its results; safe to call twice (or concurrently).
+
+    ``leased``: the caller took the run's lease first (``lifecycle.start_run``, committed), which
+    already set ``running`` and counted the attempt; otherwise this does it, in this transaction.
 
     Returns the run, or ``None`` if it does not exist. A run already ``done`` is returned
     unchanged. Bad policy/rubric/data marks the run ``failed`` (no exception). Database
@@ -178,8 +194,10 @@ def execute_run(run_id: int) -> RankingRun | None:
         return None
     if run.status == RunStatus.DONE:
         return run
-    run.status, run.started_at, run.error = RunStatus.RUNNING, utcnow(), None
-    run.attempts = (run.attempts or 0) + 1
+    if not leased:
+        run.status, run.started_at = RunStatus.RUNNING, utcnow()
+        run.attempts = (run.attempts or 0) + 1
+    run.error = None
     _test_delay()
     with _no_gc():
         return _execute(run)
@@ -279,6 +297,7 @@ def _finish(run: RankingRun, result: Any, inputs: Inputs, timings: dict[str, flo
     }
     run.timings = timings | {"total": round(sum(timings.values()), 3)}
     run.status, run.finished_at = RunStatus.DONE, utcnow()
+    queue_stability(run)  # computed by its own task (docs/stability.md)
     audit.record(
         "ranking.run",
         "ranking_run",
