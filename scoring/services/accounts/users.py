@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,8 +16,14 @@ from scoring.models import Role, User
 from scoring.models._types import utcnow
 
 _hasher = PasswordHasher()  # argon2id, m=64 MiB, t=3, p=4 (argon2-cffi defaults)
-#: A hash to verify against when the user is unknown, so both cases take the same time.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the user is unknown, so both cases take the same time
+    (made on first use, not at import: every command would pay 64 MiB and three passes)."""
+    return _hasher.hash("not-a-real-password")
+
 
 #: NIST SP 800-63B: a length floor and a check against known passwords, no composition rules.
 MIN_PASSWORD = 12
@@ -69,7 +76,7 @@ def find_by_email(email: str) -> User | None:
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this email and password, or None (same cost either way)."""
     user = find_by_email(email)
-    candidate = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    candidate = user.password_hash if user is not None and user.password_hash else _dummy_hash()
     try:
         _hasher.verify(candidate, password)
     except (VerificationError, InvalidHashError):
