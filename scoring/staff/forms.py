@@ -30,6 +30,7 @@ from wtforms.widgets import TextInput
 
 from scoring.core.ranking import registry
 from scoring.formatting import LOCAL_TZ
+from scoring.inputs import sane_date
 from scoring.models import Aggregation, FundDown, Normalization, Program
 
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -298,10 +299,10 @@ class CompetitionForm(PolicyFields):
     description = TextAreaField("Description", validators=[Optional(), Length(max=20000)])
     eligibility = TextAreaField("Eligibility", validators=[Optional(), Length(max=20000)])
     opens_at = DateTimeLocalField(
-        "Opens (Connecticut time)", format="%Y-%m-%dT%H:%M", validators=[Optional()]
+        "Opens (Connecticut time)", format="%Y-%m-%dT%H:%M", validators=[Optional(), sane_date]
     )
     closes_at = DateTimeLocalField(
-        "Closes (Connecticut time)", format="%Y-%m-%dT%H:%M", validators=[Optional()]
+        "Closes (Connecticut time)", format="%Y-%m-%dT%H:%M", validators=[Optional(), sane_date]
     )
     reviewers_per_application = IntegerField(
         "Reviewers per application",
