@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from flask import current_app
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
@@ -51,9 +52,11 @@ def send_after_commit(message_ids: Iterable[int]) -> None:
 
 def rank_after_commit(run_id: int) -> None:
     """Queue the computation of a committed ranking run."""
-    from workers.tasks import rank_competition, send_all
+    from workers.tasks import rank_competition, rank_stability, send_all
 
     send_all(rank_competition, [run_id])
+    if current_app.config.get("TASKS_EMBEDDED"):  # a worker queues it after the run otherwise
+        send_all(rank_stability, [run_id])
 
 
 def extra_reviewer_after_commit(application_id: int, target: int, actor_id: int | None) -> None:

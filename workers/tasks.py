@@ -92,8 +92,18 @@ def rank_competition(self: DatabaseTask, run_id: int) -> None:
     if not started:
         return
     with lifecycle.heartbeat(run_id, task_id):
-        execute_run(run_id, leased=True)
+        run = execute_run(run_id, leased=True)
         db.session.commit()
+    if run is not None and run.status.value == "done" and not _embedded():
+        send_all(rank_stability, [run_id])  # its own task: the run is usable meanwhile
+
+
+def _embedded() -> bool:
+    """Embedded mode (tasks run in the caller): the caller asks for the stability itself, so
+    ``flask rank`` without ``--stability`` does not wait for the bootstrap."""
+    from flask import current_app
+
+    return bool(current_app.config.get("TASKS_EMBEDDED"))
 
 
 @shared_task(base=DatabaseTask)
@@ -144,6 +154,18 @@ def relay(self: DatabaseTask) -> dict:
     }
 
 
+@shared_task(base=DatabaseTask)
+def request_password_reset(email: str) -> None:
+    """Mail a reset link if an active account has ``email`` (the page answered at once)."""
+    from scoring.services.accounts import accounts
+    from scoring.web import password_link
+
+    message = accounts.request_reset(email, make_link=password_link)
+    db.session.commit()
+    if message is not None:
+        send_mail.delay(message.id)
+
+
 def _export_failed(task: DatabaseTask, exc: Exception, job_id: int) -> None:
     """The export is marked failed, so staff see why no file came."""
     from scoring.services.exports import jobs
@@ -189,3 +211,25 @@ def make_export(job_id: int) -> None:
         log.exception("export %s failed", job_id)
         jobs.mark_failed(job_id, f"the file could not be written: {exc}")
     db.session.commit()
+
+
+def _stability_failed(task: DatabaseTask, exc: Exception, run_id: int) -> None:
+    """The run's stability is marked failed, so staff see why the figures are missing."""
+    from scoring.services.ranking import stability
+
+    stability.mark_stability_failed(
+        run_id, f"database unavailable after {task.max_retries} retries"
+    )
+    db.session.commit()
+
+
+@shared_task(base=DatabaseTask, on_final_failure=_stability_failed)
+def rank_stability(run_id: int) -> None:
+    """Compute the rank stability of done ranking run ``run_id`` (docs/stability.md); idempotent."""
+    from scoring.services.ranking import stability
+
+    attempt = stability.claim_stability(run_id)
+    db.session.commit()  # "running" is visible; no lock is held while it computes
+    if attempt is not None:
+        stability.compute_claimed(run_id, attempt)
+        db.session.commit()

@@ -2,7 +2,7 @@
 
 seed.py     seed-demo [--reset]
 bundle.py   bundle import PATH, bundle export SLUG [-o FILE]
-rank.py     rank SLUG [--json] [--timeout S], explain SLUG REF
+rank.py     rank SLUG [--json [--stability]] [--timeout S], explain SLUG REF
 ops.py      ops recover (requeue lapsed runs, resend due work)
 common.py   one line on standard error for a user's mistake, never a traceback
 """

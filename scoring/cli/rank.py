@@ -9,6 +9,7 @@ import time
 from decimal import Decimal
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -91,6 +92,27 @@ def wait_for_run(run_id: int, timeout: float, dispatched: bool = True) -> Rankin
         pause = min(POLL_MAX, pause * 2)
 
 
+def wait_for(read, timeout: float, what: str):
+    """Poll ``read()`` (a row with a ``status``), each time in a fresh transaction, until it is
+    done or failed; ``UserError`` at the timeout."""
+    deadline, pause = time.monotonic() + timeout, POLL_FIRST
+    while True:
+        db.session.rollback()  # end the snapshot: the next read sees the worker's commit
+        row = read()
+        if row is not None:
+            db.session.refresh(row)
+        if row is not None and row.status in (RunStatus.DONE, RunStatus.FAILED):
+            return row
+        if time.monotonic() >= deadline:
+            state = row.status.value if row is not None else "not queued yet"
+            raise UserError(
+                f"timed out after {timeout:g} s waiting for {what} "
+                f"(still {state}); is a celery worker running?"
+            )
+        time.sleep(pause)
+        pause = min(POLL_MAX, pause * 2)
+
+
 def _forget_connection() -> None:
     try:
         db.session.rollback()
@@ -157,14 +179,21 @@ def _table(document: dict) -> str:
 @click.command("rank")
 @click.argument("slug")
 @click.option("--json", "as_json", is_flag=True, help="Print the result document (JSON).")
+@click.option(
+    "--stability",
+    is_flag=True,
+    help="With --json: wait for the rank stability (docs/stability.md) and add it to the JSON.",
+)
 @click.option("--timeout", default=900.0, show_default=True, help="Seconds to wait for the worker.")
 @with_appcontext
 @database_errors
-def rank_command(slug: str, as_json: bool, timeout: float) -> None:
+def rank_command(slug: str, as_json: bool, stability: bool, timeout: float) -> None:
     """Rank competition SLUG through the task queue and wait for the result."""
     from scoring.core.ranking import dumps_document
     from scoring.services import ranking
 
+    if stability and not as_json:
+        raise UserError("--stability goes with --json")
     try:
         run_id = ranking.create_run(competition_by_slug(slug)).id
     except InputError as exc:
@@ -175,7 +204,28 @@ def rank_command(slug: str, as_json: bool, timeout: float) -> None:
     if run.status == RunStatus.FAILED:
         raise UserError(f"ranking run {run_id} failed: {run.error}")
     document = ranking.result_document_for_run(run)
+    if stability:
+        document = document | {"stability": _stability(run, timeout)}
     click.echo(dumps_document(document) if as_json else _table(document))
+
+
+def _stability(run: RankingRun, timeout: float) -> dict:
+    """The run's stability (queued here in the embedded mode, by the worker otherwise)."""
+    from scoring.services.ranking import stability
+
+    if current_app.config.get("TASKS_EMBEDDED"):
+        from workers.tasks import rank_stability
+
+        with _quiet("celery", "kombu", "scoring.services.ranking"):
+            rank_stability.delay(run.id)
+    row = wait_for(lambda: stability.stability_of(run), timeout, f"the stability of run {run.id}")
+    if row.status == RunStatus.FAILED:
+        raise UserError(f"the stability of ranking run {run.id} failed: {row.error}")
+    return {
+        "resamples": row.resamples,
+        "seed": row.seed,
+        "applications": stability.stability_records(run),
+    }
 
 
 @click.command("explain")

@@ -38,6 +38,7 @@ from scoring.models.review import (
     ReviewerAssignment,
     ReviewStatus,
 )
+from scoring.models.stability import StabilityResult, StabilityRun
 from scoring.models.user import ReviewerConflict, Role, TokenPurpose, User, UserToken
 
 __all__ = [
@@ -78,6 +79,8 @@ __all__ = [
     "RunStatus",
     "School",
     "SlateStatus",
+    "StabilityResult",
+    "StabilityRun",
     "TokenPurpose",
     "User",
     "UserToken",

@@ -10,15 +10,22 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from scoring import clock
 from scoring.auth import role_required
 from scoring.core.explain import render_explanation
+from scoring.core.ranking.stability import TOSS_UP
+from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import Competition, RankingRun, Role, RunStatus
 from scoring.services.decisions import decisions
 from scoring.services.ranking import board as boards
-from scoring.services.ranking import explanation_for
+from scoring.services.ranking import explanation_for, stability
 from scoring.staff.board_forms import BoardFilterForm, OverrideForm
 from scoring.staff.forms import ConfirmForm
 from scoring.staff.views import bp
-from scoring.web import current_actor, rank_after_commit
+from scoring.web import (
+    current_actor,
+    extra_reviewer_after_commit,
+    rank_after_commit,
+    sentence,
+)
 
 
 @bp.route("/competitions/<int:competition_id>/rank", methods=["POST"])
@@ -102,6 +109,9 @@ def board(competition_id: int):
         leniency=boards.leniency_chart(run),
         refusal=decisions.approval_refusal,
         pending=boards.pending_run(competition),
+        stable=stability.stability_of(run),
+        figures=stability.stability_records(run) or {},
+        toss_up=TOSS_UP,
         tab="board",
     )
 
@@ -131,4 +141,30 @@ def _explanation_page(run, result, override, form, status: int = 200):
         slate=boards.slate_of(run),
         tab="board",
         decision=boards.effective(result, override),
+        stable=stability.stability_of(run),
+        figures=stability.application_figures(run, result.ref) if result.rank is not None else None,
     ), status
+
+
+@bp.route("/runs/<int:run_id>/stability/extra-reviewers", methods=["POST"])
+@role_required(Role.STAFF)
+def toss_up_reviewers(run_id: int):
+    """Ask for one more reviewer for every toss-up of the run (the existing task, one each)."""
+    run = db.get_or_404(RankingRun, run_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        requested = stability.request_toss_up_reviewers(run, actor=current_actor())
+    except InputError as exc:
+        db.session.rollback()
+        flash(sentence(exc.detail), "error")
+    else:
+        db.session.commit()
+        for application_id, target in requested:
+            extra_reviewer_after_commit(application_id, target, current_actor().id)
+        flash(
+            f"Finding one more reviewer for {len(requested)} toss-up application(s); "
+            "they will be emailed.",
+            "info",
+        )
+    return redirect(url_for(".board", competition_id=run.competition_id, run=run.id))

@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from scoring.core.ranking import registry
 from scoring.formatting import words
+from scoring.inputs import sane_date
 from scoring.staff.forms import BaseForm, GetForm, cents, money, plain, points
 
 STATUS_CHOICES = [
@@ -147,8 +148,8 @@ class AuditFilterForm(GetForm):
     action = SelectField("Action", default="")
     competition = SelectField("Competition", default="")
     actor = SelectField("Who", default="")
-    date_from = DateField("From (date)", validators=[Optional()])
-    date_to = DateField("To (date)", validators=[Optional()])
+    date_from = DateField("From (date)", validators=[Optional(), sane_date])
+    date_to = DateField("To (date)", validators=[Optional(), sane_date])
     page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(1, 100000)])
 
 

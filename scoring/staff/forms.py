@@ -30,6 +30,7 @@ from wtforms.widgets import TextInput
 
 from scoring.core.ranking import registry
 from scoring.formatting import LOCAL_TZ, words
+from scoring.inputs import sane_date
 from scoring.models import Aggregation, FundDown, Normalization, Program
 from scoring.money_field import MoneyField
 
@@ -296,10 +297,10 @@ class CompetitionForm(PolicyFields):
     description = TextAreaField("Description", validators=[Optional(), Length(max=20000)])
     eligibility = TextAreaField("Eligibility", validators=[Optional(), Length(max=20000)])
     opens_at = DateTimeLocalField(
-        "Opens (Connecticut time)", format="%Y-%m-%dT%H:%M", validators=[Optional()]
+        "Opens (Connecticut time)", format="%Y-%m-%dT%H:%M", validators=[Optional(), sane_date]
     )
     closes_at = DateTimeLocalField(
-        "Closes (Connecticut time)", format="%Y-%m-%dT%H:%M", validators=[Optional()]
+        "Closes (Connecticut time)", format="%Y-%m-%dT%H:%M", validators=[Optional(), sane_date]
     )
     reviewers_per_application = IntegerField(
         "Reviewers per application",

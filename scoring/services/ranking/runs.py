@@ -43,6 +43,7 @@ from scoring.services import audit
 from scoring.services.db import is_postgres
 from scoring.services.ranking.inputs import Inputs, InputsError, read_inputs
 from scoring.services.ranking.results import write_results
+from scoring.services.ranking.stability import queue_stability
 
 __all__ = [
     "RUN_LOCK_CLASS",
@@ -296,6 +297,7 @@ def _finish(run: RankingRun, result: Any, inputs: Inputs, timings: dict[str, flo
     }
     run.timings = timings | {"total": round(sum(timings.values()), 3)}
     run.status, run.finished_at = RunStatus.DONE, utcnow()
+    queue_stability(run)  # computed by its own task (docs/stability.md)
     audit.record(
         "ranking.run",
         "ranking_run",

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from scoring.core.ranking import Policy, PolicyError, rank_columns, result_document
+from scoring.core.ranking.stability import stability
 from scoring.core.rubric import RubricError
 from scoring.errors import InputError
 from scoring.extensions import db
@@ -27,6 +28,12 @@ from scoring.services.ranking.inputs import read_inputs
 from scoring.services.ranking.runs import create_run, policy_for
 
 # --------------------------------------------------------------------------- what-if
+
+
+#: The what-if page bootstraps the tried set in the request only up to this many applications
+#: (B = 200); a larger competition's what-if gets its stability when saved as a run.
+WHAT_IF_STABILITY_MAX = 2000
+WHAT_IF_RESAMPLES = 200
 
 
 @dataclass
@@ -70,6 +77,9 @@ class WhatIf:
     rows: list[WhatIfRow]
     baseline: RankingRun | None
     data_changed: bool
+    #: ref → stability figures of the tried set (docs/stability.md), for small competitions
+    stability: dict[str, dict[str, Any]] | None = None
+    stability_resamples: int = WHAT_IF_RESAMPLES
 
     def of(self, change: str) -> list[WhatIfRow]:
         """The rows whose change is ``change``."""
@@ -169,6 +179,9 @@ def what_if(competition: Competition, overrides: Mapping[str, Any]) -> WhatIf:
         rows,
         baseline,
         data_changed,
+        stability(result, WHAT_IF_RESAMPLES).records()
+        if len(inputs.applications) <= WHAT_IF_STABILITY_MAX
+        else None,
     )
 
 
