@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("SCORING_INSTANCE_DIR", BASE_DIR / "instance"))
@@ -83,6 +84,11 @@ def celery_settings(broker_url: str | None) -> dict:
     }
 
 
+def _host_list(value: str | None) -> list[str] | None:
+    hosts = [h.strip() for h in (value or "").split(",") if h.strip()]
+    return hosts or None
+
+
 def _broker_url() -> str | None:
     return os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL") or None
 
@@ -146,6 +152,14 @@ class Config:
     # The address users reach the service at: every link in a mail is built from it, never from
     # the request's Host header (reset-link poisoning).
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    # Requests naming another Host are refused with 400 (Flask's TRUSTED_HOSTS); comma-separated.
+    TRUSTED_HOSTS = _host_list(os.environ.get("TRUSTED_HOSTS"))
+    # How many proxies in front of the app set X-Forwarded-For/-Proto/-Host (ProxyFix). 0 trusts
+    # none; behind the README's one HTTPS proxy set PROXY_COUNT=1. A wrong count lets clients
+    # choose their own address (and so their rate-limit budget).
+    PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
+    # Settings without which the app refuses to start (production).
+    REQUIRED_SETTINGS: tuple[str, ...] = ()
     # Bootstrap resamples of the rank stability after each run (docs/stability.md).
     STABILITY_RESAMPLES = int(os.environ.get("STABILITY_RESAMPLES", "1000"))
 
@@ -153,6 +167,12 @@ class Config:
 class ProductionConfig(Config):
     """Behind HTTPS: secure cookies with the __Host- prefix (ASVS 3.3.1)."""
 
+    SECRET_KEY = os.environ.get("SECRET_KEY")  # no default: the app refuses to start without it
+    PUBLIC_URL = os.environ.get("PUBLIC_URL")
+    REQUIRED_SETTINGS = ("SECRET_KEY", "PUBLIC_URL")
+    TRUSTED_HOSTS = _host_list(os.environ.get("TRUSTED_HOSTS")) or _host_list(
+        urlsplit(os.environ.get("PUBLIC_URL") or "").hostname
+    )
     SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "__Host-session"
     REMEMBER_COOKIE_SECURE = True

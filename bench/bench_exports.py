@@ -113,11 +113,12 @@ def child_old(name: str, rev: str) -> None:
             )
             body = old.to_csv(table) if fmt == "csv" else old.to_xlsx([table])
         wall = time.perf_counter() - start
+        run_id = run.id
         from scoring.extensions import db
 
         db.session.rollback()  # score_table records an audit event: not kept
     (OUT / f"old-{name}").write_bytes(body)
-    emit(path="old direct", export=name, run=run.id, wall_s=round(wall, 2),
+    emit(path="old direct", export=name, run=run_id, wall_s=round(wall, 2),
          mb=round(len(body) / 1e6, 1), peak_rss_mb=peak_rss_mb())  # fmt: skip
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 
-from flask import Flask, g, request
+from flask import Flask, g, request, session
 
 from config import Config, config_for_environment
 
@@ -16,9 +15,14 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
     app.config.from_object(config_class or config_for_environment())
     app.config.from_prefixed_env("SCORING")
+    check_required_settings(app)
     _ensure_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
     _postgres_timeouts(app)
     register_extensions(app)
+    register_proxy(app)
+    from scoring.inputs import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     register_blueprints(app)
     register_errorhandlers(app)
     register_request_hooks(app)
@@ -27,12 +31,31 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     return app
 
 
+def check_required_settings(app: Flask) -> None:
+    """Refuse to start when a setting production needs is missing (``REQUIRED_SETTINGS``)."""
+    missing = [name for name in app.config.get("REQUIRED_SETTINGS", ()) if not app.config.get(name)]
+    if missing:
+        raise RuntimeError(
+            "Set " + " and ".join(missing) + " in the environment before starting in production."
+        )
+
+
+def register_proxy(app: Flask) -> None:
+    """Trust ``X-Forwarded-*`` only from the number of proxies configured (``PROXY_COUNT``)."""
+    count = int(app.config.get("PROXY_COUNT") or 0)
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+
 def register_template_helpers(app: Flask) -> None:
     """Register the Jinja filters ``money`` and ``local_dt``."""
     from scoring import formatting
 
     app.jinja_env.filters["money"] = formatting.money
     app.jinja_env.filters["local_dt"] = formatting.local_dt
+    app.jinja_env.filters["words"] = formatting.words
 
     def phase(competition):
         """The competition's phase now (``services/competitions/phases.py``), for every page."""
@@ -142,9 +165,31 @@ def register_errorhandlers(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     """Request ids for logs, and security headers on every response (docs/architecture.md S13)."""
 
+    from werkzeug.exceptions import BadRequest, NotFound
+
+    from scoring.inputs import (
+        control_character_field,
+        refuse_control_characters_in_forms,
+        request_ids,
+    )
+
+    refuse_control_characters_in_forms()
+
     @app.before_request
     def _request_id() -> None:
-        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+        # Our own id goes to the audit trail; a client's id is kept for the logs if it is safe.
+        g.request_id, g.client_request_id = request_ids(request.headers.get("X-Request-Id"))
+
+    @app.before_request
+    def _refuse_control_characters() -> None:
+        field = control_character_field(request.path, request.args)
+        if field == "the address":
+            raise NotFound()
+        if field is not None:
+            raise BadRequest(
+                f"Remove the invisible control characters (such as NUL) from “{field}” "
+                "and try again."
+            )
 
     @app.after_request
     def _security_headers(response):
@@ -162,6 +207,8 @@ def register_request_hooks(app: Flask) -> None:
             h.setdefault("Strict-Transport-Security", "max-age=31536000")
         if getattr(g, "request_id", None):
             h["X-Request-Id"] = g.request_id
+        if session.get("_user_id"):
+            h["Cache-Control"] = "no-store"  # pages for a signed-in user stay out of caches
         return response
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -21,6 +21,7 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from scoring.extensions import db, limiter
+from scoring.inputs import safe_next
 from scoring.models import Role, User
 from scoring.services import audit
 from scoring.services.accounts import users
@@ -111,10 +112,7 @@ def login():
         db.session.commit()
         session.clear()  # a new session on login (no fixation)
         login_user(user)
-        target = request.args.get("next", "")
-        if not target.startswith("/") or target.startswith("//"):
-            target = home_url(user)
-        return redirect(target)
+        return redirect(safe_next(request.args.get("next")) or home_url(user))
     return render_template("auth/login.html", form=form)
 
 

@@ -129,51 +129,71 @@ def score_distribution(
     )
 
 
+#: Below this many counted reviews a reviewer's leniency is not judged (one review says little).
+MIN_REVIEWS = 3
+TOO_FEW = "too few reviews to judge"
+
+
 @dataclass(frozen=True)
 class ReviewerLeniency:
-    """One reviewer's mean raw score over their counted reviews."""
+    """One reviewer against the panel: their offset (mean of own score minus colleagues' mean
+    on the same applications, 0-100 scale) over ``n`` counted reviews; ``None`` when nothing is
+    shared or there are too few reviews to judge."""
 
     reviewer: str
     n: int
-    mean: float
+    offset: float | None
 
 
 def reviewer_leniency(
     reviewers: Sequence[ReviewerLeniency],
-    overall_mean: float | None,
     *,
     width: int = 640,
-    row: int = 22,
+    row: int = 24,
+    css: str = "",
 ) -> Markup:
-    """Each reviewer's mean raw score minus the mean of all counted reviews: bars to the right
-    are more lenient than the panel, to the left more severe."""
-    if not reviewers or overall_mean is None:
+    """A bar per reviewer from the panel (the middle line, offset 0) to their offset: to the
+    right more lenient than colleagues on the same applications, to the left stricter. A reviewer
+    with fewer than ``MIN_REVIEWS`` reviews, or none shared, gets words instead of a bar."""
+    if not reviewers:
         return Markup("")
-    label_w, right, top_pad, value_room = 200, 12, 24, 44
+    label_w = min(200, width // 3)
+    right, top_pad, value_room = 12, 26, 44
     height = top_pad + row * len(reviewers) + 24
     plot_w = width - label_w - right
-    spread = max(5.0, max(abs(r.mean - overall_mean) for r in reviewers))
+    judged = [r.offset for r in reviewers if r.offset is not None]
+    spread = max([5.0, *(abs(o) for o in judged)])
     mid = label_w + plot_w / 2
     scale = (plot_w / 2 - value_room) / spread
     parts = [
         f'<line x1="{_f(mid)}" y1="{top_pad - 6}" x2="{_f(mid)}" y2="{height - 20}" '
         f'stroke="{INK}" stroke-width="1"/>',
-        f'<text x="{_f(mid)}" y="{top_pad - 10}" font-size="11" text-anchor="middle" '
-        f'fill="{MUTED}">panel mean {overall_mean:.1f}</text>',
+        f'<text x="{_f(mid)}" y="{top_pad - 12}" font-size="11" text-anchor="middle" '
+        f'fill="{MUTED}">panel (0)</text>',
+        f'<text x="{label_w}" y="{height - 6}" font-size="11" fill="{MUTED}">← stricter</text>',
+        f'<text x="{width - right}" y="{height - 6}" font-size="11" text-anchor="end" '
+        f'fill="{MUTED}">more lenient →</text>',
     ]
     for i, r in enumerate(reviewers):
         y = top_pad + i * row
-        delta = r.mean - overall_mean
+        parts.append(
+            f'<text x="{label_w - 8}" y="{_f(y + row * 0.65)}" font-size="12" '
+            f'text-anchor="end" fill="{INK}">{escape(_short(r.reviewer, label_w // 8))} '
+            f"({r.n})</text>"
+        )
+        if r.offset is None:
+            words = TOO_FEW if r.n < MIN_REVIEWS else "nothing shared"
+            parts.append(
+                f'<text x="{_f(mid + 6)}" y="{_f(y + row * 0.65)}" font-size="11" '
+                f'fill="{MUTED}" class="no-mark">{words}</text>'
+            )
+            continue
+        delta = r.offset
         x = mid if delta >= 0 else mid + delta * scale
         colour = FUNDED if delta >= 0 else LINE
         parts.append(
-            f'<text x="{label_w - 8}" y="{_f(y + row * 0.65)}" font-size="12" '
-            f'text-anchor="end" fill="{INK}">{escape(_short(r.reviewer))} '
-            f"({r.n})</text>"
-        )
-        parts.append(
-            f'<rect x="{_f(x)}" y="{_f(y + 3)}" width="{_f(abs(delta) * scale)}" '
-            f'height="{row - 8}" fill="{colour}"/>'
+            f'<rect class="mark" data-offset="{delta:+.1f}" x="{_f(x)}" y="{_f(y + 4)}" '
+            f'width="{_f(abs(delta) * scale)}" height="{row - 8}" fill="{colour}"/>'
         )
         anchor_x = mid + delta * scale + (4 if delta >= 0 else -4)
         parts.append(
@@ -181,15 +201,24 @@ def reviewer_leniency(
             f'text-anchor="{"start" if delta >= 0 else "end"}" fill="{MUTED}">'
             f"{delta:+.1f}</text>"
         )
-    lenient = max(reviewers, key=lambda r: r.mean)
-    severe = min(reviewers, key=lambda r: r.mean)
-    desc = (
-        f"{len(reviewers)} reviewers. Most lenient: {lenient.reviewer}, mean "
-        f"{lenient.mean:.1f}; most severe: {severe.reviewer}, mean {severe.mean:.1f}; panel "
-        f"mean {overall_mean:.1f}."
-    )
+    if judged:
+        ranked = [r for r in reviewers if r.offset is not None]
+        lenient = max(ranked, key=lambda r: r.offset)
+        strict = min(ranked, key=lambda r: r.offset)
+        desc = (
+            f"{len(reviewers)} reviewers, {len(ranked)} judged. Most lenient: "
+            f"{lenient.reviewer}, {lenient.offset:+.1f} against colleagues on the same "
+            f"applications; strictest: {strict.reviewer}, {strict.offset:+.1f}."
+        )
+    else:
+        desc = f"{len(reviewers)} reviewers, none with enough reviews to judge yet."
     return _svg(
-        width, height, "Reviewer leniency (mean raw score minus the panel mean)", desc, parts
+        width,
+        height,
+        "Reviewer leniency (own score minus colleagues' mean on the same applications)",
+        desc,
+        parts,
+        css=css,
     )
 
 

@@ -12,7 +12,7 @@ from html import escape
 
 from flask import Flask, Response, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from scoring.errors import MESSAGES, DomainError
 
@@ -66,6 +66,11 @@ def register(app: Flask) -> None:
     def _domain(e: DomainError):
         return _respond(e.status_code, str(e))
 
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(e: SecurityError):
+        # A Host outside TRUSTED_HOSTS: no URL adapter exists, so no page with links can render.
+        return "This address is not served here.", 400, {"Content-Type": "text/plain"}
+
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException):
         code = e.code or 500
@@ -75,9 +80,10 @@ def register(app: Flask) -> None:
         elif code == 429:
             msg = MESSAGES[429]
         else:
+            generic = not e.description or e.description == type(e).description
             msg = (
                 e.description
-                if code not in (400, 500) or not e.description
+                if code not in (400, 500) or not generic
                 else MESSAGES.get(code, e.description)
             )
             if code == 404 and (not e.description or e.description.startswith("The requested URL")):
@@ -90,5 +96,9 @@ def register(app: Flask) -> None:
     def _unexpected(e: Exception):
         if isinstance(e, HTTPException):  # pragma: no cover - handled above
             return _http(e)
-        log.exception("unhandled error request_id=%s", getattr(g, "request_id", "-"))
+        log.exception(
+            "unhandled error request_id=%s client_request_id=%s",
+            getattr(g, "request_id", "-"),
+            getattr(g, "client_request_id", None) or "-",
+        )
         return _respond(500, MESSAGES[500] + f" Reference: {getattr(g, 'request_id', '-')}.")

@@ -209,5 +209,78 @@ def test_who_may_download(app, client, world, applicant, draft):
     with app.app_context():
         db.session.scalar(select(ReviewerAssignment)).no_conflict_declared_at = utcnow()
         db.session.commit()
-    assert status("reviewer") == 200
+    # Issue 12: reviewers never use the district's route (it sends the school's file name);
+    # they read assigned files through /review only.
+    assert status("reviewer") == 404
     assert client.get(f"/apply/applications/{draft}/attachments/999").status_code == 404
+
+
+# --------------------------------------------------------------------------- issue 12
+
+
+def _pdf_with(change) -> bytes:
+    writer = PdfWriter(clone_from=io.BytesIO(h.minimal_pdf()))
+    change(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _open_action(kind: str, key: str, value: str):
+    """A writer change: the document's /OpenAction is an action of type ``kind``."""
+    from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+    def change(writer):
+        writer._root_object[NameObject("/OpenAction")] = DictionaryObject(
+            {NameObject("/S"): NameObject(kind), NameObject(key): TextStringObject(value)}
+        )
+
+    return change
+
+
+_launch = _open_action("/Launch", "/F", "calc.exe")
+_javascript = _open_action("/JavaScript", "/JS", "app.alert(1);")
+
+
+def _escaped_javascript() -> bytes:
+    """JavaScript whose name is written /J#61vaScript, invisible to a plain byte search."""
+    data = _pdf_with(_javascript)
+    data = data.replace(b"/JavaScript", b"/J#61vaScript").replace(b"/JS ", b"/J#53 ")
+    assert b"/JavaScript" not in data
+    return data
+
+
+@pytest.mark.parametrize(
+    "make, what",
+    [
+        (lambda: _pdf_with(_javascript), "JavaScript"),
+        (lambda: _pdf_with(lambda w: w.add_attachment("x.exe", b"MZ")), "embedded files"),
+        (lambda: _pdf_with(_launch), "a launch action"),
+        (_escaped_javascript, "JavaScript"),
+    ],
+)
+def test_a_pdf_with_active_content_is_refused(app, client, applicant, draft, make, what):
+    before = h.row_counts(app)
+    response = _upload(client, draft, applicant, make())
+    assert response.status_code == 400
+    assert f"active content ({what})" in h.text(response)
+    assert h.row_counts(app) == before and _stored_files(app) == []
+
+
+@pytest.mark.parametrize(
+    "name, stored",
+    [
+        ("polyglot.html", "polyglot.html.pdf"),
+        ("plan.PDF", "plan.pdf"),
+        ("noext", "noext.pdf"),
+        (".pdf", "pdf.pdf"),
+    ],
+)
+def test_attachments_are_stored_and_served_as_pdf_only(app, client, applicant, draft, name, stored):
+    assert _upload(client, draft, applicant, h.minimal_pdf(), name=name).status_code == 302
+    with app.app_context():
+        attachment = db.session.scalar(select(Attachment))
+        assert attachment.filename == stored
+        url = f"/apply/applications/{draft}/attachments/{attachment.id}"
+    disposition = client.get(url).headers["Content-Disposition"]
+    assert disposition.endswith(f"filename={stored}") or f'"{stored}"' in disposition

@@ -135,6 +135,35 @@ def _bomb() -> bytes:
     return data.getvalue()
 
 
+_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def _with_part(name: str, xml: str) -> bytes:
+    """A workbook with a Budget sheet whose part ``name`` is replaced by ``xml``."""
+    wb = openpyxl.Workbook()
+    wb.active.title = "Budget"
+    src = zipfile.ZipFile(io.BytesIO(_xlsx(wb)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for item in src.infolist():
+            if item.filename != name:
+                zf.writestr(item, src.read(item.filename))
+        zf.writestr(name, xml)
+    return out.getvalue()
+
+
+def _many_strings() -> bytes:
+    """Issue 12: a small file of very many one-letter shared strings."""
+    body = "<si><t>a</t></si>" * 10_001
+    return _with_part("xl/sharedStrings.xml", f'<sst xmlns="{_NS}">{body}</sst>')
+
+
+def _sheet(rows: int, cells_per_row: int) -> bytes:
+    row = "<row>" + "<c><v>1</v></c>" * cells_per_row + "</row>"
+    xml = f'<worksheet xmlns="{_NS}"><sheetData>{row * rows}</sheetData></worksheet>'
+    return _with_part("xl/worksheets/sheet1.xml", xml)
+
+
 def _no_budget_sheet() -> bytes:
     wb = openpyxl.Workbook()
     wb.active.title = "Sheet1"
@@ -157,6 +186,9 @@ def _no_header() -> bytes:
         (_no_budget_sheet, "The workbook has no sheet named “Budget” (sheets found: “Sheet1”)."),
         (_no_header, "Budget!A1:A30: no “Object code” header row was found."),
         (_bomb, "too large once unpacked"),
+        (_many_strings, "more than 10,000 text strings"),
+        (lambda: _sheet(2_001, 1), "more than 2,000 rows"),
+        (lambda: _sheet(1_990, 26), "more than 50,000 cells"),
         (lambda: b"PK" + b"x" * (2 * 1024 * 1024), "The workbook is larger than 2 MB."),
     ],
 )

@@ -125,7 +125,10 @@ def test_staff_reopen_a_submitted_review_with_a_reason(app, client, world, mails
             db.select(ReviewerAssignment.id).filter_by(reviewer_id=world.users["r3"])
         )
     page = reviewer.get(f"/review/a/{assignment}").get_data(as_text=True)
-    assert "Submit review" in page and rs.form_values(page)[f"points_{world.criteria[0]}"] == "5"
+    assert (
+        "Check totals and submit" in page
+        and rs.form_values(page)[f"points_{world.criteria[0]}"] == "5"
+    )
 
 
 def _run_with_flags(app, world, flagged_ref: str, scores: list[float]) -> int:
@@ -277,6 +280,33 @@ def test_the_statistics_page_shows_leniency_and_reliability_as_tables_and_charts
     assert f"{lenient['r3'].offset:+.1f}" in r3_row and "lenient" in r3_row
     assert "strict" in re.search(r"Casey Four</a>.*?</tr>", page, re.S).group(0)
     assert "<script" not in page
+
+
+def test_one_leniency_reading_on_the_statistics_page_and_the_panel_board(app, client, world):
+    # r3 and r4 share three applications (r3 higher each time); r1 has one review only.
+    plan = {
+        "SIG-002": {"r3": [9, 4, 14], "r4": [4, 2, 6], "r1": [10, 5, 15]},
+        "SIG-003": {"r3": [8, 4.5, 13], "r4": [3, 1, 5]},
+        "SIG-005": {"r3": [10, 5, 15], "r4": [6, 3, 9]},
+    }
+    for ref, by in plan.items():
+        for who, points in by.items():
+            rs.submitted_review(app, world.apps[ref], world.users[who], points)
+    triples = [(who, ref, 100 * sum(p) / 30) for ref, by in plan.items() for who, p in by.items()]
+    lenient = reliability.leniency(triples)
+    stats = client.get(f"/staff/panel/c/{world.competition}/stats").get_data(as_text=True)
+    board = client.get(f"/staff/panel/c/{world.competition}/").get_data(as_text=True)
+    for page in (stats, board):
+        r1 = re.search(r"Riley One</a>.*?</tr>", page, re.S).group(0)
+        assert "too few reviews to judge" in r1 and "lenient" not in r1
+        r3 = re.search(r"Jordan Three</a>.*?</tr>", page, re.S).group(0)
+        assert f"{lenient['r3'].offset:+.1f}" in r3 and "lenient" in r3
+        r4 = re.search(r"Casey Four</a>.*?</tr>", page, re.S).group(0)
+        assert f"{lenient['r4'].offset:+.1f}" in r4 and "strict" in r4
+    # the chart draws r3 right of the panel line, r4 left, and words for r1
+    assert f'data-offset="{lenient["r3"].offset:+.1f}"' in stats
+    assert f'data-offset="{lenient["r4"].offset:+.1f}"' in stats
+    assert stats.count('class="mark"') == 4  # two reviewers, wide and narrow drawings
 
 
 def test_statistics_with_nothing_submitted(client, world):

@@ -73,7 +73,7 @@ def test_the_published_award_list_needs_no_login(app, world):
     assert "T-007" not in text and "T-004" not in text  # not awarded: not listed
     assert "Exceptions to the computed ranking" in text
     assert (
-        "T-002 (Alpha Two): computed partially funded $350,000.00, decided partially funded "
+        "T-002 (Alpha Two): computed partly funded $350,000.00, decided partly funded "
         "$150,000.00. Reduced: the budget double-counts staff costs."
     ) in text
 

@@ -74,6 +74,10 @@ def _review_urls(assignment_id: int, file_id: int) -> dict[str, list[tuple[str, 
             ("GET", f"/review/a/{assignment_id}/declare"),
             ("POST", f"/review/a/{assignment_id}/declare"),
         ],
+        "review.confirm": [
+            ("GET", f"/review/a/{assignment_id}/confirm"),
+            ("POST", f"/review/a/{assignment_id}/confirm"),
+        ],
         "review.attachment": [("GET", f"/review/a/{assignment_id}/files/{file_id}")],
     }
 

@@ -88,7 +88,7 @@ def test_declaring_no_conflict_opens_the_form_built_from_the_rubric(app, client,
         "0 to 10 points, in steps of 1",
         "0 to 5 points, in steps of 0.5",
         "Save draft",
-        "Submit review",
+        "Check totals and submit",
         "Overall comment",
     ]:
         assert text in page, text

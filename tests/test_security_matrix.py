@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.routing.converters import NumberConverter
 
 from scoring.extensions import db
 from scoring.models import Role
@@ -19,8 +20,7 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 def _url(rule) -> str:
     values = {}
     for name, converter in rule._converters.items():
-        kind = type(converter).__name__
-        values[name] = 1 if kind in ("IntegerConverter", "NumberConverter") else "x"
+        values[name] = 1 if isinstance(converter, NumberConverter) else "x"
     from flask import url_for
 
     return url_for(rule.endpoint, **values)

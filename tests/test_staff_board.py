@@ -110,7 +110,7 @@ def test_board_shows_the_funding_order_running_total_and_the_funding_line(app, s
     t002 = re.search(r">T-002</a>.*?</tr>", html, flags=re.S).group(0)
     t002 = text_of(t002)
     assert re.search(r"\b96 64\b|\b64 96\b", t002)  # its two reviews, in reviewer order
-    for part in ("80", "discrepancy", "tie", "partially funded", "$350,000.00", "$900,000.00"):
+    for part in ("80", "discrepancy", "tie", "partly funded", "$350,000.00", "$900,000.00"):
         assert part in t002, part
     with app.app_context():
         document = ranking.result_document_for_run(db.session.get(RankingRun, world.run_id))
@@ -232,7 +232,7 @@ def test_what_if_matches_a_saved_run_with_the_same_settings(app, staff, world):
     "query, field, message",
     [
         ("total_funds=-1", "total_funds", "must be at least 0"),
-        ("total_funds=NaN", "total_funds", "must be a number"),
+        ("total_funds=NaN", "total_funds", "Enter dollars and cents"),
         ("min_score=abc", "min_score", "Not a valid decimal value"),
         ("partial_min=0", "partial_min", "must be more than 0"),
         ("normalization=robust", "normalization", "Not a valid choice"),

@@ -98,7 +98,13 @@ def _override(client, world, app, ref, status, amount, justification):
             "amount",
             "the awards would add up to $1,100,000.00, more than the $900,000.00 available",
         ),
-        ("funded", "NaN", "Funded on appeal by the Commissioner.", "amount", "must be a number"),
+        (
+            "funded",
+            "NaN",
+            "Funded on appeal by the Commissioner.",
+            "amount",
+            "Enter dollars and cents",
+        ),
         ("revoked", "0", "Funded on appeal by the Commissioner.", "status", "Not a valid choice"),
     ],
 )
@@ -158,9 +164,7 @@ def test_an_exception_is_shown_everywhere_and_audited(app, world):
     assert second.status_code == 302
     board = text_of(staff.get(f"/staff/competitions/{world.competition_id}/board"))
     assert board.count("staff exception computed:") == 2
-    assert (
-        "computed: waitlisted $0.00" in board and "computed: partially funded $350,000.00" in board
-    )
+    assert "computed: waitlisted $0.00" in board and "computed: partly funded $350,000.00" in board
     assert "Awarded $800,000.00 computed $900,000.00" in board
     assert "Exceptions 2" in board
     explanation = text_of(staff.get(f"/staff/runs/{world.run_id}/applications/T-004"))
@@ -471,3 +475,37 @@ def test_publish_through_a_real_worker_sends_each_mail_once(worker_app, tmp_path
     recipients = sorted(m["To"] for m in sink.messages)
     assert len(recipients) == 9 and recipients.count("sentinel@example.org") == 1
     assert len(set(recipients)) == 9  # nobody got a decision twice
+
+
+@pytest.mark.parametrize("path", ["re-saved by the preparer", "removed", "changed by another"])
+def test_anyone_who_ever_made_an_exception_in_the_run_cannot_approve(app, world, path):
+    """Four eyes on people (issue 12): the approver's exception, re-saved unchanged by the
+    preparer (or removed, or changed by someone else), still bars the approver."""
+    preparer, approver = login(app, PREPARER), login(app, APPROVER)
+    args = ("T-002", "partially_funded", "150000", "Reduced: the budget double-counts staff.")
+    assert _override(approver, world, app, *args).status_code == 302
+    if path == "re-saved by the preparer":
+        assert _override(preparer, world, app, *args).status_code == 302
+    elif path == "removed":
+        app_id = _app_id(app, "T-002")
+        url = f"/staff/runs/{world.run_id}/overrides/{app_id}/delete"
+        assert post(approver, url).status_code == 302
+    else:
+        changed = ("T-002", "partially_funded", "120000", "Reduced further after a budget call.")
+        assert _override(preparer, world, app, *changed).status_code == 302
+    assert post(preparer, f"/staff/runs/{world.run_id}/prepare").status_code == 302
+    response = post(approver, f"/staff/runs/{world.run_id}/approve")
+    assert response.status_code == 403
+    assert "You made an exception (override) in this award list" in text_of(response)
+    with app.app_context():
+        assert db.session.scalar(select(AwardSlate)).status == SlateStatus.PREPARED
+    assert post(login(app, APPROVER2), f"/staff/runs/{world.run_id}/approve").status_code == 302
+
+
+def test_who_prepared_a_withdrawn_list_of_the_run_cannot_approve_the_next(app, world):
+    approver = login(app, APPROVER)
+    assert post(approver, f"/staff/runs/{world.run_id}/prepare").status_code == 302
+    assert post(approver, f"/staff/runs/{world.run_id}/withdraw").status_code == 302
+    assert post(login(app, PREPARER), f"/staff/runs/{world.run_id}/prepare").status_code == 302
+    response = post(approver, f"/staff/runs/{world.run_id}/approve")
+    assert response.status_code == 403 and "You prepared this award list" in text_of(response)

@@ -117,16 +117,26 @@ def test_new_competition_can_start_from_the_programs_illustrative_rubric(app, st
     assert "illustrative [I]" in page and "Redesign model" in page
 
 
+@pytest.mark.parametrize("typed", ["2,000,000", "$2,000,000.00", "2000000", " $2000000 "])
+def test_money_is_read_as_people_type_it(app, staff, typed):
+    response = post(staff, "/staff/competitions/new", NEW | {"total_funds": typed})
+    assert response.status_code == 302, text_of(response)
+    with app.app_context():
+        assert _competition(app).total_funds == Decimal("2000000")
+
+
 @pytest.mark.parametrize(
     "field, value, message",
     [
         ("total_funds", "", "enter an amount"),
-        ("total_funds", "NaN", "must be a number"),
-        ("total_funds", "Infinity", "must be a number"),
+        ("total_funds", "NaN", "Enter dollars and cents"),
+        ("total_funds", "Infinity", "Enter dollars and cents"),
         ("total_funds", "-5", "must be at least 0"),
         ("total_funds", "12.345", "use at most 2 decimal places"),
-        ("total_funds", "1e40", "must be at most"),
-        ("total_funds", "lots", "Not a valid decimal value"),
+        ("total_funds", "1e40", "Enter dollars and cents"),
+        ("total_funds", "1" * 40, "must be at most"),
+        ("total_funds", "lots", "Enter dollars and cents"),
+        ("total_funds", "2,00,000", "Enter dollars and cents"),
         ("min_award", "0", "must be more than 0"),
         ("min_reviews", "0", "Number must be between 1 and 50"),
         ("min_reviews", "99999999999999999999", "Number must be between 1 and 50"),

@@ -154,6 +154,18 @@ def relay(self: DatabaseTask) -> dict:
     }
 
 
+@shared_task(base=DatabaseTask)
+def request_password_reset(email: str) -> None:
+    """Mail a reset link if an active account has ``email`` (the page answered at once)."""
+    from scoring.services.accounts import accounts
+    from scoring.web import password_link
+
+    message = accounts.request_reset(email, make_link=password_link)
+    db.session.commit()
+    if message is not None:
+        send_mail.delay(message.id)
+
+
 def _export_failed(task: DatabaseTask, exc: Exception, job_id: int) -> None:
     """The export is marked failed, so staff see why no file came."""
     from scoring.services.exports import jobs

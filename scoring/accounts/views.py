@@ -91,13 +91,16 @@ def choose_password(token: str):
 @limiter.limit("5/minute;20/hour", key_func=_email_key, methods=["POST"])
 @limiter.limit("10/minute;60/hour", methods=["POST"])
 def forgot():
-    """Ask for a reset link; the answer is the same whether or not the address has an account."""
+    """Ask for a reset link; the answer is the same whether or not the address has an account.
+
+    The page does the same work in both cases (it only queues the request); the worker looks
+    the address up, so neither the answer nor its timing tells whether an account exists.
+    """
     form = ForgotForm()
     if form.validate_on_submit():
-        message = accounts.request_reset(form.email.data, make_link=password_link)
-        db.session.commit()
-        if message is not None:
-            send_after_commit([message.id])
+        from workers.tasks import request_password_reset
+
+        request_password_reset.delay(form.email.data.strip())
         flash(RESET_SENT, "info")
         return redirect(url_for(".forgot"))
     return render_template("accounts/forgot.html", form=form), 400 if form.errors else 200

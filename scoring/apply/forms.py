@@ -6,14 +6,10 @@ one amount field per (object code, year) of the budget. Forms check shape only; 
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal
-
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
-    Field,
     HiddenField,
     SelectMultipleField,
     StringField,
@@ -31,13 +27,9 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from scoring.accounts.forms import PickField, choice, choice_values, no_control_chars
 from scoring.models import OBJECT_CODES, Competition, School
+from scoring.money_field import MoneyField
 from scoring.services.applications.checks import CONTACT_ROLES
 from scoring.services.applications.content import MAX_AMOUNT, ApplicationInput
-
-_MONEY = re.compile(r"[0-9]{1,15}(\.[0-9]{1,2})?")
-MONEY_HELP = (
-    "Enter dollars and cents, like 150000 or 150,000.00 (no minus sign, at most 2 decimals)."
-)
 
 
 def _strip(value):
@@ -46,37 +38,6 @@ def _strip(value):
 
 def _newlines(value):
     return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
-
-
-class MoneyField(Field):
-    """An amount typed by a person: ``150000``, ``150,000.00`` or ``$150,000``; blank is None."""
-
-    def __init__(self, label=None, validators=None, **kwargs):
-        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
-        super().__init__(label, validators, **kwargs)
-
-    widget = StringField.widget
-
-    def process_formdata(self, valuelist):
-        """Accept an amount like ``$1,234.50`` (blank: None); refuse other text, too large sums."""
-        if not valuelist:  # not in the post at all: keep the current value
-            return
-        self.data = None
-        raw = valuelist[0] or ""
-        cleaned = raw.strip().replace(",", "").replace("$", "").strip()
-        if cleaned == "":
-            return
-        if not _MONEY.fullmatch(cleaned):
-            raise ValueError(MONEY_HELP)
-        value = Decimal(cleaned)
-        if value > MAX_AMOUNT:
-            raise ValueError("That amount is too large.")
-        self.data = value.quantize(Decimal("0.01"))
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return f"{self.data:.2f}" if self.data is not None else ""
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -202,7 +163,7 @@ def build_application_form(
                 ],
             ),
         )
-    F.requested_amount = MoneyField("Amount requested (all years)")
+    F.requested_amount = MoneyField("Amount requested (all years)", maximum=MAX_AMOUNT)
     if competition.priorities:
         F.priorities = MultiCheckboxField(
             "Priorities you claim",
@@ -212,7 +173,7 @@ def build_application_form(
     for code in OBJECT_CODES:
         setattr(F, f"note_{code}", _text(f"{code} description", 500))
         for year in range(1, competition.budget_years + 1):
-            setattr(F, f"b_{code}_{year}", MoneyField(f"{code}, year {year}"))
+            setattr(F, f"b_{code}_{year}", MoneyField(f"{code}, year {year}", maximum=MAX_AMOUNT))
     return F(**kwargs)
 
 

@@ -276,7 +276,7 @@ def budget_upload(app_id: int):
             parsed.lines,
             parsed.notes,
             now,
-            source=f"workbook {attachments.display_name(form.workbook.data.filename)}",
+            source=f"workbook {attachments.clean_name(form.workbook.data.filename)}",
         )
     except InputError as exc:
         db.session.rollback()

@@ -93,14 +93,17 @@ class ScoreFormBase(FlaskForm):
         "Overall comment", validators=[Optional(), Length(max=OVERALL_MAX)]
     )
     save = SubmitField("Save draft")
+    #: Saves the draft and shows the confirmation page with the totals (the reviewer submits
+    #: there); ``submit`` submits at once (kept for clients that post it directly).
+    check = SubmitField("Check totals and submit")
     submit = SubmitField("Submit review")
 
     criteria: list[Criterion] = []
 
     def validate(self, extra_validators=None) -> bool:
-        """On submit (not a draft), also refuse criteria left without points."""
+        """On submit or check (not a draft), also refuse criteria left without points."""
         ok = super().validate(extra_validators)
-        if self.submit.data:
+        if self.submit.data or self.check.data:
             for c in self.criteria:
                 field = self[f"points_{c.id}"]
                 if field.data is None and not field.errors:
@@ -119,6 +122,26 @@ class ScoreFormBase(FlaskForm):
             "seen_version": int(self.version.data),
             "submit": bool(self.submit.data),
         }
+
+
+class ConfirmSubmitForm(FlaskForm):
+    """The confirmation page's form: submit the saved draft seen at ``version``."""
+
+    version = HiddenField(validators=[InputRequired(), Regexp(r"^\d{1,9}$")])
+    submit = SubmitField("Submit review")
+
+
+def error_links(form: ScoreFormBase) -> list[tuple[str, str, str]]:
+    """``(field id, what, message)`` of each field in error, in page order, for the summary
+    at the top of the form."""
+    names = {f"points_{c.id}": f"{c.title}: points" for c in form.criteria}
+    names |= {f"comment_{c.id}": f"{c.title}: comment" for c in form.criteria}
+    names["overall_comment"] = "Overall comment"
+    return [
+        (form[name].id, what, form[name].errors[0])
+        for name, what in names.items()
+        if form[name].errors
+    ]
 
 
 def score_form_class(criteria: list[Criterion]) -> type[ScoreFormBase]:

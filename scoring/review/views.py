@@ -23,10 +23,17 @@ from scoring.core.numbers import fmt_decimal
 from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import ReviewerAssignment, ReviewStatus, Role
-from scoring.review.forms import ConflictForm, saved_data, score_form_class
+from scoring.review.forms import (
+    ConfirmSubmitForm,
+    ConflictForm,
+    error_links,
+    saved_data,
+    score_form_class,
+)
 from scoring.services.applications import attachments
 from scoring.services.queries import reviewer_worklist
 from scoring.services.reviews import reviews
+from scoring.services.reviews.tally import tally
 from scoring.web import add_error, current_actor, sentence
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -103,11 +110,51 @@ def score(assignment_id: int):
         return _page(assignment, reviews.review_of(assignment), form, status=400)
     except (reviews.StaleReview, StaleDataError):
         return _stale(assignment, Form, form)
+    if form.check.data:
+        return redirect(url_for(".confirm", assignment_id=assignment.id))
     submitted = form.submit.data
     flash("Review submitted. Thank you." if submitted else "Draft saved.", "info")
     return redirect(
         url_for(".home") if submitted else url_for(".score", assignment_id=assignment.id)
     )
+
+
+@bp.route("/a/<int:assignment_id>/confirm", methods=["GET", "POST"])
+@role_required(Role.REVIEWER)
+def confirm(assignment_id: int):
+    """The saved draft's totals before it is submitted and locked (no script needed)."""
+    assignment = reviews.assignment_for(assignment_id, current_actor())
+    review = reviews.review_of(assignment)
+    back = url_for(".score", assignment_id=assignment_id)
+    if review is None or review.status != ReviewStatus.DRAFT:
+        return redirect(back)
+    competition = assignment.application.competition
+    criteria = reviews.rubric_criteria(competition.id)
+    totals = tally(competition, criteria, {s.criterion_id: s.points for s in review.scores})
+    if not totals.complete:
+        flash("Give points for every criterion, then check the totals again.", "error")
+        return redirect(back)
+    form = ConfirmSubmitForm(data={"version": str(review.version)})
+    if form.validate_on_submit():
+        try:
+            reviews.submit_saved(
+                assignment, reviewer=current_actor(), seen_version=int(form.version.data)
+            )
+            db.session.commit()
+        except (InputError, reviews.StaleReview, StaleDataError) as exc:
+            db.session.rollback()
+            flash(
+                "Not submitted: this review changed since you checked it. Check it again."
+                if not isinstance(exc, InputError)
+                else str(exc),
+                "error",
+            )
+            return redirect(back)
+        flash("Review submitted. Thank you.", "info")
+        return redirect(url_for(".home"))
+    return render_template(
+        "review/confirm.html", a=assignment, app=assignment.application, totals=totals, form=form
+    ), (400 if form.is_submitted() else 200)
 
 
 def _field_error(form, exc: InputError) -> None:
@@ -136,9 +183,20 @@ def _page(
         sections=competition.sections,
         locked=review.status != ReviewStatus.DRAFT,
         score=score,
+        totals=tally(competition, criteria, _typed_points(form)),
+        errors=error_links(form),
+        saved=bool(review.scores or review.overall_comment),
         mine=mine or {},
         stale=stale,
     ), status
+
+
+def _typed_points(form) -> dict:
+    """Points as shown in the form (typed, or saved), valid ones only, for the totals."""
+    return {
+        c.id: None if form[f"points_{c.id}"].errors else form[f"points_{c.id}"].data
+        for c in form.criteria
+    }
 
 
 def _stale(assignment, Form, posted):

@@ -18,6 +18,7 @@ from email.message import EmailMessage
 from sqlalchemy import select
 
 from scoring.extensions import db
+from scoring.inputs import one_line
 from scoring.models import MailStatus, OutboxMessage
 from scoring.models._types import utcnow
 from scoring.runtime import app_config
@@ -34,7 +35,10 @@ def queue(to_addr: str, subject: str, body: str, *, dedupe_key: str | None = Non
         )
         if existing is not None:
             return existing
-    message = OutboxMessage(to_addr=to_addr, subject=subject, body=body, dedupe_key=dedupe_key)
+    # A line break in a subject (say, from a competition's title) would make SMTP refuse the mail.
+    message = OutboxMessage(
+        to_addr=to_addr, subject=one_line(subject)[:300], body=body, dedupe_key=dedupe_key
+    )
     db.session.add(message)
     db.session.flush()
     return message

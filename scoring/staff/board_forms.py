@@ -17,6 +17,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from scoring.core.ranking import registry
+from scoring.formatting import words
+from scoring.inputs import sane_date
 from scoring.staff.forms import BaseForm, GetForm, cents, money, plain, points
 
 STATUS_CHOICES = [
@@ -38,7 +40,7 @@ class BoardFilterForm(GetForm):
     run = IntegerField("Run", validators=[Optional(), NumberRange(1, 2**31 - 1)])
     status = SelectField(
         "Status",
-        choices=[("", "any")] + [(s, s.replace("_", " ")) for s in STATUS_CHOICES],
+        choices=[("", "any")] + [(s, words(s)) for s in STATUS_CHOICES],
         default="",
     )
     district = StringField("District code", validators=[Optional(), Length(max=16)])
@@ -128,7 +130,7 @@ class OverrideForm(BaseForm):
     application_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d{1,10}$")])
     status = SelectField(
         "Decision",
-        choices=[(s, s.replace("_", " ")) for s in ("funded", "partially_funded", "waitlisted")],
+        choices=[(s, words(s)) for s in ("funded", "partially_funded", "waitlisted")],
     )
     amount = money("Award ($)", required=True)
     justification = TextAreaField(
@@ -146,8 +148,8 @@ class AuditFilterForm(GetForm):
     action = SelectField("Action", default="")
     competition = SelectField("Competition", default="")
     actor = SelectField("Who", default="")
-    date_from = DateField("From (date)", validators=[Optional()])
-    date_to = DateField("To (date)", validators=[Optional()])
+    date_from = DateField("From (date)", validators=[Optional(), sane_date])
+    date_to = DateField("To (date)", validators=[Optional(), sane_date])
     page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(1, 100000)])
 
 

@@ -8,6 +8,7 @@ from scoring import runtime
 from scoring.auth import role_required
 from scoring.errors import InputError
 from scoring.extensions import db
+from scoring.formatting import money, words
 from scoring.models import RankingRun, Role
 from scoring.services.decisions import decisions
 from scoring.services.ranking import board as boards
@@ -55,9 +56,7 @@ def override_set(run_id: int):
             run, result, boards.overrides_of(run).get(result.application_id), form, 400
         )
     db.session.commit()
-    flash(
-        f"Exception recorded: {override.status.replace('_', ' ')}, ${override.amount:,.2f}.", "info"
-    )
+    flash(f"Exception recorded: {words(override.status)}, {money(override.amount)}.", "info")
     return _board(run)
 
 

@@ -29,8 +29,10 @@ from wtforms.validators import (
 from wtforms.widgets import TextInput
 
 from scoring.core.ranking import registry
-from scoring.formatting import LOCAL_TZ
+from scoring.formatting import LOCAL_TZ, words
+from scoring.inputs import sane_date
 from scoring.models import Aggregation, FundDown, Normalization, Program
+from scoring.money_field import MoneyField
 
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 KEY_MESSAGE = "use letters, digits, dots, dashes or underscores, starting with a letter or digit"
@@ -94,15 +96,12 @@ class Dec:
             raise ValidationError(f"use at most {self.places} decimal places")
 
 
-def money(label: str, required: bool = False, *, positive: bool = False) -> DecimalField:
-    """A dollar amount: whole cents, not negative."""
+def money(label: str, required: bool = False, *, positive: bool = False) -> MoneyField:
+    """A dollar amount as people type it (``$2,000,000.00``, ``2,000,000``, ``2000000``): whole
+    cents, not negative."""
     first = InputRequired(message="enter an amount") if required else Optional()
-    return DecimalField(
-        label,
-        places=2,
-        widget=TextInput(),
-        validators=[first, Dec(0, MAX_MONEY, 2, above_low=positive)],
-        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    return MoneyField(
+        label, validators=[first, Dec(0, MAX_MONEY, 2, above_low=positive)], strict=False
     )
 
 
@@ -194,7 +193,7 @@ class PolicyFields(BaseForm):
     max_award = money("Largest award, caps each request ($)", positive=True)
     aggregation = SelectField(
         "Combine review scores by",
-        choices=[(a.value, a.value) for a in Aggregation],
+        choices=[(a.value, words(a.value)) for a in Aggregation],
         default=Aggregation.MEAN.value,
     )
     normalization = SelectField(
@@ -298,10 +297,10 @@ class CompetitionForm(PolicyFields):
     description = TextAreaField("Description", validators=[Optional(), Length(max=20000)])
     eligibility = TextAreaField("Eligibility", validators=[Optional(), Length(max=20000)])
     opens_at = DateTimeLocalField(
-        "Opens (Connecticut time)", format="%Y-%m-%dT%H:%M", validators=[Optional()]
+        "Opens (Connecticut time)", format="%Y-%m-%dT%H:%M", validators=[Optional(), sane_date]
     )
     closes_at = DateTimeLocalField(
-        "Closes (Connecticut time)", format="%Y-%m-%dT%H:%M", validators=[Optional()]
+        "Closes (Connecticut time)", format="%Y-%m-%dT%H:%M", validators=[Optional(), sane_date]
     )
     review_due_at = DateTimeLocalField(
         "Reviews due (Connecticut time)", format="%Y-%m-%dT%H:%M", validators=[Optional()]

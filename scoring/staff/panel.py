@@ -83,6 +83,7 @@ def board(cid: int):
     return render_template(
         "staff/panel/board.html",
         board=progress.board(competition),
+        leniency=reviewer_stats.by_reviewer(reviewer_stats.compute(competition)),
         competition=competition,
         remind=ConfirmForm(),
     )
@@ -275,14 +276,12 @@ def stats(cid: int):
     """Reviewer leniency and inter-rater reliability, as tables and charts."""
     competition = db.get_or_404(Competition, cid)
     data = reviewer_stats.compute(competition)
-    charts = {
-        size: (reviewer_stats.leniency_chart(data, size), reviewer_stats.alpha_chart(data, size))
-        for size in reviewer_stats.LAYOUTS
-    }
     return render_template(
         "staff/panel/stats.html",
         s=data,
         competition=competition,
-        charts=charts,
+        leniency=reviewer_stats.leniency_chart(data),
+        alpha={size: reviewer_stats.alpha_chart(data, size) for size in reviewer_stats.LAYOUTS},
         margin=reviewer_stats.LENIENCY_MARGIN,
+        min_reviews=reviewer_stats.MIN_REVIEWS,
     )

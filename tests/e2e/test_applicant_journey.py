@@ -138,7 +138,7 @@ def test_from_invitation_to_a_published_decision(
     applicant.fill("#password", "short")
     applicant.fill("#confirm", "short")
     applicant.click("form button[type=submit]")
-    expect(applicant.locator(".field-error")).to_contain_text("Use 8 to 256 characters.")
+    expect(applicant.locator(".field-error")).to_contain_text("Use 12 to 256 characters.")
     applicant.fill("#password", NEW_PASSWORD)
     applicant.fill("#confirm", NEW_PASSWORD)
     shot(applicant, "02-set-password-desktop")

@@ -8,6 +8,7 @@ Screenshots go to ``$REVIEW_SHOTS`` (default: the test's tmp dir).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -83,13 +84,22 @@ def test_assign_declare_score_submit_and_conflict_in_the_browser(
     assert page.get_by_role("status").inner_text() == "Draft saved."
     assert page.locator(f'input[name="points_{c[0]}"]').input_value() == "8"
     page.locator(f'input[name="points_{c[1]}"]').fill("2.5")
-    page.get_by_role("button", name="Submit review").click()  # one criterion still empty
+    # the running totals follow the typing (static/score.js): 8 + 2.5 of 30, 2 of 3 scored
+    assert page.locator('[data-total="all"]').inner_text() == "10.5"
+    assert page.locator("span[data-scored='']").inner_text() == "2"
+    page.get_by_role("button", name="Check totals and submit").click()  # one still empty
     assert "Enter points for this criterion to submit" in page.content()
+    page.get_by_role("link", name="Enter points for this criterion to submit").first.click()
+    assert page.evaluate("location.hash") == f"#points_{c[2]}"
     page.screenshot(path=str(shots / "journey-2-missing.png"), full_page=True)
     page.locator(f'input[name="points_{c[2]}"]').fill("12")
     page.get_by_label("Overall comment").fill("A solid plan.")
+    page.get_by_role("button", name="Check totals and submit").click()
+    # (the browser keeps the #fragment of the error link across the redirect)
+    page.wait_for_url(re.compile(rf"{re.escape(base)}/review/a/{first_id}/confirm(#.*)?$"))
+    assert "22.5 of 30" in page.content() and "75.00" in page.content()
     page.get_by_role("button", name="Submit review").click()
-    page.wait_for_url(base + "/review/")
+    page.wait_for_url(re.compile(rf"{re.escape(base)}/review/(#.*)?$"))
     assert "Review submitted" in page.content()
     page.screenshot(path=str(shots / "journey-3-submitted.png"), full_page=True)
     with live_app.app_context():
@@ -268,7 +278,9 @@ def test_two_tabs_the_later_save_gets_the_conflict_page_and_loses_nothing(
         assert (float(score.points), score.comment) == (9.0, "Written in the second tab")
     for name in (f"points_{c[1]}", f"points_{c[2]}"):
         tab_b.locator(f'input[name="{name}"]').fill("4")
+    tab_b.get_by_role("button", name="Check totals and submit").click()
     tab_b.get_by_role("button", name="Submit review").click()
+    tab_b.wait_for_url(f"{live_server}/review/")
     tab_b.goto(url)
     assert "locked" in tab_b.content() and tab_b.locator('input[name^="points_"]').count() == 0
     tab_b.screenshot(path=str(shots / "review-locked-desktop.png"), full_page=True)

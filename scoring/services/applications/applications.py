@@ -28,10 +28,8 @@ from scoring.formatting import local_dt
 from scoring.models import (
     Application,
     ApplicationStatus,
-    AssignmentStatus,
     Competition,
     OutboxMessage,
-    ReviewerAssignment,
     Role,
     School,
     User,
@@ -106,22 +104,16 @@ def get_for_applicant(application_id: int, user: User) -> Application:
 
 
 def can_view(user: User, application: Application) -> bool:
-    """Who may see an application and its files: its district, staff, and assigned reviewers."""
+    """Who may see an application and its files through the district's routes (``/apply``):
+    its district and staff. Reviewers never do: they read what is assigned to them through
+    ``/review``, which keeps a blind review blind (no school name, file name or metadata)."""
     if not getattr(user, "is_authenticated", False):
         return False
     if user.role in (Role.STAFF, Role.ADMIN):
         return True
     if user.role == Role.APPLICANT:
         return user.district_id is not None and application.school.district_id == user.district_id
-    assignment = db.session.scalar(
-        select(ReviewerAssignment).where(
-            ReviewerAssignment.application_id == application.id,
-            ReviewerAssignment.reviewer_id == user.id,
-            ReviewerAssignment.status == AssignmentStatus.ASSIGNED,
-            ReviewerAssignment.no_conflict_declared_at.is_not(None),
-        )
-    )
-    return assignment is not None
+    return False
 
 
 def is_editable(application: Application, now: datetime) -> bool:

@@ -46,11 +46,22 @@ def size_limit() -> int:
     return int(app_config().get("MAX_CONTENT_LENGTH") or 20 * 1024 * 1024)
 
 
-def display_name(raw: str | None) -> str:
+def clean_name(raw: str | None) -> str:
     """The last path component, without control characters, at most 255 characters."""
     name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().lstrip(".")
-    return (name or "attachment.pdf")[-255:]
+    return (
+        "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().lstrip(".")[-255:]
+    )
+
+
+def display_name(raw: str | None) -> str:
+    """An attachment's name as shown and served: :func:`clean_name`, always ending in .pdf."""
+    name = clean_name(raw)
+    stem, dot, suffix = name.rpartition(".")
+    if dot and suffix.lower() == "pdf":
+        name = stem.strip()
+    # Stored and served as .pdf only: a PDF/HTML polyglot named .html never keeps that name.
+    return ((name or "attachment")[-251:]).strip() + ".pdf"
 
 
 NOT_PDF = (
@@ -59,6 +70,27 @@ NOT_PDF = (
 CUT_OFF = (
     "This PDF is incomplete (it may have been cut off). Save it again and upload the new copy."
 )
+ACTIVE = (
+    "This PDF holds active content ({what}), which is not accepted. Print it to a new PDF "
+    "(File, Print, Save as PDF) and upload that copy."
+)
+#: Keys and action types that make a PDF run something, open something or carry other files.
+_ACTIVE_KEYS = {
+    "/JS": "JavaScript",
+    "/JavaScript": "JavaScript",
+    "/EmbeddedFile": "embedded files",
+    "/EmbeddedFiles": "embedded files",
+    "/RichMedia": "embedded media",
+    "/XFA": "an XFA form",
+}
+_ACTIVE_ACTIONS = {
+    "/JavaScript": "JavaScript",
+    "/Launch": "a launch action",
+    "/SubmitForm": "a form submission",
+    "/ImportData": "a data import",
+    "/GoToE": "embedded files",
+}
+_MAX_OBJECTS = 200_000
 LOCKED = "This PDF is password-protected; reviewers could not open it. Upload an unprotected copy."
 DAMAGED = "This PDF cannot be read; it may be damaged. Save it again and upload the new copy."
 
@@ -84,6 +116,46 @@ def check_pdf(data: bytes) -> None:
         raise InputError(DAMAGED, "file") from exc
     if pages < 1:
         raise InputError("This PDF has no pages.", "file")
+    what = active_content(reader)
+    if what:
+        raise InputError(ACTIVE.format(what=what), "file")
+
+
+def active_content(reader: PdfReader) -> str | None:
+    """What active content the PDF holds (JavaScript, launch actions, embedded files), or None.
+
+    Walks every object reachable from the trailer through pypdf, which decodes escaped names
+    (``/J#61vaScript``) and object streams, so hiding a key from a byte search does not help.
+    """
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    seen: set[tuple[int, int]] = set()
+    todo: list = [reader.trailer]
+    visited = 0
+    while todo:
+        node = todo.pop()
+        visited += 1
+        if visited > _MAX_OBJECTS:
+            return "too many objects to check"
+        if isinstance(node, IndirectObject):
+            key = (node.idnum, node.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+            try:
+                node = node.get_object()
+            except Exception:  # a dangling reference is not active content
+                continue
+        if isinstance(node, DictionaryObject):
+            for name, value in node.items():
+                if name in _ACTIVE_KEYS:
+                    return _ACTIVE_KEYS[name]
+                if name == "/S" and str(value) in _ACTIVE_ACTIONS:
+                    return _ACTIVE_ACTIONS[str(value)]
+                todo.append(value)
+        elif isinstance(node, ArrayObject):
+            todo.extend(node)
+    return None
 
 
 def read_limited(stream: BinaryIO) -> bytes:

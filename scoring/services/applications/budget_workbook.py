@@ -34,6 +34,15 @@ MAX_ROWS = 200
 MAX_UNPACKED = 20 * 1024 * 1024
 MAX_ENTRIES = 200
 MAX_PROBLEMS = 25
+#: Counted in the XML before openpyxl opens the workbook (openpyxl reads every shared string):
+#: a 42 KB file of a million one-letter strings held a web worker for 30 s (issue 12).
+MAX_SHARED_STRINGS = 10_000
+MAX_SHEET_ROWS = 2_000
+MAX_CELLS = 50_000
+TOO_BIG = (
+    "This workbook holds too much ({what}); the budget template needs far less. "
+    "Download the template again and copy only the budget into it."
+)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 NOT_XLSX = "This file is not an Excel workbook (.xlsx). Download the template and fill that in."
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -166,6 +175,34 @@ def _check_archive(data: bytes) -> None:
                 "use the template with only the budget in it."
             ]
         )
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for name in sorted(names):
+            if name == "xl/sharedStrings.xml":
+                _count(zf, name, {"si": (MAX_SHARED_STRINGS, "text strings")})
+            elif name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                _count(zf, name, {"row": (MAX_SHEET_ROWS, "rows"), "c": (MAX_CELLS, "cells")})
+
+
+def _count(zf: zipfile.ZipFile, name: str, limits: dict[str, tuple[int, str]]) -> None:
+    """Stream ``name`` (defusedxml) and stop at the first element count over its limit."""
+    from defusedxml.ElementTree import ParseError, iterparse
+
+    counts = dict.fromkeys(limits, 0)
+    try:
+        with zf.open(name) as part:
+            for _, element in iterparse(part, events=("end",)):
+                tag = element.tag.rpartition("}")[2]
+                if tag in counts:
+                    counts[tag] += 1
+                    limit, what = limits[tag]
+                    if counts[tag] > limit:
+                        raise WorkbookError([TOO_BIG.format(what=f"more than {limit:,} {what}")])
+                    if tag != "c":
+                        element.clear()
+    except (ParseError, ValueError, OSError, zipfile.BadZipFile) as exc:
+        raise WorkbookError(
+            ["This workbook cannot be read; it may be damaged. Save it again as .xlsx."]
+        ) from exc
 
 
 def parse(stream: BinaryIO, competition: Competition, max_bytes: int) -> ParsedBudget:

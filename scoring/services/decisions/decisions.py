@@ -10,8 +10,9 @@ Rules decided here:
   request; ``waitlisted`` means 0. The effective awards may not exceed the run's total funds.
   An override is an exception: shown as one on the board, in exports, mails and the public page.
 * **Four eyes.** The slate is prepared (submitted for approval) by one staff member and approved
-  by another who has ``can_approve``; the preparer cannot approve, nor can anyone who made an
-  override in the run (they would be approving their own decision).
+  by another who has ``can_approve``; nobody who prepared the list or created, changed or
+  removed any exception in the run may approve it (read from the audit trail, so a colleague
+  re-saving an exception does not hide its first author).
 * **Publication** needs an approved slate; it pins the public award list to that run and queues
   one decision mail per application with ``dedupe_key = "award:<slate>:<application>"``, so a
   retried or repeated publish queues nothing twice. The caller sends the returned message ids
@@ -33,6 +34,7 @@ from scoring.extensions import db
 from scoring.formatting import money
 from scoring.models import (
     Application,
+    AuditEvent,
     AwardOverride,
     AwardSlate,
     Competition,
@@ -304,16 +306,42 @@ def withdraw_slate(slate: AwardSlate, *, actor: User) -> None:
     )
 
 
+#: Audit actions that make someone a party to a run's decisions (four eyes, issue 12).
+_PARTY_ACTIONS = ("award.override", "award.override_remove", "slate.prepare")
+
+
+def decision_parties(run: RankingRun) -> dict[int, str]:
+    """Everyone who prepared the run's award list or created, changed or removed any exception
+    in it, ever (from the audit trail, so a later re-save by someone else hides nobody):
+    user id -> what they did."""
+    events = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.competition_id == run.competition_id,
+            AuditEvent.action.in_(_PARTY_ACTIONS),
+            AuditEvent.actor_id.is_not(None),
+        )
+    )
+    parties: dict[int, str] = {}
+    for event in events:
+        runs = {(event.before or {}).get("run"), (event.after or {}).get("run")}
+        if run.id in runs:
+            parties.setdefault(event.actor_id, event.action)
+    for override in overrides_of(run).values():
+        parties.setdefault(override.decided_by_id, "award.override")
+    return parties
+
+
 def approval_refusal(slate: AwardSlate, actor: User) -> str | None:
     """Why ``actor`` may not approve this slate, or ``None`` if they may."""
-    if actor.id == slate.prepared_by_id:
+    parties = decision_parties(slate.run)
+    if actor.id == slate.prepared_by_id or parties.get(actor.id) == "slate.prepare":
         return (
             "You prepared this award list, so you cannot approve it: a second staff member "
             "with approval rights must approve it."
         )
     if not actor.can_approve:
         return "You do not have approval rights. Ask a staff member who can approve."
-    if any(o.decided_by_id == actor.id for o in overrides_of(slate.run).values()):
+    if actor.id in parties:
         return (
             "You made an exception (override) in this award list, so you cannot approve it: "
             "another staff member with approval rights must approve it."

@@ -32,6 +32,7 @@ from scoring.models import (
     School,
 )
 from scoring.services.queries import official_run
+from scoring.services.reviews import reviewer_stats
 
 OVERRIDE_STATUSES = ("funded", "partially_funded", "waitlisted")
 ZERO = Decimal("0.00")
@@ -234,16 +235,9 @@ def distribution_chart(view: Board):
 
 
 def leniency_chart(run: RankingRun):
-    """Reviewer leniency from the run's stored statistics (each reviewer's n and mean raw
-    score over their counted reviews, and the mean of all counted reviews)."""
-    stats = run.stats or {}
-    reviewers = [
-        charts.ReviewerLeniency(str(name), int(st.get("n") or 0), float(st["mean"]))
-        for name, st in (stats.get("reviewers") or {}).items()
-        if st.get("mean") is not None
-    ]
-    reviewers.sort(key=lambda r: (-r.mean, r.reviewer))
-    return charts.reviewer_leniency(reviewers, stats.get("mean"))
+    """Reviewer leniency as the statistics page shows it (``reviewer_stats``, the one place it is
+    judged), over the competition's counted reviews."""
+    return reviewer_stats.leniency_chart(reviewer_stats.compute(run.competition))
 
 
 def override_defaults(result: RankingResult, override: AwardOverride | None) -> dict[str, Any]:

@@ -2,7 +2,11 @@
 
 Counted reviews (docs/ranking.md §1) only: submitted, by a reviewer with an active assignment (not a
 declared conflict, not removed). The math is in :mod:`scoring.core.reliability` (pure); this module
-reads the reviews and lays out the two inline SVG charts (drawn by the app, no script).
+reads the reviews and lays out the inline SVG charts (drawn by the app, no script).
+
+This is the one place leniency is judged: the statistics page, the panel board and the ranking
+board all read :func:`compute` (offset against colleagues on the same applications; below
+``MIN_REVIEWS`` counted reviews a reviewer is "too few reviews to judge").
 """
 
 from __future__ import annotations
@@ -10,6 +14,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from markupsafe import Markup
+
+from scoring import charts
 from scoring.core import reliability
 from scoring.extensions import db
 from scoring.models import (
@@ -22,6 +29,9 @@ from scoring.services.reviews.reviews import review_score, rubric_criteria
 
 #: Offsets (0-100 scale) at or beyond which a reviewer is labelled lenient or strict.
 LENIENCY_MARGIN = 5.0
+#: Fewer counted reviews than this and a reviewer's leniency is not judged.
+MIN_REVIEWS = charts.MIN_REVIEWS
+TOO_FEW = charts.TOO_FEW
 
 
 @dataclass(frozen=True)
@@ -43,11 +53,24 @@ class ReviewerStat:
     stat: reliability.Leniency
 
     @property
+    def judged(self) -> bool:
+        """Enough counted reviews, and some shared with colleagues, to say anything."""
+        return self.stat.n >= MIN_REVIEWS and self.stat.offset is not None
+
+    @property
+    def offset(self) -> float | None:
+        """The offset against the panel when judged, else ``None``."""
+        return self.stat.offset if self.judged else None
+
+    @property
     def label(self) -> str:
-        """``lenient``, ``strict``, ``in line`` or ``not comparable yet`` from the offset."""
+        """``lenient``, ``strict``, ``in line``, ``too few reviews to judge`` or ``nothing shared
+        with colleagues yet``."""
         offset = self.stat.offset
+        if self.stat.n < MIN_REVIEWS:
+            return TOO_FEW
         if offset is None:
-            return "not comparable yet"
+            return "nothing shared with colleagues yet"
         if offset >= LENIENCY_MARGIN:
             return "lenient"
         if offset <= -LENIENCY_MARGIN:
@@ -113,14 +136,22 @@ def compute(competition: Competition) -> Stats:
     values = [s for _, _, s in overall]
     mean = math.fsum(values) / len(values) if values else None
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values)) if values else None
-    ordered = sorted(lenient.values(), key=lambda s: (-(s.offset or 0.0), people[s.reviewer].name))
-    return Stats(
-        competition,
-        len(values),
-        mean,
-        sd,
-        [ReviewerStat(people[s.reviewer], s) for s in ordered],
-        rows,
+    items = [ReviewerStat(people[s.reviewer], s) for s in lenient.values()]
+    items.sort(key=lambda i: (not i.judged, -(i.offset or 0.0), i.reviewer.name))
+    return Stats(competition, len(values), mean, sd, items, rows)
+
+
+def by_reviewer(stats: Stats) -> dict[int, ReviewerStat]:
+    """The reviewers' leniency keyed by user id (for the panel board's reviewer table)."""
+    return {item.reviewer.id: item for item in stats.reviewers}
+
+
+def leniency_chart(stats: Stats) -> Markup:
+    """The leniency chart (wide and narrow drawings; CSS shows one): a bar per reviewer from the
+    panel to their offset, words instead of a bar when there are too few reviews to judge."""
+    rows = [charts.ReviewerLeniency(i.reviewer.name, i.stat.n, i.offset) for i in stats.reviewers]
+    return charts.reviewer_leniency(rows, css="wide") + charts.reviewer_leniency(
+        rows, width=380, css="narrow"
     )
 
 
@@ -143,41 +174,6 @@ def _x(value: float, lo: float, hi: float, layout: dict) -> float:
 
 def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def leniency_chart(stats: Stats, size: str = "wide") -> dict:
-    """Dots at each reviewer's mean with ±1 SD whiskers on the 0-100 scale, and the panel mean."""
-    lay = LAYOUTS[size]
-    rows = []
-    for i, item in enumerate(stats.reviewers):
-        s, y = item.stat, TOP + i * ROW + ROW / 2
-        rows.append(
-            {
-                "name": _short(item.reviewer.name, lay["chars"]),
-                "full": item.reviewer.name,
-                "y": y,
-                "cx": _x(s.mean, 0, 100, lay),
-                "x1": _x(s.mean - s.sd, 0, 100, lay),
-                "x2": _x(s.mean + s.sd, 0, 100, lay),
-                "label": item.label,
-                "mean": s.mean,
-                "sd": s.sd,
-            }
-        )
-    height = TOP + max(1, len(rows)) * ROW + 24
-    ticks = [{"x": _x(t, 0, 100, lay), "v": t} for t in range(0, 101, 20 if size == "wide" else 25)]
-    panel = _x(stats.panel_mean, 0, 100, lay) if stats.panel_mean is not None else None
-    return {
-        "id": size,
-        "w": lay["w"],
-        "h": height,
-        "rows": rows,
-        "ticks": ticks,
-        "panel": panel,
-        "left": lay["left"],
-        "top": TOP,
-        "bottom": height - 24,
-    }
 
 
 def alpha_chart(stats: Stats, size: str = "wide") -> dict:

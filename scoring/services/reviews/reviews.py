@@ -230,6 +230,23 @@ def record_review(
     return review
 
 
+def submit_saved(assignment: ReviewerAssignment, *, reviewer: User, seen_version: int) -> Review:
+    """Submit the saved draft as it stands (after the reviewer checked its totals on the
+    confirmation page); same rules as :func:`record_review` with ``submit``."""
+    review = review_of(assignment)
+    if review is None:
+        raise Conflict("Declare that you have no conflict of interest before scoring.")
+    return record_review(
+        assignment,
+        reviewer=reviewer,
+        points={s.criterion_id: s.points for s in review.scores},
+        comments={s.criterion_id: s.comment for s in review.scores},
+        overall_comment=review.overall_comment,
+        seen_version=seen_version,
+        submit=True,
+    )
+
+
 def _store_scores(review: Review, criteria: list[Criterion], points, comments) -> None:
     existing = {s.criterion_id: s for s in review.scores}
     for c in criteria:
