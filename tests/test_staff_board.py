@@ -129,7 +129,7 @@ def test_board_shows_the_funding_order_running_total_and_the_funding_line(app, s
         ("flag=discrepancy", ["T-002", "LINE"]),
         ("flag=tie", ["T-002", "LINE", "T-004"]),
         (
-            "status=bogus&district=%00&flag=nope&run=abc",
+            f"status=bogus&district={'9' * 40}&flag=nope&run=abc",
             ["T-001", "T-003", "T-002", "LINE", "T-007", "T-004", "T-005", "T-008", "T-006"],
         ),
     ],
@@ -138,6 +138,12 @@ def test_board_filters(staff, world, query, refs):
     page = staff.get(f"/staff/competitions/{world.competition_id}/board?{query}")
     assert page.status_code == 200
     assert _board_rows(page.get_data(as_text=True)) == refs
+
+
+def test_a_nul_in_a_board_filter_is_refused_with_a_message(staff, world):
+    page = staff.get(f"/staff/competitions/{world.competition_id}/board?district=%00")
+    assert page.status_code == 400
+    assert "Remove the invisible control characters" in page.get_data(as_text=True)
 
 
 def test_each_row_opens_its_explanation(app, staff, world):
