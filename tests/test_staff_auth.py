@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from scoring.extensions import db
-from scoring.models import Application, Criterion, Priority, RubricSection
+from scoring.models import Application, Criterion, ExportJob, Priority, RankingRun, RubricSection
+from scoring.services import mail
+from scoring.services.exports import jobs
 from tests.conftest import csrf_token_from
 from tests.staff_world import APPLICANT, APPROVER, PREPARER, REVIEWER, build, login
 
@@ -18,12 +20,14 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 @pytest.fixture
 def world(app):
-    return build(app)
+    world = build(app)
+    _values(app, world)  # the export file and the outbox message exist before any test counts rows
+    return world
 
 
 def _values(app, world) -> dict:
     with app.app_context():
-        return {
+        values = {
             "competition_id": world.competition_id,
             "run_id": world.run_id,
             "section_id": db.session.scalar(select(RubricSection.id)),
@@ -34,7 +38,21 @@ def _values(app, world) -> dict:
             ),
             "ref": "T-002",
             "kind": "csv",
+            "job_id": _export_job(world.run_id),
+            "message_id": mail.queue("someone@example.org", "Hello", "Text", dedupe_key="auth").id,
         }
+        db.session.commit()
+        return values
+
+
+def _export_job(run_id: int) -> int:
+    """A finished export file of the run (made once per test)."""
+    job = db.session.scalar(select(ExportJob).order_by(ExportJob.id))
+    if job is None:
+        job = jobs.request(db.session.get(RankingRun, run_id), "awards", "csv")
+        jobs.build(job.id)
+        db.session.commit()
+    return job.id
 
 
 def _staff_routes(app, world):

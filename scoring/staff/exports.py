@@ -102,10 +102,10 @@ def export_scores(run_id: int, kind: str):
 @role_required(Role.STAFF)
 def prepare_export(run_id: int):
     """Ask the worker for a file of the run; the downloads page shows its progress."""
+    run = jobs.done_run(run_id)  # an unknown run is a 404 whatever the form says
     kind, fmt = request.form.get("kind", ""), request.form.get("fmt", "")
     if fmt not in jobs.FORMATS.get(kind, ()):
         abort(400, description="Choose one of the listed files.")
-    run = jobs.done_run(run_id)
     comments = request.form.get("comments") == "y"
     job = jobs.request(run, kind, fmt, comments=comments, actor=current_actor())
     db.session.commit()
