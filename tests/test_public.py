@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from scoring.extensions import db
 from scoring.models import Application, Competition, RankingRun, User
-from scoring.services.decisions import decisions
+from scoring.services.decisions import decisions, publication
 from tests.staff_world import APPROVER, PREPARER, build, rank_now, text_of
 
 
@@ -33,7 +33,7 @@ def _decide_and_publish(app, run_id: int, override: tuple | None = None) -> None
             )
         slate = decisions.prepare_slate(run, actor=preparer)
         decisions.approve_slate(slate, actor=approver)
-        decisions.publish_run(run, actor=approver, public_url="http://localhost/public/awards/x")
+        publication.publish_run(run, actor=approver, public_url="http://localhost/public/awards/x")
         db.session.commit()
 
 

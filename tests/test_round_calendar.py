@@ -26,7 +26,7 @@ from scoring.models import (
 )
 from scoring.services import ranking
 from scoring.services.competitions.phases import phase_of
-from scoring.services.decisions import decisions
+from scoring.services.decisions import publication
 from tests import apply_helpers as h
 from tests.staff_world import APPROVER2, PREPARER, build, login, post, text_of
 
@@ -318,6 +318,6 @@ def test_approval_and_publication_wait_for_the_close(app):
         run = slate.run
         actor = db.session.scalar(select(User).where(User.email == APPROVER2))
         with pytest.raises(Conflict, match="publication is possible only after the close"):
-            decisions.publish_run(run, actor=actor, public_url="http://x.example")
+            publication.publish_run(run, actor=actor, public_url="http://x.example")
         db.session.rollback()
         assert db.session.scalar(select(AwardSlate)).status == SlateStatus.APPROVED

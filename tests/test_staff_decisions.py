@@ -24,7 +24,7 @@ from scoring.models import (
     SlateStatus,
 )
 from scoring.services import ranking
-from scoring.services.decisions import decisions
+from scoring.services.decisions import publication
 from scoring.services.ranking import board as boards
 from tests.staff_world import (
     APPROVER,
@@ -359,7 +359,7 @@ def test_publish_notifies_every_applicant_once(any_app):
         }
         ids = [m.id for m in messages]
         # a retried publish (the same call again) queues nothing new and returns the same mails
-        again = decisions.publish_run(
+        again = publication.publish_run(
             db.session.get(RankingRun, world.run_id),
             actor=slate.approved_by,
             public_url="http://x/",

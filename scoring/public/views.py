@@ -11,7 +11,7 @@ from scoring.errors import NotFound
 from scoring.extensions import db
 from scoring.models import Competition
 from scoring.services import calendar
-from scoring.services.decisions import decisions
+from scoring.services.decisions import publication
 from scoring.services.ranking import board as boards
 from scoring.services.ranking.reasons import cap_words, why_not_funded
 
@@ -21,14 +21,14 @@ bp = Blueprint("public", __name__, url_prefix="/public")
 @bp.route("/")
 def index():
     """Every competition with a published award list."""
-    return render_template("public/index.html", published=decisions.published_competitions())
+    return render_template("public/index.html", published=publication.published_competitions())
 
 
 @bp.route("/awards/<slug>")
 def awards(slug: str):
     """The award list as published: pinned to the approved run, exceptions shown as such."""
     competition = db.session.scalar(select(Competition).where(Competition.slug == slug[:80]))
-    slate = decisions.published_slate(competition) if competition else None
+    slate = publication.published_slate(competition) if competition else None
     if slate is None:
         raise NotFound("No award list has been published for this competition.")
     view = boards.board(slate.run)

@@ -20,6 +20,7 @@ from scoring.models import (
 )
 from scoring.services.competitions import competitions as svc
 from scoring.services.competitions import rubric_builder
+from scoring.services.competitions.policy import core_rubric
 from scoring.staff.forms import CompetitionForm, ConfirmForm
 from scoring.staff.rubric_forms import (
     CriterionForm,
@@ -107,7 +108,7 @@ def competition(competition_id: int):
         slates=slates,
         n_apps=n_apps,
         frozen=svc.rubric_frozen_reason(competition),
-        rubric=svc.core_rubric(competition.sections),
+        rubric=core_rubric(competition.sections),
     )
 
 
@@ -155,7 +156,7 @@ def rubric(competition_id: int):
         c=competition,
         form=form,
         frozen=svc.rubric_frozen_reason(competition),
-        rubric=svc.core_rubric(competition.sections),
+        rubric=core_rubric(competition.sections),
         confirm=ConfirmForm(),
     )
 

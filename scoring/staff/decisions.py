@@ -10,7 +10,7 @@ from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.formatting import money, words
 from scoring.models import RankingRun, Role
-from scoring.services.decisions import decisions
+from scoring.services.decisions import decisions, publication
 from scoring.services.ranking import board as boards
 from scoring.staff.board import _explanation_page
 from scoring.staff.board_forms import OverrideForm
@@ -118,7 +118,7 @@ def slate_publish(run_id: int):
     run = db.get_or_404(RankingRun, run_id)
     _confirmed()
     public_url = runtime.public_url("public.awards", slug=run.competition.slug)
-    published = decisions.publish_run(run, actor=current_actor(), public_url=public_url)
+    published = publication.publish_run(run, actor=current_actor(), public_url=public_url)
     db.session.commit()
     send_after_commit(published.message_ids)  # a sent one is never resent
     flash(

@@ -68,7 +68,7 @@ def _publish_decision(app, world, application_id: int) -> None:
     from scoring import clock
     from scoring.services import ranking
     from scoring.services.applications import screening
-    from scoring.services.decisions import decisions
+    from scoring.services.decisions import decisions, publication
 
     with app.app_context():
         staff = db.session.scalar(select(User).where(User.email == world.emails["staff"]))
@@ -107,7 +107,7 @@ def _publish_decision(app, world, application_id: int) -> None:
             db.session.commit()
             decisions.approve_slate(slate, actor=approver)
             db.session.commit()
-            decisions.publish_run(run, actor=staff, public_url="http://127.0.0.1/public")
+            publication.publish_run(run, actor=staff, public_url="http://127.0.0.1/public")
             db.session.commit()
 
 

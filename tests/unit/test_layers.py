@@ -63,3 +63,17 @@ def test_the_checker_catches_web_imports(source):
 )
 def test_the_checker_allows_the_rest(source):
     assert web_imports(source) == []
+
+
+#: docs/architecture.md: one obvious place for each concept, and no module a newcomer must scroll.
+MAX_MODULE_LINES = 400
+MODULES = sorted([*(ROOT / "scoring").rglob("*.py"), *(ROOT / "workers").rglob("*.py")])
+
+
+def test_no_module_is_over_400_lines():
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in MODULES
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}

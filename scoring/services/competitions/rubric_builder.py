@@ -27,13 +27,11 @@ from scoring.services.competitions.competitions import (
     check_unique,
     ensure_rubric_editable,
     jsonable,
-    policy_from,
     policy_values,
-    rubric_layout,
-    rubric_of_layout,
     snapshot,
     update_audited,
 )
+from scoring.services.competitions.policy import policy_from, rubric_layout, rubric_of_layout
 
 # --------------------------------------------------------------------------- rubric builder
 

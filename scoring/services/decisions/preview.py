@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from scoring.extensions import db
 from scoring.models import Application, RankingResult, RankingRun
-from scoring.services.decisions.decisions import recipient
+from scoring.services.decisions.publication import recipient
 from scoring.services.ranking import board as boards
 
 

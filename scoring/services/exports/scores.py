@@ -26,7 +26,7 @@ from scoring.models import (
     User,
 )
 from scoring.services import audit
-from scoring.services.competitions.competitions import core_rubric
+from scoring.services.competitions.policy import core_rubric
 from scoring.services.exports.writers import Column
 from scoring.services.queries import review_is_counted
 

@@ -103,7 +103,7 @@ WHAT_IF_KNOBS = (
 def what_if(competition: Competition, overrides: Mapping[str, Any]) -> WhatIf:
     """Rank the committed data in-process with policy ``overrides`` and compare with the current
     run. Nothing is written. ``InputError`` names the knob at fault."""
-    from scoring.services.competitions.competitions import policy_error
+    from scoring.services.competitions.policy import policy_error
 
     unknown = sorted(set(overrides) - set(WHAT_IF_KNOBS))
     if unknown:
