@@ -13,6 +13,7 @@ from scoring.auth import role_required
 from scoring.errors import Conflict, InputError
 from scoring.extensions import db
 from scoring.models import Application, ApplicationStatus, Competition, Role
+from scoring.services import access
 from scoring.services.applications import applications, screening
 from scoring.staff.forms import to_local_naive, to_utc
 from scoring.web import add_error, current_actor, send_after_commit
@@ -65,7 +66,7 @@ def confirm_as_claimed():
 @role_required(Role.STAFF)
 def screen(app_id: int):
     """Screen one application: eligible or not, its tier, each priority confirmed or refused."""
-    application = db.get_or_404(Application, app_id)
+    application = access.get(current_actor(), Application, app_id)
     form = build_screen_form(application)
     if request.method == "POST":
         screening.require_submitted(application)
@@ -103,7 +104,7 @@ def screen(app_id: int):
 @role_required(Role.STAFF)
 def extend(app_id: int):
     """Give one draft a documented, audited extension of its window."""
-    application = db.get_or_404(Application, app_id)
+    application = access.get(current_actor(), Application, app_id)
     form = ExtensionForm(
         data={
             "until": to_local_naive(application.extended_until),

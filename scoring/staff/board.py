@@ -14,6 +14,7 @@ from scoring.core.ranking.stability import TOSS_UP
 from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import Competition, RankingRun, Role, RunStatus
+from scoring.services import access
 from scoring.services.competitions.phases import official_refusal
 from scoring.services.decisions import decisions
 from scoring.services.ranking import board as boards
@@ -55,7 +56,7 @@ def run_progress(run_id: int):
     from scoring.services import recovery
     from scoring.services.ranking import lifecycle
 
-    run = db.get_or_404(RankingRun, run_id)
+    run = access.get(current_actor(), RankingRun, run_id)
     if run.status == RunStatus.DONE:
         return redirect(url_for(".board", competition_id=run.competition_id, run=run.id))
     active = run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
@@ -128,7 +129,7 @@ def board(competition_id: int):
 @role_required(Role.STAFF)
 def explanation(run_id: int, ref: str):
     """How one application got its scores, rank, status and award, and staff's decision."""
-    run = db.get_or_404(RankingRun, run_id)
+    run = access.get(current_actor(), RankingRun, run_id)
     result = boards.result_for(run, ref)
     override = boards.overrides_of(run).get(result.application_id)
     form = OverrideForm(data=boards.override_defaults(result, override))
@@ -158,7 +159,7 @@ def _explanation_page(run, result, override, form, status: int = 200):
 @role_required(Role.STAFF)
 def toss_up_reviewers(run_id: int):
     """Ask for one more reviewer for every toss-up of the run (the existing task, one each)."""
-    run = db.get_or_404(RankingRun, run_id)
+    run = access.get(current_actor(), RankingRun, run_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:

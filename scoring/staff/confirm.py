@@ -11,10 +11,12 @@ from scoring.auth import role_required
 from scoring.extensions import db
 from scoring.models import Priority, RankingRun, Role, RubricSection
 from scoring.runtime import public_url
+from scoring.services import access
 from scoring.services.competitions.phases import official_refusal
 from scoring.services.decisions.preview import preview
 from scoring.staff.forms import ConfirmForm
 from scoring.staff.views import bp
+from scoring.web import current_actor
 
 
 def _page(c, title: str, points: list[str], action: str, button: str, back: str, refusal=None):
@@ -39,7 +41,7 @@ def _board(run: RankingRun) -> str:
 @role_required(Role.STAFF)
 def slate_approve_confirm(run_id: int):
     """Say what approving this award list means, then approve."""
-    run = db.get_or_404(RankingRun, run_id)
+    run = access.get(current_actor(), RankingRun, run_id)
     p = preview(run)
     points = [
         f"The award list of ranking run {run.id} is approved as it stands: {p.awards} award(s) "
@@ -62,7 +64,7 @@ def slate_approve_confirm(run_id: int):
 @role_required(Role.STAFF)
 def slate_publish_confirm(run_id: int):
     """Say how many mails go out and what becomes public, then publish."""
-    run = db.get_or_404(RankingRun, run_id)
+    run = access.get(current_actor(), RankingRun, run_id)
     p = preview(run)
     points = [
         f"{p.mails} decision mail(s) go out, one per application of the run"
