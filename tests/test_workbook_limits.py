@@ -58,9 +58,11 @@ def _parse(data: bytes, **kw):
     return budget_workbook.parse(io.BytesIO(data), _Competition(), 2 * 1024 * 1024, **kw)
 
 
-def _refusal(data: bytes, **kw) -> str:
+def _refusal(data: bytes, seconds: float = 600.0) -> str:
+    """Why ``data`` is refused (with time to spare by default, so a loaded machine cannot turn
+    a limit's message into the time budget's)."""
     with pytest.raises(WorkbookError) as caught:
-        _parse(data, **kw)
+        _parse(data, seconds=seconds)
     return " ".join(caught.value.problems)
 
 
@@ -167,5 +169,7 @@ def test_the_applicant_is_told_why_the_bomb_was_refused_and_nothing_changes(app,
     assert response.status_code == 400
     text = h.text(response)
     assert "The workbook was not used; nothing changed." in text
-    assert "more than 10,000 text strings" in text
+    # Refused at the 10,001st string; on a machine too loaded to get there within the time
+    # budget, refused by the budget: either way with what to do.
+    assert "more than 10,000 text strings" in text or "took too long to read" in text
     assert h.application_state(app, app_id) == state
