@@ -156,6 +156,15 @@ def _layout(ws, years: int) -> None:
 # --- Import ----------------------------------------------------------------------------------
 
 
+def _configured_seconds() -> float:
+    from scoring.runtime import app_config
+
+    try:
+        return float(app_config().get("WORKBOOK_PARSE_SECONDS", PARSE_SECONDS))
+    except RuntimeError:  # outside the app (a script)
+        return PARSE_SECONDS
+
+
 #: What a refusal of the reader means for the applicant.
 _REASONS = {
     "not xlsx": NOT_XLSX,
@@ -171,9 +180,10 @@ _REASONS = {
 
 
 def parse(
-    stream: BinaryIO, competition: Competition, max_bytes: int, *, seconds: float = PARSE_SECONDS
+    stream: BinaryIO, competition: Competition, max_bytes: int, *, seconds: float | None = None
 ) -> ParsedBudget:
-    """Read a filled template, opening it once, within the limits and ``seconds``.
+    """Read a filled template, opening it once, within the limits and ``seconds`` (default: the
+    ``WORKBOOK_PARSE_SECONDS`` setting, else :data:`PARSE_SECONDS`).
 
     :raise WorkbookError: listing every problem by sheet and cell (or why the file was refused).
     """
@@ -190,7 +200,7 @@ def parse(
         max_cells=MAX_CELLS,
         keep_rows=MAX_ROWS,
         keep_cols=FIRST_YEAR_COL + 5 + 2,
-        seconds=seconds,
+        seconds=seconds if seconds is not None else _configured_seconds(),
     )
     try:
         sheet = xlsx_reader.read_sheet(data, SHEET, limits)
