@@ -111,3 +111,6 @@ def _no_store(response):
     """Pages carrying a one-time token are never cached."""
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+from scoring.accounts import people  # noqa: E402, F401  (the People routes on ``bp``)
