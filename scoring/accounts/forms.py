@@ -57,6 +57,12 @@ def no_control_chars(form, field) -> None:
         raise ValidationError("Remove the invisible control characters from this text.")
 
 
+ROLE_CHOICES = [
+    choice("writer", "Writer: edits drafts"),
+    choice("submitter", "Submitter: edits, submits and withdraws; manages people"),
+]
+
+
 class InviteForm(FlaskForm):
     """Invite a new user (email, name, district) from the accounts invitation page."""
 
@@ -75,6 +81,12 @@ class InviteForm(FlaskForm):
         filters=[lambda v: v.strip() if isinstance(v, str) else v],
     )
     district = PickField("District", message="Choose the district from the list.")
+    role = SelectField(
+        "Role in the district",
+        choices=ROLE_CHOICES,
+        default="submitter",
+        validators=[DataRequired("Choose writer or submitter.")],
+    )
 
 
 class ForgotForm(FlaskForm):
@@ -111,12 +123,6 @@ class PasswordForm(FlaskForm):
             EqualTo("password", "The two passwords are not the same."),
         ],
     )
-
-
-ROLE_CHOICES = [
-    choice("writer", "Writer: edits drafts"),
-    choice("submitter", "Submitter: edits, submits and withdraws; manages people"),
-]
 
 
 class PersonInviteForm(FlaskForm):
