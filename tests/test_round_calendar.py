@@ -242,9 +242,10 @@ def test_screening_bad_input_is_refused(app, client, world, data, message):
     app_id = _submitted(app, client, world, token)
     staff, staff_token = _staff(app, world)
     data = {k.format(p=world.priority_id): v for k, v in data.items()}
-    response = staff.post(
-        f"/apply/staff/applications/{app_id}/screen", data={"csrf_token": staff_token, **data}
-    )
+    with clock.frozen(_close(app, world) + timedelta(minutes=5)):
+        response = staff.post(
+            f"/apply/staff/applications/{app_id}/screen", data={"csrf_token": staff_token, **data}
+        )
     assert response.status_code == 400 and message in h.text(response)
     with app.app_context():
         assert db.session.get(Application, app_id).screened_at is None
