@@ -42,13 +42,7 @@ def _close(app, world):
 
 
 def _submitted(app, client, world, token, **over) -> int:
-    app_id = h.create_draft(client, world, token, **over)
-    response = client.post(
-        f"/apply/applications/{app_id}",
-        data=h.valid_form(world, csrf_token=token, submit_app="1", **over),
-    )
-    assert response.status_code == 302, h.text(response)[:1000]
-    return app_id
+    return h.submit_new(client, world, token, **over)
 
 
 def _staff(app, world):

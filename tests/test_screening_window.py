@@ -24,21 +24,6 @@ def world(app):
     return h.make_world(app)
 
 
-def _submitted(client, world, token, **over) -> int:
-    app_id = h.create_draft(client, world, token, **over)
-    response = client.post(
-        f"/apply/applications/{app_id}",
-        data=h.valid_form(world, csrf_token=token, submit_app="1", **over),
-    )
-    assert response.status_code == 302, h.text(response)[:500]
-    return app_id
-
-
-def _close(app, world):
-    with app.app_context():
-        return db.session.get(Competition, world.competition_id).closes_at
-
-
 def _screens(app) -> int:
     with app.app_context():
         return db.session.scalar(
@@ -57,7 +42,7 @@ def _screen_data(token, world) -> dict:
 
 def test_screening_before_the_close_is_refused_and_its_controls_are_hidden(app, client, world):
     token = h.login(client, world.emails["applicant"])
-    app_id = _submitted(client, world, token)
+    app_id = h.submit_new(client, world, token)
     staff = app.test_client()
     staff_token = h.login(staff, world.emails["staff"])
     listing = h.text(staff.get(f"/apply/staff/applications?competition={world.competition_id}"))
@@ -89,7 +74,7 @@ def test_screening_before_the_close_is_refused_and_its_controls_are_hidden(app, 
             screening.confirm_as_claimed([app_id], actor, clock.now())
         db.session.rollback()
 
-    with clock.frozen(_close(app, world)):  # at the close itself screening opens
+    with clock.frozen(h.closes_at(app, world)):  # at the close itself screening opens
         listing = h.text(staff.get(f"/apply/staff/applications?competition={world.competition_id}"))
         assert f'id="pick-{app_id}"' in listing and "Confirm ticked applications" in listing
         assert "Save screening" in h.text(staff.get(f"/apply/staff/applications/{app_id}/screen"))
@@ -108,7 +93,7 @@ def _extend_links(page: str) -> list[str]:
 
 def test_the_extension_page_is_linked_while_open_or_just_closed(app, client, world):
     token = h.login(client, world.emails["applicant"])
-    submitted = _submitted(client, world, token)
+    submitted = h.submit_new(client, world, token)
     draft = h.create_draft(client, world, token, school=str(world.school2_id))
     staff = app.test_client()
     staff_token = h.login(staff, world.emails["staff"])
@@ -119,7 +104,7 @@ def test_the_extension_page_is_linked_while_open_or_just_closed(app, client, wor
     page = staff.get(links[0][0])
     assert page.status_code == 200 and "Grant the extension" in h.text(page)
 
-    closes = _close(app, world)
+    closes = h.closes_at(app, world)
     with clock.frozen(closes + timedelta(hours=2)):  # closed, screening under way
         listing = h.text(staff.get(url))
         assert [int(i) for _, i in _extend_links(listing)] == [draft]
