@@ -79,6 +79,7 @@ class World:
     message: int
     conflict: int
     conflict_user: int
+    district: int
     users: dict[str, int] = field(default_factory=dict)
     assignments: dict[str, int] = field(default_factory=dict)
 
@@ -175,6 +176,7 @@ def build(app) -> World:
             message=message.id,
             conflict=conflict.id,
             conflict_user=conflict.user_id,
+            district=base.districts["015"],
             users=users,
             assignments=assignments,
         )
@@ -264,6 +266,8 @@ def param_values(world: World, role: str) -> dict[str, object]:
         "message_id": world.message,
         "uid": world.conflict_user,
         "conflict_id": world.conflict,
+        "district_id": world.district,
+        "user_id": world.users["applicant"],
         "ref": world.ref,
         "kind": "csv",
         "slug": "sig-review",

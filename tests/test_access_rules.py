@@ -19,7 +19,15 @@ import pytest
 from pypdf import PdfReader
 
 from scoring.extensions import db
-from scoring.models import Application, Attachment, ExportJob, RankingRun, Review, User
+from scoring.models import (
+    Application,
+    Attachment,
+    District,
+    ExportJob,
+    RankingRun,
+    Review,
+    User,
+)
 from scoring.services import access
 from tests import access_world as aw
 
@@ -132,13 +140,24 @@ PARAM_KIND = {
     "uid": "staff",
     "conflict_id": "staff",
     "message_id": "staff",
+    "district_id": "district",
+    "user_id": "district",  # a person of the district
     "ref": "other",
     "kind": "other",
     "slug": "other",
     "token": "other",
 }
 #: The order in which a route's parameters decide its object (the most specific first).
-PRECEDENCE = ["attachment", "review", "export_file", "application", "run", "competition", "staff"]
+PRECEDENCE = [
+    "attachment",
+    "review",
+    "export_file",
+    "application",
+    "run",
+    "district",
+    "competition",
+    "staff",
+]
 STAFF_ROLES = {"staff", "approver"}
 REVIEWERS = {r for r in APPLICATION if r.startswith("reviewer")}
 APPLICANTS = {"applicant", "applicant_other"}
@@ -165,7 +184,9 @@ def _kind(rule) -> str | None:
     return next((k for k in PRECEDENCE if k in kinds), None)
 
 
-def _need(rule, kind: str) -> str:
+def _need(rule, kind: str, method: str) -> str:
+    if kind == "district":
+        return "edit" if method == "POST" else "see"  # managing people, or seeing them
     if kind == "attachment":
         return "read"
     if rule.rule.startswith("/apply/") and not rule.rule.startswith("/apply/staff/"):
@@ -173,7 +194,7 @@ def _need(rule, kind: str) -> str:
     return "see"
 
 
-def _expected(app, world, rule, role: str) -> bool:
+def _expected(app, world, rule, role: str, method: str = "GET") -> bool:
     kind = _kind(rule)
     if role not in _area(rule):
         return False
@@ -188,9 +209,10 @@ def _expected(app, world, rule, role: str) -> bool:
             "review": (Review, world.review),
             "run": (RankingRun, world.run),
             "export_file": (ExportJob, world.job),
+            "district": (District, world.district),
         }[kind]
         obj = db.session.get(*model)
-        return getattr(getattr(access, kind)(_user(world, role), obj), _need(rule, kind))
+        return getattr(getattr(access, kind)(_user(world, role), obj), _need(rule, kind, method))
 
 
 def _refused(response) -> bool:
@@ -225,7 +247,7 @@ def test_every_route_with_an_object_id_answers_as_the_rule_says(walk):
                     response = client.post(url, data=data)
                     snapshot.restore()
                 assert response.status_code < 500, (method, url, role, response.status_code)
-                expected = _expected(app, world, rule, role)
+                expected = _expected(app, world, rule, role, method)
                 if _refused(response) == expected:
                     mismatches.append((method, rule.rule, role, expected, response.status_code))
                 checked += 1

@@ -24,6 +24,8 @@ review          staff see and read; its reviewer sees, reads and edits it while 
 ranking run     staff and admins (see, read, edit: prepare, approve, publish are further
                 rules of ``decisions``); the public reads a published list by its slug.
 export file     as its run.
+district        its people: staff and the district's own people see them; staff and
+                the district's active submitters manage them.
 =============== ======================================================================
 """
 
@@ -37,6 +39,7 @@ from scoring.extensions import db
 from scoring.models import (
     Application,
     Attachment,
+    District,
     ExportJob,
     RankingRun,
     Review,
@@ -135,6 +138,17 @@ def export_file(user: Any, job: ExportJob) -> Access:
     return run(user, job.run)
 
 
+def district(user: Any, item: District) -> Access:
+    """The rule for a district's people: staff and its own people see them; staff and its
+    active submitters manage them (``people.can_manage``)."""
+    from scoring.services.accounts.people import can_manage
+
+    role = _role(user)
+    if role in STAFF or (role == Role.APPLICANT and user.district_id == item.id):
+        return Access(see=True, read=True, edit=can_manage(user, item.id), names=True)
+    return NONE
+
+
 # --------------------------------------------------------------------------- what routes call
 
 _RULES = {
@@ -143,6 +157,7 @@ _RULES = {
     Review: review,
     RankingRun: run,
     ExportJob: export_file,
+    District: district,
 }
 
 
@@ -177,6 +192,7 @@ __all__ = [
     "Access",
     "application",
     "attachment",
+    "district",
     "download_name",
     "export_file",
     "get",
