@@ -172,6 +172,8 @@ def generate(args) -> None:
             "program": "SIG",
             "title": f"Benchmark {n} x {r} x {c}",
             "fiscal_year": "2016-17",
+            "opens_at": "2016-03-01T09:00:00-05:00",
+            "closes_at": "2016-04-30T16:00:00-04:00",
             "total_funds": f"{total_requested // 10}.00",
             "min_award": "50000.00",
             "max_award": "2000000.00",

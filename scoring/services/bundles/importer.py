@@ -30,6 +30,7 @@ from scoring.models import (
     User,
 )
 from scoring.models._types import utcnow
+from scoring.models.review_points import INSERT_TRIGGER
 from scoring.services import audit
 from scoring.services.bundles.import_setup import (
     _write_competition,
@@ -47,6 +48,7 @@ from scoring.services.db import (
     copy_text,
     is_postgres,
 )
+from scoring.services.reviews import vectors
 
 __all__ = ["BULK_FK_THRESHOLD", "BULK_LOCK_TIMEOUT", "import_bundle"]
 
@@ -76,6 +78,7 @@ def import_bundle(data: dict, *, actor: User | None = None, source: str | None =
     user_ids, created_u, added_c = _write_reviewers(plan, district_ids)
     app_ids = _write_applications(plan, competition, school_ids, priority_ids, actor)
     n_scores = _write_reviews(plan, app_ids, user_ids, criteria_ids, actor)
+    vectors.refresh_competition(competition.id)  # each review's points in one row
     counts = {
         "competition": competition.slug,
         "applications": len(app_ids),
@@ -229,6 +232,10 @@ def _drop_score_foreign_keys() -> list[tuple[str, str]] | None:
         ).all()
         for name, _ in keys:
             db.session.execute(text(f'ALTER TABLE "criterion_score" DROP CONSTRAINT "{name}"'))
+        if _has_trigger(INSERT_TRIGGER):  # new reviews have no vector to forget
+            db.session.execute(
+                text(f'ALTER TABLE "criterion_score" DISABLE TRIGGER {INSERT_TRIGGER}')
+            )
         db.session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
     except DBAPIError as exc:  # lock not granted in time, or not the table's owner
         savepoint.rollback()
@@ -243,10 +250,24 @@ def _drop_score_foreign_keys() -> list[tuple[str, str]] | None:
 
 def _restore_foreign_keys(keys: list[tuple[str, str]]) -> None:
     """Re-add the dropped keys, same names and definitions; PostgreSQL validates every row."""
+    if _has_trigger(INSERT_TRIGGER):
+        db.session.execute(text(f'ALTER TABLE "criterion_score" ENABLE TRIGGER {INSERT_TRIGGER}'))
     for name, definition in keys:
         db.session.execute(
             text(f'ALTER TABLE "criterion_score" ADD CONSTRAINT "{name}" {definition}')
         )
+
+
+def _has_trigger(name: str) -> bool:
+    return bool(
+        db.session.scalar(
+            text(
+                "SELECT count(*) FROM pg_trigger "
+                "WHERE tgrelid = 'criterion_score'::regclass AND tgname = :n"
+            ),
+            {"n": name},
+        )
+    )
 
 
 def _score_suffixes(plan: _Plan, criteria_ids: list[int]) -> dict[tuple[str, Any], str]:
