@@ -78,7 +78,6 @@ def import_bundle(data: dict, *, actor: User | None = None, source: str | None =
     user_ids, created_u, added_c = _write_reviewers(plan, district_ids)
     app_ids = _write_applications(plan, competition, school_ids, priority_ids, actor)
     n_scores = _write_reviews(plan, app_ids, user_ids, criteria_ids, actor)
-    vectors.refresh_competition(competition.id)  # each review's points in one row
     counts = {
         "competition": competition.slug,
         "applications": len(app_ids),
@@ -200,13 +199,31 @@ def _write_reviews(
         ),
     )
     if not is_postgres():
-        return _insert_scores(plan, ids, criteria_ids)
-    n_scores = sum(len(r[3]) for r in plan.reviews)
-    dropped = _drop_score_foreign_keys() if n_scores >= BULK_FK_THRESHOLD else None
-    count = _copy_scores(plan, ids, criteria_ids)
-    if dropped is not None:
-        _restore_foreign_keys(dropped)
+        count = _insert_scores(plan, ids, criteria_ids)
+    else:
+        n_scores = sum(len(r[3]) for r in plan.reviews)
+        dropped = _drop_score_foreign_keys() if n_scores >= BULK_FK_THRESHOLD else None
+        count = _copy_scores(plan, ids, criteria_ids)
+        if dropped is not None:
+            _restore_foreign_keys(dropped)
+    _write_vectors(plan, ids, criteria_ids)
     return count
+
+
+def _write_vectors(plan: _Plan, review_ids: list[int], criteria_ids: list[int]) -> None:
+    """Each new review's point vector (``scoring/services/reviews/vectors.py``), packed from the
+    validated values: ``float`` of the canonical points text is ``CAST(points AS FLOAT)``."""
+    pair = {
+        item: vectors.pack([(criteria_ids[found[0]], float(found[1]))])
+        for item, found in plan.score_cache.items()
+        if isinstance(found, tuple)
+    }
+    keys = [c.key for _, c in sorted(zip(criteria_ids, plan.rubric.criteria, strict=True))]
+    vectors.insert_new(
+        (rid, b"".join([pair[(k, scores[k])] for k in keys if k in scores]))
+        for rid, (_, _, _, scores, _) in zip(review_ids, plan.reviews, strict=True)
+        if scores
+    )
 
 
 def _drop_score_foreign_keys() -> list[tuple[str, str]] | None:

@@ -15,8 +15,18 @@ import numpy as np
 from sqlalchemy import Connection, text
 
 from scoring.extensions import db
+from scoring.models import ReviewPoints
+from scoring.services.db import bulk_insert
 
-__all__ = ["PAIR", "read_competition_vectors", "refresh", "refresh_competition"]
+__all__ = [
+    "PAIR",
+    "insert_new",
+    "pack",
+    "read_competition_vectors",
+    "refresh",
+    "refresh_all",
+    "refresh_competition",
+]
 
 #: One packed score: criterion id (int4) then points (float8), big-endian (PostgreSQL's
 #: ``int4send``/``float8send``).
@@ -36,6 +46,12 @@ _REVIEWS_OF = (
 def pack(pairs: Iterable[tuple[int, float]]) -> bytes:
     """(criterion id, points) pairs as a vector (sorted by criterion id here)."""
     return np.array(sorted(pairs), dtype=PAIR).tobytes()
+
+
+def insert_new(rows: Iterable[tuple[int, bytes]]) -> int:
+    """Insert (review id, vector) rows for reviews that have none yet (a bulk import's new
+    reviews, whose vectors the importer packs from the values it validated)."""
+    return bulk_insert(ReviewPoints.__table__, ("review_id", "packed"), rows)
 
 
 def refresh(review_ids: Sequence[int], conn: Connection | None = None) -> None:
