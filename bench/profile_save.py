@@ -41,9 +41,8 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args()
     os.environ["DATABASE_URL"] = args.db_url
-    from sqlalchemy import event
-
     from load_app import app
+    from sqlalchemy import event
 
     from scoring.extensions import db
 
