@@ -154,6 +154,9 @@ def test_changed_rows_drop_the_vector_and_a_refresh_writes_it(any_app):
         assert reviews[9] not in set(db.session.scalars(select(ReviewPoints.review_id)))
         with pytest.raises(ranking.InputsError, match="has no score"):
             ranking.read_inputs(competition)  # review 3 lost a score: never read as 0
+        vectors.refresh([reviews[2]])  # its vector now lacks the score: same refusal
+        with pytest.raises(ranking.InputsError, match="has no score"):
+            ranking.read_inputs(competition)
         with pytest.raises(ranking.InputsError, match="has no score"):
             ranking.read_inputs(competition, vectors=False)
         db.session.add(
@@ -171,6 +174,12 @@ def test_changed_rows_drop_the_vector_and_a_refresh_writes_it(any_app):
         inputs = _same_inputs(competition)
         row = list(inputs.review_app).index(0)  # T-001's first review: its first score is 0
         assert 0.0 in inputs.points[row].tolist()
+        # a vector unlike the others (here: an extra criterion the rubric does not have) takes
+        # the general path, and the pair of no rubric criterion is ignored
+        odd = db.session.get(ReviewPoints, reviews[0])
+        odd.packed += vectors.pack([(10**6, 1.0)])
+        db.session.commit()
+        assert _same_inputs(competition).points.tobytes() == inputs.points.tobytes()
 
 
 def test_deleting_a_review_deletes_its_vector(any_app):

@@ -68,21 +68,22 @@ def _from_vectors(
     if not have.any():
         return ~have
     pos = pos[have]
-    width = int(lengths[0])
-    if (lengths == width).all() and width:
-        pairs = np.frombuffer(blob, dtype=PAIR).reshape(len(vec_id), width // PAIR.itemsize)[pos]
+    all_pairs = np.frombuffer(blob, dtype=PAIR)
+    counts = lengths // PAIR.itemsize
+    width = int(counts[pos[0]])
+    if width and (counts[pos] == width).all():  # the counted reviews' vectors are alike
+        first = (np.cumsum(counts) - counts)[pos]
+        pairs = all_pairs[first[:, None] + np.arange(width)]
         if (pairs["c"] == pairs["c"][0]).all():  # every review scores the same criteria
             _fill_uniform(points, have, pairs, criterion_ids)
             return ~have
-    pairs = np.frombuffer(blob, dtype=PAIR)
-    counts = lengths // PAIR.itemsize
     _scatter(
         points,
         review_id,
         criterion_ids,
         np.repeat(vec_id, counts),
-        pairs["c"].astype(np.int64),
-        pairs["p"].astype(np.float64),
+        all_pairs["c"].astype(np.int64),
+        all_pairs["p"].astype(np.float64),
     )
     return ~have
 
