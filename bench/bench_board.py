@@ -9,13 +9,14 @@
 ``prepare`` makes the imported ``bench`` competition rankable (closes it, marks every submitted
 application screened), creates the board's indexes if the schema predates them, adds a staff
 account, ranks it once (in process, as the worker would) and computes its stability with
-``--resamples`` resamples (0: none). ``measure`` starts ``gunicorn -w 2`` on 127.0.0.1 serving
-``bench/board_app.py`` (the real app plus a bare Flask route), signs in, and times each page
+``--resamples`` resamples (0: none), then ANALYZEs the database. ``measure`` starts
+``gunicorn -w 2`` on 127.0.0.1 serving ``bench/board_app.py`` (the real app plus a bare Flask
+route), signs in, and times each page
 ``--repeat`` times after one warm-up request: the bare route (baseline), the board's first page,
-a deep page, filtered, searched and sorted pages, and the what-if with less money and its diff's
-second page. One JSON line per page: median and best milliseconds, HTML bytes, the ratio to the
-bare route's median, and the 1-minute load average (``uptime``) before and after. Loopback only;
-gunicorn is stopped at the end. No timing is asserted anywhere.
+a deep page, filtered, searched and sorted pages, and the what-if with a higher minimum score
+and its diff's second page. One JSON line per page: median and best milliseconds, HTML bytes,
+the ratio to the bare route's median, and the 1-minute load average (``uptime``) before and
+after. Loopback only; gunicorn is stopped at the end. No timing is asserted anywhere.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def prepare(args) -> None:
     """Close and screen the competition, add the indexes and a staff account, rank, stability."""
     from datetime import timedelta
 
-    from sqlalchemy import select, update
+    from sqlalchemy import select, text, update
 
     from config import Config, celery_settings
     from scoring import clock, create_app
@@ -114,6 +115,16 @@ def prepare(args) -> None:
         if args.resamples:
             stability.compute_stability(run.id, args.resamples)
             db.session.commit()
+        tried = None
+        if args.what_if:  # the what-if as the worker computes it for a large competition
+            t = time.perf_counter()
+            tried = ranking.create_run(competition, overrides={"min_score": "78"}, label="bench")
+            db.session.commit()
+            ranking.execute_run(tried.id)
+            db.session.commit()
+            emit(step="what-if run", run=tried.id, seconds=round(time.perf_counter() - t, 1))
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE"))  # fresh planner statistics for the new result rows
         emit(
             step="prepare",
             competition=competition.id,
@@ -141,7 +152,7 @@ def timed(client: Client, path: str, repeat: int) -> dict:
     }
 
 
-def cases(client: Client, cid: int) -> list[tuple[str, str]]:
+def cases(client: Client, cid: int, rid: int | None) -> list[tuple[str, str]]:
     """The pages to time, found from the board itself (its last page, a district)."""
     import re
 
@@ -158,8 +169,15 @@ def cases(client: Client, cid: int) -> list[tuple[str, str]]:
         ("board sorted by final score", f"{board}?sort=score"),
         ("board sorted by requested, deep page", f"{board}?sort=requested&page={last // 2}"),
         ("board sorted by stability", f"{board}?sort=stability"),
-        ("what-if (funds -10%)", f"/staff/competitions/{cid}/what-if?total_funds=" + "{funds}"),
-        ("what-if diff page 2", f"/staff/competitions/{cid}/what-if?total_funds={{funds}}&page=2"),
+        *[
+            (f"what-if run {rid} compared (worker path)", f"/staff/what-if-runs/{rid}"),
+            (
+                f"what-if run {rid} compared, newly unfunded page 2",
+                f"/staff/what-if-runs/{rid}?kind=leaves&page=2",
+            ),
+        ][: 2 if rid else 0],
+        ("what-if (min score 78)", f"/staff/competitions/{cid}/what-if?min_score=78"),
+        ("what-if diff page 2", f"/staff/competitions/{cid}/what-if?min_score=78&page=2"),
     ]
 
 
@@ -169,9 +187,10 @@ def measure(args) -> None:
 
     engine = create_engine(PG_URL)
     with engine.connect() as conn:
-        cid, funds = conn.execute(
-            text("SELECT id, total_funds FROM competition WHERE slug = :s"), {"s": SLUG}
-        ).one()
+        cid = conn.execute(text("SELECT id FROM competition WHERE slug = :s"), {"s": SLUG}).scalar()
+        rid = conn.execute(
+            text("SELECT max(id) FROM ranking_run WHERE what_if AND status = 'done'")
+        ).scalar()
         apps = conn.execute(
             text("SELECT count(*) FROM application WHERE competition_id = :c"), {"c": cid}
         ).scalar()
@@ -198,13 +217,12 @@ def measure(args) -> None:
         emit(step="machine", applications=apps, load_1m=load(), nproc=os.cpu_count())
         bare = timed(client, "/bench/bare", max(args.repeat, 10))
         emit(page="baseline: bare Flask route", **bare, load_1m=load())
-        tried = str(int(funds * 9 / 10))
-        for name, path in cases(client, cid):
+        for name, path in cases(client, cid, rid):
             before = load()
-            result = timed(client, path.replace("{funds}", tried), args.repeat)
+            result = timed(client, path, args.repeat)
             emit(
                 page=name,
-                path=path.replace("{funds}", tried),
+                path=path,
                 **result,
                 ratio_to_bare=round(result["median_ms"] / max(bare["median_ms"], 0.1), 1),
                 load_1m_before=before,
@@ -220,6 +238,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("step", choices=("prepare", "measure"))
     parser.add_argument("--resamples", type=int, default=0)
+    parser.add_argument("--what-if", action="store_true", help="also rank a what-if run")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--port", type=int, default=8725)
     args = parser.parse_args()
