@@ -115,6 +115,7 @@ def prepare(args) -> None:
         if args.resamples:
             stability.compute_stability(run.id, args.resamples)
             db.session.commit()
+        stable = time.perf_counter()
         tried = None
         if args.what_if:  # the what-if as the worker computes it for a large competition
             t = time.perf_counter()
@@ -130,7 +131,7 @@ def prepare(args) -> None:
             competition=competition.id,
             run=run.id,
             rank_s=round(ranked - start, 1),
-            stability_s=round(time.perf_counter() - ranked, 1),
+            stability_s=round(stable - ranked, 1),
             resamples=args.resamples,
             load_1m=load(),
         )
