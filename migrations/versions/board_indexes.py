@@ -1,7 +1,7 @@
 """indexes of the paged ranking board (issue 14): sort and look up within a run
 
 Revision ID: board_indexes
-Revises: w10_calendar
+Revises: people_roles
 Create Date: 2026-11-29 14:50:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "board_indexes"
-down_revision = "w10_calendar"
+down_revision = "people_roles"
 branch_labels = None
 depends_on = None
 
