@@ -40,7 +40,14 @@ from scoring.models.review import (
 )
 from scoring.models.review_points import ReviewPoints
 from scoring.models.stability import StabilityResult, StabilityRun
-from scoring.models.user import ReviewerConflict, Role, TokenPurpose, User, UserToken
+from scoring.models.user import (
+    DistrictRole,
+    ReviewerConflict,
+    Role,
+    TokenPurpose,
+    User,
+    UserToken,
+)
 
 __all__ = [
     "OBJECT_CODES",
@@ -77,6 +84,7 @@ __all__ = [
     "ReviewerAssignment",
     "ReviewerConflict",
     "Role",
+    "DistrictRole",
     "RubricSection",
     "RunStatus",
     "School",
