@@ -1,7 +1,7 @@
 """review point vectors: each review's points in one row, kept in step by triggers (issue 14)
 
 Revision ID: rankspeed_review_points
-Revises: w10_calendar
+Revises: board_indexes
 Create Date: 2026-11-29 14:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'rankspeed_review_points'
-down_revision = 'w10_calendar'
+down_revision = 'board_indexes'
 branch_labels = None
 depends_on = None
 
