@@ -39,7 +39,14 @@ from scoring.models.review import (
     ReviewStatus,
 )
 from scoring.models.stability import StabilityResult, StabilityRun
-from scoring.models.user import ReviewerConflict, Role, TokenPurpose, User, UserToken
+from scoring.models.user import (
+    DistrictRole,
+    ReviewerConflict,
+    Role,
+    TokenPurpose,
+    User,
+    UserToken,
+)
 
 __all__ = [
     "OBJECT_CODES",
@@ -75,6 +82,7 @@ __all__ = [
     "ReviewerAssignment",
     "ReviewerConflict",
     "Role",
+    "DistrictRole",
     "RubricSection",
     "RunStatus",
     "School",

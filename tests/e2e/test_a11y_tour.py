@@ -35,10 +35,11 @@ pytestmark = pytest.mark.e2e
 
 REVIEWER = "r1@example.org"  # a reviewer of the bundle, with assignments
 #: Which prefixes each role's tour opens (the public pages and sign-in pages: signed out).
+#: A page under /accounts/ is opened by every signed-in role (one that refuses it is skipped).
 AREAS = {
     PREPARER: ("/staff/", "/apply/staff/", "/accounts/"),
-    APPLICANT: ("/apply/",),
-    REVIEWER: ("/review/",),
+    APPLICANT: ("/apply/", "/accounts/"),
+    REVIEWER: ("/review/", "/accounts/"),
     None: ("/public/", "/login", "/accounts/forgot"),
 }
 #: Not pages: files, feeds and downloads.
@@ -80,6 +81,7 @@ def _world(app) -> dict[str, object]:
             "app_id": own,
             "aid": own,
             "uid": reviewer.id,
+            "district_id": applicant.district_id,
             "assignment_id": db.session.scalar(
                 select(ReviewerAssignment.id)
                 .where(ReviewerAssignment.reviewer_id == reviewer.id)
@@ -93,6 +95,9 @@ def _world(app) -> dict[str, object]:
     return values
 
 
+NOT_FOUND = "/staff/runs/999999/applications/NOPE"  # the error page, as staff see it
+
+
 def _pages(app, values: dict[str, object]) -> tuple[dict[str | None, list[str]], list[str]]:
     """Each role's page URLs, and the rules the tour cannot fill in."""
     pages: dict[str | None, list[str]] = {who: [] for who in AREAS}
@@ -100,8 +105,8 @@ def _pages(app, values: dict[str, object]) -> tuple[dict[str | None, list[str]],
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if "GET" not in rule.methods or NOT_PAGES.search(rule.rule):
             continue
-        who = next((w for w, prefixes in AREAS.items() if rule.rule.startswith(prefixes)), "nobody")
-        if who == "nobody":
+        roles = [w for w, prefixes in AREAS.items() if rule.rule.startswith(prefixes)]
+        if not roles:
             continue
         if any(arg not in values for arg in rule.arguments):
             missing.append(rule.rule)
@@ -110,7 +115,9 @@ def _pages(app, values: dict[str, object]) -> tuple[dict[str | None, list[str]],
             from flask import url_for
 
             url = url_for(rule.endpoint, **{a: values[a] for a in rule.arguments})
-        pages[who].append(url)
+        for who in [None] if None in roles else roles:  # a signed-out page: signed out only
+            pages[who].append(url)
+    pages[PREPARER].append(NOT_FOUND)
     return pages, missing
 
 
@@ -137,6 +144,10 @@ def test_every_page_of_every_role_passes_axe(live_app, live_server, browser):
             _sign_in(page, live_server, who)
         for url in urls:
             response = page.goto(live_server + url)
+            if url == NOT_FOUND and response is not None and response.status == 404:
+                check_a11y(page, url)  # the error page
+                checked.append(url)
+                continue
             if response is None or response.status != 200:
                 continue  # e.g. a confirmation page that redirects once the step is done
             if "text/html" not in response.headers.get("content-type", ""):
@@ -147,3 +158,4 @@ def test_every_page_of_every_role_passes_axe(live_app, live_server, browser):
     assert "/staff/runs/{run_id}/applications/T-002".format(**values) in checked
     assert "/public/awards/{slug}".format(**values) in checked
     assert "/review/a/{assignment_id}".format(**values) in checked
+    assert NOT_FOUND in checked
