@@ -33,6 +33,7 @@ from scoring.models import (
 from scoring.models._types import utcnow
 from scoring.runtime import render_text
 from scoring.services import audit, mail
+from scoring.services.reviews import vectors
 
 
 class StaleReview(Conflict):
@@ -232,6 +233,7 @@ def record_review(
     if submit:
         _submit(review, competition, reviewer, assignment)
     db.session.flush()
+    vectors.refresh([review.id])  # the triggers dropped the old vector with the rows' change
     return review
 
 
