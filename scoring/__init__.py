@@ -147,6 +147,9 @@ def register_blueprints(app: Flask) -> None:
     )
 
     app.register_blueprint(accounts_bp)
+    from scoring.accounts.two_factor import bp as security_bp  # two-factor sign-in (issue 12)
+
+    app.register_blueprint(security_bp)
     from scoring.staff.panel import bp as panel_bp  # staff's reviewer panel (issue 5)
 
     app.register_blueprint(panel_bp)

@@ -20,11 +20,12 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length, Regexp
 
+from scoring import clock
 from scoring.extensions import db, limiter
 from scoring.inputs import safe_next
 from scoring.models import Role, User
 from scoring.services import audit
-from scoring.services.accounts import users
+from scoring.services.accounts import two_factor, users
 
 bp = Blueprint("auth", __name__)
 
@@ -65,6 +66,8 @@ def role_required(*roles: Role) -> Callable:
                 return redirect(url_for("auth.login", next=request.full_path))
             if current_user.role not in allowed:
                 abort(403)
+            if two_factor.required(current_user) and not two_factor.enrolled(current_user):
+                return redirect(url_for("security.enrol"))
             return view(*args, **kwargs)
 
         return wrapped
@@ -108,12 +111,78 @@ def login():
         if user is None:
             flash("Email or password is not right.", "error")
             return render_template("auth/login.html", form=form), 200
-        audit.record("user.login", "user", user.id, actor=user)
-        db.session.commit()
-        session.clear()  # a new session on login (no fixation)
-        login_user(user)
-        return redirect(safe_next(request.args.get("next")) or home_url(user))
+        target = safe_next(request.args.get("next"))
+        if two_factor.enrolled(user) or two_factor.required(user):
+            db.session.commit()
+            return begin_second_step(user, target)
+        return complete_sign_in(user, target)
     return render_template("auth/login.html", form=form)
+
+
+#: How long the code step waits after a right password (seconds), and the wrong codes it takes.
+PENDING_SECONDS = 600
+PENDING_WRONG_CODES = 5
+
+
+def begin_second_step(user: User, target: str | None):
+    """After a right password: not signed in yet; the code step (or enrolment) comes next."""
+    session.clear()  # a new session (no fixation); nobody is signed in until the code passes
+    session["pending_sign_in"] = {
+        "user": user.id,
+        "since": clock.now().timestamp(),
+        "next": target,
+        "wrong": 0,
+    }
+    if two_factor.enrolled(user):
+        return redirect(url_for("security.code"))
+    flash(
+        "Your account can approve or publish awards, so it needs two-factor sign-in. "
+        "Set it up now to continue.",
+        "info",
+    )
+    return redirect(url_for("security.enrol"))
+
+
+def pending_user() -> User | None:
+    """The user who typed a right password in this browser and still owes a code, or None."""
+    pending = session.get("pending_sign_in")
+    if not isinstance(pending, dict):
+        return None
+    if clock.now().timestamp() - float(pending.get("since", 0)) > PENDING_SECONDS:
+        session.pop("pending_sign_in", None)
+        return None
+    user = db.session.get(User, int(pending.get("user", 0)))
+    return user if user is not None and user.active else None
+
+
+def count_wrong_code() -> bool:
+    """Count a wrong code of the pending sign-in; True when it is given up (too many)."""
+    pending = dict(session.get("pending_sign_in") or {})
+    pending["wrong"] = int(pending.get("wrong", 0)) + 1
+    if pending["wrong"] >= PENDING_WRONG_CODES:
+        session.pop("pending_sign_in", None)
+        return True
+    session["pending_sign_in"] = pending
+    return False
+
+
+def sign_in(user: User) -> str | None:
+    """Sign ``user`` in (audited, committed); return where the pending sign-in wanted to go."""
+    target = (session.get("pending_sign_in") or {}).get("next")
+    audit.record("user.login", "user", user.id, actor=user)
+    db.session.commit()
+    flashes = session.get("_flashes")
+    session.clear()  # a new session on login (no fixation); messages kept
+    if flashes:
+        session["_flashes"] = flashes
+    login_user(user)
+    return target
+
+
+def complete_sign_in(user: User, target: str | None = None):
+    """Sign ``user`` in and go to ``target`` (or where they were going) or their home page."""
+    target = sign_in(user) or target
+    return redirect(safe_next(target) or home_url(user))
 
 
 @bp.route("/logout", methods=["POST"])

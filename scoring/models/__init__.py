@@ -39,7 +39,14 @@ from scoring.models.review import (
     ReviewStatus,
 )
 from scoring.models.stability import StabilityResult, StabilityRun
-from scoring.models.user import ReviewerConflict, Role, TokenPurpose, User, UserToken
+from scoring.models.user import (
+    RecoveryCode,
+    ReviewerConflict,
+    Role,
+    TokenPurpose,
+    User,
+    UserToken,
+)
 
 __all__ = [
     "OBJECT_CODES",
@@ -70,6 +77,7 @@ __all__ = [
     "RankingResult",
     "RankingRun",
     "ReconciliationNote",
+    "RecoveryCode",
     "Review",
     "ReviewStatus",
     "ReviewerAssignment",

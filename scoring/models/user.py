@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from scoring.extensions import db
@@ -43,6 +43,13 @@ class User(db.Model):
     can_approve: Mapped[bool] = mapped_column(default=False)
     #: Rotated on login, logout, password change and deactivation; part of the session id.
     session_token: Mapped[str | None] = mapped_column(String(64))
+    #: Two-factor sign-in (TOTP, RFC 6238): the confirmed secret (base32), when it was
+    #: confirmed, and the last time step a code was accepted for (each code works once).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    totp_last_counter: Mapped[int | None] = mapped_column(BigInteger)
+    #: A secret shown on the enrolment page, waiting for its first code.
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
     #: SHA-256 of the secret in the reviewer's private calendar feed URL; None: no feed.
     calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -96,6 +103,16 @@ class UserToken(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
+
+
+class RecoveryCode(db.Model):
+    """A one-time two-factor recovery code; only its SHA-256 is stored (the code is random)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ReviewerConflict(db.Model):

@@ -35,6 +35,7 @@ from scoring.models import (
 )
 from scoring.models._types import utcnow
 from tests import apply_helpers as h
+from tests.conftest import pass_second_factor
 
 pytestmark = pytest.mark.e2e
 
@@ -54,6 +55,7 @@ def sign_in(page, base: str, email: str, password: str) -> None:
     page.fill("#email", email)
     page.fill("#password", password)
     page.click("form button[type=submit]")
+    pass_second_factor(page, email)
 
 
 @pytest.fixture

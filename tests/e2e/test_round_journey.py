@@ -37,6 +37,7 @@ from scoring.models import (
 )
 from scoring.models._types import utcnow
 from tests import apply_helpers as h
+from tests.conftest import pass_second_factor
 
 pytestmark = pytest.mark.e2e
 
@@ -48,7 +49,7 @@ def sign_in(page, base: str, email: str) -> None:
     page.fill("#email", email)
     page.fill("#password", h.PASSWORD)
     page.click("form button[type=submit]")
-    page.wait_for_load_state()
+    pass_second_factor(page, email)
 
 
 def fill_application(page, world, school_label: str) -> None:

@@ -68,6 +68,11 @@ def rotate_session(user: User) -> None:
     user.session_token = secrets.token_hex(16)
 
 
+def end_all_sessions(user: User) -> None:
+    """End every session of ``user`` (deactivation, a reset of their two-factor sign-in)."""
+    rotate_session(user)
+
+
 def find_by_email(email: str) -> User | None:
     """The user with this email (case-insensitive, spaces trimmed), or None."""
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
