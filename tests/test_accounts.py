@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from scoring import clock
 from scoring.extensions import db
 from scoring.models import (
     MailStatus,
@@ -348,13 +349,15 @@ def test_login_limit_per_account_for_an_unknown_user_reads_like_a_known_one(clie
     page = client.get("/login")
     token = csrf_token_from(page.get_data(as_text=True))
     texts = {}
+    at = clock.now()  # the refusal names the time to try again: the same instant for both
     for email in ("ghost@example.org", world.emails["colleague"]):
-        codes = [
-            client.post(
-                "/login", data={"email": email, "password": "nope nope", "csrf_token": token}
-            )
-            for _ in range(6)
-        ]
+        with clock.frozen(at):
+            codes = [
+                client.post(
+                    "/login", data={"email": email, "password": "nope nope", "csrf_token": token}
+                )
+                for _ in range(6)
+            ]
         assert [c.status_code for c in codes] == [200] * 5 + [429]
         texts[email] = re.sub(
             r'(csrf-token" content|name="csrf_token"[^>]*value)="[^"]+"',

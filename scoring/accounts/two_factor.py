@@ -4,17 +4,19 @@ confirmation, recovery codes shown once) and staff resetting another user's seco
 from __future__ import annotations
 
 import segno
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
+from scoring.accounts.security import bp
 from scoring.auth import (
     complete_sign_in,
     count_wrong_code,
     home_url,
+    locked_out,
     pending_user,
     role_required,
     sign_in,
@@ -22,10 +24,8 @@ from scoring.auth import (
 from scoring.errors import Forbidden, InputError
 from scoring.extensions import db, limiter
 from scoring.models import Role, User
-from scoring.services.accounts import two_factor
+from scoring.services.accounts import throttle, two_factor
 from scoring.web import current_actor
-
-bp = Blueprint("security", __name__)
 
 
 class CodeForm(FlaskForm):
@@ -51,6 +51,10 @@ def code():
         flash("Sign in with your email and password first.", "info")
         return redirect(url_for("auth.login"))
     form = CodeForm()
+    until = throttle.locked_until(user.email, request.remote_addr)
+    if until is not None and request.method == "POST":
+        flash(locked_out(until), "error")
+        return render_template("auth/code.html", form=form, user=user), 429
     if form.validate_on_submit():
         used = two_factor.verify(user, form.code.data)
         if used is not None:
@@ -64,7 +68,8 @@ def code():
                 )
             return complete_sign_in(user)
         given_up = count_wrong_code()
-        db.session.commit()  # the failed code is audited
+        throttle.failed(user.email, request.remote_addr)
+        db.session.commit()  # the failed code is audited and counted
         if given_up:
             flash("Too many wrong codes. Sign in again with your password.", "error")
             return redirect(url_for("auth.login"))
@@ -161,25 +166,3 @@ def reset(user_id: int):
         "info",
     )
     return redirect(url_for(".people"))
-
-
-@bp.route("/accounts/security")
-def account():
-    """Your sign-in security: two-factor status (and the sessions of this account)."""
-    if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.path))
-    user = db.session.get(User, current_user.id)
-    return render_template(
-        "accounts/security.html",
-        user=user,
-        enrolled=two_factor.enrolled(user),
-        required=two_factor.required(user),
-        codes_left=two_factor.recovery_codes_left(user) if two_factor.enrolled(user) else 0,
-    )
-
-
-@bp.after_request
-def _no_store(response):
-    """Pages with a secret, recovery codes or a half-done sign-in are never cached."""
-    response.headers["Cache-Control"] = "no-store"
-    return response

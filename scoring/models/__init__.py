@@ -40,11 +40,13 @@ from scoring.models.review import (
 )
 from scoring.models.stability import StabilityResult, StabilityRun
 from scoring.models.user import (
+    LoginThrottle,
     RecoveryCode,
     ReviewerConflict,
     Role,
     TokenPurpose,
     User,
+    UserSession,
     UserToken,
 )
 
@@ -68,6 +70,7 @@ __all__ = [
     "ExportJob",
     "ExportStatus",
     "FundDown",
+    "LoginThrottle",
     "MailStatus",
     "Normalization",
     "OutboxMessage",
@@ -91,5 +94,6 @@ __all__ = [
     "StabilityRun",
     "TokenPurpose",
     "User",
+    "UserSession",
     "UserToken",
 ]

@@ -182,7 +182,7 @@ def reset(target: User, *, actor: User) -> None:
     target.totp_secret = target.totp_pending_secret = None
     target.totp_enrolled_at = target.totp_last_counter = None
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == target.id))
-    users.end_all_sessions(target)
+    users.end_all_sessions(target, "2fa_reset", actor=actor)
     audit.record(
         "user.2fa_reset",
         "user",
