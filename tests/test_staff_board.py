@@ -147,13 +147,11 @@ def test_a_nul_in_a_board_filter_is_refused_with_a_message(staff, world):
 
 
 def test_each_row_opens_its_explanation(app, staff, world):
-    with app.app_context():
-        expected = ranking.explanation_text(db.session.get(RankingRun, world.run_id), "T-002")
     page = staff.get(f"/staff/runs/{world.run_id}/applications/T-002")
     assert page.status_code == 200
-    assert expected.strip().splitlines()[0] in text_of(page)
-    for line in expected.strip().splitlines():
-        assert line.strip() in text_of(page), line
+    # The tables themselves are checked number by number in tests/test_explanation_page.py.
+    assert "How the numbers were reached" in text_of(page)
+    assert "Reviews of this application" in text_of(page)
     assert staff.get(f"/staff/runs/{world.run_id}/applications/NOPE").status_code == 404
     assert staff.get("/staff/runs/999/applications/T-002").status_code == 404
 

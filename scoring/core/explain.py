@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["render_explanation"]
+__all__ = ["number_text", "render_explanation"]
 
 
 def _n(x: Any) -> str:
@@ -18,6 +18,9 @@ def _n(x: Any) -> str:
     if isinstance(x, float) and x.is_integer():
         return str(int(x))
     return str(x)
+
+
+number_text = _n  # the staff page (scoring.core.explain_page) writes numbers the same way
 
 
 def _registry() -> Any:

@@ -9,7 +9,6 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 
 from scoring import clock
 from scoring.auth import role_required
-from scoring.core.explain import render_explanation
 from scoring.core.ranking.stability import TOSS_UP
 from scoring.errors import InputError
 from scoring.extensions import db
@@ -17,7 +16,8 @@ from scoring.models import Competition, RankingRun, Role, RunStatus
 from scoring.services.competitions.phases import official_refusal
 from scoring.services.decisions import decisions
 from scoring.services.ranking import board as boards
-from scoring.services.ranking import explanation_for, stability
+from scoring.services.ranking import stability
+from scoring.services.ranking.explanation_page import explanation_parts
 from scoring.staff.board_forms import BoardFilterForm, OverrideForm
 from scoring.staff.forms import ConfirmForm
 from scoring.staff.views import bp
@@ -136,15 +136,13 @@ def explanation(run_id: int, ref: str):
 
 
 def _explanation_page(run, result, override, form, status: int = 200):
-    data = explanation_for(run, result.explanation) if result.explanation else None
-    text = render_explanation(data) if data else None
     return render_template(
         "staff/board/explanation.html",
         run=run,
         c=run.competition,
         result=result,
         override=override,
-        text=text,
+        parts=explanation_parts(run, result),
         form=form,
         slate=boards.slate_of(run),
         tab="board",

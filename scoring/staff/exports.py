@@ -49,6 +49,7 @@ def exports(competition_id: int):
         files=files,
         pending=any(f.status in (ExportStatus.QUEUED, ExportStatus.RUNNING) for f in files),
         labels=jobs.LABELS,
+        stability_note=scores.stability_note(run) if done else None,
     )
 
 

@@ -36,6 +36,7 @@ from scoring.models import (
 from scoring.models._types import utcnow
 from tests import apply_helpers as h
 from tests.conftest import pass_second_factor
+from tests.e2e.a11y import check_a11y
 
 pytestmark = pytest.mark.e2e
 
@@ -46,8 +47,10 @@ NEW_PASSWORD = "maple syrup in march"
 
 
 def shot(page, name: str) -> None:
+    """A screenshot of the page, and its accessibility check point (tests/e2e/a11y.py)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"e2e-{name}.png"), full_page=True)
+    check_a11y(page, name)
 
 
 def sign_in(page, base: str, email: str, password: str) -> None:

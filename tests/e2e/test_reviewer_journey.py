@@ -18,6 +18,7 @@ from scoring.models import AssignmentStatus, Review, ReviewerAssignment, ReviewS
 from tests import factories
 from tests import review_support as rs
 from tests.conftest import pass_second_factor
+from tests.e2e.a11y import check_a11y
 
 pytestmark = pytest.mark.e2e
 
@@ -57,11 +58,13 @@ def test_assign_declare_score_submit_and_conflict_in_the_browser(
     page.get_by_role("link", name="Assign").first.click()
     assert "8 new assignment(s) for 4 application(s)" in page.content()
     page.screenshot(path=str(shots / "journey-1-preview.png"), full_page=True)
+    check_a11y(page, "assign-preview")
     with live_app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(ReviewerAssignment)) == 0
     page.get_by_role("button", name="Save these 8 assignments").click()
     page.wait_for_url(f"{base}/staff/panel/c/{world.competition}/")
     assert "Assignments saved" in page.content()
+    check_a11y(page, "panel-board")
     _sign_out(page)
 
     # Reviewer r3: declare no conflict, score, save a draft, submit.
@@ -74,7 +77,9 @@ def test_assign_declare_score_submit_and_conflict_in_the_browser(
         first_ref, first_id = mine[0].application.ref, mine[0].id
     _sign_in(page, base, world.emails["r3"])
     page.wait_for_url(base + "/review/")
+    check_a11y(page, "review-home")
     page.get_by_role("link", name="Declare and open").first.click()
+    check_a11y(page, "declare")
     page.get_by_label("I have no conflict of interest with this application.").check()
     page.get_by_role("button", name="Confirm").click()
     page.wait_for_url(f"{base}/review/a/{first_id}")
@@ -84,6 +89,7 @@ def test_assign_declare_score_submit_and_conflict_in_the_browser(
     page.locator(f'textarea[name="comment_{c[0]}"]').fill("Uses three years of data.")
     page.get_by_role("button", name="Save draft").click()
     assert page.get_by_role("status").inner_text() == "Draft saved."
+    check_a11y(page, "scoring-form")
     assert page.locator(f'input[name="points_{c[0]}"]').input_value() == "8"
     page.locator(f'input[name="points_{c[1]}"]').fill("2.5")
     # the running totals follow the typing (static/score.js): 8 + 2.5 of 30, 2 of 3 scored
@@ -94,16 +100,19 @@ def test_assign_declare_score_submit_and_conflict_in_the_browser(
     page.get_by_role("link", name="Enter points for this criterion to submit").first.click()
     assert page.evaluate("location.hash") == f"#points_{c[2]}"
     page.screenshot(path=str(shots / "journey-2-missing.png"), full_page=True)
+    check_a11y(page, "scoring-form-missing")
     page.locator(f'input[name="points_{c[2]}"]').fill("12")
     page.get_by_label("Overall comment").fill("A solid plan.")
     page.get_by_role("button", name="Check totals and submit").click()
     # (the browser keeps the #fragment of the error link across the redirect)
     page.wait_for_url(re.compile(rf"{re.escape(base)}/review/a/{first_id}/confirm(#.*)?$"))
     assert "22.5 of 30" in page.content() and "75.00" in page.content()
+    check_a11y(page, "confirm")
     page.get_by_role("button", name="Submit review").click()
     page.wait_for_url(re.compile(rf"{re.escape(base)}/review/(#.*)?$"))
     assert "Review submitted" in page.content()
     page.screenshot(path=str(shots / "journey-3-submitted.png"), full_page=True)
+    check_a11y(page, "review-submitted")
     with live_app.app_context():
         review = db.session.scalar(
             db.select(Review).filter_by(
@@ -131,6 +140,7 @@ def test_assign_declare_score_submit_and_conflict_in_the_browser(
     page.get_by_label("I have a conflict of interest and cannot review it.").check()
     page.get_by_role("button", name="Confirm").click()
     assert "Say briefly what the conflict is" in page.content()
+    check_a11y(page, "declare-refused")
     page.get_by_label("If you have a conflict, say briefly why").fill("I coach at this school")
     page.get_by_role("button", name="Confirm").click()
     page.wait_for_url(base + "/review/")
@@ -146,6 +156,7 @@ def test_assign_declare_score_submit_and_conflict_in_the_browser(
     assert "reassign" in reassign.inner_text() and conflict_ref in reassign.inner_text()
     assert "I coach at this school" in reassign.inner_text()
     page.screenshot(path=str(shots / "journey-4-board.png"), full_page=True)
+    check_a11y(page, "panel-reassign")
 
 
 def _fill_for_pages(app, world):
@@ -239,6 +250,8 @@ def test_every_reviewing_page_reads_well_on_desktop_and_phone(
                 page.screenshot(path=str(shots / f"{name}-{size_name}.png"), full_page=True)
                 overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
                 assert overflow <= 1, f"{path} scrolls sideways by {overflow}px at {size_name} size"
+                if size_name == "desktop":  # (the check point itself looks at both widths)
+                    check_a11y(page, name)
             context.close()
 
 

@@ -38,6 +38,7 @@ from scoring.models import (
 from scoring.models._types import utcnow
 from tests import apply_helpers as h
 from tests.conftest import pass_second_factor
+from tests.e2e.a11y import check_a11y
 
 pytestmark = pytest.mark.e2e
 
@@ -108,9 +109,11 @@ def test_one_round_by_the_clock(live_app, live_server, browser):
     sign_in(page, base, world.emails["applicant"])
     page.goto(f"{base}/apply/competitions/{world.competition_id}/apply")
     expect(page.locator(".phase")).to_contain_text("Open for applications")
+    check_a11y(page, "apply-form-open")
     fill_application(page, world, "Bridgeport Elementary (0150011)")
     page.click("button[name=submit_app]")
     expect(page.locator("body")).to_contain_text("confirmation number")
+    check_a11y(page, "receipt")
     client = app.test_client()
     token = h.login(client, world.emails["colleague"])
     b_id = h.create_draft(client, world, token, school=str(world.school2_id))
@@ -133,6 +136,7 @@ def test_one_round_by_the_clock(live_app, live_server, browser):
     sign_in(staff, base, world.emails["staff"])
     staff.goto(f"{base}/staff/competitions/{world.competition_id}/board")
     expect(staff.locator("#rank-refusal")).to_contain_text("possible only after the close")
+    check_a11y(staff, "board-before-close")
     staff.get_by_role("button", name="Start a ranking").click()
     expect(staff.locator("body")).to_contain_text("possible only after the close")
 
@@ -155,11 +159,13 @@ def test_one_round_by_the_clock(live_app, live_server, browser):
         late.goto(f"{base}/apply/applications/{late_id}")
         expect(late.locator("body")).to_contain_text("Closed")
         assert late.locator("button[name=submit_app]").count() == 0
+        check_a11y(late, "draft-after-close")
 
         # 4. Ranking waits for screening; staff screen: A's priority confirmed, B's refused.
         staff.goto(f"{base}/staff/competitions/{world.competition_id}/board")
         expect(staff.locator("#rank-refusal")).to_contain_text("Screening is not complete")
         staff.goto(f"{base}/apply/staff/applications/{a_id}/screen")
+        check_a11y(staff, "screening")
         staff.fill("#tier", "1")
         staff.check(f"#priority_{world.priority_id}-0")  # confirm
         staff.click("text=Save screening")
@@ -170,12 +176,14 @@ def test_one_round_by_the_clock(live_app, live_server, browser):
         staff.fill(f"#priority_{world.priority_id}_reason", "Not on the Turnaround list.")
         staff.click("text=Save screening")
         expect(staff.locator("table")).to_contain_text("claimed → refused")
+        check_a11y(staff, "screened")
 
         # 5. The official ranking, as hand-computed.
         staff.goto(f"{base}/staff/competitions/{world.competition_id}/board")
         staff.get_by_role("button", name="Start a ranking").click()
         staff.wait_for_url(re.compile(r".*/board\?run=\d+$"))
         run_id = int(staff.url.rsplit("=", 1)[1])
+        check_a11y(staff, "board")
         with app.app_context():
             results = {
                 r.application_id: r
@@ -201,22 +209,28 @@ def test_one_round_by_the_clock(live_app, live_server, browser):
         expect(approver.locator("main")).to_contain_text("2 decision mail(s) go out")
         approver.get_by_role("button", name="Publish and notify applicants").click()
         expect(approver.locator("body")).to_contain_text("Published.")
+        check_a11y(approver, "published")
 
     # 7. The capped application's reason, to its applicant and on the public page.
     colleague = browser.new_context().new_page()
     sign_in(colleague, base, world.emails["colleague"])
     colleague.goto(f"{base}/apply/applications/{b_id}")
     expect(colleague.locator(".decision-reason")).to_have_text("District limit of 1 award reached.")
+    check_a11y(colleague, "applicant-status")
     public = browser.new_context().new_page()
     with app.app_context():
         slug = db.session.get(Competition, world.competition_id).slug
     public.goto(f"{base}/public/awards/{slug}")
     expect(public.locator(".missing-ranks")).to_contain_text("Rank 2 ")
     expect(public.locator(".missing-ranks")).to_contain_text(CAP)
+    check_a11y(public, "public-awards")
+    public.goto(f"{base}/public/")
+    check_a11y(public, "public-list")
 
     # 8. The calendar page and both ICS feeds.
     public.goto(f"{base}/public/calendar")
     expect(public.locator("main, body").first).to_contain_text("Reviews due")
+    check_a11y(public, "public-calendar")
     feed = public.request.get(f"{base}/public/calendar.ics")
     events = {str(e["summary"]): e for e in Calendar.from_ical(feed.body()).walk("VEVENT")}
     assert events["TIME Collaborative, Cohort 4: applications due"].decoded(
@@ -227,6 +241,7 @@ def test_one_round_by_the_clock(live_app, live_server, browser):
     reviewer.goto(f"{base}/review/calendar")
     reviewer.get_by_role("button", name="Make a feed link").click()
     link = reviewer.locator("#feed-link").inner_text()
+    check_a11y(reviewer, "review-calendar")
     path = link[link.index("/review/calendar/") :]
     private = browser.new_context().request.get(base + path)
     mine = Calendar.from_ical(private.body()).walk("VEVENT")

@@ -25,6 +25,7 @@ from scoring.models import (
 from scoring.services import ranking
 from tests import factories
 from tests.conftest import pass_second_factor
+from tests.e2e.a11y import check_a11y
 from tests.staff_world import APPROVER, PREPARER, geography, populate
 
 pytestmark = pytest.mark.e2e
@@ -39,6 +40,7 @@ def shots(tmp_path):
 
     def shot(page, name: str) -> None:
         page.screenshot(path=str(folder / f"journey-{name}.png"), full_page=True)
+        check_a11y(page, name)  # each screenshot is an accessibility check point
 
     return shot
 
@@ -59,6 +61,7 @@ def test_from_set_up_to_a_published_award_list(live_app, live_server, browser, s
     page = context.new_page()
     page.set_default_timeout(15000)
     sign_in(page, base, PREPARER)
+    check_a11y(page, "staff-home")
 
     # 1. A new competition with its policy.
     page.get_by_role("link", name="New competition").click()
@@ -161,10 +164,12 @@ def test_from_set_up_to_a_published_award_list(live_app, live_server, browser, s
     page.get_by_role("link", name="Ranking board", exact=True).click()
     page.get_by_role("link", name="J-006").click()
     assert "How the numbers were reached" in page.inner_text("main")
+    check_a11y(page, "explanation")
     page.get_by_label("Decision").select_option("partially_funded")
     page.get_by_label("Award ($)").fill("50000")
     page.get_by_role("button", name="Save the exception").click()
     assert page.locator("#justification-err").inner_text() == "a justification is required"
+    check_a11y(page, "exception-refused")
     page.get_by_label("Justification (required; shown with the exception)").fill(
         "The district commits the remaining cost; a reduced start-up grant is enough."
     )
@@ -182,9 +187,11 @@ def test_from_set_up_to_a_published_award_list(live_app, live_server, browser, s
     # 8. A second staff member with approval rights approves and publishes.
     sign_in(page, base, APPROVER)
     page.get_by_role("link", name="TIME Collaborative, Cohort 5").click()
+    check_a11y(page, "competition")
     page.get_by_role("link", name="Ranking board", exact=True).click()
     page.get_by_role("link", name="Approve this award list").click()
     assert "award(s) totalling" in page.inner_text("main")  # the confirmation page says what
+    check_a11y(page, "approve-confirm")
     page.get_by_role("button", name="Approve this award list").click()
     assert "Award list approved." in page.inner_text("main")
     page.get_by_role("link", name="Publish and notify applicants").click()
@@ -194,6 +201,8 @@ def test_from_set_up_to_a_published_award_list(live_app, live_server, browser, s
     page.get_by_role("button", name="Publish and notify applicants").click()
     assert "Published. 6 decision mail(s) queued." in page.inner_text("main")
     shots(page, "06-published")
+    page.get_by_role("link", name="Audit trail").first.click()
+    check_a11y(page, "audit")
     with live_app.app_context():
         run = db.session.get(RankingRun, run_id)
         assert run.status.value == "done"

@@ -1,6 +1,8 @@
 """Score detail: every submitted review's points per criterion for a run's applications, with
-the review's score (docs/ranking.md §3.1) and whether it counts (conflicted reviews do not),
-streamed from a server-side cursor: one review's points are held at a time."""
+the review's score (docs/ranking.md §3.1), whether it counts (conflicted reviews do not) and the
+application's rank stability (docs/stability.md: ``p_funded``, ``rank_interval_90``,
+``toss_up``; empty while the run's stability is not computed), streamed from a server-side
+cursor: one review's points are held at a time."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from scoring.core.ranking.stability import figures_record
 from scoring.core.rubric import review_score
 from scoring.extensions import db
 from scoring.models import (
@@ -22,7 +25,10 @@ from scoring.models import (
     Review,
     ReviewStatus,
     RubricSection,
+    RunStatus,
     School,
+    StabilityResult,
+    StabilityRun,
     User,
 )
 from scoring.services import audit
@@ -45,12 +51,20 @@ HEADER = (
     "points",
     "max_points",
 )
-KINDS = {"review_score": "score", "points": "score", "max_points": "score", "ref": "text"}
+#: The application's rank stability (docs/stability.md), after the comment column.
+STABILITY = ("p_funded", "rank_interval_90", "toss_up")
+KINDS = {
+    "review_score": "score",
+    "points": "score",
+    "max_points": "score",
+    "ref": "text",
+    "p_funded": "score",
+}
 
 
 def columns(comments: bool) -> list[Column]:
-    """The score detail's columns (with ``comment`` last when asked for)."""
-    names = [*HEADER, "comment"] if comments else list(HEADER)
+    """The score detail's columns (``comment`` when asked for, then the stability columns)."""
+    names = [*HEADER, "comment", *STABILITY] if comments else [*HEADER, *STABILITY]
     widths = {"reviewer": 28, "reviewer_name": 22, "criterion_title": 34, "comment": 50}
     return [Column(n, KINDS.get(n, "text"), widths.get(n)) for n in names]
 
@@ -83,11 +97,48 @@ def count(run: RankingRun) -> int:
     return reviews * len(_criteria(run.competition_id))
 
 
+def done_stability(run: RankingRun) -> StabilityRun | None:
+    """The run's stability if it is done (its figures go into the score detail), else None."""
+    row = db.session.scalar(select(StabilityRun).where(StabilityRun.run_id == run.id))
+    return row if row is not None and row.status == RunStatus.DONE else None
+
+
+def stability_note(run: RankingRun) -> str | None:
+    """Why the stability columns of the score detail are empty (``None`` when they are not)."""
+    row = db.session.scalar(select(StabilityRun).where(StabilityRun.run_id == run.id))
+    if row is not None and row.status == RunStatus.DONE:
+        return None
+    state = "not queued" if row is None else row.status.value
+    why = f" ({row.error})" if row is not None and row.error else ""
+    return (
+        f"The rank stability of run {run.id} is {state}{why}: the columns "
+        + ", ".join(STABILITY)
+        + " are empty until it is done."
+    )
+
+
+def stability_cells(funded_in, rank_lo, rank_hi, resamples: int | None) -> list[Any]:
+    """``p_funded`` (as in ``figures_record``: 4 places), the 90% rank interval as
+    ``low–high`` (an en dash, so a spreadsheet does not read it as a date) and ``toss_up``;
+    three empty cells when there are no figures."""
+    if funded_in is None or not resamples:
+        return [None, None, None]
+    record = figures_record(funded_in, 0, rank_lo, rank_hi, resamples)
+    interval = record["rank_interval"]
+    return [
+        Decimal(str(record["p_funded"])),
+        None if interval is None else f"{interval[0]}\u2013{interval[1]}",
+        "yes" if record["toss_up"] else "no",
+    ]
+
+
 def rows(run: RankingRun, *, comments: bool) -> Iterator[list[Any]]:
     """The rows in funding order, then by reviewer: one per criterion of each review."""
     competition = db.session.get(Competition, run.competition_id)
     rubric = core_rubric(competition.sections)
     criteria = _criteria(competition.id)
+    stable = done_stability(run)
+    resamples = stable.resamples if stable is not None else None
     score_cols = [CriterionScore.criterion_id, CriterionScore.points, CriterionScore.max_points]
     if comments:
         score_cols.append(CriterionScore.comment)
@@ -99,30 +150,39 @@ def rows(run: RankingRun, *, comments: bool) -> Iterator[list[Any]]:
             User.email,
             User.name,
             review_is_counted(Review, School.district_id),
+            StabilityResult.funded_in,
+            StabilityResult.rank_lo,
+            StabilityResult.rank_hi,
             *score_cols,
         )
         .join(RankingResult, RankingResult.application_id == Review.application_id)
         .join(Application, Application.id == Review.application_id)
         .join(School, School.id == Application.school_id)
         .join(User, User.id == Review.reviewer_id)
+        .outerjoin(
+            StabilityResult,
+            (StabilityResult.stability_id == (stable.id if stable is not None else -1))
+            & (StabilityResult.ref == RankingResult.ref),
+        )
         .outerjoin(CriterionScore, CriterionScore.review_id == Review.id)
         .where(*_in_run(run))
         .order_by(RankingResult.position, User.email, Review.id)
         .execution_options(yield_per=CHUNK)
     )
-    current, head, scores = None, None, {}
+    current, head, tail, scores = None, None, None, {}
     for row in db.session.execute(stmt):
         if row[0] != current:
             if current is not None:
-                yield from _review_rows(rubric, criteria, head, scores, comments)
+                yield from _review_rows(rubric, criteria, head, scores, comments, tail)
             current, head, scores = row[0], row[1:6], {}
-        if row[6] is not None:
-            scores[row[6]] = row[7:]
+            tail = stability_cells(row[6], row[7], row[8], resamples)
+        if row[9] is not None:
+            scores[row[9]] = row[10:]
     if current is not None:
-        yield from _review_rows(rubric, criteria, head, scores, comments)
+        yield from _review_rows(rubric, criteria, head, scores, comments, tail)
 
 
-def _review_rows(rubric, criteria, head, scores, comments) -> Iterator[list[Any]]:
+def _review_rows(rubric, criteria, head, scores, comments, tail) -> Iterator[list[Any]]:
     ref, school_code, email, name, counted = head
     points = {key: scores[cid][0] for cid, key, _, _ in criteria if scores.get(cid, (None,))[0]
               is not None}  # fmt: skip
@@ -145,7 +205,7 @@ def _review_rows(rubric, criteria, head, scores, comments) -> Iterator[list[Any]
         ]
         if comments:
             row.append(None if score is None else score[2])
-        yield row
+        yield row + tail
 
 
 def _score(rubric, points: dict[str, Decimal]) -> Decimal | None:
