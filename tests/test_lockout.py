@@ -88,7 +88,9 @@ def test_delays_grow_1_2_4_minutes_and_end(app):
 
 def test_an_unknown_account_is_counted_the_same(app):
     client = _from(app, A)
-    codes = [_try(client, "whatever it is", email="ghost@example.org").status_code for _ in range(6)]
+    codes = [
+        _try(client, "whatever it is", email="ghost@example.org").status_code for _ in range(6)
+    ]
     assert codes == [200] * 5 + [429]
     assert _lock(app, "ghost@example.org").failures == 5
 
