@@ -37,7 +37,7 @@ def current_actor() -> User:
 
 def password_link(raw_token: str) -> str:
     """The set-password link of an invitation or a reset, from ``PUBLIC_URL`` (never the Host)."""
-    return public_url("accounts.choose_password", token=raw_token)
+    return public_url("accounts.open_password_link", token=raw_token)
 
 
 # --------------------------------------------------------------------------- after the commit

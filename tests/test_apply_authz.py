@@ -35,7 +35,7 @@ STAFF_ONLY = {
     "apply.extend",
     "accounts.invite",
 }
-PUBLIC = {"accounts.forgot", "accounts.choose_password"}
+PUBLIC = {"accounts.forgot", "accounts.choose_password", "accounts.open_password_link"}
 
 
 @pytest.fixture

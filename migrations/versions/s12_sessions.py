@@ -1,4 +1,4 @@
-"""per-device sessions (user_session) and the sign-in lockout (login_throttle); user.session_token removed
+"""per-device sessions (user_session), the sign-in lockout (login_throttle), when a mailed link was opened (user_token.opened_at); user.session_token removed
 
 Revision ID: s12_sessions
 Revises: s12_two_factor
@@ -50,9 +50,15 @@ def upgrade():
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.drop_column('session_token')
 
+    with op.batch_alter_table('user_token', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('opened_at', sa.DateTime(timezone=True), nullable=True))
+
 
 
 def downgrade():
+    with op.batch_alter_table('user_token', schema=None) as batch_op:
+        batch_op.drop_column('opened_at')
+
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.add_column(sa.Column('session_token', sa.VARCHAR(length=64), nullable=True))
 
