@@ -23,6 +23,7 @@ from scoring.auth import (
 )
 from scoring.errors import Forbidden, InputError
 from scoring.extensions import db, limiter
+from scoring.inputs import safe_next
 from scoring.models import Role, User
 from scoring.services.accounts import throttle, two_factor
 from scoring.web import current_actor
@@ -110,11 +111,11 @@ def enrol():
             db.session.commit()  # the wrong code is audited
             form.code.errors.append("That is not the code your app shows now. Try the next one.")
         else:
-            if signing_in:
-                sign_in(user)
-            else:
+            target = sign_in(user) if signing_in else None
+            if not signing_in:
                 db.session.commit()
-            return render_template("accounts/recovery_codes.html", codes=codes, home=home_url(user))
+            home = safe_next(target) or home_url(user)
+            return render_template("accounts/recovery_codes.html", codes=codes, home=home)
     secret = two_factor.begin(user)
     db.session.commit()
     uri = two_factor.provisioning_uri(user, secret)
