@@ -278,7 +278,7 @@ def test_from_invitation_to_a_published_decision(
     # 9. After the close: staff screen, rank, a second staff member approves, staff publish;
     # the applicant sees the decision.
     _publish_decision(live_app, world, app_id)
-    sign_in(applicant, base, NEW_USER, NEW_PASSWORD)  # the phone's sign-in ended this session
+    # The phone's sign-in did not end this browser's session (one session per device).
     applicant.goto(f"{base}/apply/applications/{app_id}")
     expect(applicant.locator(".status-card")).to_contain_text("Awarded")
     expect(applicant.locator(".status-card")).to_contain_text("$150,000.00")

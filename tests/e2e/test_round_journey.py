@@ -141,7 +141,10 @@ def test_one_round_by_the_clock(live_app, live_server, browser):
     expect(staff.locator("body")).to_contain_text("possible only after the close")
 
     with clock.frozen(closes + timedelta(hours=1)):
-        # 3. After the close: a late submission is refused.
+        # 3. After the close: a late submission is refused. (The jump in time idled out the
+        # applicant's session: 30 minutes without a request. Sign in again.)
+        other_token = h.login(other, world.emails["other"])
+        sign_in(staff, base, world.emails["staff"])  # the staff browser's session too
         refused = other.post(
             f"/apply/applications/{late_id}",
             data=h.valid_form(
@@ -152,7 +155,7 @@ def test_one_round_by_the_clock(live_app, live_server, browser):
             ),
         )
         assert refused.status_code == 409 and "has passed" in h.text(refused)
-        # (signing in again in the browser ends the test client's session: one session per user)
+        # (a second device of the same user: the test client's session goes on)
         late = browser.new_context().new_page()
         late.set_default_timeout(20000)
         sign_in(late, base, world.emails["other"])
