@@ -9,7 +9,12 @@ policy of ``bench_core.py`` (skip fund-down, partial funding, a district cap: th
 loop visits every application); ``--policy default`` is a strict fund-down with no caps (the
 loop stops at the first application that does not fit). ``rank_s`` is one ``rank_columns``
 (the compute step of a run) timed in the same process just before the bootstrap, so
-``ratio`` = bootstrap seconds / rank seconds is comparable across machines and loads.
+``ratio`` = bootstrap seconds / rank seconds is comparable across machines and loads; CPU
+seconds are the process's user + sys time (``resource.getrusage``), the figure that the load of
+a shared machine does not inflate. ``--reference N`` also times, in the same process, the
+per-resample path (``resamples_of``: the engine's ``order_ranked`` and ``fund_down`` once per
+resample, the implementation before the batch path) for ``N`` resamples, as a same-run
+baseline per resample.
 """
 
 from __future__ import annotations
@@ -29,7 +34,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_core import make_competition  # noqa: E402
 
 from scoring.core.ranking import Policy, rank_columns  # noqa: E402
-from scoring.core.ranking.stability import TOSS_UP, stability  # noqa: E402
+from scoring.core.ranking.stability import TOSS_UP, resamples_of, stability  # noqa: E402
+
+
+def cpu() -> float:
+    """User + sys CPU seconds of this process."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def reference_cpu(result, resamples: int) -> float:
+    """CPU seconds of the per-resample path (what ``stability`` did before the batch path)."""
+    import numpy as np
+
+    from scoring.core.ranking.columns import FUNDED, PARTIAL
+
+    c = result._c
+    c0 = cpu()
+    funded = np.zeros(len(c.refs), dtype=np.int64)
+    for r in resamples_of(c, resamples, 1):
+        funded += np.isin(r.status, (FUNDED, PARTIAL))
+    return cpu() - c0
 
 
 def policy_for(name: str, apps, rubric) -> Policy:
@@ -57,18 +82,30 @@ def main() -> None:
     ap.add_argument("--resamples", type=int, default=200)
     ap.add_argument("--policy", choices=("bench", "default"), default="bench")
     ap.add_argument("--seed", type=int, default=20160415)
+    ap.add_argument("--reference", type=int, default=0, help="resamples of the old path")
     args = ap.parse_args()
     rubric, apps, review_app, reviewer, points, priorities = make_competition(
         args.apps, args.reviews, args.criteria, args.seed
     )
     policy = policy_for(args.policy, apps, rubric)
     load = os.getloadavg()[0]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu()
     result = rank_columns(rubric, policy, apps, review_app, reviewer, points, priorities)
-    rank_s = time.perf_counter() - t0
-    t0, c0 = time.perf_counter(), time.process_time()
+    rank_s, rank_cpu = time.perf_counter() - t0, cpu() - c0
+    t0, c0 = time.perf_counter(), cpu()
     figures = stability(result, args.resamples)
-    boot_s, boot_cpu = time.perf_counter() - t0, time.process_time() - c0
+    boot_s, boot_cpu = time.perf_counter() - t0, cpu() - c0
+    ref = {}
+    if args.reference:
+        ref_cpu = reference_cpu(result, args.reference)
+        ref = {
+            "reference_resamples": args.reference,
+            "reference_cpu_s": round(ref_cpu, 2),
+            "reference_cpu_per_resample_ms": round(1000 * ref_cpu / args.reference, 2),
+            "speedup_cpu_per_resample": round(
+                (ref_cpu / args.reference) / max(boot_cpu / max(args.resamples, 1), 1e-9), 1
+            ),
+        }
     p = figures.funded / max(args.resamples, 1)
     toss = figures.ranked & (p >= TOSS_UP[0]) & (p <= TOSS_UP[1])
     print(
@@ -81,8 +118,12 @@ def main() -> None:
                 "resamples": args.resamples,
                 "load_1min_at_start": round(load, 2),
                 "rank_s": round(rank_s, 3),
+                "rank_cpu_s": round(rank_cpu, 3),
                 "stability_s": round(boot_s, 2),
                 "stability_cpu_s": round(boot_cpu, 2),
+                "cpu_ratio_per_resample": round(
+                    boot_cpu / max(rank_cpu, 1e-9) / max(args.resamples, 1), 3
+                ),
                 "per_resample_ms": round(1000 * boot_s / max(args.resamples, 1), 2),
                 "ratio_to_rank": round(boot_s / rank_s, 1),
                 "ratio_per_resample": round(boot_s / rank_s / max(args.resamples, 1), 3),
@@ -90,6 +131,8 @@ def main() -> None:
                 "toss_ups": int(toss.sum()),
                 "always_funded": int((figures.ranked & (p == 1)).sum()),
                 "never_funded": int((figures.ranked & (p == 0)).sum()),
+                **ref,
+                "load_1min_at_end": round(os.getloadavg()[0], 2),
                 "process_maxrss_mb": round(
                     resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
                 ),

@@ -375,3 +375,20 @@ def text(response) -> str:
     import html
 
     return html.unescape(response.get_data(as_text=True))
+
+
+def submit_new(client, world: World, token: str, **over) -> int:
+    """Create a draft and submit it (inside the window); its id."""
+    app_id = create_draft(client, world, token, **over)
+    response = client.post(
+        f"/apply/applications/{app_id}",
+        data=valid_form(world, csrf_token=token, submit_app="1", **over),
+    )
+    assert response.status_code == 302, text(response)[:1000]
+    return app_id
+
+
+def closes_at(app, world: World):
+    """When the world's competition closes."""
+    with app.app_context():
+        return db.session.get(Competition, world.competition_id).closes_at

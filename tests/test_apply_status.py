@@ -3,11 +3,13 @@ reviewer comments only where allowed and never who wrote them or other applicati
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
+from scoring import clock
 from scoring.extensions import db
 from scoring.models import (
     Application,
@@ -56,9 +58,13 @@ def _staff(app, world):
 
 
 def _screen(staff, token, app_id, **data):
-    return staff.post(
-        f"/apply/staff/applications/{app_id}/screen", data={"csrf_token": token, **data}
-    )
+    """Post a screening after the close (screening is refused before it)."""
+    with staff.application.app_context():
+        closes = db.session.get(Application, app_id).competition.closes_at
+    with clock.frozen(closes + timedelta(hours=1)):
+        return staff.post(
+            f"/apply/staff/applications/{app_id}/screen", data={"csrf_token": token, **data}
+        )
 
 
 def test_staff_screen_out_with_a_reason_the_applicant_sees_and_is_mailed(

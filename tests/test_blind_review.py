@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from pypdf import PdfReader, PdfWriter
 from sqlalchemy import select
 
@@ -114,3 +115,88 @@ def test_a_reviewer_sees_the_ref_not_the_title_nor_the_file_name(app, client):
     assert download.status_code == 200
     assert "secret-name" not in download.headers["Content-Disposition"]
     assert not PdfReader(io.BytesIO(download.data)).metadata
+
+
+# --- short forms of the names: initials, the name without "School", never ordinary words ------
+
+BHS = ("Bridgeport High School", "Bridgeport")
+
+
+@pytest.mark.parametrize(
+    "names, text, found",
+    [
+        (BHS, "At BHS we add 300 hours.", ["“BHS” (Bridgeport High School)"]),
+        (BHS, "Signed for B.H.S. today", ["“B.H.S.” (Bridgeport High School)"]),
+        (BHS, "Bridgeport High students", ["“Bridgeport High” (Bridgeport High School)"]),
+        (BHS, "Every BPS school", ["“BPS” (Bridgeport)"]),
+        (
+            BHS,
+            "Bridgeport High School's BHS",
+            ["“Bridgeport High School”", "“BHS” (Bridgeport High School)"],
+        ),
+        (BHS, "In BRIDGEPORT and at BHS", ["“BRIDGEPORT”", "“BHS” (Bridgeport High School)"]),
+        (("Bridgeport High", "Bridgeport"), "BHS students", ["“BHS” (Bridgeport High)"]),
+        (
+            ("Lincoln Elementary School", "Hartford"),
+            "Lincoln's teachers; LES and HPS",
+            [
+                "“Lincoln” (Lincoln Elementary School)",
+                "“LES” (Lincoln Elementary School)",
+                "“HPS” (Hartford)",
+            ],
+        ),
+        (
+            ("John F. Kennedy Middle School", "New Haven"),
+            "John F. Kennedy families, JFKMS, NHPS",
+            [
+                "“John F. Kennedy” (John F. Kennedy Middle School)",
+                "“JFKMS” (John F. Kennedy Middle School)",
+                "“NHPS” (New Haven)",
+            ],
+        ),
+        (
+            ("Central High School", "East Hartford"),
+            "Central High and CHS, in EHPS; CENTRAL HIGH SCHOOL",
+            [
+                "“Central High” (Central High School)",
+                "“CHS” (Central High School)",
+                "“EHPS” (East Hartford)",
+                "“CENTRAL HIGH SCHOOL”",
+            ],
+        ),
+        # ordinary words and other acronyms are not names
+        (BHS, "bhs in lower case, BHSA, the high school, a public school", []),
+        (("Bridgeport Elementary", "Bridgeport"), "We will BE there and be there.", []),
+        (("Central High School", "East Hartford"), "a central high priority; central office", []),
+        (("Central High School", "East Hartford"), "east of the river, in Hartford County", []),
+        (("Park Street School", "Waterbury"), "a park on the street near the school", []),
+        (("Excellence Learning Academy", "Ansonia"), "ELA and ELL scores rose", []),
+        (("Hope Academy", "Danbury"), "Our hope: HA! an academy of ideas", []),
+    ],
+)
+def test_short_forms_of_the_names_are_found_and_ordinary_words_are_not(names, text, found):
+    from scoring.services.applications.blind import NameFinder, name_forms
+
+    assert NameFinder(name_forms(*names)).found(text) == found
+
+
+def test_initials_in_a_narrative_stop_the_submission_with_what_they_stand_for(app, client):
+    world = h.make_world(app, blind_review=True)  # Bridgeport Elementary, district Bridgeport
+    token = h.login(client, world.emails["applicant"])
+    narrative = {f"narrative_{world.required_section_id}": "At BES we BE there, for ELL pupils."}
+    app_id = h.create_draft(client, world, token, title="More time", **narrative)
+    refused = client.post(
+        f"/apply/applications/{app_id}",
+        data=h.valid_form(world, csrf_token=token, submit_app="1", title="More time", **narrative),
+        follow_redirects=True,
+    )
+    text = h.text(refused)
+    assert "NOT submitted" in text
+    assert "response names “BES” (Bridgeport Elementary)" in text
+    assert h.application_state(app, app_id)["status"] == ApplicationStatus.DRAFT
+    clean = {f"narrative_{world.required_section_id}": "We BE there, for ELL pupils."}
+    ok = client.post(
+        f"/apply/applications/{app_id}",
+        data=h.valid_form(world, csrf_token=token, submit_app="1", title="More time", **clean),
+    )
+    assert ok.status_code == 302 and "/receipt" in ok.headers["Location"]

@@ -11,6 +11,7 @@ tests/test_staff_board.py for the whole ranking worked out by hand). T-002, by h
 
 The page is built from the structured explanation (never by parsing its text), and the CLI's
 plain text stays byte-identical (the golden text below is ``flask explain sig-test T-002``).
+Every test runs on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -103,6 +104,12 @@ Funding (§6): position 3 of 5 in funding order (tier, then rank); total_funds 9
 """
 
 CODE_WORDS = ("priority_points", "max_points", "partially_funded", "§", "section:plan", "None")
+
+
+@pytest.fixture
+def app(any_app):
+    """Each test on SQLite and on PostgreSQL."""
+    return any_app
 
 
 @pytest.fixture
@@ -227,3 +234,28 @@ def test_waitlisted_for_the_district_limit_and_not_ranked_in_words(app, staff, w
         _main(staff.get(f"/staff/runs/{world.run_id}/applications/T-001").get_data(as_text=True))
     )
     assert "Commissioner's Network school 5 Yes Yes 5" in page
+
+
+def test_reviews_the_run_did_not_count_are_listed_with_why(app, staff, world):
+    from scoring.models import Application, Review, ReviewStatus, User
+
+    with app.app_context():
+        application = db.session.scalar(select(Application).where(Application.ref == "T-002"))
+        reviewer = db.session.scalar(select(User).where(User.email == "reviewer@example.org"))
+        db.session.add(
+            Review(
+                application_id=application.id, reviewer_id=reviewer.id, status=ReviewStatus.DRAFT
+            )
+        )
+        db.session.commit()
+    html = staff.get(f"/staff/runs/{world.run_id}/applications/T-002").get_data(as_text=True)
+    rows = Tables(_main(html)).tables["Reviews of this application"]
+    assert rows[-1] == [
+        "Test reviewer reviewer (reviewer@example.org)",
+        "—",
+        "—",
+        "—",
+        "—",
+        "No: not submitted (a draft)",
+    ]
+    assert [r[-1] for r in rows[1:-1]] == ["Yes", "Yes"]

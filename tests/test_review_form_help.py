@@ -112,3 +112,35 @@ def test_the_confirmation_page_sends_an_incomplete_draft_back(app, client, world
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/review/a/{r3}")
     refused = rs.post(client, f"/review/a/{r3}/confirm", {"version": str(v + 1)})
     assert refused.status_code == 302 and _review(app, world)[0] == "draft"
+
+
+@pytest.mark.parametrize("visible", [False, True])
+def test_the_confirmation_page_says_exactly_what_submitting_does(app, client, world, r3, visible):
+    """Issue 10 §6: the page says the review locks and cannot be changed by the reviewer, who
+    can reopen it, that it counts in the ranking, and who reads the comments; and it holds."""
+    with app.app_context():
+        review = db.session.scalar(db.select(Review).filter_by(reviewer_id=world.users["r3"]))
+        review.application.competition.comments_visible_to_applicants = visible
+        db.session.commit()
+    _, v = _review(app, world)
+    rs.post(
+        client, f"/review/a/{r3}", rs.score_form(world, [8, 2.5, 12], version=v, action="check")
+    )
+    page = client.get(f"/review/a/{r3}/confirm").get_data(as_text=True)
+    said = _text(re.search(r'<section class="card" id="what-happens".*?</section>', page, re.S)[0])
+    assert "What happens when you submit" in said
+    assert "Your review of SIG-001 is locked." in said
+    assert "You can no longer change its points or comments" in said
+    assert "Only Turnaround Office staff can reopen it, with a reason" in said
+    assert "It counts in the ranking of" in said and "(review score 75.00 of 100)" in said
+    if visible:
+        assert "the applicant reads your comments" in said and "never your name" in said
+    else:
+        assert "applicants do not see them" in said
+    saved = _review(app, world)[1]
+    assert rs.post(client, f"/review/a/{r3}/confirm", {"version": str(saved)}).status_code == 302
+    # what the page promised: a change after submitting is refused and nothing changes
+    locked = _review(app, world)
+    again = rs.post(client, f"/review/a/{r3}", rs.score_form(world, [1, 1, 1], version=locked[1]))
+    assert again.status_code in (400, 409) and "locked" in _text(again.get_data(as_text=True))
+    assert _review(app, world) == locked == ("submitted", locked[1])

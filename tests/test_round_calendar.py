@@ -42,13 +42,7 @@ def _close(app, world):
 
 
 def _submitted(app, client, world, token, **over) -> int:
-    app_id = h.create_draft(client, world, token, **over)
-    response = client.post(
-        f"/apply/applications/{app_id}",
-        data=h.valid_form(world, csrf_token=token, submit_app="1", **over),
-    )
-    assert response.status_code == 302, h.text(response)[:1000]
-    return app_id
+    return h.submit_new(client, world, token, **over)
 
 
 def _staff(app, world):
@@ -242,9 +236,10 @@ def test_screening_bad_input_is_refused(app, client, world, data, message):
     app_id = _submitted(app, client, world, token)
     staff, staff_token = _staff(app, world)
     data = {k.format(p=world.priority_id): v for k, v in data.items()}
-    response = staff.post(
-        f"/apply/staff/applications/{app_id}/screen", data={"csrf_token": staff_token, **data}
-    )
+    with clock.frozen(_close(app, world) + timedelta(minutes=5)):
+        response = staff.post(
+            f"/apply/staff/applications/{app_id}/screen", data={"csrf_token": staff_token, **data}
+        )
     assert response.status_code == 400 and message in h.text(response)
     with app.app_context():
         assert db.session.get(Application, app_id).screened_at is None

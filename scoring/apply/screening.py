@@ -14,6 +14,7 @@ from scoring.errors import Conflict, InputError
 from scoring.extensions import db
 from scoring.models import Application, ApplicationStatus, Competition, Role
 from scoring.services.applications import applications, screening
+from scoring.services.competitions.phases import screening_refusal
 from scoring.staff.forms import to_local_naive, to_utc
 from scoring.web import add_error, current_actor, send_after_commit
 
@@ -27,9 +28,14 @@ def _list_page(form: BulkConfirmForm, status: int = 200):
     competition_id = _competition_filter()
     rows = applications.submitted_applications(competition_id)
     competition = db.session.get(Competition, competition_id) if competition_id else None
+    now = clock.now()
+    # before the close a row is shown without its screening controls (the service refuses too)
+    refusals = {a.competition_id: screening_refusal(a.competition, now) for a in rows}
     return render_template(
         "apply/staff_list.html",
         rows=rows,
+        refusals=refusals,
+        drafts=screening.extendable_drafts(competition_id, now),
         competition_id=competition_id,
         competition=competition,
         form=form,
@@ -52,10 +58,11 @@ def confirm_as_claimed():
         return _list_page(form, 400)
     try:
         refs = screening.confirm_as_claimed(form.applications.data, current_actor(), clock.now())
-    except InputError as exc:
+    except (InputError, Conflict) as exc:
         db.session.rollback()
-        add_error(form, exc.path, exc.detail, "applications")
-        return _list_page(form, 400)
+        detail = exc.detail if isinstance(exc, InputError) else str(exc)
+        add_error(form, getattr(exc, "path", None), detail, "applications")
+        return _list_page(form, 409 if isinstance(exc, Conflict) else 400)
     db.session.commit()
     flash(f"Screened as claimed: {', '.join(refs)}.", "info")
     return redirect(url_for(".staff_applications", competition=_competition_filter()))
@@ -67,8 +74,12 @@ def screen(app_id: int):
     """Screen one application: eligible or not, its tier, each priority confirmed or refused."""
     application = db.get_or_404(Application, app_id)
     form = build_screen_form(application)
+    refusal = screening_refusal(application.competition, clock.now())
     if request.method == "POST":
         screening.require_submitted(application)
+        if refusal:  # before the close: the page says why and saves nothing
+            form.form_errors.append(refusal)
+            return _screen_page(form, application, refusal, 409)
     if form.validate_on_submit():
         try:
             message = screening.screen(
@@ -83,9 +94,7 @@ def screen(app_id: int):
         except InputError as exc:
             db.session.rollback()
             add_error(form, exc.path, exc.detail, "reason")
-            return render_template(
-                "apply/staff_screen.html", form=form, application=application
-            ), 400
+            return _screen_page(form, application, refusal, 400)
         db.session.commit()
         if message is not None:
             send_after_commit([message.id])
@@ -95,8 +104,13 @@ def screen(app_id: int):
             "info",
         )
         return redirect(url_for(".staff_applications", competition=application.competition_id))
-    status = 400 if form.errors else 200
-    return render_template("apply/staff_screen.html", form=form, application=application), status
+    return _screen_page(form, application, refusal, 400 if form.errors else 200)
+
+
+def _screen_page(form, application: Application, refusal: str | None, status: int):
+    return render_template(
+        "apply/staff_screen.html", form=form, application=application, refusal=refusal
+    ), status
 
 
 @bp.route(f"/staff/applications/<{ID}:app_id>/extend", methods=["GET", "POST"])

@@ -40,6 +40,7 @@ from scoring.models.review import (
 )
 from scoring.models.stability import StabilityResult, StabilityRun
 from scoring.models.user import (
+    DistrictRole,
     LoginThrottle,
     RecoveryCode,
     ReviewerConflict,
@@ -86,6 +87,7 @@ __all__ = [
     "ReviewerAssignment",
     "ReviewerConflict",
     "Role",
+    "DistrictRole",
     "RubricSection",
     "RunStatus",
     "School",

@@ -35,36 +35,17 @@ def _board(run: RankingRun) -> str:
     return url_for(".board", competition_id=run.competition_id, run=run.id)
 
 
-@bp.route("/runs/<int:run_id>/approve", methods=["GET"])
-@role_required(Role.STAFF)
-def slate_approve_confirm(run_id: int):
-    """Say what approving this award list means, then approve."""
-    run = db.get_or_404(RankingRun, run_id)
-    p = preview(run)
-    points = [
+def _approval_points(run: RankingRun, p) -> list[str]:
+    return [
         f"The award list of ranking run {run.id} is approved as it stands: {p.awards} award(s) "
         f"totalling ${p.awarded:,.2f} of ${run.total_funds:,.2f}, {p.exceptions} staff "
         "exception(s).",
         "Its decisions stay locked; it can then be published (or withdrawn for changes).",
     ]
-    return _page(
-        run.competition,
-        "Approve this award list?",
-        points,
-        url_for(".slate_approve", run_id=run.id),
-        "Approve this award list",
-        _board(run),
-        official_refusal(run.competition, clock.now(), "approval"),
-    )
 
 
-@bp.route("/runs/<int:run_id>/publish", methods=["GET"])
-@role_required(Role.STAFF)
-def slate_publish_confirm(run_id: int):
-    """Say how many mails go out and what becomes public, then publish."""
-    run = db.get_or_404(RankingRun, run_id)
-    p = preview(run)
-    points = [
+def _publication_points(run: RankingRun, p) -> list[str]:
+    return [
         f"{p.mails} decision mail(s) go out, one per application of the run"
         + (f"; no mail address for {', '.join(p.unreachable)}" if p.unreachable else "")
         + ".",
@@ -76,15 +57,54 @@ def slate_publish_confirm(run_id: int):
         "Applicants see their decision and its reason on their status page.",
         "This cannot be undone: a correction is a new ranking, approved and published again.",
     ]
+
+
+#: The confirmations of an award list, by the action's verb: what it says (from the run and
+#: its preview), the phase gate it waits for, the title, the action's endpoint and its button.
+SLATE_ACTIONS = {
+    "approve": (
+        _approval_points,
+        "approval",
+        "Approve this award list?",
+        ".slate_approve",
+        "Approve this award list",
+    ),
+    "publish": (
+        _publication_points,
+        "publication",
+        "Publish the award list and notify applicants?",
+        ".slate_publish",
+        "Publish and notify applicants",
+    ),
+}
+
+
+def _slate_confirm(run_id: int, verb: str):
+    run = db.get_or_404(RankingRun, run_id)
+    points_of, gate, title, endpoint, button = SLATE_ACTIONS[verb]
     return _page(
         run.competition,
-        "Publish the award list and notify applicants?",
-        points,
-        url_for(".slate_publish", run_id=run.id),
-        "Publish and notify applicants",
+        title,
+        points_of(run, preview(run)),
+        url_for(endpoint, run_id=run.id),
+        button,
         _board(run),
-        official_refusal(run.competition, clock.now(), "publication"),
+        official_refusal(run.competition, clock.now(), gate),
     )
+
+
+@bp.route("/runs/<int:run_id>/approve", methods=["GET"])
+@role_required(Role.STAFF)
+def slate_approve_confirm(run_id: int):
+    """Say what approving this award list means, then approve."""
+    return _slate_confirm(run_id, "approve")
+
+
+@bp.route("/runs/<int:run_id>/publish", methods=["GET"])
+@role_required(Role.STAFF)
+def slate_publish_confirm(run_id: int):
+    """Say how many mails go out and what becomes public, then publish."""
+    return _slate_confirm(run_id, "publish")
 
 
 @bp.route("/sections/<int:section_id>/delete", methods=["GET"])

@@ -14,7 +14,9 @@ Adding a tie-breaker is one ``TieBreaker`` entry in ``TIE_BREAKERS`` plus its te
   (smaller sorts first; integers, so equal values tie exactly);
 * ``explains``: the words the explanation uses for it in the rank order (the name by default);
 * ``column``: an application column the engine does not read already (the read paths fetch it
-  into ``ApplicationInput.extra`` and the engine hands it to ``key`` as ``columns.extra``).
+  into ``ApplicationInput.extra`` and the engine hands it to ``key`` as ``columns.extra``);
+* ``resampled``: its key reads a column that the stability bootstrap resamples (the section
+  scores); the bootstrap then computes the key per resample instead of once.
 
 ``column_levels`` turns such a column into a key (smaller value first, a missing value last).
 A normalisation or an aggregator is likewise one entry (a normalisation also needs a value in
@@ -62,6 +64,8 @@ class TieBreaker:
     explains: str = ""
     column: str | None = None
     argument: str | None = None  # a family's argument name ("key" for section:<key>)
+    #: its key reads a column the stability bootstrap resamples (docs/stability.md §1)
+    resampled: bool = False
 
     @property
     def syntax(self) -> str:
@@ -110,7 +114,13 @@ def _submitted_at_key(c: Any, idx: np.ndarray, arg: str) -> np.ndarray:
 TIE_BREAKERS: dict[str, TieBreaker] = {
     t.name: t
     for t in (
-        TieBreaker("section:", "Higher section “{arg}” score first", _section_key, argument="key"),
+        TieBreaker(
+            "section:",
+            "Higher section “{arg}” score first",
+            _section_key,
+            argument="key",
+            resampled=True,
+        ),
         TieBreaker("priority_points", "More priority points first", _priority_points_key),
         TieBreaker("requested_amount", "Smaller request first", _requested_amount_key),
         TieBreaker("submitted_at", "Earlier submission first", _submitted_at_key),

@@ -21,8 +21,11 @@ input order or on how many resamples are aggregated at once, and two application
 their reviews swap their draws, hence their figures (up to ties broken by the policy).
 
 Cost: aggregation runs on a block of resamples at once (one ``combine`` over all of them);
-ordering and fund-down run once per resample on a light copy of the run's columns, so ``B``
-resamples cost about ``B`` times ordering + fund-down of one run.
+ordering and fund-down run on a batch of resamples at once (``stability_batch``: one argsort
+of a ``(b, n)`` matrix, and the §6 loop walked once over the funding positions with numpy
+over the resamples), so ``B`` resamples cost about ``B`` times the compute step of one run.
+``resamples_of`` still runs the engine's own ``order_ranked``/``fund_down`` per resample: it is
+the reference the batch path is tested against.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from scoring.core.ranking.columns import FUNDED, PARTIAL, Columns
 from scoring.core.ranking.funding import fund_down
 from scoring.core.ranking.ordering import order_ranked
 from scoring.core.ranking.registry import AGGREGATORS
+from scoring.core.ranking.stability_batch import BatchPlan
 
 __all__ = [
     "DEFAULT_RESAMPLES",
@@ -57,6 +61,8 @@ DEFAULT_RESAMPLES = 1000
 TOSS_UP = (0.2, 0.8)  # a decision funded in 20%-80% of resamples is a toss-up (inclusive)
 INTERVAL = (0.05, 0.95)  # the 90% rank interval
 _BLOCK_VALUES = 4_000_000  # resampled review scores aggregated at once (memory bound)
+_BATCH_VALUES = 6_000_000  # final scores of resamples ordered and funded down at once
+_QUANTILE_COLUMNS = 8192  # applications whose rank quantiles are taken at once
 
 
 def seed_from_sha(inputs_sha256: str) -> int:
@@ -213,21 +219,47 @@ def resamples_of(c: Columns, resamples: int, seed: int) -> Iterator[Columns]:
             yield r
 
 
+def _batches(c: Columns, resamples: int, seed: int, plan: BatchPlan):
+    """(final6, resampled tie-breaker keys) for batches of about ``_BATCH_VALUES // n``
+    resamples: the draw blocks of ``_blocks`` gathered so that one fund-down walk serves many."""
+    has = c.counts > 0
+    per = max(1, _BATCH_VALUES // max(len(c.refs), 1))
+    finals: list[np.ndarray] = []
+    keys: list[list[np.ndarray]] = []
+    for base, sect6 in _blocks(c, resamples, seed):
+        finals.append(micro(np.where(has, nano(base) + c.pp_nano, 0)))
+        keys.append(plan.resampled_keys(sect6))
+        if sum(len(f) for f in finals) >= per:
+            yield np.concatenate(finals), [np.concatenate(k) for k in zip(*keys, strict=True)]
+            finals, keys = [], []
+    if finals:
+        yield np.concatenate(finals), [np.concatenate(k) for k in zip(*keys, strict=True)]
+
+
 def stability_columns(c: Columns, resamples: int, seed: int) -> Stability:
-    """The bootstrap over a finished run's columns (see the module docstring)."""
+    """The bootstrap over a finished run's columns (see the module docstring): the ordering
+    and fund-down of a batch of resamples at once (``stability_batch``), the same ranks and
+    decisions as ``resamples_of`` gives one by one."""
     n = len(c.refs)
     ranked = c.rank > 0
     decided = np.isin(c.status, (FUNDED, PARTIAL))
     funded = np.zeros(n, dtype=np.int64)
     ranks = np.zeros((resamples, n), dtype=np.int32)
-    for row, r in enumerate(resamples_of(c, resamples, seed)):
-        funded += np.isin(r.status, (FUNDED, PARTIAL))
-        ranks[row] = r.rank
+    plan = BatchPlan(c)
+    row = 0
+    for final6, keys in _batches(c, resamples, seed, plan):
+        batch_ranks, got = plan.run(final6, keys)
+        funded += got.sum(axis=0)
+        ranks[row : row + len(final6)] = batch_ranks
+        row += len(final6)
     flips = np.where(decided, resamples - funded, funded)
+    lo = hi = np.zeros(n, dtype=np.int64)
     if resamples:
-        lo, hi = np.quantile(ranks, INTERVAL, axis=0, method="inverted_cdf").astype(np.int64)
-    else:
-        lo = hi = np.zeros(n, dtype=np.int64)
+        lo, hi = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        for first in range(0, n, _QUANTILE_COLUMNS):  # column chunks: a bounded copy
+            part = ranks[:, first : first + _QUANTILE_COLUMNS]
+            q = np.quantile(part, INTERVAL, axis=0, method="inverted_cdf").astype(np.int64)
+            lo[first : first + part.shape[1]], hi[first : first + part.shape[1]] = q
     return Stability(
         tuple(c.refs),
         resamples,

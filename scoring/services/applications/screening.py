@@ -30,7 +30,7 @@ from scoring.models import (
 from scoring.runtime import render_text
 from scoring.services import audit, mail
 from scoring.services.applications.content import clean_text
-from scoring.services.competitions.phases import phase_of
+from scoring.services.competitions.phases import EXTENSION_PHASES, phase_of, screening_refusal
 
 DECISIONS = ("confirm", "refuse", "none")
 MAX_TIER = 9
@@ -74,6 +74,13 @@ def require_submitted(application: Application) -> None:
         )
 
 
+def require_screening_open(application: Application, now: datetime) -> None:
+    """:raise Conflict: the competition has not closed yet (screening is after the close)."""
+    refusal = screening_refusal(application.competition, now)
+    if refusal:
+        raise Conflict(refusal)
+
+
 def _flush() -> None:
     try:
         db.session.flush()
@@ -96,11 +103,12 @@ def screen(
     """Record staff's screening of a submitted application; returns the mail to the applicant
     when the eligibility changed.
 
-    :raise Conflict: the application is not submitted.
+    :raise Conflict: the application is not submitted, or its competition has not closed yet.
     :raise InputError: ineligible without a reason, a tier out of range, a priority of another
         competition, a refusal without a reason.
     """
     require_submitted(application)
+    require_screening_open(application, now)
     reason = clean_text((reason or "").strip(), 500, "reason", "The reason")
     if not eligible and not reason:
         raise InputError("Give the reason; the applicant will see it.", "reason")
@@ -180,6 +188,7 @@ def confirm_as_claimed(application_ids: Iterable[int], staff: User, now: datetim
     priority confirmed (eligibility and tier unchanged). Returns the refs screened.
 
     :raise InputError: no application chosen, or one is not submitted (nothing is changed).
+    :raise Conflict: a competition of one of them has not closed yet (nothing is changed).
     """
     ids = sorted(set(application_ids))
     if not ids:
@@ -187,6 +196,8 @@ def confirm_as_claimed(application_ids: Iterable[int], staff: User, now: datetim
     rows = list(db.session.scalars(select(Application).where(Application.id.in_(ids))))
     if len(rows) != len(ids) or any(a.status != ApplicationStatus.SUBMITTED for a in rows):
         raise InputError("Only submitted applications can be confirmed as claimed.", "applications")
+    for application in rows:
+        require_screening_open(application, now)
     for application in rows:
         before = screening_state(application)
         for link in application.priority_links:
@@ -205,6 +216,24 @@ def confirm_as_claimed(application_ids: Iterable[int], staff: User, now: datetim
             note="confirmed as claimed (bulk)",
         )
     return [a.ref for a in sorted(rows, key=lambda a: a.ref)]
+
+
+def extendable_drafts(competition_id: int | None, now: datetime) -> list[Application]:
+    """Drafts that staff may still give an extension: those of competitions open, or closed and
+    not ranked yet (``phases.EXTENSION_PHASES``), by competition then ref."""
+    query = select(Application).where(Application.status == ApplicationStatus.DRAFT)
+    if competition_id is not None:
+        query = query.where(Application.competition_id == competition_id)
+    drafts = db.session.scalars(query.order_by(Application.competition_id, Application.ref))
+    phases: dict[int, bool] = {}
+    out = []
+    for draft in drafts:
+        if draft.competition_id not in phases:
+            phase = phase_of(draft.competition, now).key
+            phases[draft.competition_id] = phase in EXTENSION_PHASES
+        if phases[draft.competition_id]:
+            out.append(draft)
+    return out
 
 
 def grant_extension(

@@ -78,29 +78,65 @@ def snapshot(obj: object, fields: tuple[str, ...]) -> dict[str, Any]:
     return {name: jsonable(getattr(obj, name)) for name in fields}
 
 
-def update_audited(
-    obj: Any,
-    fields: tuple[str, ...],
-    values: Mapping[str, Any],
-    *,
-    action: str,
-    entity: str,
-    actor: User,
-    competition_id: int,
-) -> None:
-    """Set ``fields`` of ``obj`` from ``values``, flush, and audit the before and after."""
-    before = snapshot(obj, fields)
-    for name in fields:
-        setattr(obj, name, values[name])
+#: The parts of a competition added and removed one by one: (audit entity, action prefix,
+#: the fields the audit trail keeps).
+PARTS: dict[type, tuple[str, str, tuple[str, ...]]] = {
+    Priority: ("priority", "priority.", PRIORITY_FIELDS),
+    RubricSection: ("rubric_section", "rubric.section_", SECTION_FIELDS),
+    Criterion: ("criterion", "rubric.criterion_", CRITERION_FIELDS),
+}
+
+
+def audit_added(part: Any, *, actor: User, extra: Mapping[str, Any] | None = None) -> None:
+    """Flush a new priority, section or criterion and audit it (``<prefix>add``)."""
+    entity, prefix, fields = PARTS[type(part)]
     db.session.flush()
     audit.record(
-        action,
+        f"{prefix}add",
         entity,
-        obj.id,
+        part.id,
+        actor=actor,
+        competition_id=part.competition_id,
+        after=snapshot(part, fields) | dict(extra or {}),
+    )
+
+
+def update_audited(part: Any, values: Mapping[str, Any], *, actor: User) -> None:
+    """Set the audited fields of a priority, section or criterion from ``values``, flush, and
+    audit the before and after (``<prefix>update``)."""
+    entity, prefix, fields = PARTS[type(part)]
+    before = snapshot(part, fields)
+    for name in fields:
+        setattr(part, name, values[name])
+    db.session.flush()
+    audit.record(
+        f"{prefix}update",
+        entity,
+        part.id,
+        actor=actor,
+        competition_id=part.competition_id,
+        before=before,
+        after=snapshot(part, fields),
+    )
+
+
+def remove_audited(
+    part: Any, remove, *, actor: User, extra: Mapping[str, Any] | None = None
+) -> None:
+    """Remove a priority, section or criterion with ``remove()``, flush, and audit what it was
+    (``<prefix>delete``, with ``extra`` beside its fields)."""
+    entity, prefix, fields = PARTS[type(part)]
+    before = snapshot(part, fields) | dict(extra or {})
+    part_id, competition_id = part.id, part.competition_id
+    remove()
+    db.session.flush()
+    audit.record(
+        f"{prefix}delete",
+        entity,
+        part_id,
         actor=actor,
         competition_id=competition_id,
         before=before,
-        after=snapshot(obj, fields),
     )
 
 
@@ -274,30 +310,14 @@ def add_priority(competition: Competition, values: Mapping[str, Any], *, actor: 
     check_unique(Priority, competition, values["key"], None)
     priority = Priority(competition=competition, **{k: values[k] for k in PRIORITY_FIELDS})
     db.session.add(priority)
-    db.session.flush()
-    audit.record(
-        "priority.add",
-        "priority",
-        priority.id,
-        actor=actor,
-        competition_id=competition.id,
-        after=snapshot(priority, PRIORITY_FIELDS),
-    )
+    audit_added(priority, actor=actor)
     return priority
 
 
 def update_priority(priority: Priority, values: Mapping[str, Any], *, actor: User) -> Priority:
     """Change a priority's key, title or points (counts from the next ranking run)."""
     check_unique(Priority, priority.competition, values["key"], priority.id)
-    update_audited(
-        priority,
-        PRIORITY_FIELDS,
-        values,
-        action="priority.update",
-        entity="priority",
-        actor=actor,
-        competition_id=priority.competition_id,
-    )
+    update_audited(priority, values, actor=actor)
     return priority
 
 
@@ -314,18 +334,7 @@ def delete_priority(priority: Priority, *, actor: User) -> None:
             "so it cannot be deleted; set its points to 0 instead",
             "priority",
         )
-    before = snapshot(priority, PRIORITY_FIELDS)
-    competition_id = priority.competition_id
-    db.session.delete(priority)
-    db.session.flush()
-    audit.record(
-        "priority.delete",
-        "priority",
-        priority.id,
-        actor=actor,
-        competition_id=competition_id,
-        before=before,
-    )
+    remove_audited(priority, lambda: db.session.delete(priority), actor=actor)
 
 
 def programs_with_template() -> list[Program]:

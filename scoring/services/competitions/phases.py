@@ -14,6 +14,7 @@
 
 The gates the services call are here too: :func:`official_refusal` says why an official ranking,
 an approval or a publication may not happen yet (what-if runs are always allowed), and
+:func:`screening_refusal` says why screening may not start yet (before the close), and
 :func:`application_deadline` is the close of one application's window (with its audited
 extension, never after publication).
 """
@@ -196,6 +197,23 @@ def official_refusal(competition: Competition, now: datetime, action: str) -> st
             f"screened yet ({shown}). {action[:1].upper() + action[1:]} waits for it."
         )
     return None
+
+
+def screening_refusal(competition: Competition, now: datetime) -> str | None:
+    """Why staff may not screen the competition's applications yet (screening is after the
+    close: until then an applicant may still change, withdraw or submit), or None."""
+    closes = competition.closes_at
+    if closes is not None and now >= closes:
+        return None
+    when = f"closes {local_dt(closes)}" if closes else "has no closing date yet"
+    return (
+        f"Screening starts after the close: the application window of {competition.title} "
+        f"{when}, and applicants may change, withdraw or submit until then."
+    )
+
+
+#: Phases in which a draft may still be given an extension (open, or closed but not ranked).
+EXTENSION_PHASES = ("open", "closed", "in_review")
 
 
 def require_official(competition: Competition, now: datetime, action: str) -> None:

@@ -18,16 +18,16 @@ from scoring.core.rubric import Criterion as CoreCriterion
 from scoring.core.rubric import Rubric, RubricError
 from scoring.core.rubric import Section as CoreSection
 from scoring.errors import InputError
-from scoring.extensions import db
 from scoring.models import Competition, Criterion, RubricSection, User
-from scoring.services import audit
 from scoring.services.competitions.competitions import (
     CRITERION_FIELDS,
     SECTION_FIELDS,
+    audit_added,
     check_unique,
     ensure_rubric_editable,
     jsonable,
     policy_values,
+    remove_audited,
     snapshot,
     update_audited,
 )
@@ -97,15 +97,7 @@ def add_section(
     section = RubricSection(**{k: values[k] for k in SECTION_FIELDS})
     section.criteria.append(Criterion(competition=competition, descriptors=[], **first))
     competition.sections.append(section)
-    db.session.flush()
-    audit.record(
-        "rubric.section_add",
-        "rubric_section",
-        section.id,
-        actor=actor,
-        competition_id=competition.id,
-        after=snapshot(section, SECTION_FIELDS) | {"criterion": jsonable(first)},
-    )
+    audit_added(section, actor=actor, extra={"criterion": jsonable(first)})
     return section
 
 
@@ -121,15 +113,7 @@ def update_section(
         for s in rubric_layout(competition.sections)
     ]
     _check_rubric(competition, layout)
-    update_audited(
-        section,
-        SECTION_FIELDS,
-        values,
-        action="rubric.section_update",
-        entity="rubric_section",
-        actor=actor,
-        competition_id=competition.id,
-    )
+    update_audited(section, values, actor=actor)
     return section
 
 
@@ -144,19 +128,11 @@ def delete_section(section: RubricSection, *, actor: User) -> None:
             "a rubric needs at least one section; add another section first", "section"
         )
     _check_rubric(competition, layout, field="section")
-    before = snapshot(section, SECTION_FIELDS) | {
-        "criteria": [snapshot(c, CRITERION_FIELDS) for c in section.criteria]
-    }
-    section_id = section.id
-    competition.sections.remove(section)
-    db.session.flush()
-    audit.record(
-        "rubric.section_delete",
-        "rubric_section",
-        section_id,
+    remove_audited(
+        section,
+        lambda: competition.sections.remove(section),
         actor=actor,
-        competition_id=competition.id,
-        before=before,
+        extra={"criteria": [snapshot(c, CRITERION_FIELDS) for c in section.criteria]},
     )
 
 
@@ -173,15 +149,7 @@ def add_criterion(section: RubricSection, values: Mapping[str, Any], *, actor: U
     _check_rubric(competition, layout)
     criterion = Criterion(competition=competition, **{k: values[k] for k in CRITERION_FIELDS})
     section.criteria.append(criterion)
-    db.session.flush()
-    audit.record(
-        "rubric.criterion_add",
-        "criterion",
-        criterion.id,
-        actor=actor,
-        competition_id=competition.id,
-        after=snapshot(criterion, CRITERION_FIELDS),
-    )
+    audit_added(criterion, actor=actor)
     return criterion
 
 
@@ -198,15 +166,7 @@ def update_criterion(criterion: Criterion, values: Mapping[str, Any], *, actor: 
             for c in s["criteria"]
         ]
     _check_rubric(competition, layout)
-    update_audited(
-        criterion,
-        CRITERION_FIELDS,
-        values,
-        action="rubric.criterion_update",
-        entity="criterion",
-        actor=actor,
-        competition_id=competition.id,
-    )
+    update_audited(criterion, values, actor=actor)
     return criterion
 
 
@@ -219,18 +179,7 @@ def delete_criterion(criterion: Criterion, *, actor: User) -> None:
         raise InputError(
             "a section needs at least one criterion; delete the section instead", "criterion"
         )
-    before = snapshot(criterion, CRITERION_FIELDS)
-    criterion_id = criterion.id
-    section.criteria.remove(criterion)
-    db.session.flush()
-    audit.record(
-        "rubric.criterion_delete",
-        "criterion",
-        criterion_id,
-        actor=actor,
-        competition_id=competition.id,
-        before=before,
-    )
+    remove_audited(criterion, lambda: section.criteria.remove(criterion), actor=actor)
 
 
 def _check_descriptors(values: Mapping[str, Any]) -> None:
