@@ -195,9 +195,11 @@ class AuthActions:
         secret = re.search(r'id="secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
         import pyotp
 
+        from scoring import clock
+
         response = self._client.post(
             "/accounts/two-factor",
-            data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_token_from(page)},
+            data={"code": pyotp.TOTP(secret).at(clock.now()), "csrf_token": csrf_token_from(page)},
         )
         assert response.status_code == 200, response.get_data(as_text=True)[:500]
         return self._client.get("/", follow_redirects=follow)
@@ -368,6 +370,8 @@ def pass_second_factor(page, email: str) -> None:
     the key from the page as a person would read it into their app), as staff must."""
     import pyotp
 
+    from scoring import clock
+
     page.wait_for_load_state()
     if page.url.endswith("/login/code"):
         with totp_step(_LIVE_APP[0], email) as code, page.expect_navigation():
@@ -376,7 +380,7 @@ def pass_second_factor(page, email: str) -> None:
     elif page.url.endswith("/accounts/two-factor"):
         secret = page.inner_text("#secret").replace(" ", "")
         with page.expect_navigation():
-            page.fill("#code", pyotp.TOTP(secret).now())
+            page.fill("#code", pyotp.TOTP(secret).at(clock.now()))
             page.click("form button[type=submit]")
         with page.expect_navigation():
             page.get_by_role("link", name="I have kept them: continue").click()
