@@ -224,3 +224,27 @@ def test_a_page_past_the_end_shows_the_last_page(any_app, run_id):
         assert page.page == page.pages == 3 and len(page.rows) == 2
         empty = board_page.page_of(run, BoardQuery(q="no such school"), None)
         assert empty.rows == [] and empty.matching == 0 and empty.pages == 1
+
+
+def test_remembered_figures_follow_a_new_exception(any_app, run_id):
+    """``totals_of`` remembers a run's figures; a new or changed exception is seen at once."""
+    with any_app.app_context():
+        run = db.session.get(RankingRun, run_id)
+        before, figures = board_totals.totals_of(run)
+        assert before == board_totals.summary_of(run)
+        assert board_totals.totals_of(run)[0] == before  # remembered, same figures
+        actor = db.session.scalar(select(User).where(User.email == PREPARER))
+        t004 = db.session.scalar(select(Application.id).where(Application.ref == "T-004"))
+        decisions.set_override(
+            run,
+            t004,
+            status="partially_funded",
+            amount=Decimal("100000"),
+            justification="A smaller award for the same school.",
+            actor=actor,
+        )
+        db.session.commit()
+        after, _ = board_totals.totals_of(run)
+        assert after == board_totals.summary_of(run)
+        assert after.effective_total == before.effective_total - Decimal("20000")
+        assert figures.districts == board_totals.districts_of(run)

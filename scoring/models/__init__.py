@@ -38,6 +38,7 @@ from scoring.models.review import (
     ReviewerAssignment,
     ReviewStatus,
 )
+from scoring.models.review_points import ReviewPoints
 from scoring.models.stability import StabilityResult, StabilityRun
 from scoring.models.user import (
     DistrictRole,
@@ -83,6 +84,7 @@ __all__ = [
     "ReconciliationNote",
     "RecoveryCode",
     "Review",
+    "ReviewPoints",
     "ReviewStatus",
     "ReviewerAssignment",
     "ReviewerConflict",

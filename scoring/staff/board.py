@@ -98,9 +98,9 @@ def board(competition_id: int):
             refusal=official_refusal(competition, clock.now(), "an official ranking"),
             what_ifs=[r for r in boards.runs_of(competition) if r.what_if],
         )
-    summary = board_totals.summary_of(run)
+    summary, totals = board_totals.totals_of(run)
     query = board_query(filters)
-    page = board_page.page_of(run, query, summary.line_after)
+    page = board_page.page_of(run, query, summary.line_after, summary.applications)
     return render_template(
         "staff/board/board.html",
         c=competition,
@@ -109,19 +109,19 @@ def board(competition_id: int):
         page=page,
         rows=page.rows,
         filters=filters,
-        districts=board_totals.districts_of(run),
+        districts=totals.districts,
         links=_page_links(query, page),
         query=query,
         slate=boards.slate_of(run),
         runs=boards.runs_of(competition),
-        chart=board_totals.distribution_chart(run, summary),
+        chart=totals.chart,
         leniency=boards.leniency_chart(run) if summary.applications <= LENIENCY_MAX else None,
         leniency_skipped=summary.applications > LENIENCY_MAX,
         refusal=decisions.approval_refusal,
         pending=boards.pending_run(competition),
         stable=stability.stability_of(run),
         figures=stability.stability_records_for(run, [r.ref for r in page.rows]) or {},
-        tossups=board_totals.toss_up_count(run),
+        tossups=totals.toss_ups,
         toss_up=TOSS_UP,
         tab="board",
     )

@@ -24,14 +24,12 @@ def what_if(competition_id: int):
     competition = db.get_or_404(Competition, competition_id)
     form = WhatIfQueryForm(request.args)
     outcome, large = None, what_if_svc.size_of(competition) > what_if_svc.inline_max()
-    if request.args and form.validate() and not large:
+    if request.args and form.validate():
         try:
-            outcome = what_if_svc.what_if(competition, form.overrides())
-        except InputError as exc:
-            show_error(form, exc)
-    elif large and request.args and not form.errors:
-        try:
-            what_if_svc.check_knobs(competition, form.overrides())
+            if large:  # ranked by the worker once saved: only the knobs are checked here
+                what_if_svc.check_knobs(competition, form.overrides())
+            else:
+                outcome = what_if_svc.what_if(competition, form.overrides())
         except InputError as exc:
             show_error(form, exc)
     save = WhatIfForm(formdata=None, data={k: form[k].data for k in WhatIfForm.KNOBS})

@@ -214,13 +214,20 @@ def _order(query: BoardQuery) -> list:
 # --------------------------------------------------------------------------- a page
 
 
-def page_of(run: RankingRun, query: BoardQuery, line_after: int | None) -> Page:
+def page_of(
+    run: RankingRun, query: BoardQuery, line_after: int | None, total: int | None = None
+) -> Page:
     """The rows of ``query``'s page (sorted and filtered in SQL) and the number that match;
-    ``line_after`` is the funding line's position (``board_totals.summary_of``)."""
+    ``line_after`` is the funding line's position and ``total`` the run's number of results
+    (``board_totals.summary_of``; without a filter no count is run)."""
     stability = done_stability(run)
-    matching = db.session.scalar(
-        _filtered(run, query, stability, select(func.count(RankingResult.id)))
-    )
+    unfiltered = not (query.status or query.district or query.flag or query.q)
+    if unfiltered and total is not None:
+        matching = total
+    else:
+        matching = db.session.scalar(
+            _filtered(run, query, stability, select(func.count(RankingResult.id)))
+        )
     per = query.per_page
     pages = max(1, -(-matching // per)) if per else 1
     page = min(max(1, query.page), pages)

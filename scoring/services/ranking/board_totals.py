@@ -1,16 +1,25 @@
 """The ranking board's figures for the whole run, from SQL aggregates (issue 14): totals and
 counts by decision, the funding line and the cut score, the chart's histogram, the districts
 and the toss-up count. No row per application is read.
+
+A done run's results do not change; what can change its figures is a staff exception (an
+``AwardOverride`` row) or its stability being computed. ``totals_of`` keeps the figures of the
+last few runs in this process, keyed by the run, every exception of it (id, status, amount)
+and its stability's state, so a board page after the first reads only that key.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Integer, cast, func, select
 
 from scoring import charts
+from scoring.core.ranking.columns import STATUSES
 from scoring.extensions import db
 from scoring.models import (
     Application,
@@ -19,6 +28,7 @@ from scoring.models import (
     RankingResult,
     RankingRun,
     StabilityResult,
+    StabilityRun,
 )
 from scoring.services.ranking.board_page import (
     ZERO,
@@ -54,35 +64,47 @@ class Summary:
 
 def summary_of(run: RankingRun) -> Summary:
     """Totals, counts by effective decision, the funding line and the lowest funded final
-    score of the whole run, in three aggregate queries."""
-    eff = effective_award()
-    n, ranked, requested, computed, effective, exceptions, line_after, cut = db.session.execute(
-        select(
-            func.count(RankingResult.id),
-            func.count(RankingResult.rank),
-            cents_sum(Application.requested_amount),
-            cents_sum(RankingResult.award),
-            cents_sum(eff),
-            func.count(AwardOverride.id),
-            func.max(RankingResult.position).filter(RankingResult.rank.is_not(None), eff > 0),
-            func.min(RankingResult.final).filter(RankingResult.rank.is_not(None), eff > 0),
+    score of the whole run, and the amount requested, from aggregate queries."""
+    return replace(_result_summary(run), requested=requested_of(run))
+
+
+def requested_of(run: RankingRun) -> Decimal:
+    """What the run's applications ask for, as they stand now (the application table)."""
+    return money(
+        db.session.scalar(
+            select(cents_sum(Application.requested_amount))
+            .select_from(RankingResult)
+            .join(Application, Application.id == RankingResult.application_id)
+            .where(RankingResult.run_id == run.id)
         )
-        .join(Application, Application.id == RankingResult.application_id)
+    )
+
+
+def _result_summary(run: RankingRun) -> Summary:
+    """``Summary`` from the run's stored results and exceptions only (``requested`` zero)."""
+    eff = effective_award()
+    status = effective_status()
+    columns = [
+        func.count(RankingResult.id),
+        func.count(RankingResult.rank),
+        cents_sum(RankingResult.award),
+        cents_sum(eff),
+        func.count(AwardOverride.id),
+        func.max(RankingResult.position).filter(RankingResult.rank.is_not(None), eff > 0),
+        func.min(RankingResult.final).filter(RankingResult.rank.is_not(None), eff > 0),
+        *(func.count(RankingResult.id).filter(status == s) for s in STATUSES),
+    ]
+    row = db.session.execute(
+        select(*columns)
         .outerjoin(AwardOverride, override_join())
         .where(RankingResult.run_id == run.id)
     ).one()
-    by_status = dict(
-        db.session.execute(
-            select(effective_status(), func.count(RankingResult.id))
-            .outerjoin(AwardOverride, override_join())
-            .where(RankingResult.run_id == run.id)
-            .group_by(effective_status())
-        ).all()
-    )
+    n, ranked, computed, effective, exceptions, line_after, cut = row[:7]
+    by_status = {s: c for s, c in zip(STATUSES, row[7:], strict=True) if c}
     return Summary(
         n,
         ranked,
-        money(requested),
+        ZERO,
         money(computed),
         money(effective),
         exceptions,
@@ -133,13 +155,64 @@ def distribution_chart(run: RankingRun, summary: Summary):
     )
 
 
+@dataclass(frozen=True)
+class Figures:
+    """What the board shows about the whole run besides ``Summary``."""
+
+    chart: Any
+    districts: list[tuple[str, str]]
+    toss_ups: int | None
+
+
+_MEMO: OrderedDict[tuple, tuple[Summary, Any, int | None]] = OrderedDict()
+MEMO_SIZE = 16
+
+
+def _key(run: RankingRun) -> tuple:
+    """Everything the remembered figures depend on: the run's inputs and policy (the engine is
+    deterministic, so equal keys mean equal results), every staff exception and the
+    stability's state."""
+    exceptions = db.session.execute(
+        select(AwardOverride.application_id, AwardOverride.status, AwardOverride.amount)
+        .where(AwardOverride.run_id == run.id)
+        .order_by(AwardOverride.application_id)
+    ).all()
+    stable = db.session.execute(
+        select(StabilityRun.id, StabilityRun.status, StabilityRun.resamples).where(
+            StabilityRun.run_id == run.id
+        )
+    ).all()
+    policy = json.dumps(run.policy or {}, sort_keys=True, default=str)
+    return (run.id, run.status, run.inputs_sha256, policy, tuple(exceptions), tuple(stable))
+
+
+def totals_of(run: RankingRun) -> tuple[Summary, Figures]:
+    """``summary_of`` and ``Figures`` of a run. The parts read from the stored results (totals,
+    counts, funding line, chart, toss-ups) are remembered in this process while ``_key`` is
+    unchanged; the requested amounts and the districts' names are read each time."""
+    key = _key(run)
+    if key in _MEMO:
+        _MEMO.move_to_end(key)
+    else:
+        base = _result_summary(run)
+        _MEMO[key] = (base, distribution_chart(run, base), toss_up_count(run))
+        while len(_MEMO) > MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    base, chart, toss_ups = _MEMO[key]
+    summary = replace(base, requested=requested_of(run))
+    return summary, Figures(chart, districts_of(run), toss_ups)
+
+
 def districts_of(run: RankingRun) -> list[tuple[str, str]]:
     """(code, name) of the districts in the run, for the district filter."""
-    rows = db.session.execute(
-        select(RankingResult.district_code, District.name)
-        .outerjoin(District, District.code == RankingResult.district_code)
+    codes = (
+        select(RankingResult.district_code.label("code"))
         .where(RankingResult.run_id == run.id)
         .distinct()
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(codes.c.code, District.name).outerjoin(District, District.code == codes.c.code)
     )
     return sorted((code, name or "") for code, name in rows)
 
