@@ -1,7 +1,7 @@
 """two-factor sign-in: TOTP secret, last counter, recovery codes
 
 Revision ID: s12_two_factor
-Revises: board_indexes
+Revises: rankspeed_review_points
 Create Date: 2026-11-29 14:25:32.819767
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 's12_two_factor'
-down_revision = 'board_indexes'
+down_revision = 'rankspeed_review_points'
 branch_labels = None
 depends_on = None
 
