@@ -148,11 +148,11 @@ def people():
     )
 
 
-@bp.route("/accounts/people/<int:user_id>/two-factor/reset", methods=["POST"])
+@bp.route("/accounts/people/<int:person_id>/two-factor/reset", methods=["POST"])
 @role_required(Role.STAFF)
-def reset(user_id: int):
+def reset(person_id: int):
     """Staff reset another user's two-factor sign-in (never their own); audited."""
-    target = db.get_or_404(User, user_id)
+    target = db.get_or_404(User, person_id)
     if not ResetForm().validate_on_submit():
         abort(400)
     try:

@@ -9,6 +9,7 @@ from scoring.core.ranking.compare import KINDS
 from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import Competition, RankingRun, Role, RunStatus
+from scoring.services import access
 from scoring.services.ranking import what_if as what_if_svc
 from scoring.staff.board_forms import WhatIfForm, WhatIfQueryForm
 from scoring.staff.views import bp
@@ -50,7 +51,7 @@ def what_if(competition_id: int):
 def what_if_run(run_id: int):
     """A what-if run computed by the worker, compared with the current run a page at a time
     (its progress while it is computed)."""
-    run = db.get_or_404(RankingRun, run_id)
+    run = access.get(current_actor(), RankingRun, run_id)
     if run.status != RunStatus.DONE:
         return redirect(url_for(".run_progress", run_id=run.id))
     outcome = what_if_svc.compare_run(run)
