@@ -38,6 +38,7 @@ from scoring.models.review import (
     ReviewerAssignment,
     ReviewStatus,
 )
+from scoring.models.review_points import ReviewPoints
 from scoring.models.stability import StabilityResult, StabilityRun
 from scoring.models.user import (
     DistrictRole,
@@ -78,6 +79,7 @@ __all__ = [
     "RankingRun",
     "ReconciliationNote",
     "Review",
+    "ReviewPoints",
     "ReviewStatus",
     "ReviewerAssignment",
     "ReviewerConflict",
