@@ -1,7 +1,7 @@
 """drafts never lose text: a draft's invalid entries kept as typed
 
 Revision ID: people_drafts
-Revises: people_roles
+Revises: rankspeed_review_points
 Create Date: 2026-11-29 14:50:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'people_drafts'
-down_revision = 'people_roles'
+down_revision = 'rankspeed_review_points'
 branch_labels = None
 depends_on = None
 
