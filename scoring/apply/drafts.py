@@ -54,7 +54,10 @@ def _saved(application: Application, submitting: bool):
                 "error",
             )
         else:
-            flash(f"Draft {application.ref} saved. You can come back to it until the deadline.")
+            flash(
+                f"Draft {application.ref} saved. You can come back to it until the deadline.",
+                "info",
+            )
         return _to_edit(application)
     try:
         message = applications.submit(application, current_actor(), utcnow())
