@@ -33,6 +33,7 @@ from scoring.models.ranking import (
 from scoring.models.review import (
     AssignmentStatus,
     CriterionScore,
+    ExtraReviewerRequest,
     ReconciliationNote,
     Review,
     ReviewerAssignment,
@@ -59,6 +60,7 @@ __all__ = [
     "CriterionScore",
     "District",
     "ExportJob",
+    "ExtraReviewerRequest",
     "ExportStatus",
     "FundDown",
     "MailStatus",
