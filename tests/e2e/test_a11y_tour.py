@@ -35,10 +35,11 @@ pytestmark = pytest.mark.e2e
 
 REVIEWER = "r1@example.org"  # a reviewer of the bundle, with assignments
 #: Which prefixes each role's tour opens (the public pages and sign-in pages: signed out).
+#: A page under /accounts/ is opened by every signed-in role (one that refuses it is skipped).
 AREAS = {
     PREPARER: ("/staff/", "/apply/staff/", "/accounts/"),
-    APPLICANT: ("/apply/",),
-    REVIEWER: ("/review/",),
+    APPLICANT: ("/apply/", "/accounts/"),
+    REVIEWER: ("/review/", "/accounts/"),
     None: ("/public/", "/login", "/accounts/forgot"),
 }
 #: Not pages: files, feeds and downloads.
@@ -80,6 +81,7 @@ def _world(app) -> dict[str, object]:
             "app_id": own,
             "aid": own,
             "uid": reviewer.id,
+            "district_id": applicant.district_id,
             "assignment_id": db.session.scalar(
                 select(ReviewerAssignment.id)
                 .where(ReviewerAssignment.reviewer_id == reviewer.id)
@@ -103,8 +105,8 @@ def _pages(app, values: dict[str, object]) -> tuple[dict[str | None, list[str]],
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if "GET" not in rule.methods or NOT_PAGES.search(rule.rule):
             continue
-        who = next((w for w, prefixes in AREAS.items() if rule.rule.startswith(prefixes)), "nobody")
-        if who == "nobody":
+        roles = [w for w, prefixes in AREAS.items() if rule.rule.startswith(prefixes)]
+        if not roles:
             continue
         if any(arg not in values for arg in rule.arguments):
             missing.append(rule.rule)
@@ -113,7 +115,8 @@ def _pages(app, values: dict[str, object]) -> tuple[dict[str | None, list[str]],
             from flask import url_for
 
             url = url_for(rule.endpoint, **{a: values[a] for a in rule.arguments})
-        pages[who].append(url)
+        for who in [None] if None in roles else roles:  # a signed-out page: signed out only
+            pages[who].append(url)
     pages[PREPARER].append(NOT_FOUND)
     return pages, missing
 
