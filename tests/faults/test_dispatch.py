@@ -29,6 +29,7 @@ from scoring.models import (
     OutboxMessage,
     RankingRun,
     ReviewerAssignment,
+    Role,
     RunStatus,
     User,
 )
@@ -71,7 +72,7 @@ def _lock(table: str, mode: str) -> psycopg.Connection:
 
 def _wait_blocked(fragment: str, timeout: float = 60) -> str:
     """Wait until another session's statement mentioning ``fragment`` waits on a lock."""
-    deadline = time.monotonic() + timeout
+    deadline, seen = time.monotonic() + timeout, set()
     with psycopg.connect(DSN, autocommit=True) as watcher:
         while time.monotonic() < deadline:
             rows = watcher.execute(
@@ -81,8 +82,9 @@ def _wait_blocked(fragment: str, timeout: float = 60) -> str:
             for (query,) in rows:
                 if fragment in query:
                     return query
+                seen.add(query[:300])
             time.sleep(0.1)
-    raise AssertionError(f"no statement on {fragment!r} waited for the lock")
+    raise AssertionError(f"no statement on {fragment!r} waited for the lock; seen: {seen}")
 
 
 def _outage(app, private_pg, seconds: float = 2) -> None:
@@ -114,20 +116,22 @@ def test_postgres_stopped_mid_read_of_a_ranking(fault_app, private_pg, workers):
     workers.start(SCORING_TEST_RANK_DELAY="3")
     run_id = _queue(fault_app)
     assert wait_status(fault_app, run_id, {RunStatus.RUNNING}) == RunStatus.RUNNING
-    _lock("application", "ACCESS EXCLUSIVE")
+    holder = _lock("application", "ACCESS EXCLUSIVE")
     query = _wait_blocked("FROM application a JOIN school")  # the raw cursor, mid-snapshot
     assert "ORDER BY a.id" in query
     _outage(fault_app, private_pg)
+    holder.close()  # ended by the stop already
     _done_exactly_once(fault_app, run_id)
 
 
 def test_postgres_stopped_mid_write_of_a_ranking(fault_app, private_pg, workers):
     workers.start()
-    _lock("ranking_result", "EXCLUSIVE")  # reads go on; the run's write of its results waits
+    holder = _lock("ranking_result", "EXCLUSIVE")  # reads go on; the run's write waits
     run_id = _queue(fault_app)
     _wait_blocked("ranking_result")
     assert result_rows(fault_app, run_id) == 0
     _outage(fault_app, private_pg)
+    holder.close()  # ended by the stop already
     _done_exactly_once(fault_app, run_id)
 
 
@@ -167,95 +171,95 @@ def smtp(fault_app):
     sink.stop()
 
 
-def test_redis_down_when_an_applicant_submits(fault_app, private_redis, workers, smtp):
-    workers.start(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(smtp.port))
-    world = h.make_world(fault_app)  # an open competition beside the bundle's
-    client = fault_app.test_client()
-    token = h.login(client, world.emails["applicant"])
-    app_id = h.create_draft(client, world, token)
-    since = _last_mail_id(fault_app)
-    private_redis.stop()
-    submitted = client.post(
-        f"/apply/applications/{app_id}", data=h.valid_form(world, csrf_token=token, submit_app="1")
-    )
-    assert submitted.status_code == 302 and "/receipt" in submitted.headers["Location"]
-    assert _pending_mail(fault_app) >= 1  # committed with the submission, not lost
-    private_redis.start()
-    _delivered_once(fault_app, smtp, since)
-    assert h.application_state(fault_app, app_id)["status"].value == "submitted"
-
-
-def test_redis_down_when_staff_publish(fault_app, private_redis, workers, smtp):
+def _ranked_and_approved(app) -> int:
+    """The bundle's applications with a contact, ranked, the award list approved; the run."""
     from scoring.services.decisions import decisions
-    from tests.staff_world import APPROVER, PREPARER, login, make_people, post, rank_now
+    from tests.staff_world import APPROVER, PREPARER, person, rank_now
 
-    workers.start(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(smtp.port))
-    with fault_app.app_context():
-        make_people()
+    with app.app_context():
+        person(Role.STAFF, PREPARER)
+        person(Role.STAFF, APPROVER, can_approve=True)
         for application in db.session.scalars(select(Application)):
             contact = f"principal-{application.ref.lower()}@example.org"
             application.contacts = [{"role": "principal", "name": "P", "email": contact}]
         db.session.commit()
-    run_id = rank_now(fault_app, competition_id(fault_app))
-    with fault_app.app_context():
+    run_id = rank_now(app, competition_id(app))
+    with app.app_context():
         run = db.session.get(RankingRun, run_id)
         people = {u.email: u for u in db.session.scalars(select(User))}
         slate = decisions.prepare_slate(run, actor=people[PREPARER])
         db.session.commit()
         decisions.approve_slate(slate, actor=people[APPROVER])
         db.session.commit()
-    staff = login(fault_app, PREPARER)
-    since = _last_mail_id(fault_app)
-    private_redis.stop()
-    published = post(staff, f"/staff/runs/{run_id}/publish")
-    assert published.status_code == 302, published.get_data(as_text=True)[:300]
-    assert _pending_mail(fault_app) >= 8  # one decision per application, all committed
-    private_redis.start()
-    _delivered_once(fault_app, smtp, since)
+    return run_id
 
 
-def test_redis_down_when_staff_ask_for_an_extra_reviewer(fault_app, private_redis, workers):
-    workers.start()
-    email = staff_user(fault_app)
-    with fault_app.app_context():
-        application = db.session.scalar(select(Application).where(Application.ref == "T-001"))
-        aid, cid = application.id, application.competition_id
-
-    def reviewers() -> list[int]:
-        with fault_app.app_context():
-            return sorted(
-                db.session.scalars(
-                    select(ReviewerAssignment.reviewer_id).where(
-                        ReviewerAssignment.application_id == aid
-                    )
+def _reviewers(app, application_id: int) -> list[int]:
+    with app.app_context():
+        return sorted(
+            db.session.scalars(
+                select(ReviewerAssignment.reviewer_id).where(
+                    ReviewerAssignment.application_id == application_id
                 )
             )
+        )
 
-    before = reviewers()
-    client = fault_app.test_client()
-    token = h.login(client, email)
+
+def _wait_extra_done(app) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        with app.app_context():
+            done = db.session.scalar(select(ExtraReviewerRequest.done_at))
+        if done is not None:
+            return
+        assert time.monotonic() < deadline, "the extra reviewer was never assigned"
+        time.sleep(0.2)
+
+
+def test_redis_down_at_submit_publish_and_extra_reviewer(fault_app, private_redis, workers, smtp):
+    """One outage, three requests (one worker start keeps the suite under 5 minutes): an
+    applicant submits, staff publish, staff ask for an extra reviewer. Each request succeeds
+    with its work committed; once Redis is back every mail arrives once and the reviewer is
+    assigned once."""
+    from tests.staff_world import PREPARER, login, post
+
+    workers.start(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(smtp.port))
+    world = h.make_world(fault_app)  # an open competition beside the bundle's
+    applicant = fault_app.test_client()
+    token = h.login(applicant, world.emails["applicant"])
+    app_id = h.create_draft(applicant, world, token)
+    run_id = _ranked_and_approved(fault_app)
+    with fault_app.app_context():
+        t001 = db.session.scalar(select(Application).where(Application.ref == "T-001"))
+        aid, cid = t001.id, t001.competition_id
+    before = _reviewers(fault_app, aid)
+    staff = login(fault_app, PREPARER)
+    since = _last_mail_id(fault_app)
+
     private_redis.stop()
-    asked = client.post(
-        f"/staff/panel/c/{cid}/a/{aid}/extra", data={"csrf_token": token, "back": ""}
+    submitted = applicant.post(
+        f"/apply/applications/{app_id}", data=h.valid_form(world, csrf_token=token, submit_app="1")
     )
+    assert submitted.status_code == 302 and "/receipt" in submitted.headers["Location"]
+    receipts = _pending_mail(fault_app)
+    assert receipts >= 1  # committed with the submission, not lost
+    published = post(staff, f"/staff/runs/{run_id}/publish")
+    assert published.status_code == 302, published.get_data(as_text=True)[:300]
+    assert _pending_mail(fault_app) >= receipts + 8  # one decision per application
+    asked = post(staff, f"/staff/panel/c/{cid}/a/{aid}/extra", {"back": ""})
     assert asked.status_code == 302, asked.get_data(as_text=True)[:300]
     with fault_app.app_context():
         request = db.session.scalar(select(ExtraReviewerRequest))
         assert request.done_at is None and request.target == len(before) + 1
-    time.sleep(2.5)  # relay periods pass with the broker away: nothing is lost or doubled
-    assert reviewers() == before
+    time.sleep(2)  # relay periods pass with the broker away: nothing is lost or doubled
+    assert _reviewers(fault_app, aid) == before
+
     private_redis.start()
-    deadline = time.monotonic() + 60
-    while True:
-        with fault_app.app_context():
-            done = db.session.scalar(select(ExtraReviewerRequest.done_at))
-        if done is not None:
-            break
-        assert time.monotonic() < deadline, "the extra reviewer was never assigned"
-        time.sleep(0.2)
-    time.sleep(2.5)  # more relay periods: a second assignment would show now
-    after = reviewers()
+    _wait_extra_done(fault_app)  # its notice is committed with it
+    _delivered_once(fault_app, smtp, since)  # receipt(s), decisions, the new reviewer's notice
+    after = _reviewers(fault_app, aid)
     assert len(after) == len(before) + 1 and set(before) < set(after)
+    assert h.application_state(fault_app, app_id)["status"].value == "submitted"
 
 
 def test_a_statement_cancelled_by_statement_timeout_is_the_error_page(fault_app):
