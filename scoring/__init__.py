@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 from flask import Flask, g, request, session
 
@@ -23,12 +24,37 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from scoring.inputs import BoundedIntConverter
 
     app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
-    register_blueprints(app)
-    register_errorhandlers(app)
-    register_request_hooks(app)
+    if serves_pages():
+        register_blueprints(app)
+        register_errorhandlers(app)
+        register_request_hooks(app)
     register_template_helpers(app)
     register_commands(app)
     return app
+
+
+#: ``flask`` commands that serve no page: the app they load leaves the views out, so that
+#: ``flask rank`` starts without importing the web stack (~1 s of imports; bench/README.md).
+NO_PAGE_COMMANDS = frozenset({"rank", "explain", "bundle", "ops"})
+#: Options of the ``flask`` command itself that take a value.
+_FLASK_VALUE_OPTIONS = frozenset({"--app", "-A", "--env-file", "-e"})
+
+
+def serves_pages(argv: list[str] | None = None) -> bool:
+    """False only when this process is ``flask [options] COMMAND`` with a COMMAND of
+    ``NO_PAGE_COMMANDS``; a web server, a worker, a test and every other command get the views."""
+    argv = sys.argv if argv is None else argv
+    if not argv or os.path.basename(argv[0]) not in ("flask", "__main__.py"):
+        return True
+    if os.path.basename(argv[0]) == "__main__.py" and "flask" not in argv[0].split(os.sep):
+        return True
+    args = iter(argv[1:])
+    for arg in args:
+        if arg in _FLASK_VALUE_OPTIONS:
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg not in NO_PAGE_COMMANDS
+    return True
 
 
 def check_required_settings(app: Flask) -> None:

@@ -34,6 +34,15 @@ class ScorePoint:
     funded: bool
 
 
+def unit_bins(points: Sequence[ScorePoint]) -> dict[int, tuple[int, int]]:
+    """Final scores in one-point bins: ``{floor(final): (funded, not funded)}``."""
+    bins: dict[int, list[int]] = {}
+    for p in points:
+        pair = bins.setdefault(math.floor(p.final), [0, 0])
+        pair[0 if p.funded else 1] += 1
+    return {b: (f, o) for b, (f, o) in bins.items()}
+
+
 def score_distribution(
     points: Sequence[ScorePoint],
     *,
@@ -48,13 +57,41 @@ def score_distribution(
     the lowest funded score and the minimum fundable score dashed."""
     if not points:
         return Markup("")
-    top = max(100.0, max(float(p.final) for p in points))
+    return score_histogram(
+        unit_bins(points),
+        max(p.final for p in points),
+        cut_score=cut_score,
+        min_score=min_score,
+        bin_width=bin_width,
+        width=width,
+        height=height,
+        css=css,
+    )
+
+
+def score_histogram(
+    bins: dict[int, tuple[int, int]],
+    top_final: Decimal | float | None,
+    *,
+    cut_score: Decimal | None,
+    min_score: Decimal | None,
+    bin_width: int = 5,
+    width: int = 640,
+    height: int = 240,
+    css: str = "",
+) -> Markup:
+    """``score_distribution`` drawn from one-point bins (``unit_bins``, or a GROUP BY in SQL)
+    and the highest final score, so a large run's chart needs no row per application."""
+    if not bins or top_final is None:
+        return Markup("")
+    top = max(100.0, float(top_final))
     n_bins = max(1, math.ceil(top / bin_width))
     funded = [0] * n_bins
     other = [0] * n_bins
-    for p in points:
-        i = min(n_bins - 1, max(0, int(float(p.final) // bin_width)))
-        (funded if p.funded else other)[i] += 1
+    for unit, (f, o) in bins.items():
+        i = min(n_bins - 1, max(0, unit // bin_width))
+        funded[i] += f
+        other[i] += o
     peak = max(f + o for f, o in zip(funded, other, strict=True)) or 1
     left, right, top_pad, bottom = 36, 12, 26, 34
     plot_w, plot_h = width - left - right, height - top_pad - bottom
@@ -110,7 +147,7 @@ def score_distribution(
         )
     n_funded = sum(funded)
     desc = (
-        f"{len(points)} ranked applications; {n_funded} receive an award. "
+        f"{n_funded + sum(other)} ranked applications; {n_funded} receive an award. "
         + (
             f"The lowest funded final score is {_num(cut_score)}. "
             if cut_score is not None

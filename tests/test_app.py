@@ -163,3 +163,21 @@ def test_health(client):
     assert response.status_code == 200 and body["status"] == "ok"
     assert (body["database"], body["broker"]) == ("ok", "ok")
     assert body["worker"] == "silent" and body["oldest_queued_run_seconds"] is None
+
+
+def test_only_page_less_commands_load_without_views():
+    """``flask rank``/``explain``/``bundle``/``ops`` start without the views; a server, a test
+    and every other command get them (scoring.serves_pages)."""
+    from scoring import serves_pages
+
+    flask = "/venv/bin/flask"
+    module = "/venv/lib/python3.11/site-packages/flask/__main__.py"
+    assert not serves_pages([flask, "--app", "scoring", "rank", "bench", "--json"])
+    assert not serves_pages([module, "-A", "scoring", "bundle", "import", "x.json"])
+    assert not serves_pages([flask, "explain", "s", "ref"])
+    assert serves_pages([flask, "--app", "scoring", "run"])
+    assert serves_pages([flask, "--app", "rank", "routes"])  # "rank" here is the app's name
+    assert serves_pages([flask, "--app", "scoring", "seed-demo"])
+    assert serves_pages(["/venv/bin/gunicorn", "scoring:create_app()"])
+    assert serves_pages(["/venv/bin/pytest", "rank"])
+    assert serves_pages([])

@@ -56,6 +56,7 @@ from scoring.models import (
 )
 from scoring.services import bundles, ranking
 from scoring.services.ranking import inputs as ranking_inputs
+from scoring.services.ranking import points as ranking_points
 
 FIXTURE = Path(__file__).parent / "fixtures" / "small_bundle.json"
 
@@ -551,8 +552,8 @@ def test_reads_split_into_review_ranges_give_the_same_result(pg_app, monkeypatch
         db.session.commit()
         competition_id = db.session.scalar(select(Competition.id))
         whole = ranking.read_inputs(db.session.get(Competition, competition_id))
-        monkeypatch.setattr(ranking_inputs, "PACKED_QUERY_BYTES", 100)  # 13 reviews → 13 ranges
-        split = ranking.read_inputs(db.session.get(Competition, competition_id))
+        monkeypatch.setattr(ranking_points, "PACKED_QUERY_BYTES", 100)  # 13 reviews → 13 ranges
+        split = ranking.read_inputs(db.session.get(Competition, competition_id), vectors=False)
         assert split.points.tobytes() == whole.points.tobytes()
         assert split.review_reviewer == whole.review_reviewer
         assert split.review_app.tolist() == whole.review_app.tolist()
@@ -569,14 +570,14 @@ def test_a_run_reads_one_consistent_snapshot_on_postgres(pg_app, monkeypatch):
         bundles.import_bundle(json.loads(FIXTURE.read_text()))
         db.session.commit()
         competition_id = db.session.scalar(select(Competition.id))
-        real = ranking_inputs._read_points
+        real = ranking_inputs.read_points
 
         def edit_then_read(*args, **kwargs):
             with db.engine.begin() as other:  # commits before the scores are read
                 other.execute(sa.text("UPDATE criterion_score SET points = 0"))
             return real(*args, **kwargs)
 
-        monkeypatch.setattr(ranking_inputs, "_read_points", edit_then_read)
+        monkeypatch.setattr(ranking_inputs, "read_points", edit_then_read)
         run_id = run_once(competition_id)
         document = ranking.result_document_for_run(db.session.get(RankingRun, run_id))
         assert summary(document) == EXPECTED  # the state at the start of the run

@@ -94,8 +94,25 @@ def rank_competition(self: DatabaseTask, run_id: int) -> None:
     with lifecycle.heartbeat(run_id, task_id):
         run = execute_run(run_id, leased=True)
         db.session.commit()
-    if run is not None and run.status.value == "done" and not _embedded():
+    done = run is not None and run.status.value == "done"
+    del run
+    _release_memory()
+    if done and not _embedded():
         send_all(rank_stability, [run_id])  # its own task: the run is usable meanwhile
+
+
+def _release_memory() -> None:
+    """Give a big run's memory back to the system: a 100k run leaves ~0.5 GB resident in the
+    worker otherwise (freed Python objects stay in malloc's heap until it is trimmed)."""
+    import ctypes
+    import gc
+
+    db.session.expunge_all()
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
 
 
 def _embedded() -> bool:

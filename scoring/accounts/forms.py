@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from scoring.services.accounts.users import MAX_PASSWORD, MIN_PASSWORD
@@ -17,7 +17,7 @@ except ImportError:  # pragma: no cover - older WTForms
         return (value, label)
 
 
-def choice(value: int, label: str):
+def choice(value: int | str, label: str):
     """A select choice for ``value`` with ``label``, as this WTForms version takes it."""
     return SelectChoice(value, label)
 
@@ -57,6 +57,12 @@ def no_control_chars(form, field) -> None:
         raise ValidationError("Remove the invisible control characters from this text.")
 
 
+ROLE_CHOICES = [
+    choice("writer", "Writer: edits drafts"),
+    choice("submitter", "Submitter: edits, submits and withdraws; manages people"),
+]
+
+
 class InviteForm(FlaskForm):
     """Invite a new user (email, name, district) from the accounts invitation page."""
 
@@ -75,6 +81,12 @@ class InviteForm(FlaskForm):
         filters=[lambda v: v.strip() if isinstance(v, str) else v],
     )
     district = PickField("District", message="Choose the district from the list.")
+    role = SelectField(
+        "Role in the district",
+        choices=ROLE_CHOICES,
+        default="submitter",
+        validators=[DataRequired("Choose writer or submitter.")],
+    )
 
 
 class ForgotForm(FlaskForm):
@@ -111,3 +123,28 @@ class PasswordForm(FlaskForm):
             EqualTo("password", "The two passwords are not the same."),
         ],
     )
+
+
+class PersonInviteForm(FlaskForm):
+    """Invite a person to a district with a role (the People page)."""
+
+    email = InviteForm.email
+    name = InviteForm.name
+    role = SelectField(
+        "Role in the district",
+        choices=ROLE_CHOICES,
+        default="writer",
+        validators=[DataRequired("Choose writer or submitter.")],
+    )
+
+
+class RoleForm(FlaskForm):
+    """Change a person's role in their district (the People page)."""
+
+    role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+class ConfirmForm(FlaskForm):
+    """A button that only needs the CSRF token and a ticked box (withdraw, remove, deactivate)."""
+
+    confirm = BooleanField("Yes, I am sure")

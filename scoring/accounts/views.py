@@ -10,7 +10,7 @@ from scoring.accounts.forms import ForgotForm, InviteForm, PasswordForm, choice
 from scoring.auth import role_required
 from scoring.errors import InputError
 from scoring.extensions import db, limiter
-from scoring.models import District, Role, TokenPurpose
+from scoring.models import District, DistrictRole, Role, TokenPurpose
 from scoring.services.accounts import accounts
 from scoring.web import add_error, current_actor, password_link, send_after_commit
 
@@ -44,6 +44,7 @@ def invite():
                 district,
                 invited_by=current_actor(),
                 make_link=password_link,
+                district_role=DistrictRole(form.role.data),
             )
         except InputError as exc:
             add_error(form, exc.path, exc.detail, "email")
@@ -111,3 +112,6 @@ def _no_store(response):
     """Pages carrying a one-time token are never cached."""
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+from scoring.accounts import people  # noqa: E402, F401  (the People routes on ``bp``)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
-    BooleanField,
     HiddenField,
     SelectMultipleField,
     StringField,
@@ -25,7 +24,13 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from scoring.accounts.forms import PickField, choice, choice_values, no_control_chars
+from scoring.accounts.forms import (  # noqa: F401  (ConfirmForm: the apply area's too)
+    ConfirmForm,
+    PickField,
+    choice,
+    choice_values,
+    no_control_chars,
+)
 from scoring.models import OBJECT_CODES, Competition, School
 from scoring.money_field import MoneyField
 from scoring.services.applications.checks import CONTACT_ROLES
@@ -208,9 +213,3 @@ class AttachmentForm(FlaskForm):
     """Upload a PDF attachment to a draft application."""
 
     file = FileField("PDF file")
-
-
-class ConfirmForm(FlaskForm):
-    """A button that only needs the CSRF token (withdraw, remove a file)."""
-
-    confirm = BooleanField("Yes, I am sure")

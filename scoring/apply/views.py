@@ -23,11 +23,12 @@ from scoring.apply.forms import (
     initial_data,
 )
 from scoring.auth import role_required
-from scoring.errors import Conflict, InputError, NotFound
+from scoring.errors import Conflict, Forbidden, InputError, NotFound
 from scoring.extensions import db
 from scoring.formatting import money
 from scoring.models import OBJECT_CODES, Application, Competition, Role
 from scoring.models._types import utcnow
+from scoring.services.accounts import people
 from scoring.services.applications import (
     applications,
     attachments,
@@ -76,6 +77,7 @@ def _form_page(
         confirm_form=ConfirmForm(formdata=None),
         state=eligibility.window_state(competition, utcnow()),
         eligibility=eligibility.eligibility_words(competition),
+        can_submit=people.may_submit(current_actor()),
     )
     return render_template("apply/form.html", **(context | extra)), status
 
@@ -91,7 +93,8 @@ def _read_only_page(application: Application, now):
         status=applicant_status.status_label(application, decision),
         object_codes=OBJECT_CODES,
         comments=applicant_status.reviewer_comments(application, decision),
-        can_withdraw=applications.can_withdraw(application, now),
+        can_withdraw=applications.can_withdraw(application, now)
+        and people.may_submit(current_actor()),
         totals=checks.budget_totals(application.budget_lines, application.competition.budget_years),
     )
 
@@ -115,7 +118,7 @@ def _saved(application: Application, submitting: bool):
         return _to_edit(application)
     try:
         message = applications.submit(application, current_actor(), utcnow())
-    except (SubmissionRefused, Conflict) as exc:
+    except (SubmissionRefused, Conflict, Forbidden) as exc:
         db.session.commit()  # the draft itself is valid and is kept
         text = (
             "fix the items marked “To submit” below"
@@ -224,7 +227,12 @@ def withdraw(app_id: int):
     if not (form.validate_on_submit() and form.confirm.data):
         flash("To withdraw, tick “Yes, I am sure” and press Withdraw again.", "error")
         return _to_edit(application, "withdraw")
-    applications.withdraw(application, current_actor(), utcnow())
+    try:
+        applications.withdraw(application, current_actor(), utcnow())
+    except Forbidden as exc:  # a writer: a clear message on the page, nothing changed
+        db.session.rollback()
+        flash(f"Not withdrawn: {exc}.", "error")
+        return _to_edit(application, "withdraw")
     db.session.commit()
     flash(f"Application {application.ref} is withdrawn. It will not be reviewed.", "info")
     return _to_edit(application)

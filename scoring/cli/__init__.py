@@ -4,6 +4,7 @@ seed.py     seed-demo [--reset]
 bundle.py   bundle import PATH, bundle export SLUG [-o FILE]
 rank.py     rank SLUG [--json [--stability]] [--timeout S], explain SLUG REF
 ops.py      ops recover (requeue lapsed runs, resend due work)
+users.py    users create EMAIL --role ROLE, users list, users deactivate EMAIL
 common.py   one line on standard error for a user's mistake, never a traceback
 """
 
@@ -18,9 +19,11 @@ def register(app: Flask) -> None:
     from scoring.cli.ops import ops_cli
     from scoring.cli.rank import explain_command, rank_command
     from scoring.cli.seed import seed_demo_command
+    from scoring.cli.users import users_cli
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(bundle_cli)
     app.cli.add_command(rank_command)
     app.cli.add_command(explain_command)
     app.cli.add_command(ops_cli)
+    app.cli.add_command(users_cli)

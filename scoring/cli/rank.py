@@ -199,11 +199,15 @@ def rank_command(slug: str, as_json: bool, stability: bool, timeout: float) -> N
     except InputError as exc:
         raise UserError(str(exc)) from None
     db.session.commit()
-    with _quiet("celery", "kombu", "scoring.services.ranking", "scoring.web"):
+    with (
+        _quiet("celery", "kombu", "scoring.services.ranking", "scoring.web"),
+        ranking.keep_documents(),  # embedded mode: the run computes here, keep its document
+    ):
         run = wait_for_run(run_id, timeout, dispatched=_dispatch(run_id))
+        kept = ranking.take_document(run_id)
     if run.status == RunStatus.FAILED:
         raise UserError(f"ranking run {run_id} failed: {run.error}")
-    document = ranking.result_document_for_run(run)
+    document = kept if kept is not None else ranking.result_document_for_run(run)
     if stability:
         document = document | {"stability": _stability(run, timeout)}
     click.echo(dumps_document(document) if as_json else _table(document))

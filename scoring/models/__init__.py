@@ -39,8 +39,16 @@ from scoring.models.review import (
     ReviewerAssignment,
     ReviewStatus,
 )
+from scoring.models.review_points import ReviewPoints
 from scoring.models.stability import StabilityResult, StabilityRun
-from scoring.models.user import ReviewerConflict, Role, TokenPurpose, User, UserToken
+from scoring.models.user import (
+    DistrictRole,
+    ReviewerConflict,
+    Role,
+    TokenPurpose,
+    User,
+    UserToken,
+)
 
 __all__ = [
     "OBJECT_CODES",
@@ -73,10 +81,12 @@ __all__ = [
     "RankingRun",
     "ReconciliationNote",
     "Review",
+    "ReviewPoints",
     "ReviewStatus",
     "ReviewerAssignment",
     "ReviewerConflict",
     "Role",
+    "DistrictRole",
     "RubricSection",
     "RunStatus",
     "School",

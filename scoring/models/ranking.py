@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     ForeignKey,
+    Index,
     Numeric,
     String,
     Text,
@@ -82,6 +83,12 @@ class RankingResult(db.Model):
         UniqueConstraint("run_id", "application_id"),
         UniqueConstraint("run_id", "position"),
         CheckConstraint("award >= 0", name="award_nonneg"),
+        # the board's sorts and look-ups within a run (issue 14; funding order is the
+        # unique (run_id, position) above)
+        Index("ix_ranking_result_run_final", "run_id", "final"),
+        Index("ix_ranking_result_run_rank", "run_id", "rank"),
+        Index("ix_ranking_result_run_ref", "run_id", "ref"),
+        Index("ix_ranking_result_run_district", "run_id", "district_code"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

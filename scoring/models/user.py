@@ -22,6 +22,14 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
+class DistrictRole(enum.StrEnum):
+    """What a district user may do: ``writer`` edits drafts; ``submitter`` also submits and
+    withdraws, and manages the district's people."""
+
+    WRITER = "writer"
+    SUBMITTER = "submitter"
+
+
 class User(db.Model):
     """An account (applicant, reviewer, staff or admin); signs in with Flask-Login."""
 
@@ -36,6 +44,10 @@ class User(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
     district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id"), index=True)
+    #: An applicant's role in their district (None for other roles).
+    district_role: Mapped[DistrictRole | None] = mapped_column(
+        str_enum(DistrictRole, "district_role")
+    )
     #: argon2id hash; None until an invited user sets a password.
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)

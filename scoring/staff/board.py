@@ -4,6 +4,7 @@ explanation."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
@@ -16,7 +17,7 @@ from scoring.models import Competition, RankingRun, Role, RunStatus
 from scoring.services.competitions.phases import official_refusal
 from scoring.services.decisions import decisions
 from scoring.services.ranking import board as boards
-from scoring.services.ranking import stability
+from scoring.services.ranking import board_page, board_totals, stability
 from scoring.services.ranking.explanation_page import explanation_parts
 from scoring.staff.board_forms import BoardFilterForm, OverrideForm
 from scoring.staff.forms import ConfirmForm
@@ -56,6 +57,8 @@ def run_progress(run_id: int):
     from scoring.services.ranking import lifecycle
 
     run = db.get_or_404(RankingRun, run_id)
+    if run.status == RunStatus.DONE and run.what_if:
+        return redirect(url_for(".what_if_run", run_id=run.id))
     if run.status == RunStatus.DONE:
         return redirect(url_for(".board", competition_id=run.competition_id, run=run.id))
     active = run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
@@ -95,33 +98,78 @@ def board(competition_id: int):
             refusal=official_refusal(competition, clock.now(), "an official ranking"),
             what_ifs=[r for r in boards.runs_of(competition) if r.what_if],
         )
-    view = boards.board(run)
-    rows = boards.filter_rows(
-        view.rows,
-        **{
-            k: filters[k].data or ""
-            for k in ("status", "district", "flag")
-            if not filters[k].errors
-        },
-    )
+    summary, totals = board_totals.totals_of(run)
+    query = board_query(filters)
+    page = board_page.page_of(run, query, summary.line_after, summary.applications)
     return render_template(
         "staff/board/board.html",
         c=competition,
         run=run,
-        view=view,
-        rows=rows,
+        view=summary,
+        page=page,
+        rows=page.rows,
         filters=filters,
+        districts=totals.districts,
+        links=_page_links(query, page),
+        query=query,
         slate=boards.slate_of(run),
         runs=boards.runs_of(competition),
-        chart=boards.distribution_chart(view),
-        leniency=boards.leniency_chart(run),
+        chart=totals.chart,
+        leniency=boards.leniency_chart(run) if summary.applications <= LENIENCY_MAX else None,
+        leniency_skipped=summary.applications > LENIENCY_MAX,
         refusal=decisions.approval_refusal,
         pending=boards.pending_run(competition),
         stable=stability.stability_of(run),
-        figures=stability.stability_records(run) or {},
+        figures=stability.stability_records_for(run, [r.ref for r in page.rows]) or {},
+        tossups=totals.toss_ups,
         toss_up=TOSS_UP,
         tab="board",
     )
+
+
+#: Above this many applications the board links to the reviewer statistics page instead of
+#: drawing the leniency chart (it reads every counted review and its scores).
+LENIENCY_MAX = 5000
+
+
+def board_query(filters: BoardFilterForm) -> board_page.BoardQuery:
+    """The checked filters, sort and page of the request (a refused value is ignored)."""
+    desc = filters.value("desc")
+    return board_page.BoardQuery(
+        status=filters.value("status"),
+        district=filters.value("district"),
+        flag=filters.value("flag"),
+        q=filters.value("q").strip(),
+        sort=filters.value("sort", "position"),
+        descending=None if desc == "" else desc == "1",
+        page=filters.value("page", 1),
+    )
+
+
+def _page_links(query: board_page.BoardQuery, page: board_page.Page) -> dict[str, Any]:
+    """First, previous, next and last page links keeping the other query arguments, and a
+    link per sort key (the current key's link turns the order round)."""
+    args = {k: v for k, v in request.args.items() if k != "page" and v != ""}
+
+    def link(n: int) -> str:
+        return url_for(request.endpoint, **request.view_args, **args, page=n)
+
+    return {
+        "first": link(1) if page.page > 1 else None,
+        "prev": link(page.page - 1) if page.page > 1 else None,
+        "next": link(page.page + 1) if page.page < page.pages else None,
+        "last": link(page.pages) if page.page < page.pages else None,
+        "sorts": {
+            key: url_for(
+                request.endpoint,
+                **request.view_args,
+                **{k: v for k, v in args.items() if k not in ("sort", "desc")},
+                sort=key,
+                **({"desc": "0" if query.desc else "1"} if query.sort == key else {}),
+            )
+            for key in board_page.SORTS
+        },
+    }
 
 
 @bp.route("/runs/<int:run_id>/applications/<path:ref>")

@@ -35,11 +35,12 @@ STATUS_CHOICES = [
 
 
 class BoardFilterForm(GetForm):
-    """Filters of the ranking board (run, status, district, flag), read from the query."""
+    """Filters, sort and page of the ranking board (run, status, district, flag, search), read
+    from the query string so that links keep them across pages."""
 
     run = IntegerField("Run", validators=[Optional(), NumberRange(1, 2**31 - 1)])
     status = SelectField(
-        "Status",
+        "Decision",
         choices=[("", "any")] + [(s, words(s)) for s in STATUS_CHOICES],
         default="",
     )
@@ -51,9 +52,33 @@ class BoardFilterForm(GetForm):
             ("discrepancy", "discrepancy"),
             ("tie", "tie"),
             ("override", "staff exception"),
+            ("toss_up", "toss-up"),
         ],
         default="",
     )
+    q = StringField("Ref or school", validators=[Optional(), Length(max=80)])
+    sort = SelectField(
+        "Sort by",
+        choices=[
+            ("position", "funding order"),
+            ("rank", "rank"),
+            ("score", "final score"),
+            ("district", "district"),
+            ("requested", "requested"),
+            ("awarded", "award"),
+            ("stability", "funded in resamples"),
+        ],
+        default="position",
+    )
+    desc = SelectField(
+        "Order", choices=[("", "natural"), ("1", "high to low"), ("0", "low to high")], default=""
+    )
+    page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(1, 10**6)])
+
+    def value(self, name: str, default: Any = "") -> Any:
+        """A field's data, or ``default`` when it is missing or was refused."""
+        f = self[name]
+        return default if f.errors or f.data in (None, "") else f.data
 
 
 class WhatIfForm(BaseForm):

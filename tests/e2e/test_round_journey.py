@@ -28,6 +28,7 @@ from scoring.models import (
     Competition,
     Criterion,
     CriterionScore,
+    DistrictRole,
     RankingResult,
     Review,
     ReviewerAssignment,
@@ -95,6 +96,8 @@ def test_one_round_by_the_clock(live_app, live_server, browser):
     world = h.make_world(app, district_max_awards=1)
     with app.app_context():
         h.person(Role.STAFF, "approver@sde.example.org", can_approve=True)
+        colleague = db.session.scalar(select(User).where(User.email == world.emails["colleague"]))
+        colleague.district_role = DistrictRole.SUBMITTER  # a district's second user is a writer
         c = db.session.get(Competition, world.competition_id)
         closes = c.closes_at
         c.review_due_at = closes + timedelta(days=14)
@@ -116,10 +119,11 @@ def test_one_round_by_the_clock(live_app, live_server, browser):
     client = app.test_client()
     token = h.login(client, world.emails["colleague"])
     b_id = h.create_draft(client, world, token, school=str(world.school2_id))
-    client.post(
+    submitted = client.post(
         f"/apply/applications/{b_id}",
         data=h.valid_form(world, csrf_token=token, submit_app="1", school=str(world.school2_id)),
     )
+    assert submitted.status_code == 302, h.text(submitted)[:500]
     other = app.test_client()
     other_token = h.login(other, world.emails["other"])
     late_id = h.create_draft(other, world, other_token, school=str(world.other_school_id))

@@ -173,7 +173,9 @@ def funding_part(data: Mapping[str, Any], facts: Facts) -> Part:
     intro = [_rules(f)]
     if f["stopped_at"] is not None:
         intro.append(f"Funding stopped at {f['stopped_at']}, which did not fit.")
-    table = Table("This application's funding step", ["Step", "Amount"], rows, [False, True])
+    table = Table(
+        "This application's funding step", ["Step", "This application"], rows, [False, True]
+    )
     return Part("funding", "The funding step", intro, [table])
 
 

@@ -8,6 +8,7 @@ built by the caller (``make_link(raw_token) -> url``) so this module needs no re
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
@@ -16,7 +17,15 @@ from sqlalchemy import select, update
 
 from scoring.errors import InputError
 from scoring.extensions import db
-from scoring.models import District, OutboxMessage, Role, TokenPurpose, User, UserToken
+from scoring.models import (
+    District,
+    DistrictRole,
+    OutboxMessage,
+    Role,
+    TokenPurpose,
+    User,
+    UserToken,
+)
 from scoring.models._types import utcnow
 from scoring.runtime import app_config, render_text
 from scoring.services import audit, mail
@@ -28,6 +37,16 @@ INVITE_HOURS = 7 * 24
 RESET_MINUTES = 60
 
 LinkMaker = Callable[[str], str]
+EMAIL = re.compile(r"[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+")
+
+#: What each role in a district may do, in words (the invitation mail, the People page).
+ROLE_WORDS = {
+    DistrictRole.WRITER: "a writer: you can edit the district's draft applications",
+    DistrictRole.SUBMITTER: (
+        "a submitter: you can edit, submit and withdraw the district's applications, "
+        "and invite the district's other people"
+    ),
+}
 
 
 def _hash(raw: str) -> str:
@@ -91,16 +110,27 @@ def _compose(template: str, **context) -> tuple[str, str]:
 
 
 def invite_district_user(
-    email: str, name: str, district: District, *, invited_by: User, make_link: LinkMaker
+    email: str,
+    name: str,
+    district: District,
+    *,
+    invited_by: User,
+    make_link: LinkMaker,
+    district_role: DistrictRole | None = None,
 ) -> OutboxMessage:
     """Invite a district user (role applicant) by mail; a pending invitee gets a fresh link.
+
+    ``district_role`` is the role in the district (default: submitter for the district's first
+    account, writer after); re-inviting a pending invitee with a role sets that role.
 
     :raise InputError: the address belongs to an account that already has a password, or to a
         user of another role or district.
     """
     user = users.find_by_email(email)
     if user is None:
-        user = users.create_user(email, name, Role.APPLICANT, district_id=district.id)
+        user = users.create_user(
+            email, name, Role.APPLICANT, district_id=district.id, district_role=district_role
+        )
         action = "user.invite"
     elif user.role != Role.APPLICANT or user.district_id != district.id:
         raise InputError("belongs to another kind of account; use a different address", "email")
@@ -110,6 +140,7 @@ def invite_district_user(
         )
     else:
         action = "user.reinvite"
+        user.district_role = district_role or user.district_role
     raw = issue_token(user, TokenPurpose.INVITE)
     subject, body = _compose(
         "emails/invite.txt",
@@ -118,15 +149,72 @@ def invite_district_user(
         link=make_link(raw),
         hours=invite_hours(),
         inviter=invited_by,
+        role_words=ROLE_WORDS[user.district_role],
     )
     audit.record(
         action,
         "user",
         user.id,
         actor=invited_by,
-        after={"email": user.email, "district": district.code, "role": user.role.value},
+        after={
+            "email": user.email,
+            "district": district.code,
+            "role": user.role.value,
+            "district_role": user.district_role.value,
+        },
     )
     return mail.queue(user.email, subject, body)
+
+
+def create_account(
+    email: str,
+    name: str,
+    role: Role,
+    *,
+    district: District | None = None,
+    district_role: DistrictRole | None = None,
+    can_approve: bool = False,
+    via: str = "cli",
+) -> tuple[User, str]:
+    """Create an account with no password and a one-time set-password token (the raw token is
+    returned for the caller to turn into a link). Audited with ``via`` as the actor.
+
+    :raise InputError: the address is taken or malformed, or the options do not fit the role.
+    """
+    email = (email or "").strip()
+    if not EMAIL.fullmatch(email) or len(email) > 254:
+        raise InputError(f"{email!r} is not an email address like name@agency.gov", "email")
+    if users.find_by_email(email) is not None:
+        raise InputError(f"{email} already has an account", "email")
+    if (role == Role.APPLICANT) != (district is not None):
+        raise InputError("an applicant needs --district; other roles take none", "district")
+    if district_role is not None and role != Role.APPLICANT:
+        raise InputError("--district-role is for applicants only", "district_role")
+    if can_approve and role not in (Role.STAFF, Role.ADMIN):
+        raise InputError("--can-approve is for staff only", "can_approve")
+    user = users.create_user(
+        email,
+        (name or "").strip() or email.split("@")[0],
+        role,
+        district_id=district.id if district else None,
+        district_role=district_role,
+        can_approve=can_approve,
+    )
+    raw = issue_token(user, TokenPurpose.INVITE)
+    audit.record(
+        "user.create",
+        "user",
+        user.id,
+        after={
+            "email": user.email,
+            "role": role.value,
+            "can_approve": can_approve,
+            "district": district.code if district else None,
+            "district_role": user.district_role.value if user.district_role else None,
+        },
+        note=f"actor: {via}",
+    )
+    return user, raw
 
 
 def request_reset(email: str, *, make_link: LinkMaker) -> OutboxMessage | None:

@@ -12,7 +12,7 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from scoring.errors import InputError
 from scoring.extensions import db
-from scoring.models import Role, User
+from scoring.models import DistrictRole, Role, User
 from scoring.models._types import utcnow
 
 _hasher = PasswordHasher()  # argon2id, m=64 MiB, t=3, p=4 (argon2-cffi defaults)
@@ -98,14 +98,22 @@ def create_user(
     password: str | None = None,
     district_id: int | None = None,
     can_approve: bool = False,
+    district_role: DistrictRole | None = None,
 ) -> User:
-    """Add a user (email lower-cased), with a password or none yet (invitation); flushed."""
+    """Add a user (email lower-cased), with a password or none yet (invitation); flushed.
+
+    An applicant gets ``district_role``, or by default submitter when the district has no
+    active submitter yet (its first account) and writer otherwise.
+    """
+    if role == Role.APPLICANT and district_role is None:
+        district_role = default_district_role(district_id)
     user = User(
         email=email.strip().lower(),
         name=name,
         role=role,
         district_id=district_id,
         can_approve=can_approve,
+        district_role=district_role if role == Role.APPLICANT else None,
     )
     if password is not None:
         set_password(user, password)
@@ -114,3 +122,18 @@ def create_user(
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def default_district_role(district_id: int | None) -> DistrictRole:
+    """Submitter for a district's first account (no active submitter yet), writer after."""
+    has_submitter = db.session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(
+            User.district_id == district_id,
+            User.role == Role.APPLICANT,
+            User.active.is_(True),
+            User.district_role == DistrictRole.SUBMITTER,
+        )
+    )
+    return DistrictRole.WRITER if has_submitter else DistrictRole.SUBMITTER

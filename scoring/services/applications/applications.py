@@ -9,6 +9,7 @@ Rules, all checked here and not in forms or views:
   present, the request within the award bounds and equal to the budget total. It is then
   read-only.
 * Withdrawal is allowed before the deadline.
+* Only a district's submitters submit and withdraw; writers edit drafts (``accounts.people``).
 * Screening (eligibility, tier, priorities) and extensions are in ``screening``.
 """
 
@@ -37,6 +38,7 @@ from scoring.models import (
 from scoring.models._types import utcnow
 from scoring.runtime import render_text
 from scoring.services import audit, mail
+from scoring.services.accounts.people import require_submitter
 from scoring.services.applications.checks import snapshot, submission_problems, summary
 from scoring.services.applications.content import (
     ApplicationInput,
@@ -166,14 +168,7 @@ def start_application(
     db.session.flush()
     prefix = competition.slug.split("-")[0].upper()[:12]
     application.ref = f"{prefix}-{application.id:05d}"
-    audit.record(
-        "application.create",
-        "application",
-        application.id,
-        actor=user,
-        competition_id=competition.id,
-        after=summary(application),
-    )
+    _audit("application.create", application, user, None)
     db.session.flush()
     return application
 
@@ -197,15 +192,7 @@ def save_draft(
     apply_input(application, data)
     application.updated_at = utcnow()  # bumps the version even when only child rows changed
     _flush_or_conflict()
-    audit.record(
-        "application.save",
-        "application",
-        application.id,
-        actor=user,
-        competition_id=application.competition_id,
-        before=before,
-        after=summary(application),
-    )
+    _audit("application.save", application, user, before)
     return application
 
 
@@ -224,17 +211,30 @@ def replace_budget(
     sync_budget(application, lines, notes)
     application.updated_at = utcnow()
     _flush_or_conflict()
+    _audit("application.budget_replace", application, user, before, note=source)
+    return application
+
+
+def _audit(
+    action: str,
+    application: Application,
+    user: User,
+    before: dict | None,
+    *,
+    after: dict | None = None,
+    note: str | None = None,
+) -> None:
+    """One audit event for a change of ``application`` (after: its summary unless given)."""
     audit.record(
-        "application.budget_replace",
+        action,
         "application",
         application.id,
         actor=user,
         competition_id=application.competition_id,
         before=before,
-        after=summary(application),
-        note=source,
+        after=after if after is not None else summary(application),
+        note=note,
     )
-    return application
 
 
 def _flush_or_conflict() -> None:
@@ -274,10 +274,12 @@ def _check_school(application: Application, user: User, school_id: int) -> None:
 def submit(application: Application, user: User, now: datetime) -> OutboxMessage:
     """Submit a complete draft inside the window; returns the receipt mail to dispatch.
 
+    :raise Forbidden: the user is the district's writer, not a submitter.
     :raise Conflict: not a draft, or outside the window on the server clock.
     :raise SubmissionRefused: the draft is incomplete (``problems`` names each field).
     """
     competition = application.competition
+    require_submitter(user)
     require_editable(application, now)
     if window_state(competition, now) == "upcoming":
         raise Conflict(
@@ -292,15 +294,7 @@ def submit(application: Application, user: User, now: datetime) -> OutboxMessage
     suffix = secrets.token_hex(2).upper()  # unguessable, so a number cannot be made up from the ids
     application.confirmation_number = f"CT-{competition.id:03d}-{application.id:06d}-{suffix}"
     _flush_or_conflict()
-    audit.record(
-        "application.submit",
-        "application",
-        application.id,
-        actor=user,
-        competition_id=competition.id,
-        before=before,
-        after=snapshot(application),
-    )
+    _audit("application.submit", application, user, before, after=snapshot(application))
     body = render_text("emails/receipt.txt", application=application, user=user)
     subject, _, text = body.strip().partition("\n")
     return mail.queue(
@@ -324,6 +318,7 @@ def withdraw(application: Application, user: User, now: datetime) -> Application
 
     :raise Conflict: already withdrawn, or the deadline has passed.
     """
+    require_submitter(user)
     closes = application_deadline(application)
     if application.status == ApplicationStatus.WITHDRAWN:
         raise Conflict(f"Application {application.ref} is already withdrawn.")
@@ -340,13 +335,5 @@ def withdraw(application: Application, user: User, now: datetime) -> Application
     application.status = ApplicationStatus.WITHDRAWN
     application.withdrawn_at = now
     _flush_or_conflict()
-    audit.record(
-        "application.withdraw",
-        "application",
-        application.id,
-        actor=user,
-        competition_id=application.competition_id,
-        before=before,
-        after=summary(application),
-    )
+    _audit("application.withdraw", application, user, before)
     return application

@@ -30,6 +30,7 @@ from scoring.models import (
     User,
 )
 from scoring.models._types import utcnow
+from scoring.models.review_points import INSERT_TRIGGER
 from scoring.services import audit
 from scoring.services.bundles.import_setup import (
     _write_competition,
@@ -47,6 +48,7 @@ from scoring.services.db import (
     copy_text,
     is_postgres,
 )
+from scoring.services.reviews import vectors
 
 __all__ = ["BULK_FK_THRESHOLD", "BULK_LOCK_TIMEOUT", "import_bundle"]
 
@@ -197,13 +199,31 @@ def _write_reviews(
         ),
     )
     if not is_postgres():
-        return _insert_scores(plan, ids, criteria_ids)
-    n_scores = sum(len(r[3]) for r in plan.reviews)
-    dropped = _drop_score_foreign_keys() if n_scores >= BULK_FK_THRESHOLD else None
-    count = _copy_scores(plan, ids, criteria_ids)
-    if dropped is not None:
-        _restore_foreign_keys(dropped)
+        count = _insert_scores(plan, ids, criteria_ids)
+    else:
+        n_scores = sum(len(r[3]) for r in plan.reviews)
+        dropped = _drop_score_foreign_keys() if n_scores >= BULK_FK_THRESHOLD else None
+        count = _copy_scores(plan, ids, criteria_ids)
+        if dropped is not None:
+            _restore_foreign_keys(dropped)
+    _write_vectors(plan, ids, criteria_ids)
     return count
+
+
+def _write_vectors(plan: _Plan, review_ids: list[int], criteria_ids: list[int]) -> None:
+    """Each new review's point vector (``scoring/services/reviews/vectors.py``), packed from the
+    validated values: ``float`` of the canonical points text is ``CAST(points AS FLOAT)``."""
+    pair = {
+        item: vectors.pack([(criteria_ids[found[0]], float(found[1]))])
+        for item, found in plan.score_cache.items()
+        if isinstance(found, tuple)
+    }
+    keys = [c.key for _, c in sorted(zip(criteria_ids, plan.rubric.criteria, strict=True))]
+    vectors.insert_new(
+        (rid, b"".join([pair[(k, scores[k])] for k in keys if k in scores]))
+        for rid, (_, _, _, scores, _) in zip(review_ids, plan.reviews, strict=True)
+        if scores
+    )
 
 
 def _drop_score_foreign_keys() -> list[tuple[str, str]] | None:
@@ -229,6 +249,10 @@ def _drop_score_foreign_keys() -> list[tuple[str, str]] | None:
         ).all()
         for name, _ in keys:
             db.session.execute(text(f'ALTER TABLE "criterion_score" DROP CONSTRAINT "{name}"'))
+        if _has_trigger(INSERT_TRIGGER):  # new reviews have no vector to forget
+            db.session.execute(
+                text(f'ALTER TABLE "criterion_score" DISABLE TRIGGER {INSERT_TRIGGER}')
+            )
         db.session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
     except DBAPIError as exc:  # lock not granted in time, or not the table's owner
         savepoint.rollback()
@@ -243,10 +267,24 @@ def _drop_score_foreign_keys() -> list[tuple[str, str]] | None:
 
 def _restore_foreign_keys(keys: list[tuple[str, str]]) -> None:
     """Re-add the dropped keys, same names and definitions; PostgreSQL validates every row."""
+    if _has_trigger(INSERT_TRIGGER):
+        db.session.execute(text(f'ALTER TABLE "criterion_score" ENABLE TRIGGER {INSERT_TRIGGER}'))
     for name, definition in keys:
         db.session.execute(
             text(f'ALTER TABLE "criterion_score" ADD CONSTRAINT "{name}" {definition}')
         )
+
+
+def _has_trigger(name: str) -> bool:
+    return bool(
+        db.session.scalar(
+            text(
+                "SELECT count(*) FROM pg_trigger "
+                "WHERE tgrelid = 'criterion_score'::regclass AND tgname = :n"
+            ),
+            {"n": name},
+        )
+    )
 
 
 def _score_suffixes(plan: _Plan, criteria_ids: list[int]) -> dict[tuple[str, Any], str]:

@@ -21,7 +21,8 @@ from scoring.extensions import db
 from scoring.models import ExportJob, ExportStatus, RankingRun, RunStatus, User
 from scoring.runtime import app_config
 from scoring.services import audit
-from scoring.services.exports import awards, scores
+from scoring.services.db import is_postgres
+from scoring.services.exports import awards, score_csv, scores
 from scoring.services.exports.pdf import write_pdf
 from scoring.services.exports.writers import Sheet, write_csv, write_xlsx
 
@@ -97,6 +98,8 @@ def write(
     check(kind, fmt)
     if kind == "awards" and fmt == "pdf":
         return write_pdf(out, run, progress)
+    if kind == "scores" and fmt == "csv" and is_postgres():
+        return score_csv.write(out, run, comments=comments, progress=progress)
     if kind == "scores":
         columns = scores.columns(comments)
         rows = scores.rows(run, comments=comments)

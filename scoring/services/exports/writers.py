@@ -17,6 +17,9 @@ from decimal import Decimal
 from typing import IO, Any
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Data rows of one XLSX sheet (Excel's 1,048,576 rows less the header); more rows go on in a
+#: continuation sheet "<title> (2)", ... (xlsxwriter would drop them silently).
+XLSX_MAX_ROWS = 1_048_575
 
 #: Column kinds: how a value is written and how wide its column is (characters).
 WIDTHS = {"int": 7, "text": 12, "wide": 28, "reason": 40, "money": 15, "score": 9, "yes": 9}
@@ -93,7 +96,8 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
 def write_xlsx(out: IO[bytes] | str, sheets: Sequence[Sheet]) -> int:
     """An XLSX workbook, one sheet per :class:`Sheet`, written row by row in constant memory;
     column widths, number and currency formats, a frozen header repeated on every printed page,
-    landscape and fit to the page width. Returns the number of data rows written."""
+    landscape and fit to the page width; a sheet longer than ``XLSX_MAX_ROWS`` goes on in
+    continuation sheets. Returns the number of data rows written."""
     import xlsxwriter
 
     wb = xlsxwriter.Workbook(
@@ -118,31 +122,42 @@ def write_xlsx(out: IO[bytes] | str, sheets: Sequence[Sheet]) -> int:
     bold_text = wb.add_format({"bold": True, "top": 1})
     total = 0
     for sheet in sheets:
-        ws = wb.add_worksheet(sheet.title[:31])
-        for i, column in enumerate(sheet.columns):
-            ws.set_column(i, i, column.chars, formats.get(column.kind))
-        ws.freeze_panes(1, 0)
-        ws.repeat_rows(0)
-        ws.fit_to_pages(1, 0)
-        ws.set_paper(1)  # US Letter
-        if sheet.landscape:
-            ws.set_landscape()
-        ws.set_header("&L" + sheet.title.replace("&", "&&") + "&RPage &P of &N")
-        for i, column in enumerate(sheet.columns):
-            ws.write_string(0, i, column.name, head)
+        part, ws = 1, _xlsx_sheet(wb, sheet, sheet.title[:31], head, formats)
         kinds = [c.kind for c in sheet.columns]
         previous = None
         r = 0
-        for r, row in enumerate(sheet.rows, start=1):
+        for row in sheet.rows:
             if previous is not None:
-                _xlsx_row(ws, r - 1, previous, kinds, formats, None)
+                _xlsx_row(ws, r, previous, kinds, formats, None)
+            if r == XLSX_MAX_ROWS:  # the sheet is full: go on in the next one
+                part += 1
+                ws = _xlsx_sheet(wb, sheet, f"{sheet.title[:24]} ({part})", head, formats)
+                r = 0
             previous = row
+            r += 1
+            total += 1
         if previous is not None:
             last = (bold, bold_text) if sheet.totals else None
             _xlsx_row(ws, r, previous, kinds, formats, last)
-        total += r
     wb.close()
     return total
+
+
+def _xlsx_sheet(wb, sheet: Sheet, title: str, head, formats):
+    """A new worksheet with the sheet's columns, header and page setup."""
+    ws = wb.add_worksheet(title)
+    for i, column in enumerate(sheet.columns):
+        ws.set_column(i, i, column.chars, formats.get(column.kind))
+    ws.freeze_panes(1, 0)
+    ws.repeat_rows(0)
+    ws.fit_to_pages(1, 0)
+    ws.set_paper(1)  # US Letter
+    if sheet.landscape:
+        ws.set_landscape()
+    ws.set_header("&L" + title.replace("&", "&&") + "&RPage &P of &N")
+    for i, column in enumerate(sheet.columns):
+        ws.write_string(0, i, column.name, head)
+    return ws
 
 
 def _xlsx_row(ws, r: int, row: Sequence[Any], kinds, formats, last) -> None:

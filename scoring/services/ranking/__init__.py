@@ -8,6 +8,7 @@ caller's transaction. Services flush, never commit: the task (or CLI) commits on
 Modules:
 
 * ``runs``: ``policy_for``, ``create_run``, ``execute_run`` (idempotent), ``mark_failed``;
+  ``keep_documents``/``take_document`` hand a run's document to a caller in the same process;
 * ``lifecycle``: join or queue (``start_or_join``), the lease (``start_run``, ``heartbeat``),
   requeueing runs whose lease lapsed (``requeue_lapsed``);
 * ``inputs``: what a run reads (submitted applications, counted reviews, confirmed
@@ -30,8 +31,10 @@ from scoring.services.ranking.runs import (
     TEST_DELAY_ENV,
     create_run,
     execute_run,
+    keep_documents,
     mark_failed,
     policy_for,
+    take_document,
 )
 
 __all__ = [
@@ -43,9 +46,11 @@ __all__ = [
     "execute_run",
     "explanation_for",
     "explanation_text",
+    "keep_documents",
     "latest_done_run",
     "mark_failed",
     "policy_for",
     "read_inputs",
     "result_document_for_run",
+    "take_document",
 ]

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import numpy as np
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, select
 
 from scoring.core.ranking import ApplicationInput
 from scoring.core.ranking.registry import columns_needed
@@ -38,6 +38,7 @@ from scoring.models import (
 )
 from scoring.services.db import is_postgres
 from scoring.services.queries import counted_reviews
+from scoring.services.ranking.points import PACKED_QUERY_BYTES, int_columns, read_points, sql_of
 
 __all__ = ["PACKED_QUERY_BYTES", "Inputs", "InputsError", "read_inputs"]
 
@@ -60,19 +61,14 @@ class Inputs:
 
 
 _SUBMITTED_APPS = "a.competition_id = {c} AND a.status = 'submitted'"
-#: Every stored score of the competition's criteria (drafts and conflicted reviews included;
-#: only the counted reviews' rows are kept; a draft's comment without points is skipped, so a
-#: counted review lacking points shows as missing). No join: one scan of criterion_score.
-_SCORES = """
-SELECT cs.review_id, cs.criterion_id, CAST(cs.points AS FLOAT)
-FROM criterion_score cs WHERE cs.criterion_id IN ({ids}) AND cs.points IS NOT NULL{more}
-"""
-#: Bytes of packed scores fetched per query on PostgreSQL (bytea values are limited to 1 GB).
-PACKED_QUERY_BYTES = 256 * 2**20
 
 
 def read_inputs(
-    competition: Competition, conn: Connection | None = None, tie_breakers: Iterable[str] = ()
+    competition: Competition,
+    conn: Connection | None = None,
+    tie_breakers: Iterable[str] = (),
+    *,
+    vectors: bool = True,
 ) -> Inputs:
     """Everything the core needs, read with narrow queries (no ORM rows on the hot path).
 
@@ -80,6 +76,8 @@ def read_inputs(
     REPEATABLE READ snapshot on PostgreSQL so that every query sees the same committed state.
     ``tie_breakers``: those of the policy(ies) the inputs will be ranked with; the extra
     application columns they order by are read into ``ApplicationInput.extra``.
+    ``vectors=False`` reads every score row instead of the reviews' point vectors
+    (``scoring/services/ranking/points.py``; same matrix, kept to compare the two).
     """
     conn = conn if conn is not None else db.session.connection()
     rubric, criterion_ids = _read_rubric(conn, competition)
@@ -90,7 +88,7 @@ def read_inputs(
     )
     applications, app_ids = _read_applications(conn, competition, columns_needed(tie_breakers))
     counted = counted_reviews(competition.id, submitted_applications=True)
-    review_id, review_app_id, reviewer_id = _int_columns(conn, _sql(conn, counted), 3)
+    review_id, review_app_id, reviewer_id = int_columns(conn, sql_of(conn, counted), 3)
     order = np.argsort(review_id, kind="stable")
     review_id, review_app_id, reviewer_id = (
         review_id[order],
@@ -101,7 +99,7 @@ def read_inputs(
     # applications are read in id order, so an application's index is its id's rank
     review_app = np.searchsorted(sorted_app_ids, review_app_id)
     emails = _reviewer_emails(conn, np.unique(reviewer_id).tolist())
-    points = _read_points(conn, review_id, criterion_ids)
+    points = read_points(conn, competition.id, review_id, criterion_ids, vectors=vectors)
     _check_complete(points, review_id, review_app, reviewer_id, applications, emails, rubric)
     return Inputs(
         rubric,
@@ -244,52 +242,6 @@ def _reviewer_emails(conn: Connection, user_ids: list[int]) -> dict[int, str]:
     return out
 
 
-def _score_columns(
-    conn: Connection, review_id: np.ndarray, criterion_ids: list[int]
-) -> tuple[np.ndarray, ...]:
-    """(review id, criterion id, points) of every score row, in review-id ranges on PostgreSQL."""
-    ids = ", ".join(str(int(i)) for i in criterion_ids)
-    parts = 1
-    if is_postgres():
-        parts = max(1, -(-len(review_id) * len(criterion_ids) * 16 // PACKED_QUERY_BYTES))
-    if parts == 1 or not len(review_id):
-        return _int_columns(conn, _SCORES.format(ids=ids, more=""), 2, floats=1)
-    bounds = (
-        [int(review_id[0])]
-        + [int(review_id[len(review_id) * k // parts]) for k in range(1, parts)]
-        + [int(review_id[-1]) + 1]
-    )
-    chunks = [
-        _int_columns(
-            conn,
-            _SCORES.format(ids=ids, more=f" AND cs.review_id >= {lo} AND cs.review_id < {hi}"),
-            2,
-            floats=1,
-        )
-        for lo, hi in zip(bounds, bounds[1:], strict=False)
-        if hi > lo
-    ]
-    return tuple(np.concatenate(column) for column in zip(*chunks, strict=True))
-
-
-def _read_points(conn: Connection, review_id: np.ndarray, criterion_ids: list[int]) -> np.ndarray:
-    """The (counted review × criterion) points matrix in rubric order; NaN where missing."""
-    points = np.full((len(review_id), len(criterion_ids)), np.nan)
-    if not len(review_id) or not criterion_ids:
-        return points
-    rid, cid, pts = _score_columns(conn, review_id, criterion_ids)
-    if not len(rid):
-        return points
-    col_of = np.full(max(max(criterion_ids), int(cid.max())) + 1, -1, dtype=np.int64)
-    col_of[np.array(criterion_ids, dtype=np.int64)] = np.arange(len(criterion_ids))
-    cols = col_of[cid]
-    rows = np.searchsorted(review_id, rid)
-    counted = rows < len(review_id)
-    counted[counted] = review_id[rows[counted]] == rid[counted]
-    points[rows[counted], cols[counted]] = pts[counted]
-    return points
-
-
 def _check_complete(
     points: np.ndarray,
     review_id: np.ndarray,
@@ -309,56 +261,3 @@ def _check_complete(
             f"{rubric.criteria[col].key!r} ({n} counted review(s) incomplete); reopen or "
             "complete them before ranking"
         )
-
-
-def _sql(conn: Connection, stmt: Select) -> str:
-    """A select as plain SQL for the connection's dialect (values inlined: they are ids and
-    enum values from the code, never user input), for ``_int_columns``."""
-    return str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-
-
-def _int_columns(conn: Connection, sql: str, n_int: int, floats: int = 0) -> tuple[np.ndarray, ...]:
-    """Run ``sql`` (``n_int`` int4 columns, then ``floats`` float8 columns) into arrays.
-
-    PostgreSQL: the server packs every row into one ``bytea`` (4 or 8 bytes per value, big
-    endian) which numpy decodes at once, so 7.5M score rows cost no Python object per value
-    (a row-per-score COPY costs ~1.5 µs of Python per row); SQLite: the driver's cursor, in
-    chunks of 200,000 rows turned into arrays (no 7.5M-tuple list in memory).
-    """
-    if is_postgres():
-        return _pg_packed_columns(conn, sql, n_int, floats)
-    n = n_int + floats
-    cursor = conn.connection.driver_connection.cursor()  # same connection and transaction
-    try:
-        cursor.execute(sql)
-        chunks = [
-            np.array(rows, dtype=np.float64).reshape(-1, n)
-            for rows in iter(lambda: cursor.fetchmany(200_000), [])
-        ]
-    finally:
-        cursor.close()
-    table = np.concatenate(chunks) if chunks else np.empty((0, n))
-    # ids fit a float64 exactly (< 2**53), so the integer columns round-trip unchanged
-    return tuple(
-        table[:, i].astype(np.int64) if i < n_int else table[:, i].copy() for i in range(n)
-    )
-
-
-def _pg_packed_columns(
-    conn: Connection, sql: str, n_int: int, floats: int
-) -> tuple[np.ndarray, ...]:
-    n = n_int + floats
-    names = [f"c{i}" for i in range(n)]
-    packed = " || ".join(
-        f"int4send(q.{c})" if i < n_int else f"float8send(q.{c})" for i, c in enumerate(names)
-    )
-    query = f"SELECT string_agg({packed}, ''::bytea) FROM ({sql}) AS q({', '.join(names)})"
-    raw = conn.connection.driver_connection
-    with raw.cursor(binary=True) as cursor:
-        cursor.execute(query)
-        blob = cursor.fetchone()[0] or b""
-    dtype = np.dtype([(c, ">i4" if i < n_int else ">f8") for i, c in enumerate(names)])
-    table = np.frombuffer(blob, dtype=dtype)
-    return tuple(
-        table[c].astype(np.int64 if i < n_int else np.float64) for i, c in enumerate(names)
-    )

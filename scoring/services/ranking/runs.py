@@ -52,8 +52,10 @@ __all__ = [
     "TEST_DELAY_ENV",
     "create_run",
     "execute_run",
+    "keep_documents",
     "mark_failed",
     "policy_for",
+    "take_document",
 ]
 
 log = logging.getLogger(__name__)
@@ -178,6 +180,32 @@ def _fail(run: RankingRun, message: str) -> None:
 
 # --------------------------------------------------------------------------- execution
 
+#: Result documents of the runs computed in this process while ``keep_documents`` is active
+#: (run id → document); ``None`` when not active (a worker keeps nothing after a run).
+_kept: dict[int, dict] | None = None
+
+
+@contextlib.contextmanager
+def keep_documents() -> Iterator[None]:
+    """Keep the result document of each run computed in this process until ``take_document``.
+
+    ``flask rank`` in the embedded mode runs the task in its own process: the document the
+    core built is handed over instead of being rebuilt from 100,000 stored rows. A run
+    computed by a separate worker is read back from the database as before.
+    """
+    global _kept
+    previous, _kept = _kept, {}
+    try:
+        yield
+    finally:
+        _kept = previous
+
+
+def take_document(run_id: int) -> dict | None:
+    """The document kept for run ``run_id`` (once; ``None`` if this process did not compute
+    it under ``keep_documents``). It is the document the run stored (same bytes)."""
+    return None if _kept is None else _kept.pop(run_id, None)
+
 
 def execute_run(run_id: int, *, leased: bool = False) -> RankingRun | None:
     """Compute run ``run_id`` and store its results; safe to call twice (or concurrently).
@@ -244,6 +272,8 @@ def _execute(run: RankingRun) -> RankingRun:
     t_compute = time.perf_counter()
     write_results(run, result, document, inputs)
     t_write = time.perf_counter()
+    if _kept is not None:
+        _kept[run.id] = document
     _finish(
         run,
         result,

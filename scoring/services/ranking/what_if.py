@@ -1,39 +1,53 @@
-"""What-if: rank the committed data in-process with changed policy knobs, without saving, and
-compare the slate with the current run (who enters or leaves the funded set, changed amounts)."""
+"""What-if: rank the committed data with changed policy knobs and compare the slate with the
+current run, over narrow columns, shown a page at a time (issue 14).
+
+A competition of up to ``WHAT_IF_INLINE_MAX`` applications is ranked in the request (nothing
+is saved). A larger one is ranked by the worker as a what-if run (``save_what_if``, the run
+machinery) and compared once it is done (``compare_run``). Either way the comparison is
+``scoring.core.ranking.compare`` over the tried ranks and awards and the baseline's ranks and
+awards (read as four narrow columns, never the explanation), and only the page shown is turned
+into rows with school names.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 
-from scoring.core.ranking import Policy, PolicyError, rank_columns, result_document
+from scoring.core.numbers import cents_dec, report
+from scoring.core.ranking import Policy, PolicyError, rank_columns
+from scoring.core.ranking.columns import STATUSES
+from scoring.core.ranking.compare import CHANGES, KINDS, Comparison, compare
 from scoring.core.ranking.stability import stability
 from scoring.core.rubric import RubricError
 from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import (
-    Application,
+    AwardOverride,
     Competition,
     RankingResult,
     RankingRun,
     School,
     User,
 )
-from scoring.services.ranking.board import current_run, overrides_of
+from scoring.runtime import app_config
+from scoring.services.ranking.board import current_run
 from scoring.services.ranking.inputs import read_inputs
 from scoring.services.ranking.runs import create_run, policy_for
-
-# --------------------------------------------------------------------------- what-if
-
 
 #: The what-if page bootstraps the tried set in the request only up to this many applications
 #: (B = 200); a larger competition's what-if gets its stability when saved as a run.
 WHAT_IF_STABILITY_MAX = 2000
 WHAT_IF_RESAMPLES = 200
+#: Above this many applications (``WHAT_IF_INLINE_MAX`` in the configuration) a what-if is
+#: ranked by the worker as a what-if run rather than in the request.
+WHAT_IF_INLINE_MAX = 20000
+PAGE_SIZE = 100
 
 
 @dataclass
@@ -51,39 +65,98 @@ class WhatIfRow:
     before_award: Decimal | None
     before_rank: int | None
     exception: bool = False
+    change: str | None = None
 
-    @property
-    def change(self) -> str | None:
-        """How the award changed: ``enters``, ``leaves``, ``amount`` or None (no change)."""
-        now, was = self.award > 0, (self.before_award or 0) > 0
-        if now and not was:
-            return "enters"
-        if was and not now:
-            return "leaves"
-        if now and was and self.award != self.before_award:
-            return "amount"
-        return None
+
+@dataclass
+class Slate:
+    """A slate as narrow columns in document order: refs, school codes, districts, rank
+    (0: not ranked), final (reporting places, ``None`` without a review), status, award."""
+
+    refs: list[str]
+    schools: list[str]
+    districts: list[str]
+    rank: np.ndarray
+    final: list[float | None]
+    status: list[str]
+    award: np.ndarray  # cents
+
+
+@dataclass
+class Baseline:
+    """The current run's narrow columns aligned on a slate's refs."""
+
+    run: RankingRun | None
+    rank: np.ndarray
+    award: np.ndarray
+    status: list[str | None]
+    present: np.ndarray
+    exceptions: set[str] = field(default_factory=set)
 
 
 @dataclass
 class WhatIf:
-    """The slate a policy change would give, not saved, and how it differs from a run."""
+    """The slate a policy change gives and how it differs from the current run."""
 
     overrides: dict[str, Any]
     policy: dict[str, Any]
     total_funds: Decimal
     total_awarded: Decimal
     remaining: Decimal
-    rows: list[WhatIfRow]
-    baseline: RankingRun | None
+    slate: Slate
+    before: Baseline
+    diff: Comparison
     data_changed: bool
     #: ref → stability figures of the tried set (docs/stability.md), for small competitions
     stability: dict[str, dict[str, Any]] | None = None
     stability_resamples: int = WHAT_IF_RESAMPLES
+    run: RankingRun | None = None  # the what-if run compared (worker path)
 
-    def of(self, change: str) -> list[WhatIfRow]:
-        """The rows whose change is ``change``."""
-        return [r for r in self.rows if r.change == change]
+    @property
+    def baseline(self) -> RankingRun | None:
+        """The run compared with."""
+        return self.before.run
+
+    def counts(self) -> dict[str, int]:
+        """How many enter, leave, change amount, move up or down (``compare.KINDS``)."""
+        return self.diff.counts()
+
+    def page(self, kind: str = "changed", page: int = 1, per: int = PAGE_SIZE):
+        """The rows of one page of ``kind``, how many there are, the page shown and pages."""
+        kind = kind if kind in KINDS else "changed"
+        matching = int(self.diff.mask(kind).sum())
+        pages = max(1, -(-matching // per))
+        page = min(max(1, page), pages)
+        idx, _ = self.diff.select(kind, (page - 1) * per, page * per)
+        return self._rows(idx.tolist()), matching, page, pages
+
+    def of(self, kind: str) -> list[WhatIfRow]:
+        """Every row of ``kind`` (small competitions and tests)."""
+        return self._rows(np.flatnonzero(self.diff.mask(kind)).tolist())
+
+    def _rows(self, idx: list[int]) -> list[WhatIfRow]:
+        s, b = self.slate, self.before
+        names = _school_names([s.schools[i] for i in idx])
+        out = []
+        for i in idx:
+            there = bool(b.present[i])
+            out.append(
+                WhatIfRow(
+                    s.refs[i],
+                    names.get(s.schools[i], s.schools[i]),
+                    s.districts[i],
+                    int(s.rank[i]) or None,
+                    s.final[i],
+                    s.status[i],
+                    cents_dec(int(s.award[i])),
+                    b.status[i] if there else None,
+                    cents_dec(int(b.award[i])) if there else None,
+                    (int(b.rank[i]) or None) if there else None,
+                    s.refs[i] in b.exceptions,
+                    CHANGES[int(self.diff.change[i])],
+                )
+            )
+        return out
 
 
 WHAT_IF_KNOBS = (
@@ -100,84 +173,67 @@ WHAT_IF_KNOBS = (
 )
 
 
-def what_if(competition: Competition, overrides: Mapping[str, Any]) -> WhatIf:
-    """Rank the committed data in-process with policy ``overrides`` and compare with the current
-    run. Nothing is written. ``InputError`` names the knob at fault."""
+def inline_max() -> int:
+    """The largest competition whose what-if is ranked in the request."""
+    return int(app_config().get("WHAT_IF_INLINE_MAX", WHAT_IF_INLINE_MAX))
+
+
+def size_of(competition: Competition) -> int:
+    """How many applications a ranking of ``competition`` reads (submitted ones)."""
+    from scoring.services.competitions.phases import screening_counts
+
+    return screening_counts(competition.id)[1]
+
+
+def check_knobs(competition: Competition, overrides: Mapping[str, Any]) -> Policy:
+    """The policy with ``overrides``, or ``InputError`` naming the knob at fault."""
     from scoring.services.competitions.policy import policy_error
 
     unknown = sorted(set(overrides) - set(WHAT_IF_KNOBS))
     if unknown:
         raise InputError(f"{unknown[0]} cannot be tried here", None)
+    try:
+        return policy_for(competition, dict(overrides))
+    except PolicyError as exc:
+        raise policy_error(exc, WHAT_IF_KNOBS) from None
+
+
+def what_if(competition: Competition, overrides: Mapping[str, Any]) -> WhatIf:
+    """Rank the committed data in-process with policy ``overrides`` and compare with the current
+    run. Nothing is written. ``InputError`` names the knob at fault."""
+    from scoring.services.competitions.policy import policy_error
+
+    policy = check_knobs(competition, overrides)
     baseline = current_run(competition)
     try:
-        policy = policy_for(competition, dict(overrides))
         tie_breakers = [
             *policy.tie_breakers,
             *((baseline.policy or {}).get("tie_breakers") or () if baseline is not None else ()),
         ]
         inputs = read_inputs(competition, tie_breakers=tie_breakers)
-        result = rank_columns(
-            inputs.rubric,
-            policy,
-            inputs.applications,
-            inputs.review_app,
-            inputs.review_reviewer,
-            inputs.points,
-            inputs.priorities,
+        args = (inputs.applications, inputs.review_app, inputs.review_reviewer, inputs.points)
+        result = rank_columns(inputs.rubric, policy, *args, inputs.priorities)
+        data_changed = baseline is not None and (
+            rank_columns(
+                inputs.rubric, Policy.from_dict(baseline.policy), *args, inputs.priorities
+            ).inputs_sha256
+            != baseline.inputs_sha256
         )
     except PolicyError as exc:
         raise policy_error(exc, WHAT_IF_KNOBS) from None
     except (RubricError, ValueError) as exc:
         raise InputError(f"the data cannot be ranked as it is: {exc}") from None
-    doc = result_document(result, competition.slug, None)
-    before: dict[str, RankingResult] = {}
-    exceptions: set[int] = set()
-    data_changed = False
-    if baseline is not None:
-        before = {
-            r.ref: r
-            for r in db.session.scalars(
-                select(RankingResult).where(RankingResult.run_id == baseline.id)
-            )
-        }
-        exceptions = set(overrides_of(baseline))
-        same_policy = rank_columns(
-            inputs.rubric,
-            Policy.from_dict(baseline.policy),
-            inputs.applications,
-            inputs.review_app,
-            inputs.review_reviewer,
-            inputs.points,
-            inputs.priorities,
-        )
-        data_changed = same_policy.inputs_sha256 != baseline.inputs_sha256
-    schools = _school_names(competition)
-    rows = []
-    for a in doc["applications"]:
-        b = before.get(a["ref"])
-        rows.append(
-            WhatIfRow(
-                a["ref"],
-                schools.get(a["school"], a["school"]),
-                a["district"],
-                a["rank"],
-                a["final"],
-                a["status"],
-                Decimal(a["award"]),
-                b.status if b else None,
-                b.award if b else None,
-                b.rank if b else None,
-                bool(b and b.application_id in exceptions),
-            )
-        )
+    slate = _slate_of_result(result)
+    before = _baseline(baseline, slate.refs)
     return WhatIf(
         dict(overrides),
-        doc["policy"],
-        Decimal(doc["total_funds"]),
-        Decimal(doc["total_awarded"]),
-        Decimal(doc["remaining"]),
-        rows,
-        baseline,
+        result.policy.to_dict(),
+        result.total_funds,
+        result.total_awarded,
+        result.remaining,
+        slate,
+        before,
+        compare(slate.rank, slate.award, before.rank, before.award, before.present),
         data_changed,
         stability(result, WHAT_IF_RESAMPLES).records()
         if len(inputs.applications) <= WHAT_IF_STABILITY_MAX
@@ -185,13 +241,99 @@ def what_if(competition: Competition, overrides: Mapping[str, Any]) -> WhatIf:
     )
 
 
-def _school_names(competition: Competition) -> dict[str, str]:
+def compare_run(run: RankingRun) -> WhatIf:
+    """A done what-if run compared with the competition's current run (the worker path)."""
+    rows = db.session.execute(
+        select(
+            RankingResult.ref,
+            RankingResult.school_code,
+            RankingResult.district_code,
+            RankingResult.rank,
+            RankingResult.final,
+            RankingResult.status,
+            RankingResult.award,
+        )
+        .where(RankingResult.run_id == run.id)
+        .order_by(RankingResult.position)
+    ).all()
+    slate = Slate(
+        [r.ref for r in rows],
+        [r.school_code for r in rows],
+        [r.district_code for r in rows],
+        np.array([r.rank or 0 for r in rows], dtype=np.int64),
+        [None if r.final is None else float(r.final) for r in rows],
+        [r.status for r in rows],
+        np.array([int(r.award * 100) for r in rows], dtype=np.int64),
+    )
+    before = _baseline(current_run(run.competition), slate.refs)
+    return WhatIf(
+        dict(run.policy_overrides or {}),
+        dict(run.policy or {}),
+        run.total_funds,
+        run.total_awarded,
+        run.remaining,
+        slate,
+        before,
+        compare(slate.rank, slate.award, before.rank, before.award, before.present),
+        False,
+        run=run,
+    )
+
+
+def _slate_of_result(result) -> Slate:
+    """The core result's columns in document order (no per-application objects)."""
+    c = result._c
+    o = c.doc_order
+    final4 = report(c.final_nano[o]).tolist()
+    counts = c.counts[o].tolist()
+    return Slate(
+        [c.refs[i] for i in o.tolist()],
+        [c.schools[i] for i in o.tolist()],
+        [c.districts[i] for i in o.tolist()],
+        c.rank[o].astype(np.int64),
+        [f if n else None for f, n in zip(final4, counts, strict=True)],
+        [STATUSES[s] for s in c.status[o].tolist()],
+        (c.rem_before - c.rem_after)[o].astype(np.int64),
+    )
+
+
+def _baseline(run: RankingRun | None, refs: list[str]) -> Baseline:
+    """The run's rank, award and status aligned on ``refs`` (four narrow columns)."""
+    n = len(refs)
+    rank, award = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    status: list[str | None] = [None] * n
+    present = np.zeros(n, dtype=bool)
+    if run is None:
+        return Baseline(None, rank, award, status, present)
+    where = {ref: i for i, ref in enumerate(refs)}
+    rows = db.session.execute(
+        select(
+            RankingResult.ref, RankingResult.rank, RankingResult.award, RankingResult.status
+        ).where(RankingResult.run_id == run.id)
+    )
+    for ref, r, a, st in rows:
+        i = where.get(ref)
+        if i is not None:
+            rank[i], award[i], status[i], present[i] = r or 0, int(a * 100), st, True
+    exceptions = set(
+        db.session.scalars(
+            select(RankingResult.ref)
+            .join(
+                AwardOverride,
+                (AwardOverride.run_id == RankingResult.run_id)
+                & (AwardOverride.application_id == RankingResult.application_id),
+            )
+            .where(RankingResult.run_id == run.id)
+        )
+    )
+    return Baseline(run, rank, award, status, present, exceptions)
+
+
+def _school_names(codes: list[str]) -> dict[str, str]:
+    if not codes:
+        return {}
     return dict(
-        db.session.execute(
-            select(School.code, School.name)
-            .join(Application, Application.school_id == School.id)
-            .where(Application.competition_id == competition.id)
-        ).all()
+        db.session.execute(select(School.code, School.name).where(School.code.in_(codes))).all()
     )
 
 
@@ -205,6 +347,9 @@ def save_what_if(
             "ordinary ranking from the board)",
             None,
         )
-    what_if(competition, overrides)  # same checks and messages as trying it
+    if size_of(competition) <= inline_max():
+        what_if(competition, overrides)  # same checks and messages as trying it
+    else:
+        check_knobs(competition, overrides)  # the run itself checks the rest
     label = label or "What-if: " + ", ".join(f"{k} {v}" for k, v in overrides.items())
     return create_run(competition, actor=actor, overrides=dict(overrides), label=label[:200])

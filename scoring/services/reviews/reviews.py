@@ -34,6 +34,7 @@ from scoring.models._types import utcnow
 from scoring.runtime import render_text
 from scoring.services import audit, mail
 from scoring.services.queries import reviewer_worklist
+from scoring.services.reviews import vectors
 
 
 class StaleReview(Conflict):
@@ -227,6 +228,7 @@ def record_review(
     if submit:
         _submit(review, competition, reviewer, assignment)
     db.session.flush()
+    vectors.refresh([review.id])  # the triggers dropped the old vector with the rows' change
     return review
 
 
