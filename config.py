@@ -128,6 +128,8 @@ class Config:
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
     MAX_FORM_PARTS = 2000
+    #: The longest a budget workbook upload is read for, in seconds (issue 12).
+    WORKBOOK_PARSE_SECONDS = float(os.environ.get("WORKBOOK_PARSE_SECONDS", "5"))
     UPLOAD_DIR = Path(os.environ.get("UPLOAD_DIR", INSTANCE_DIR / "uploads"))
     # Export files built by the worker, kept with their run; staff download them when ready.
     EXPORT_DIR = Path(os.environ.get("EXPORT_DIR", INSTANCE_DIR / "exports"))

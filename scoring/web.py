@@ -76,6 +76,27 @@ def export_after_commit(job_id: int) -> None:
     send_all(make_export, [job_id])
 
 
+# --------------------------------------------------------------------------- files
+
+
+def send_pdf(data: bytes, name: str):
+    """A PDF sent as a download (never rendered here), sandboxed and not stored by caches."""
+    import io
+
+    from flask import send_file
+
+    response = send_file(
+        io.BytesIO(data),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=name,
+        max_age=0,
+    )
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 # --------------------------------------------------------------------------- errors beside fields
 
 
