@@ -141,6 +141,12 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
     WTF_CSRF_TIME_LIMIT = 3600 * 8
+    # Sign-in security (docs/security.md): a session ends after this long without a request,
+    # and this long after sign-in whatever happens; a lockout for one account from one address
+    # grows 1, 2, 4 ... minutes up to this.
+    SESSION_IDLE_MINUTES = float(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+    SESSION_ABSOLUTE_HOURS = float(os.environ.get("SESSION_ABSOLUTE_HOURS", "12"))
+    LOGIN_LOCK_MAX_MINUTES = int(os.environ.get("LOGIN_LOCK_MAX_MINUTES", "60"))
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER")  # None: mail is written to the log
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))

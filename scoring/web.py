@@ -38,7 +38,7 @@ def current_actor() -> User:
 
 def password_link(raw_token: str) -> str:
     """The set-password link of an invitation or a reset, from ``PUBLIC_URL`` (never the Host)."""
-    return public_url("accounts.choose_password", token=raw_token)
+    return public_url("accounts.open_password_link", token=raw_token)
 
 
 # --------------------------------------------------------------------------- after the commit
@@ -127,3 +127,28 @@ def show_error(form: FlaskForm, exc: InputError) -> None:
         field.errors = [*field.errors, exc.detail]
     else:
         form.form_errors.append(str(exc.detail if field is not None else exc))
+
+
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"))
+_SYSTEMS = (
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Android", "Android"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+
+
+def device_summary(user_agent: str | None) -> str:
+    """A short name for a browser from its User-Agent ("Firefox on Windows"), for the list of
+    a user's sessions; "Unknown browser" when it says nothing we know."""
+    ua = (user_agent or "")[:512]
+    browser = next((name for mark, name in _BROWSERS if mark in ua), None)
+    if browser is None and "Safari/" in ua:
+        browser = "Safari"
+    system = next((name for mark, name in _SYSTEMS if mark in ua), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or "Unknown browser"

@@ -146,6 +146,10 @@ PARAM_KIND = {
     "kind": "other",
     "slug": "other",
     "token": "other",
+    # Sign-in security: one's own session (another's is a 404), and a two-factor reset by staff
+    # of someone else (never oneself): tests/test_sessions.py and tests/test_two_factor.py.
+    "session_id": "other",
+    "person_id": "other",
 }
 #: The order in which a route's parameters decide its object (the most specific first).
 PRECEDENCE = [

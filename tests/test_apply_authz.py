@@ -35,7 +35,7 @@ STAFF_ONLY = {
     "apply.extend",
     "accounts.invite",
 }
-PUBLIC = {"accounts.forgot", "accounts.choose_password"}
+PUBLIC = {"accounts.forgot", "accounts.choose_password", "accounts.open_password_link"}
 #: A district's people: their rule (``access.district``) is walked by tests/test_people.py and
 #: tests/test_access_rules.py.
 PEOPLE = {

@@ -43,10 +43,13 @@ from scoring.models.review_points import ReviewPoints
 from scoring.models.stability import StabilityResult, StabilityRun
 from scoring.models.user import (
     DistrictRole,
+    LoginThrottle,
+    RecoveryCode,
     ReviewerConflict,
     Role,
     TokenPurpose,
     User,
+    UserSession,
     UserToken,
 )
 
@@ -71,6 +74,7 @@ __all__ = [
     "ExtraReviewerRequest",
     "ExportStatus",
     "FundDown",
+    "LoginThrottle",
     "MailStatus",
     "Normalization",
     "OutboxMessage",
@@ -80,6 +84,7 @@ __all__ = [
     "RankingResult",
     "RankingRun",
     "ReconciliationNote",
+    "RecoveryCode",
     "Review",
     "ReviewPoints",
     "ReviewStatus",
@@ -95,5 +100,6 @@ __all__ = [
     "StabilityRun",
     "TokenPurpose",
     "User",
+    "UserSession",
     "UserToken",
 ]
