@@ -1,7 +1,7 @@
 """Extra reviewers asked for as committed dispatch rows (the relay resends them)
 
 Revision ID: leftovers_extra_requests
-Revises: rankspeed_review_points
+Revises: s12_sessions
 Create Date: 2026-11-29 15:05:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "leftovers_extra_requests"
-down_revision = "rankspeed_review_points"
+down_revision = "s12_sessions"
 branch_labels = None
 depends_on = None
 
