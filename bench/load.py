@@ -36,6 +36,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,8 +131,9 @@ class Client:
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode("utf-8", "replace")
 
-    def login(self, email: str, password: str) -> None:
-        """Sign in through the login form (CSRF token included)."""
+    def login(self, email: str, password: str, totp_secret: str | None = None) -> None:
+        """Sign in through the login form (CSRF token included), then the two-factor code step
+        for staff (the demo seeds their keys: ``totp_secret`` in seed-demo's output)."""
         _, page = self.request("/login")
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
         status, _ = self.request(
@@ -139,6 +141,25 @@ class Client:
         )
         if status != 302:
             raise SystemExit(f"login of {email} failed with {status}")
+        status, page = self.request("/login/code")
+        if status != 200 or not totp_secret:
+            return  # no code step for this account
+        import pyotp
+
+        totp = pyotp.TOTP(totp_secret)
+        step = max(totp.timecode(datetime.now(UTC)), _LAST_STEP.get(totp_secret, -1) + 1)
+        while step > totp.timecode(datetime.now(UTC)) + 1:  # a code works once: wait for it
+            time.sleep(1)
+        _LAST_STEP[totp_secret] = step
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        code = totp.generate_otp(step)
+        status, _ = self.request("/login/code", [("code", code), ("csrf_token", token)])
+        if status != 302:
+            raise SystemExit(f"two-factor step of {email} failed with {status}")
+
+
+#: The last time step whose code each demo key used (sequential sign-ins of one account).
+_LAST_STEP: dict[str, int] = {}
 
 
 def form_of(page: str) -> FormReader:
@@ -325,7 +346,7 @@ def main() -> None:
             if role is not None:
                 pool = accounts[role]
                 account = pool[i % len(pool)]
-                client.login(account["email"], account["password"])
+                client.login(account["email"], account["password"], account.get("totp_secret"))
                 i //= len(pool)  # the i-th user of this account takes its i-th open form
             clients.append((client, loop, i))
         stats = Stats()
