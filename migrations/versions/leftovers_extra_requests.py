@@ -1,7 +1,7 @@
 """Extra reviewers asked for as committed dispatch rows (the relay resends them)
 
 Revision ID: leftovers_extra_requests
-Revises: s12_sessions
+Revises: people_drafts, s12_sessions
 Create Date: 2026-11-29 15:05:00
 
 """
@@ -11,7 +11,9 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "leftovers_extra_requests"
-down_revision = "s12_sessions"
+#: Also the merge point of main's two heads of the moment (people_drafts and s12_sessions both
+#: followed rankspeed_review_points), so the chain has one head again.
+down_revision = ("people_drafts", "s12_sessions")
 branch_labels = None
 depends_on = None
 
