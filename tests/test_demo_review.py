@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from scoring import clock, demo
 from scoring.extensions import db
@@ -141,3 +141,52 @@ def test_a_demo_reviewer_opens_saves_and_submits_a_live_review(any_app):
         assert sorted(s.value for s in statuses) == sorted(
             ["submitted"] + ["draft"] * (len(mine) - 1)
         )
+
+
+def test_opening_and_saving_a_review_reads_the_rubric_in_a_fixed_number_of_statements(any_app):
+    """No query per rubric section (the N+1 of bench/README.md "Where a reviewer's save goes"):
+    the live round has 8 sections; one form GET and one save each read criteria at most twice
+    (the ordered list, then every section's criteria at once) and stay under a total bound."""
+    _seed(any_app)
+    client = any_app.test_client()
+    AuthActions(client).login(REVIEWER[1], REVIEWER[3])
+    with any_app.app_context():
+        reviewer = db.session.scalar(select(User).where(User.email == REVIEWER[1]))
+        draft = db.session.scalar(
+            select(ReviewerAssignment.id)
+            .join(
+                Review,
+                (Review.application_id == ReviewerAssignment.application_id)
+                & (Review.reviewer_id == reviewer.id),
+            )
+            .where(ReviewerAssignment.reviewer_id == reviewer.id)
+            .where(Review.status == ReviewStatus.DRAFT)
+        )
+        criteria = db.session.scalars(
+            select(Criterion)
+            .join(Criterion.section)
+            .where(Criterion.competition.has(slug="1003a-2017-18"))
+        ).all()
+        assert len({c.section_id for c in criteria}) == 8
+        engine = db.engine
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        page = client.get(f"/review/a/{draft}")
+        assert page.status_code == 200, page.status_code
+        got = list(seen)
+        seen.clear()
+        saved = _post(client, draft, page.get_data(as_text=True), criteria, "save")
+        posted = list(seen)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert saved.status_code == 302
+    for statements in (got, posted):
+        criterion_reads = [s for s in statements if s.startswith("SELECT criterion.")]
+        assert len(criterion_reads) <= 2 * 2, criterion_reads  # the view and record_review
+        assert len(statements) <= 24, statements  # with one query per section: 28 and more
+    assert len([s for s in got if s.startswith("SELECT criterion.")]) <= 2
