@@ -128,6 +128,8 @@ class Config:
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
     MAX_FORM_PARTS = 2000
+    #: The longest a budget workbook upload is read for, in seconds (issue 12).
+    WORKBOOK_PARSE_SECONDS = float(os.environ.get("WORKBOOK_PARSE_SECONDS", "5"))
     UPLOAD_DIR = Path(os.environ.get("UPLOAD_DIR", INSTANCE_DIR / "uploads"))
     # Export files built by the worker, kept with their run; staff download them when ready.
     EXPORT_DIR = Path(os.environ.get("EXPORT_DIR", INSTANCE_DIR / "exports"))
@@ -139,6 +141,12 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
     WTF_CSRF_TIME_LIMIT = 3600 * 8
+    # Sign-in security (docs/security.md): a session ends after this long without a request,
+    # and this long after sign-in whatever happens; a lockout for one account from one address
+    # grows 1, 2, 4 ... minutes up to this.
+    SESSION_IDLE_MINUTES = float(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+    SESSION_ABSOLUTE_HOURS = float(os.environ.get("SESSION_ABSOLUTE_HOURS", "12"))
+    LOGIN_LOCK_MAX_MINUTES = int(os.environ.get("LOGIN_LOCK_MAX_MINUTES", "60"))
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER")  # None: mail is written to the log
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))

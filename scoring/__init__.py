@@ -173,6 +173,10 @@ def register_blueprints(app: Flask) -> None:
     )
 
     app.register_blueprint(accounts_bp)
+    import scoring.accounts.two_factor  # noqa: F401  (its routes join the security blueprint)
+    from scoring.accounts.security import bp as security_bp  # sign-in security (issue 12)
+
+    app.register_blueprint(security_bp)
     from scoring.staff.panel import bp as panel_bp  # staff's reviewer panel (issue 5)
 
     app.register_blueprint(panel_bp)

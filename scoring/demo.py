@@ -39,9 +39,29 @@ from scoring.services.queries import blocked_districts
 
 DEMO_ACCOUNTS = [
     # (role, email, name, password, extra)
-    ("staff", "program.manager@demo.scoring", "Pat Program-Manager", "demo-staff-2016", {}),
-    ("staff", "approver@demo.scoring", "Alex Approver", "demo-approve-2016", {"can_approve": True}),
-    ("admin", "admin@demo.scoring", "Ada Admin", "demo-admin-2016", {"can_approve": True}),
+    # Staff sign in with two factors (they may publish; approvers approve): their demo
+    # authenticator keys are fixed and published like the passwords (README "Try it").
+    (
+        "staff",
+        "program.manager@demo.scoring",
+        "Pat Program-Manager",
+        "demo-staff-2016",
+        {"totp": "C5BCATF4RMTJ3XFSICX53OW43LK5ENRL"},
+    ),
+    (
+        "staff",
+        "approver@demo.scoring",
+        "Alex Approver",
+        "demo-approve-2016",
+        {"can_approve": True, "totp": "YN2KFKY23BKDSF3MZZLS4LUSTNO5RCJT"},
+    ),
+    (
+        "admin",
+        "admin@demo.scoring",
+        "Ada Admin",
+        "demo-admin-2016",
+        {"can_approve": True, "totp": "TYUCUFZXXHZ5XP426AQDEGKWJFAQPMUH"},
+    ),
     (
         "reviewer",
         "reviewer1@demo.scoring",
@@ -120,13 +140,18 @@ def seed_accounts(districts: dict[str, District]) -> list[dict]:
             district_id=district.id if district else None,
             can_approve=extra.get("can_approve", False),
         )
+        if extra.get("totp"):
+            user.totp_secret, user.totp_enrolled_at = extra["totp"], utcnow()
         for code in extra.get("conflicts", []):
             db.session.add(
                 ReviewerConflict(
                     user=user, district=districts[code], reason="Employed in district [I]"
                 )
             )
-        accounts.append({"role": role, "email": email, "password": password, "name": name})
+        accounts.append(
+            {"role": role, "email": email, "password": password, "name": name}
+            | ({"totp_secret": extra["totp"]} if extra.get("totp") else {})
+        )
     db.session.flush()
     return accounts
 

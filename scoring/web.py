@@ -37,7 +37,7 @@ def current_actor() -> User:
 
 def password_link(raw_token: str) -> str:
     """The set-password link of an invitation or a reset, from ``PUBLIC_URL`` (never the Host)."""
-    return public_url("accounts.choose_password", token=raw_token)
+    return public_url("accounts.open_password_link", token=raw_token)
 
 
 # --------------------------------------------------------------------------- after the commit
@@ -77,6 +77,27 @@ def export_after_commit(job_id: int) -> None:
     send_all(make_export, [job_id])
 
 
+# --------------------------------------------------------------------------- files
+
+
+def send_pdf(data: bytes, name: str):
+    """A PDF sent as a download (never rendered here), sandboxed and not stored by caches."""
+    import io
+
+    from flask import send_file
+
+    response = send_file(
+        io.BytesIO(data),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=name,
+        max_age=0,
+    )
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 # --------------------------------------------------------------------------- errors beside fields
 
 
@@ -107,3 +128,28 @@ def show_error(form: FlaskForm, exc: InputError) -> None:
         field.errors = [*field.errors, exc.detail]
     else:
         form.form_errors.append(str(exc.detail if field is not None else exc))
+
+
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"))
+_SYSTEMS = (
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Android", "Android"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+
+
+def device_summary(user_agent: str | None) -> str:
+    """A short name for a browser from its User-Agent ("Firefox on Windows"), for the list of
+    a user's sessions; "Unknown browser" when it says nothing we know."""
+    ua = (user_agent or "")[:512]
+    browser = next((name for mark, name in _BROWSERS if mark in ua), None)
+    if browser is None and "Safari/" in ua:
+        browser = "Safari"
+    system = next((name for mark, name in _SYSTEMS if mark in ua), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or "Unknown browser"

@@ -17,7 +17,12 @@ if [ -s instance/demo-accounts.json ]; then
   echo "Demo accounts:"
   .venv/bin/python -c 'import json, sys
 for a in json.load(open(sys.argv[1]))["accounts"]:
-    print("  %-10s %-32s %s" % (a["role"], a["email"], a["password"]))' instance/demo-accounts.json
+    print("  %-10s %-32s %s" % (a["role"], a["email"], a["password"]))
+print("Staff also type a six-digit code: add their key to an authenticator app, or run")
+print("  scripts/demo-code.sh EMAIL   (prints the current code of a demo account)")
+for a in json.load(open(sys.argv[1]))["accounts"]:
+    if a.get("totp_secret"):
+        print("  %-32s key %s" % (a["email"], a["totp_secret"]))' instance/demo-accounts.json
 fi
 echo "Open http://127.0.0.1:${PORT:-5000}/ (Ctrl-C stops the server)."
 exec .venv/bin/flask run --host 127.0.0.1 --port "${PORT:-5000}"

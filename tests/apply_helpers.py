@@ -299,11 +299,9 @@ def valid_form(world: World, **over) -> dict[str, str]:
 
 def login(client, email: str) -> str:
     """Sign in through the real form; return the session's CSRF token."""
-    page = client.get("/login")
-    token = csrf_token_from(page.get_data(as_text=True))
-    response = client.post(
-        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
-    )
+    from tests.conftest import AuthActions
+
+    response = AuthActions(client).login(email, PASSWORD)  # staff: the two-factor step too
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return csrf_token_from(client.get("/accounts/forgot").get_data(as_text=True))
 

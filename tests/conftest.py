@@ -14,6 +14,8 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -156,18 +158,78 @@ class AuthActions:
         self._client = client
 
     def login(self, email: str, password: str, follow: bool = False):
+        """Password, then (staff and anyone enrolled) the two-factor step, as a browser does."""
+        response = self.password(email, password)
+        location = response.headers.get("Location", "") if response.status_code == 302 else ""
+        if location.startswith("/login/code"):
+            response = self.code(email, follow=follow)
+        elif location.startswith("/accounts/two-factor"):
+            response = self.enrol(follow=follow)
+        elif follow:
+            response = self._client.get(location, follow_redirects=True) if location else response
+        return response
+
+    def password(self, email: str, password: str):
+        """The first step only: the sign-in form with email and password."""
         page = self._client.get("/login")
         token = csrf_token_from(page.get_data(as_text=True))
         return self._client.post(
-            "/login",
-            data={"email": email, "password": password, "csrf_token": token},
-            follow_redirects=follow,
+            "/login", data={"email": email, "password": password, "csrf_token": token}
         )
+
+    def code(self, email: str, follow: bool = False, code: str | None = None):
+        """The code step with the next unused code of ``email``'s app (the clock moved on to
+        its time step if this test already used the current one)."""
+        page = self._client.get("/login/code")
+        token = csrf_token_from(page.get_data(as_text=True))
+        with totp_step(self._client.application, email) as fresh:
+            return self._client.post(
+                "/login/code",
+                data={"code": code or fresh, "csrf_token": token},
+                follow_redirects=follow,
+            )
+
+    def enrol(self, follow: bool = False):
+        """Set up two-factor sign-in from the enrolment page (reads the key shown there)."""
+        page = self._client.get("/accounts/two-factor").get_data(as_text=True)
+        secret = re.search(r'id="secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+        import pyotp
+
+        from scoring import clock
+
+        response = self._client.post(
+            "/accounts/two-factor",
+            data={"code": pyotp.TOTP(secret).at(clock.now()), "csrf_token": csrf_token_from(page)},
+        )
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+        return self._client.get("/", follow_redirects=follow)
 
     def logout(self):
         page = self._client.get("/", follow_redirects=True)
         token = csrf_token_from(page.get_data(as_text=True))
         return self._client.post("/logout", data={"csrf_token": token})
+
+
+@contextmanager
+def totp_step(app, email: str):
+    """The code of ``email``'s authenticator app for the first time step not used yet; the
+    service's clock is moved to that step while the block runs if it is not the current one."""
+    import pyotp
+
+    from scoring import clock
+    from scoring.services.accounts import users
+
+    with app.app_context():
+        user = users.find_by_email(email)
+        secret, last = user.totp_secret, user.totp_last_counter
+    totp = pyotp.TOTP(secret)
+    now = clock.now()
+    step = max(totp.timecode(now), (last or 0) + 1)
+    if step == totp.timecode(now):
+        yield totp.generate_otp(step)
+        return
+    with clock.frozen(datetime.fromtimestamp(step * totp.interval + 1, UTC)):
+        yield totp.generate_otp(step)
 
 
 @pytest.fixture
@@ -293,10 +355,36 @@ def live_app(tmp_path):
     app = create_app(LiveConfig)
     with app.app_context():
         db.create_all()
+    _LIVE_APP[:] = [app]
     yield app
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+_LIVE_APP: list = []  # the app the live server serves (its database holds the users' keys)
+
+
+def pass_second_factor(page, email: str) -> None:
+    """In the browser, after the password: type the code (or set up two-factor sign-in, reading
+    the key from the page as a person would read it into their app), as staff must."""
+    import pyotp
+
+    from scoring import clock
+
+    page.wait_for_load_state()
+    if page.url.endswith("/login/code"):
+        with totp_step(_LIVE_APP[0], email) as code, page.expect_navigation():
+            page.fill("#code", code)
+            page.click("form button[type=submit]")
+    elif page.url.endswith("/accounts/two-factor"):
+        secret = page.inner_text("#secret").replace(" ", "")
+        with page.expect_navigation():
+            page.fill("#code", pyotp.TOTP(secret).at(clock.now()))
+            page.click("form button[type=submit]")
+        with page.expect_navigation():
+            page.get_by_role("link", name="I have kept them: continue").click()
+    page.wait_for_load_state()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from scoring import clock
 from scoring.extensions import db
 from scoring.models import (
     MailStatus,
@@ -51,11 +52,14 @@ def _invite(client, token, world, email="new.person@bridgeport.example.org", **o
 
 
 def _set_password(client, link: str, password: str, confirm: str | None = None):
-    page = client.get(link)
+    """Open the mailed link (it redirects to the token-free form) and send the form."""
+    page = client.get(link, follow_redirects=True)
     assert page.status_code == 200, page.get_data(as_text=True)[:400]
+    assert page.request.path == "/accounts/password"  # no token in the address bar
     token = csrf_token_from(page.get_data(as_text=True))
     return client.post(
-        link, data={"password": password, "confirm": confirm or password, "csrf_token": token}
+        "/accounts/password",
+        data={"password": password, "confirm": confirm or password, "csrf_token": token},
     )
 
 
@@ -87,7 +91,7 @@ def test_staff_invite_mail_link_sets_password_once_then_the_user_signs_in(app, c
         )
 
     newcomer = app.test_client()
-    assert "Welcome" in newcomer.get(link).get_data(as_text=True)
+    assert "Welcome" in newcomer.get(link, follow_redirects=True).get_data(as_text=True)
     done = _set_password(newcomer, link, "a long enough phrase")
     assert done.status_code == 302 and done.headers["Location"] == "/login"
     again = newcomer.get(link)
@@ -258,7 +262,7 @@ def test_reset_changes_the_password_and_ends_existing_sessions(app, client, worl
     client.post("/accounts/forgot", data={"email": world.emails["applicant"], "csrf_token": token})
     _run_worker_until(app, lambda: smtp.messages)
     link = h.link_in(smtp.body(smtp.messages[0]))
-    assert "new password" in client.get(link).get_data(as_text=True)
+    assert "new password" in client.get(link, follow_redirects=True).get_data(as_text=True)
     assert _set_password(client, link, "brand new passphrase").status_code == 302
     assert signed_in.get("/apply/").status_code == 302  # the old session is over
     with app.app_context():
@@ -297,7 +301,8 @@ def test_password_rules_are_explained_beside_the_field(
     assert response.status_code == 400
     assert message in h.text(response)
     assert h.row_counts(app) == before
-    assert client.get(f"/accounts/password/{raw}").status_code == 200  # still usable
+    still = client.get(f"/accounts/password/{raw}", follow_redirects=True)
+    assert still.status_code == 200  # still usable in this browser
 
 
 def test_a_long_unicode_password_is_kept_verbatim(app, client, world):
@@ -348,19 +353,21 @@ def test_login_limit_per_account_for_an_unknown_user_reads_like_a_known_one(clie
     page = client.get("/login")
     token = csrf_token_from(page.get_data(as_text=True))
     texts = {}
+    at = clock.now()  # the refusal names the time to try again: the same instant for both
     for email in ("ghost@example.org", world.emails["colleague"]):
-        codes = [
-            client.post(
-                "/login", data={"email": email, "password": "nope nope", "csrf_token": token}
-            )
-            for _ in range(6)
-        ]
+        with clock.frozen(at):
+            codes = [
+                client.post(
+                    "/login", data={"email": email, "password": "nope nope", "csrf_token": token}
+                )
+                for _ in range(6)
+            ]
         assert [c.status_code for c in codes] == [200] * 5 + [429]
         texts[email] = re.sub(
-            r'(csrf-token" content|name="csrf_token"[^>]*value)="[^"]+"',
+            r'(csrf-token" content|name="csrf_token"[^>]*value|name="email"[^>]*value)="[^"]+"',
             "",
             codes[-1].get_data(as_text=True),
-        )
+        )  # the form keeps what was typed in it; the rest must be the same
     assert texts["ghost@example.org"] == texts[world.emails["colleague"]]
 
 

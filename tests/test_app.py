@@ -85,7 +85,8 @@ def test_login_and_logout_are_audited(app, auth, people):
         actions = [
             e.action for e in db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id))
         ]
-    assert actions == ["user.login", "user.logout"]
+    # Staff: two factors; logout ends this device's session.
+    assert actions == ["user.2fa_enrol", "user.login", "session.end", "user.logout"]
 
 
 def test_csrf_missing_or_foreign_token_is_refused(app, client, auth, people):

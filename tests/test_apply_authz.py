@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from scoring.extensions import db
-from scoring.models import Attachment
+from scoring.models import Attachment, User
 from tests import apply_helpers as h
 from tests.conftest import csrf_token_from
 
@@ -35,7 +35,16 @@ STAFF_ONLY = {
     "apply.extend",
     "accounts.invite",
 }
-PUBLIC = {"accounts.forgot", "accounts.choose_password"}
+PUBLIC = {"accounts.forgot", "accounts.choose_password", "accounts.open_password_link"}
+#: A district's people: their rule (``access.district``) is walked by tests/test_people.py and
+#: tests/test_access_rules.py.
+PEOPLE = {
+    "accounts.districts",
+    "accounts.my_people",
+    "accounts.people_page",
+    "accounts.person_role",
+    "accounts.person_deactivate",
+}
 
 
 @pytest.fixture
@@ -58,7 +67,12 @@ def owned(app, client, world):
     )
     with app.app_context():
         attachment_id = db.session.scalar(select(Attachment.id))
+        colleague = db.session.scalar(
+            select(User.id).where(User.email == world.emails["colleague"])
+        )
     return {
+        "district_id": world.district_id,
+        "user_id": colleague,
         "app_id": app_id,
         "attachment_id": attachment_id,
         "competition_id": world.competition_id,
@@ -100,7 +114,9 @@ def _payload(endpoint: str, world, token: str) -> dict:
 
 def test_every_route_is_covered(app):
     endpoints = {r.endpoint for r in _rules(app)}
-    assert endpoints == APPLICANT_ONLY | STAFF_ONLY | PUBLIC | {"apply.attachment_download"}
+    assert endpoints == APPLICANT_ONLY | STAFF_ONLY | PUBLIC | PEOPLE | {
+        "apply.attachment_download"
+    }
 
 
 def test_another_districts_user_gets_404_on_every_route_of_an_application(app, world, owned):

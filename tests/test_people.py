@@ -126,7 +126,7 @@ def test_a_submitter_invites_a_writer_with_a_link_from_public_url(app, client, w
     assert event.actor_id == _user(app, world.emails["applicant"]).id
     # The invitee chooses a password from the link and signs in as a writer.
     link = h.link_in(body)
-    page = client.get(link)
+    page = client.get(link, follow_redirects=True)  # the token moves into the session
     assert page.status_code == 200
 
 

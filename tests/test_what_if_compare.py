@@ -168,6 +168,9 @@ def test_the_worker_path_for_a_large_competition(any_app, world):
     page = staff.get(f"/staff/competitions/{world.competition_id}/what-if?total_funds=600000")
     assert page.status_code == 200 and "ranked by the worker" in text_of(page)
     assert "Would award" not in text_of(page)
+    bad = staff.get(f"/staff/competitions/{world.competition_id}/what-if?total_funds=-1")
+    assert bad.status_code == 400 and "must be at least 0" in text_of(bad)
+    assert "ranked by the worker" not in text_of(bad)
     saved = post(
         staff, f"/staff/competitions/{world.competition_id}/what-if/save", {"total_funds": "600000"}
     )

@@ -6,7 +6,7 @@ owns the rules: never the last submitter)."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -16,6 +16,7 @@ from scoring.auth import role_required
 from scoring.errors import Conflict, InputError
 from scoring.extensions import db
 from scoring.models import District, DistrictRole, Role, User
+from scoring.services import access
 from scoring.services.accounts import accounts, people
 from scoring.web import current_actor, password_link, send_after_commit, show_error
 
@@ -23,14 +24,8 @@ ID = "int(max=2147483647)"
 
 
 def _district_for_viewer(district_id: int) -> District:
-    """The district, if the signed-in user is staff or one of its people (else 404)."""
-    district = db.get_or_404(District, district_id)
-    staff = current_user.role in (Role.STAFF, Role.ADMIN)
-    if not staff and not (
-        current_user.role == Role.APPLICANT and current_user.district_id == district.id
-    ):
-        abort(404)
-    return district
+    """The district, if the district rule lets the signed-in user see its people (else 404)."""
+    return access.get(current_actor(), District, district_id)
 
 
 def _page(district: District, form=None, status: int = 200):

@@ -8,13 +8,16 @@ from sqlalchemy import select
 
 from scoring.accounts.forms import ForgotForm, InviteForm, PasswordForm, choice
 from scoring.auth import role_required
-from scoring.errors import InputError
+from scoring.errors import Conflict, InputError
 from scoring.extensions import db, limiter
 from scoring.models import District, DistrictRole, Role, TokenPurpose
 from scoring.services.accounts import accounts
 from scoring.web import add_error, current_actor, password_link, send_after_commit
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
+
+#: Where the token of an opened invitation or reset link is kept (this browser's session).
+LINK_KEY = "password_link"
 
 RESET_SENT = (
     "If an account uses that address, we have sent it a link to choose a new password. "
@@ -59,12 +62,30 @@ def invite():
     return render_template("accounts/invite.html", form=form, hours=accounts.invite_hours()), status
 
 
-@bp.route("/password/<token>", methods=["GET", "POST"])
-@limiter.limit("10/minute", methods=["POST"])
-def choose_password(token: str):
-    """Choose a password from an invitation or reset link; the link then stops working."""
-    found = accounts.valid_token(token)
+@bp.route("/password/<token>", methods=["GET"])
+@limiter.limit("30/minute")
+def open_password_link(token: str):
+    """The mailed link: its token moves into this browser's session, then a token-free page."""
+    try:
+        found = accounts.open_link(token, held_here=session.get(LINK_KEY) == token)
+    except Conflict as exc:
+        db.session.rollback()
+        return render_template("accounts/link_taken.html", message=str(exc)), 409
     if found is None:
+        return render_template("accounts/link_invalid.html"), 400
+    db.session.commit()
+    session[LINK_KEY] = token
+    return redirect(url_for(".choose_password"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@limiter.limit("10/minute", methods=["POST"])
+def choose_password():
+    """Choose a password (invitation or reset); the link's token is in the session, not the URL."""
+    token = session.get(LINK_KEY)
+    found = accounts.valid_token(token) if isinstance(token, str) else None
+    if found is None:
+        session.pop(LINK_KEY, None)
         return render_template("accounts/link_invalid.html"), 400
     form = PasswordForm()
     invite = found.purpose == TokenPurpose.INVITE

@@ -13,6 +13,7 @@ from scoring.auth import role_required
 from scoring.errors import Conflict, InputError
 from scoring.extensions import db
 from scoring.models import Application, ApplicationStatus, Competition, Role
+from scoring.services import access
 from scoring.services.applications import applications, screening
 from scoring.services.competitions.phases import screening_refusal
 from scoring.staff.forms import to_local_naive, to_utc
@@ -72,7 +73,7 @@ def confirm_as_claimed():
 @role_required(Role.STAFF)
 def screen(app_id: int):
     """Screen one application: eligible or not, its tier, each priority confirmed or refused."""
-    application = db.get_or_404(Application, app_id)
+    application = access.get(current_actor(), Application, app_id)
     form = build_screen_form(application)
     refusal = screening_refusal(application.competition, clock.now())
     if request.method == "POST":
@@ -117,7 +118,7 @@ def _screen_page(form, application: Application, refusal: str | None, status: in
 @role_required(Role.STAFF)
 def extend(app_id: int):
     """Give one draft a documented, audited extension of its window."""
-    application = db.get_or_404(Application, app_id)
+    application = access.get(current_actor(), Application, app_id)
     form = ExtensionForm(
         data={
             "until": to_local_naive(application.extended_until),

@@ -10,7 +10,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -26,8 +25,10 @@ from scoring.auth import role_required
 from scoring.errors import Conflict, Forbidden, InputError, NotFound
 from scoring.extensions import db
 from scoring.formatting import money
-from scoring.models import OBJECT_CODES, Application, Competition, Role
+from scoring.models import OBJECT_CODES, Application, Attachment, Competition, Role
 from scoring.models._types import utcnow
+from scoring.services import access
+from scoring.services.access import NOT_FOUND
 from scoring.services.accounts import people
 from scoring.services.applications import (
     applications,
@@ -37,8 +38,8 @@ from scoring.services.applications import (
     eligibility,
 )
 from scoring.services.applications import status as applicant_status
-from scoring.services.applications.applications import NOT_FOUND, SubmissionRefused
-from scoring.web import add_error, current_actor, send_after_commit
+from scoring.services.applications.applications import SubmissionRefused
+from scoring.web import add_error, current_actor, send_after_commit, send_pdf
 
 bp = Blueprint("apply", __name__, url_prefix="/apply")
 #: Ids in URLs stay within PostgreSQL's integer range (beyond it: 404, not a database error).
@@ -47,7 +48,8 @@ WORKBOOK_MAX_BYTES = 2 * 1024 * 1024
 
 
 def _application(app_id: int) -> Application:
-    return applications.get_for_applicant(app_id, current_actor())
+    """The application if the application rule lets the applicant change it (else 404)."""
+    return access.get(current_actor(), Application, app_id, "edit")
 
 
 def _to_edit(application: Application, anchor: str | None = None):
@@ -336,22 +338,13 @@ def attachment_add(app_id: int):
 @bp.route(f"/applications/<{ID}:app_id>/attachments/<{ID}:attachment_id>")
 @login_required
 def attachment_download(app_id: int, attachment_id: int):
-    """Download a PDF; only for those allowed to see the application (its district, staff,
-    assigned reviewers who declared no conflict). Sent as an attachment, sandboxed."""
-    application = db.session.get(Application, app_id)
-    if application is None or not applications.can_view(current_actor(), application):
+    """Download a PDF, for whoever the attachment rule lets read it (``services/access.py``);
+    under blind review a reviewer gets a neutral name and no metadata. Sandboxed."""
+    actor = current_actor()
+    file = access.get(actor, Attachment, attachment_id, "read")
+    if file.application_id != app_id:
         raise NotFound(NOT_FOUND)
-    attachment = attachments.get_attachment(application, attachment_id)
-    response = send_file(
-        attachments.path_of(attachment),
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=attachment.filename,
-        max_age=0,
-    )
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_pdf(*attachments.for_download(actor, file))
 
 
 @bp.route(f"/applications/<{ID}:app_id>/attachments/<{ID}:attachment_id>/remove", methods=["POST"])

@@ -44,7 +44,7 @@ def seed_demo_command(reset: bool) -> None:
         json.dumps(
             {
                 "accounts": [
-                    {"role": a["role"], "email": a["email"], "password": a["password"]}
+                    {k: a[k] for k in ("role", "email", "password", "totp_secret") if k in a}
                     for a in accounts
                 ]
             }

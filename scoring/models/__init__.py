@@ -42,10 +42,13 @@ from scoring.models.review_points import ReviewPoints
 from scoring.models.stability import StabilityResult, StabilityRun
 from scoring.models.user import (
     DistrictRole,
+    LoginThrottle,
+    RecoveryCode,
     ReviewerConflict,
     Role,
     TokenPurpose,
     User,
+    UserSession,
     UserToken,
 )
 
@@ -69,6 +72,7 @@ __all__ = [
     "ExportJob",
     "ExportStatus",
     "FundDown",
+    "LoginThrottle",
     "MailStatus",
     "Normalization",
     "OutboxMessage",
@@ -78,6 +82,7 @@ __all__ = [
     "RankingResult",
     "RankingRun",
     "ReconciliationNote",
+    "RecoveryCode",
     "Review",
     "ReviewPoints",
     "ReviewStatus",
@@ -93,5 +98,6 @@ __all__ = [
     "StabilityRun",
     "TokenPurpose",
     "User",
+    "UserSession",
     "UserToken",
 ]

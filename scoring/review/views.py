@@ -11,7 +11,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user
@@ -22,7 +21,7 @@ from scoring.auth import role_required
 from scoring.core.numbers import fmt_decimal
 from scoring.errors import InputError
 from scoring.extensions import db
-from scoring.models import ReviewerAssignment, ReviewStatus, Role
+from scoring.models import Attachment, ReviewerAssignment, ReviewStatus, Role
 from scoring.review.forms import (
     ConfirmSubmitForm,
     ConflictForm,
@@ -30,11 +29,12 @@ from scoring.review.forms import (
     saved_data,
     score_form_class,
 )
+from scoring.services import access
 from scoring.services.applications import attachments
 from scoring.services.queries import reviewer_worklist
 from scoring.services.reviews import reviews
 from scoring.services.reviews.tally import tally
-from scoring.web import add_error, current_actor, sentence
+from scoring.web import add_error, current_actor, send_pdf, sentence
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -45,12 +45,24 @@ def points_filter(value) -> str:
     return "—" if value is None else fmt_decimal(Decimal(value))
 
 
+@bp.app_template_global("shows_names")
+def shows_names(application) -> bool:
+    """Whether this page may name the application's school, district and title for the signed-in
+    user (the application rule's ``names``; false for a reviewer under blind review)."""
+    return access.shows_names(current_actor(), application)
+
+
 @bp.route("/")
 @role_required(Role.REVIEWER)
 def home():
     """The reviewer's assignments and where each one stands."""
     assignments = db.session.scalars(reviewer_worklist(current_user.id)).all()
-    rows = [(a, reviews.review_of(a)) for a in assignments]
+    actor = current_actor()
+    rows = [
+        (a, reviews.review_of(a))
+        for a in assignments
+        if access.application(actor, a.application).see
+    ]
     rows.sort(key=lambda row: _stage(*row))  # what still needs doing first
     done = sum(1 for _, r in rows if r is not None and r.status == ReviewStatus.SUBMITTED)
     return render_template("review/home.html", rows=rows, done=done, now=clock.now())
@@ -223,28 +235,14 @@ def _stale(assignment, Form, posted):
 @bp.route("/a/<int:assignment_id>/files/<int:attachment_id>")
 @role_required(Role.REVIEWER)
 def attachment(assignment_id: int, attachment_id: int):
-    """Download an attachment of an application assigned to you (after the declaration)."""
-    assignment = reviews.assignment_for(assignment_id, current_actor())
-    if assignment.no_conflict_declared_at is None:
+    """Download an attachment of an application assigned to you, as the attachment rule allows
+    (after the declaration; under blind review a neutral name and no metadata)."""
+    actor = current_actor()
+    assignment = reviews.assignment_for(assignment_id, actor)
+    file = access.get(actor, Attachment, attachment_id, "read")
+    if file.application_id != assignment.application_id:
         abort(404)
-    application = assignment.application
-    file = attachments.get_attachment(application, attachment_id)
-    # Blind review: the applicant's file name may name the school, so it is not passed on.
-    name = (
-        f"{application.ref}-attachment-{file.id}.pdf"
-        if application.competition.blind_review
-        else file.filename
-    )
-    response = send_file(
-        attachments.path_of(file),
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=name,
-        max_age=0,
-    )
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_pdf(*attachments.for_download(actor, file))
 
 
 from scoring.review import calendar as _calendar  # noqa: E402, F401  (feed routes on ``bp``)

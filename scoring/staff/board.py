@@ -14,6 +14,7 @@ from scoring.core.ranking.stability import TOSS_UP
 from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import Competition, RankingRun, Role, RunStatus
+from scoring.services import access
 from scoring.services.competitions.phases import official_refusal
 from scoring.services.decisions import decisions
 from scoring.services.ranking import board as boards
@@ -56,7 +57,7 @@ def run_progress(run_id: int):
     from scoring.services import recovery
     from scoring.services.ranking import lifecycle
 
-    run = db.get_or_404(RankingRun, run_id)
+    run = access.get(current_actor(), RankingRun, run_id)
     if run.status == RunStatus.DONE and run.what_if:
         return redirect(url_for(".what_if_run", run_id=run.id))
     if run.status == RunStatus.DONE:
@@ -176,7 +177,7 @@ def _page_links(query: board_page.BoardQuery, page: board_page.Page) -> dict[str
 @role_required(Role.STAFF)
 def explanation(run_id: int, ref: str):
     """How one application got its scores, rank, status and award, and staff's decision."""
-    run = db.get_or_404(RankingRun, run_id)
+    run = access.get(current_actor(), RankingRun, run_id)
     result = boards.result_for(run, ref)
     override = boards.overrides_of(run).get(result.application_id)
     form = OverrideForm(data=boards.override_defaults(result, override))
@@ -204,7 +205,7 @@ def _explanation_page(run, result, override, form, status: int = 200):
 @role_required(Role.STAFF)
 def toss_up_reviewers(run_id: int):
     """Ask for one more reviewer for every toss-up of the run (the existing task, one each)."""
-    run = db.get_or_404(RankingRun, run_id)
+    run = access.get(current_actor(), RankingRun, run_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:

@@ -11,10 +11,12 @@ from scoring.auth import role_required
 from scoring.extensions import db
 from scoring.models import Priority, RankingRun, Role, RubricSection
 from scoring.runtime import public_url
+from scoring.services import access
 from scoring.services.competitions.phases import official_refusal
 from scoring.services.decisions.preview import preview
 from scoring.staff.forms import ConfirmForm
 from scoring.staff.views import bp
+from scoring.web import current_actor
 
 
 def _page(c, title: str, points: list[str], action: str, button: str, back: str, refusal=None):
@@ -80,7 +82,7 @@ SLATE_ACTIONS = {
 
 
 def _slate_confirm(run_id: int, verb: str):
-    run = db.get_or_404(RankingRun, run_id)
+    run = access.get(current_actor(), RankingRun, run_id)
     points_of, gate, title, endpoint, button = SLATE_ACTIONS[verb]
     return _page(
         run.competition,

@@ -10,6 +10,7 @@ from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.formatting import money, words
 from scoring.models import RankingRun, Role
+from scoring.services import access
 from scoring.services.decisions import decisions, publication
 from scoring.services.ranking import board as boards
 from scoring.staff.board import _explanation_page
@@ -32,7 +33,7 @@ def _confirmed() -> None:
 @role_required(Role.STAFF)
 def override_set(run_id: int):
     """Set staff's exception to one application's computed status and award."""
-    run = db.get_or_404(RankingRun, run_id)
+    run = access.get(current_actor(), RankingRun, run_id)
     form = OverrideForm()
     if not form.validate_on_submit():
         result = boards.result_by_application(run, form.application_id.data)
@@ -64,7 +65,7 @@ def override_set(run_id: int):
 @role_required(Role.STAFF)
 def override_clear(run_id: int, application_id: int):
     """Remove an exception; the computed decision counts again."""
-    run = db.get_or_404(RankingRun, run_id)
+    run = access.get(current_actor(), RankingRun, run_id)
     _confirmed()
     decisions.clear_override(run, application_id, actor=current_actor())
     db.session.commit()
@@ -76,7 +77,7 @@ def override_clear(run_id: int, application_id: int):
 @role_required(Role.STAFF)
 def slate_prepare(run_id: int):
     """Submit the run's award list for approval by a second staff member."""
-    run = db.get_or_404(RankingRun, run_id)
+    run = access.get(current_actor(), RankingRun, run_id)
     _confirmed()
     decisions.prepare_slate(run, actor=current_actor())
     db.session.commit()
@@ -91,7 +92,7 @@ def slate_prepare(run_id: int):
 @role_required(Role.STAFF)
 def slate_withdraw(run_id: int):
     """Take an unpublished award list back for changes."""
-    run = db.get_or_404(RankingRun, run_id)
+    run = access.get(current_actor(), RankingRun, run_id)
     _confirmed()
     decisions.withdraw_slate(boards.slate_or_409(run), actor=current_actor())
     db.session.commit()
@@ -103,7 +104,7 @@ def slate_withdraw(run_id: int):
 @role_required(Role.STAFF)
 def slate_approve(run_id: int):
     """Approve the award list (not by its preparer)."""
-    run = db.get_or_404(RankingRun, run_id)
+    run = access.get(current_actor(), RankingRun, run_id)
     _confirmed()
     decisions.approve_slate(boards.slate_or_409(run), actor=current_actor())
     db.session.commit()
@@ -115,7 +116,7 @@ def slate_approve(run_id: int):
 @role_required(Role.STAFF)
 def slate_publish(run_id: int):
     """Publish the approved award list and notify every applicant (once)."""
-    run = db.get_or_404(RankingRun, run_id)
+    run = access.get(current_actor(), RankingRun, run_id)
     _confirmed()
     public_url = runtime.public_url("public.awards", slug=run.competition.slug)
     published = publication.publish_run(run, actor=current_actor(), public_url=public_url)

@@ -11,7 +11,8 @@ from flask import Response, abort, flash, redirect, render_template, request, se
 
 from scoring.auth import role_required
 from scoring.extensions import db
-from scoring.models import Competition, ExportStatus, Role, RunStatus
+from scoring.models import Competition, ExportJob, ExportStatus, RankingRun, Role, RunStatus
+from scoring.services import access
 from scoring.services.exports import jobs, scores
 from scoring.services.ranking import board as boards
 from scoring.staff.board import chosen_run
@@ -54,7 +55,7 @@ def exports(competition_id: int):
 
 
 def _direct(run_id: int, kind: str, fmt: str, *, comments: bool = False):
-    run = jobs.done_run(run_id)
+    run = jobs.done_run(access.get(current_actor(), RankingRun, run_id).id)
     jobs.check(kind, fmt)
     if not jobs.is_small(run, kind):
         flash(
@@ -103,7 +104,8 @@ def export_scores(run_id: int, kind: str):
 @role_required(Role.STAFF)
 def prepare_export(run_id: int):
     """Ask the worker for a file of the run; the downloads page shows its progress."""
-    run = jobs.done_run(run_id)  # an unknown run is a 404 whatever the form says
+    # an unknown run is a 404 whatever the form says
+    run = jobs.done_run(access.get(current_actor(), RankingRun, run_id).id)
     kind, fmt = request.form.get("kind", ""), request.form.get("fmt", "")
     if fmt not in jobs.FORMATS.get(kind, ()):
         abort(400, description="Choose one of the listed files.")
@@ -119,7 +121,7 @@ def prepare_export(run_id: int):
 @role_required(Role.STAFF)
 def export_file(job_id: int):
     """A finished file, sent from EXPORT_DIR."""
-    job, path = jobs.file_of(job_id)
+    job, path = jobs.file_of(access.get(current_actor(), ExportJob, job_id).id)
     response = send_file(
         path,
         mimetype=jobs.TYPES[job.fmt].split(";")[0],

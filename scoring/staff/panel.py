@@ -18,6 +18,7 @@ from scoring.models import (
     Role,
     User,
 )
+from scoring.services import access
 from scoring.services.reviews import (
     assignment,
     progress,
@@ -61,8 +62,8 @@ def reconciliation_for(application_id: int) -> dict:
 
 
 def _application(cid: int, aid: int) -> Application:
-    application = db.session.get(Application, aid)
-    if application is None or application.competition_id != cid:
+    application = access.get(current_actor(), Application, aid)
+    if application.competition_id != cid:
         abort(404)
     return application
 
@@ -211,8 +212,8 @@ def remove_assignment(cid: int, aid: int, asid: int):
 def reopen(cid: int, aid: int, rid: int):
     """Reopen a submitted review so its reviewer can change it (audited, reviewer emailed)."""
     app = _application(cid, aid)
-    review = db.session.get(Review, rid)
-    if review is None or review.application_id != app.id:
+    review = access.get(current_actor(), Review, rid)
+    if review.application_id != app.id:
         abort(404)
     form = ReopenForm()
     if not form.validate_on_submit():

@@ -29,7 +29,10 @@ class DescriptorsField(TextAreaField):
         super().process_formdata(valuelist)
         self.parsed: list[dict[str, str]] = []
         self.parse_error: str | None = None
-        for i, line in enumerate((self.data or "").splitlines(), start=1):
+        text = valuelist[0] if valuelist else ""  # a post without the field: no descriptors
+        if not valuelist:
+            self.data = ""
+        for i, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             parts = [p.strip() for p in line.split("|", 2)]

@@ -9,6 +9,7 @@ from scoring.core.ranking.compare import KINDS
 from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import Competition, RankingRun, Role, RunStatus
+from scoring.services import access
 from scoring.services.ranking import what_if as what_if_svc
 from scoring.staff.board_forms import WhatIfForm, WhatIfQueryForm
 from scoring.staff.views import bp
@@ -24,14 +25,12 @@ def what_if(competition_id: int):
     competition = db.get_or_404(Competition, competition_id)
     form = WhatIfQueryForm(request.args)
     outcome, large = None, what_if_svc.size_of(competition) > what_if_svc.inline_max()
-    if request.args and form.validate() and not large:
+    if request.args and form.validate():
         try:
-            outcome = what_if_svc.what_if(competition, form.overrides())
-        except InputError as exc:
-            show_error(form, exc)
-    elif large and request.args and not form.errors:
-        try:
-            what_if_svc.check_knobs(competition, form.overrides())
+            if large:  # ranked by the worker once saved: only the knobs are checked here
+                what_if_svc.check_knobs(competition, form.overrides())
+            else:
+                outcome = what_if_svc.what_if(competition, form.overrides())
         except InputError as exc:
             show_error(form, exc)
     save = WhatIfForm(formdata=None, data={k: form[k].data for k in WhatIfForm.KNOBS})
@@ -52,7 +51,7 @@ def what_if(competition_id: int):
 def what_if_run(run_id: int):
     """A what-if run computed by the worker, compared with the current run a page at a time
     (its progress while it is computed)."""
-    run = db.get_or_404(RankingRun, run_id)
+    run = access.get(current_actor(), RankingRun, run_id)
     if run.status != RunStatus.DONE:
         return redirect(url_for(".run_progress", run_id=run.id))
     outcome = what_if_svc.compare_run(run)

@@ -7,6 +7,7 @@ import pytest
 from scoring.extensions import db
 from scoring.models import Role
 from tests import factories
+from tests.conftest import pass_second_factor
 from tests.e2e.a11y import check_a11y
 
 pytestmark = pytest.mark.e2e
@@ -33,6 +34,7 @@ def test_each_role_signs_in_and_out_in_the_browser(live_server, page, accounts, 
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password").fill(factories.PASSWORD)
         page.get_by_role("button", name="Sign in").click()
+        pass_second_factor(page, email)
         page.wait_for_url(live_server + homes[role])
         assert page.locator("h1").is_visible()
         check_a11y(page, f"home-{role}")

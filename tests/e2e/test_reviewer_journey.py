@@ -17,6 +17,7 @@ from scoring.extensions import db
 from scoring.models import AssignmentStatus, Review, ReviewerAssignment, ReviewStatus
 from tests import factories
 from tests import review_support as rs
+from tests.conftest import pass_second_factor
 from tests.e2e.a11y import check_a11y
 
 pytestmark = pytest.mark.e2e
@@ -37,6 +38,7 @@ def _sign_in(page, base, email):
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    pass_second_factor(page, email)
 
 
 def _sign_out(page):

@@ -38,6 +38,7 @@ from scoring.models import (
 )
 from scoring.models._types import utcnow
 from tests import apply_helpers as h
+from tests.conftest import pass_second_factor
 from tests.e2e.a11y import check_a11y
 
 pytestmark = pytest.mark.e2e
@@ -50,7 +51,7 @@ def sign_in(page, base: str, email: str) -> None:
     page.fill("#email", email)
     page.fill("#password", h.PASSWORD)
     page.click("form button[type=submit]")
-    page.wait_for_load_state()
+    pass_second_factor(page, email)
 
 
 def fill_application(page, world, school_label: str) -> None:
@@ -144,7 +145,10 @@ def test_one_round_by_the_clock(live_app, live_server, browser):
     expect(staff.locator("body")).to_contain_text("possible only after the close")
 
     with clock.frozen(closes + timedelta(hours=1)):
-        # 3. After the close: a late submission is refused.
+        # 3. After the close: a late submission is refused. (The jump in time idled out the
+        # applicant's session: 30 minutes without a request. Sign in again.)
+        other_token = h.login(other, world.emails["other"])
+        sign_in(staff, base, world.emails["staff"])  # the staff browser's session too
         refused = other.post(
             f"/apply/applications/{late_id}",
             data=h.valid_form(
@@ -155,7 +159,7 @@ def test_one_round_by_the_clock(live_app, live_server, browser):
             ),
         )
         assert refused.status_code == 409 and "has passed" in h.text(refused)
-        # (signing in again in the browser ends the test client's session: one session per user)
+        # (a second device of the same user: the test client's session goes on)
         late = browser.new_context().new_page()
         late.set_default_timeout(20000)
         sign_in(late, base, world.emails["other"])

@@ -24,6 +24,7 @@ from scoring.models import (
 )
 from scoring.services import ranking
 from tests import factories
+from tests.conftest import pass_second_factor
 from tests.e2e.a11y import check_a11y
 from tests.staff_world import APPROVER, PREPARER, geography, populate
 
@@ -49,6 +50,7 @@ def sign_in(page, base: str, email: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    pass_second_factor(page, email)
     page.wait_for_url(base + "/staff/")
 
 

@@ -58,6 +58,7 @@ class BatchPlan:
         order = np.lexsort([np.arange(m)] + tail[::-1])
         self.static_rank = np.empty(m, dtype=np.int64)
         self.static_rank[order] = np.arange(m)
+        self.static_order = order
         self.one_tier = m == 0 or bool((c.tiers[self.idx] == c.tiers[self.idx][0]).all())
         self.min6 = int(p.min_score.scaleb(6).to_integral_value(ROUND_CEILING))
         self.request = (
@@ -127,6 +128,10 @@ class BatchPlan:
         it = iter(resampled)
         for item in self.middle:
             keys.append(np.broadcast_to(item, shape) if isinstance(item, np.ndarray) else next(it))
+        packed = _packed(keys, self.static_order)
+        if packed is not None:  # one stable sort of the keys packed in one integer, columns
+            # already in the static order (so equal keys keep it)
+            return self.static_order[np.argsort(packed, axis=1, kind="stable")]
         keys.append(np.broadcast_to(self.static_rank, shape))
         return np.lexsort(keys[::-1], axis=1)
 
@@ -180,3 +185,20 @@ class BatchPlan:
         can_full = remaining >= self.min_request
         can_part = (remaining >= self.partial_min) if self.partial else False
         return bool((stopped | ~(can_full | can_part)).all())
+
+
+def _packed(keys: list[np.ndarray], columns: np.ndarray) -> np.ndarray | None:
+    """The keys (most significant first) of ``columns`` packed into one int64 per cell, in the
+    same order as the tuple of keys; ``None`` when their ranges do not fit in 62 bits."""
+    out = None
+    room = 1
+    for key in keys:
+        part = key[:, columns]
+        low = int(part.min()) if part.size else 0
+        span = (int(part.max()) - low + 1) if part.size else 1
+        room *= span
+        if room >= 2**62:
+            return None
+        part = part - low
+        out = part if out is None else out * span + part
+    return out

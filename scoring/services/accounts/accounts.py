@@ -1,8 +1,12 @@
 """Accounts: invitations and password resets by one-time, expiring, emailed tokens.
 
 Only the SHA-256 of a token is stored (``UserToken.token_hash``); the raw token exists only in the
-mail. A token works once: using it marks it used and voids the user's other open tokens. Links are
-built by the caller (``make_link(raw_token) -> url``) so this module needs no request.
+mail, and in the session of the browser that first opens the link (``open_link``): the link
+answers with a redirect to a token-free address, so the address bar, Referer headers and access
+logs never hold a live token (the first request's path does reach the access log, but the token
+is then bound to that browser). A token works once: using it marks it used and voids the user's
+other open tokens. Links are built by the caller (``make_link(raw_token) -> url``) so this
+module needs no request.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from scoring.errors import InputError
+from scoring.errors import Conflict, InputError
 from scoring.extensions import db
 from scoring.models import (
     District,
@@ -99,6 +103,27 @@ def valid_token(raw: str) -> UserToken | None:
         return None
     if not token.user.active:
         return None
+    return token
+
+
+def open_link(raw: str, *, held_here: bool) -> UserToken | None:
+    """The link of a mail is opened: its token moves into this browser's session.
+
+    Return the valid token (marked opened), or None if it is not valid. ``held_here``: this
+    browser already holds it (a reload). :raise Conflict: another browser opened it first (the
+    token stays valid there until its form is sent or it expires).
+    """
+    token = valid_token(raw)
+    if token is None:
+        return None
+    if token.opened_at is not None and not held_here:
+        raise Conflict(
+            "This link was already opened in another browser, and it can be used only there. "
+            "Finish there, or ask for a new link."
+        )
+    if token.opened_at is None:
+        token.opened_at = utcnow()
+        db.session.flush()
     return token
 
 

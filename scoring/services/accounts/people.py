@@ -146,7 +146,7 @@ def deactivate(person: User, *, actor: User | None, via: str | None = None) -> U
     if person.role == Role.APPLICANT:
         _keep_a_submitter(person)
     person.active = False
-    users.rotate_session(person)
+    users.end_all_sessions(person, "deactivated", actor=actor)
     audit.record(
         "user.deactivate",
         "user",

@@ -1,8 +1,7 @@
-"""Users: password hashing (argon2id), authentication and session-token rotation."""
+"""Users: password hashing (argon2id), authentication, and the password rules."""
 
 from __future__ import annotations
 
-import secrets
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -14,6 +13,8 @@ from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import DistrictRole, Role, User
 from scoring.models._types import utcnow
+from scoring.services import audit
+from scoring.services.accounts import sessions
 
 _hasher = PasswordHasher()  # argon2id, m=64 MiB, t=3, p=4 (argon2-cffi defaults)
 
@@ -56,16 +57,29 @@ def check_password_policy(password: str) -> None:
         raise InputError("is too common; choose another", "password")
 
 
-def set_password(user: User, password: str) -> None:
-    """Check the policy, store the new password's hash and end the user's other sessions."""
+def set_password(user: User, password: str, *, keep_session: int | None = None) -> None:
+    """Check the policy, store the new password's hash and end the user's sessions but
+    ``keep_session`` (the one that changed it)."""
     check_password_policy(password)
     user.password_hash = hash_password(password)
-    rotate_session(user)
+    if user.id is not None:
+        sessions.end_all(user, "password", keep=keep_session, actor=user)
 
 
-def rotate_session(user: User) -> None:
-    """Invalidate every session of this user (login, logout, password change, deactivation)."""
-    user.session_token = secrets.token_hex(16)
+def change_password(user: User, current: str, new: str, *, keep_session: int | None) -> None:
+    """A signed-in user changes their password; their other sessions end (audited).
+
+    :raise InputError: the current password is wrong, or the new one is refused.
+    """
+    if authenticate(user.email, current) is None:
+        raise InputError("is not your current password", "current")
+    set_password(user, new, keep_session=keep_session)
+    audit.record("user.password_change", "user", user.id, actor=user)
+
+
+def end_all_sessions(user: User, reason: str, *, actor: User | None = None) -> None:
+    """End every session of ``user`` (deactivation, a reset of their two-factor sign-in)."""
+    sessions.end_all(user, reason, actor=actor)
 
 
 def find_by_email(email: str) -> User | None:
@@ -85,7 +99,6 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    rotate_session(user)
     user.last_login_at = utcnow()
     return user
 
@@ -117,8 +130,6 @@ def create_user(
     )
     if password is not None:
         set_password(user, password)
-    else:
-        rotate_session(user)
     db.session.add(user)
     db.session.flush()
     return user

@@ -2,7 +2,7 @@
 
 Rules, all checked here and not in forms or views:
 
-* A district user sees and edits only applications of their own district's schools.
+* Who may see or change an application is one rule, ``scoring.services.access.application``.
 * A draft may be saved at any time before the competition closes, incomplete or not.
 * Submission happens only inside the window ``opens_at <= now < closes_at`` on the server clock,
   and only when ``application_checks.submission_problems`` finds nothing: required narratives
@@ -23,7 +23,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from scoring.errors import Conflict, InputError, NotFound
+from scoring.errors import Conflict, InputError
 from scoring.extensions import db
 from scoring.formatting import local_dt
 from scoring.models import (
@@ -31,7 +31,6 @@ from scoring.models import (
     ApplicationStatus,
     Competition,
     OutboxMessage,
-    Role,
     School,
     User,
 )
@@ -52,8 +51,6 @@ from scoring.services.applications.eligibility import (
 )
 from scoring.services.applications.status import published_decision
 from scoring.services.competitions.phases import application_deadline, phase_of
-
-NOT_FOUND = "There is nothing here, or you do not have access to it."
 
 
 class SubmissionRefused(InputError):
@@ -85,37 +82,6 @@ def submitted_applications(competition_id: int | None = None) -> list[Applicatio
     if competition_id is not None:
         query = query.where(Application.competition_id == competition_id)
     return list(db.session.scalars(query.order_by(Application.competition_id, Application.ref)))
-
-
-# --- Access ---------------------------------------------------------------------------------
-
-
-def get_for_applicant(application_id: int, user: User) -> Application:
-    """The application if it belongs to ``user``'s district.
-
-    :raise NotFound: it does not exist or belongs to another district (no existence leak).
-    """
-    application = db.session.get(Application, application_id)
-    if (
-        application is None
-        or user.district_id is None
-        or application.school.district_id != user.district_id
-    ):
-        raise NotFound(NOT_FOUND)
-    return application
-
-
-def can_view(user: User, application: Application) -> bool:
-    """Who may see an application and its files through the district's routes (``/apply``):
-    its district and staff. Reviewers never do: they read what is assigned to them through
-    ``/review``, which keeps a blind review blind (no school name, file name or metadata)."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if user.role in (Role.STAFF, Role.ADMIN):
-        return True
-    if user.role == Role.APPLICANT:
-        return user.district_id is not None and application.school.district_id == user.district_id
-    return False
 
 
 def is_editable(application: Application, now: datetime) -> bool:

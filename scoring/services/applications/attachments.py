@@ -26,7 +26,8 @@ from scoring.extensions import db
 from scoring.models import Application, Attachment, User
 from scoring.runtime import app_config
 from scoring.services import audit
-from scoring.services.applications.applications import NOT_FOUND, require_editable
+from scoring.services.access import NOT_FOUND
+from scoring.services.applications.applications import require_editable
 from scoring.services.applications.blind import strip_metadata
 
 log = logging.getLogger(__name__)
@@ -239,6 +240,23 @@ def get_attachment(application: Application, attachment_id: int) -> Attachment:
     if attachment is None or attachment.application_id != application.id:
         raise NotFound(NOT_FOUND)
     return attachment
+
+
+def for_download(user: User, attachment: Attachment) -> tuple[bytes, str]:
+    """The bytes and the file name ``attachment`` is sent to ``user`` with (the caller checked
+    ``access.attachment(user, attachment).read``). When the user may not learn the school
+    (a reviewer under blind review) the name is neutral and the PDF's metadata is stripped,
+    whenever the file was uploaded (even before the competition became blind)."""
+    from scoring.services import access
+
+    data = path_of(attachment).read_bytes()
+    if not access.attachment(user, attachment).names:
+        try:
+            data = strip_metadata(data)
+        except Exception as exc:  # an unreadable file was refused on upload; never leak it
+            log.error("attachment %s: metadata not stripped (%r)", attachment.id, exc)
+            raise NotFound("The file cannot be read. Ask the Turnaround Office for help.") from None
+    return data, access.download_name(user, attachment)
 
 
 def path_of(attachment: Attachment) -> Path:

@@ -5,16 +5,18 @@ Layout of the ``Budget`` sheet: a few title rows, then a header row (``Object co
 The parser finds the header row, reads every object-code row and reports every problem with the
 sheet and cell at fault (``Budget!D7: …``), so the applicant can fix the file in one go.
 
-Safety: openpyxl parses the XML through defusedxml (installed, and checked below); the archive's
-entry count and unpacked size are checked before openpyxl opens it (zip bombs). Every text cell we
-write is forced to the string type, and text that a spreadsheet would read as a formula also gets
-Excel's quote prefix, so no exported cell is ever a formula (OWASP "CSV injection").
+Safety: an upload is read once, by :mod:`xlsx_reader` (a single streaming pass through defusedxml
+with limits on the archive, the shared strings, rows, cells and XML elements, and a time budget,
+:data:`PARSE_SECONDS`), never by openpyxl, which reads every shared string before it answers
+(issue 12: a 42 KB file of a million one-letter strings held a web worker for 30 s). The template
+is written with openpyxl. Every text cell we write is forced to the string type, and text that a
+spreadsheet would read as a formula also gets Excel's quote prefix, so no exported cell is ever a
+formula (OWASP "CSV injection").
 """
 
 from __future__ import annotations
 
 import io
-import zipfile
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, BinaryIO
@@ -22,10 +24,10 @@ from typing import Any, BinaryIO
 import openpyxl
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.xml import DEFUSEDXML
 
 from scoring.errors import InputError
 from scoring.models import OBJECT_CODES, Application, Competition
+from scoring.services.applications import xlsx_reader
 
 SHEET = "Budget"
 HEADER = "Object code"
@@ -34,11 +36,12 @@ MAX_ROWS = 200
 MAX_UNPACKED = 20 * 1024 * 1024
 MAX_ENTRIES = 200
 MAX_PROBLEMS = 25
-#: Counted in the XML before openpyxl opens the workbook (openpyxl reads every shared string):
-#: a 42 KB file of a million one-letter strings held a web worker for 30 s (issue 12).
+#: Limits of an upload (``xlsx_reader.Limits``).
 MAX_SHARED_STRINGS = 10_000
 MAX_SHEET_ROWS = 2_000
 MAX_CELLS = 50_000
+#: The longest an upload may be read for (a web worker is never held longer).
+PARSE_SECONDS = 5.0
 TOO_BIG = (
     "This workbook holds too much ({what}); the budget template needs far less. "
     "Download the template again and copy only the budget into it."
@@ -46,8 +49,6 @@ TOO_BIG = (
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 NOT_XLSX = "This file is not an Excel workbook (.xlsx). Download the template and fill that in."
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-assert DEFUSEDXML, "defusedxml must be installed so openpyxl parses uploads safely"
 
 
 class WorkbookError(InputError):
@@ -155,109 +156,83 @@ def _layout(ws, years: int) -> None:
 # --- Import ----------------------------------------------------------------------------------
 
 
-def _open(data: bytes, data_only: bool):
-    return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
+def _configured_seconds() -> float:
+    from scoring.runtime import app_config
 
-
-def _check_archive(data: bytes) -> None:
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            entries = zf.infolist()
-            names = {e.filename for e in entries}
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise WorkbookError([NOT_XLSX]) from exc
-    if "xl/workbook.xml" not in names:
-        raise WorkbookError([NOT_XLSX])
-    if len(entries) > MAX_ENTRIES or sum(e.file_size for e in entries) > MAX_UNPACKED:
-        raise WorkbookError(
-            [
-                "This workbook is too large once unpacked; "
-                "use the template with only the budget in it."
-            ]
-        )
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        for name in sorted(names):
-            if name == "xl/sharedStrings.xml":
-                _count(zf, name, {"si": (MAX_SHARED_STRINGS, "text strings")})
-            elif name.startswith("xl/worksheets/") and name.endswith(".xml"):
-                _count(zf, name, {"row": (MAX_SHEET_ROWS, "rows"), "c": (MAX_CELLS, "cells")})
+        return float(app_config().get("WORKBOOK_PARSE_SECONDS", PARSE_SECONDS))
+    except RuntimeError:  # outside the app (a script)
+        return PARSE_SECONDS
 
 
-def _count(zf: zipfile.ZipFile, name: str, limits: dict[str, tuple[int, str]]) -> None:
-    """Stream ``name`` (defusedxml) and stop at the first element count over its limit."""
-    from defusedxml.ElementTree import ParseError, iterparse
-
-    counts = dict.fromkeys(limits, 0)
-    try:
-        with zf.open(name) as part:
-            for _, element in iterparse(part, events=("end",)):
-                tag = element.tag.rpartition("}")[2]
-                if tag in counts:
-                    counts[tag] += 1
-                    limit, what = limits[tag]
-                    if counts[tag] > limit:
-                        raise WorkbookError([TOO_BIG.format(what=f"more than {limit:,} {what}")])
-                    if tag != "c":
-                        element.clear()
-    except (ParseError, ValueError, OSError, zipfile.BadZipFile) as exc:
-        raise WorkbookError(
-            ["This workbook cannot be read; it may be damaged. Save it again as .xlsx."]
-        ) from exc
+#: What a refusal of the reader means for the applicant.
+_REASONS = {
+    "not xlsx": NOT_XLSX,
+    "damaged": "This workbook cannot be read; it may be damaged. Save it again as .xlsx.",
+    "too large once unpacked": (
+        "This workbook is too large once unpacked; use the template with only the budget in it."
+    ),
+    "took too long to read": (
+        "This workbook took too long to read, so it was not used. Download the template again "
+        "and copy only the budget into it."
+    ),
+}
 
 
-def parse(stream: BinaryIO, competition: Competition, max_bytes: int) -> ParsedBudget:
-    """Read a filled template. :raise WorkbookError: listing every problem by sheet and cell."""
+def parse(
+    stream: BinaryIO, competition: Competition, max_bytes: int, *, seconds: float | None = None
+) -> ParsedBudget:
+    """Read a filled template, opening it once, within the limits and ``seconds`` (default: the
+    ``WORKBOOK_PARSE_SECONDS`` setting, else :data:`PARSE_SECONDS`).
+
+    :raise WorkbookError: listing every problem by sheet and cell (or why the file was refused).
+    """
     data = stream.read(max_bytes + 1)
     if not data:
         raise WorkbookError(["The file is empty. Choose the filled workbook again."])
     if len(data) > max_bytes:
         raise WorkbookError([f"The workbook is larger than {max_bytes // (1024 * 1024)} MB."])
-    _check_archive(data)
+    limits = xlsx_reader.Limits(
+        max_entries=MAX_ENTRIES,
+        max_unpacked=MAX_UNPACKED,
+        max_strings=MAX_SHARED_STRINGS,
+        max_rows=MAX_SHEET_ROWS,
+        max_cells=MAX_CELLS,
+        keep_rows=MAX_ROWS,
+        keep_cols=FIRST_YEAR_COL + 5 + 2,
+        seconds=seconds if seconds is not None else _configured_seconds(),
+    )
     try:
-        values_wb, formulas_wb = _open(data, True), _open(data, False)
-    except Exception as exc:  # openpyxl raises many types on damaged files; all mean "unreadable"
+        sheet = xlsx_reader.read_sheet(data, SHEET, limits)
+    except xlsx_reader.XlsxRefused as exc:
+        reason = _REASONS.get(exc.reason) or TOO_BIG.format(what=exc.reason)
+        raise WorkbookError([reason]) from None
+    if SHEET not in sheet.sheetnames:
+        found = ", ".join(f"“{n}”" for n in sheet.sheetnames) or "none"
         raise WorkbookError(
-            ["This workbook cannot be read; it may be damaged. Save it again as .xlsx."]
-        ) from exc
-    try:
-        if SHEET not in values_wb.sheetnames:
-            found = ", ".join(f"“{n}”" for n in values_wb.sheetnames) or "none"
-            raise WorkbookError(
-                [
-                    f"The workbook has no sheet named “{SHEET}” (sheets found: {found}). "
-                    "Start from the template."
-                ]
-            )
-        width = FIRST_YEAR_COL + 5 + 2
-        values = list(
-            values_wb[SHEET].iter_rows(min_row=1, max_row=MAX_ROWS, max_col=width, values_only=True)
+            [
+                f"The workbook has no sheet named “{SHEET}” (sheets found: {found}). "
+                "Start from the template."
+            ]
         )
-        formulas = list(
-            formulas_wb[SHEET].iter_rows(
-                min_row=1, max_row=MAX_ROWS, max_col=width, values_only=True
-            )
-        )
-    finally:
-        values_wb.close()
-        formulas_wb.close()
-    return _read_rows(values, formulas, competition.budget_years)
+    return _read_rows(sheet, competition.budget_years)
 
 
 def _cell(row: int, col: int) -> str:
     return f"{SHEET}!{openpyxl.utils.get_column_letter(col)}{row}"
 
 
-def _get(rows: list[tuple], row: int, col: int) -> Any:
-    if row - 1 >= len(rows) or col - 1 >= len(rows[row - 1]):
-        return None
-    return rows[row - 1][col - 1]
+def _get(sheet: xlsx_reader.Sheet, row: int, col: int) -> Any:
+    return sheet.values.get((row, col))
 
 
-def _read_rows(values: list[tuple], formulas: list[tuple], years: int) -> ParsedBudget:
+def _read_rows(sheet: xlsx_reader.Sheet, years: int) -> ParsedBudget:
+    values = sheet
+    last_row = max((row for row, _ in sheet.values), default=0)
     header = next(
         (
             r
-            for r in range(1, min(len(values), 30) + 1)
+            for r in range(1, min(last_row, 30) + 1)
             if str(_get(values, r, 1) or "").strip().lower() == HEADER.lower()
         ),
         None,
@@ -274,8 +249,8 @@ def _read_rows(values: list[tuple], formulas: list[tuple], years: int) -> Parsed
     lines: dict[tuple[int, int], Decimal] = {}
     notes: dict[int, str] = {}
     seen: dict[int, int] = {}
-    for row in range(header + 1, len(values) + 1):
-        code = _object_code(values, formulas, row, years, problems)
+    for row in range(header + 1, last_row + 1):
+        code = _object_code(values, row, years, problems)
         if code is None:
             continue
         if code in seen:
@@ -288,7 +263,7 @@ def _read_rows(values: list[tuple], formulas: list[tuple], years: int) -> Parsed
         if note is not None and str(note).strip():
             notes[code] = str(note).strip()[:500]
         for year in range(1, years + 1):
-            amount = _amount(values, formulas, row, FIRST_YEAR_COL + year - 1, problems)
+            amount = _amount(values, row, FIRST_YEAR_COL + year - 1, problems)
             if amount is not None:
                 lines[(code, year)] = amount
     if problems:
@@ -296,7 +271,7 @@ def _read_rows(values: list[tuple], formulas: list[tuple], years: int) -> Parsed
     return ParsedBudget(lines, notes)
 
 
-def _object_code(values, formulas, row: int, years: int, problems: list[str]) -> int | None:
+def _object_code(values, row: int, years: int, problems: list[str]) -> int | None:
     """The row's object code, or None for a blank row (problems are appended)."""
     raw = _get(values, row, 1)
     cells = [_get(values, row, c) for c in range(1, FIRST_YEAR_COL + years + 2)]
@@ -323,10 +298,10 @@ def _object_code(values, formulas, row: int, years: int, problems: list[str]) ->
     return code
 
 
-def _amount(values, formulas, row: int, col: int, problems: list[str]) -> Decimal | None:
-    value, formula = _get(values, row, col), _get(formulas, row, col)
+def _amount(values, row: int, col: int, problems: list[str]) -> Decimal | None:
+    value, formula = _get(values, row, col), (row, col) in values.formulas
     where = _cell(row, col)
-    if isinstance(formula, str) and formula.startswith("=") and value is None:
+    if formula and value is None:
         problems.append(f"{where}: holds a formula with no saved result; type the number instead.")
         return None
     if value is None or (isinstance(value, str) and not value.strip()):

@@ -4,7 +4,6 @@ and reviewers, each written in bulk (called by :mod:`scoring.services.bundles.im
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from scoring.extensions import db
@@ -131,7 +130,6 @@ def _write_reviewers(plan: _Plan, district_ids: dict[str, int]) -> tuple[dict[st
             role=Role.REVIEWER,
             active=True,
             password_hash=None,
-            session_token=secrets.token_hex(16),
         )
         for r in plan.reviewers
         if r["email"] not in plan.existing_users

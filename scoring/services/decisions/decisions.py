@@ -44,6 +44,7 @@ from scoring.models import (
 from scoring.models._types import utcnow
 from scoring.services import audit
 from scoring.services.competitions.phases import require_official
+from scoring.services.decisions.permissions import may_approve
 from scoring.services.ranking.board import (
     OVERRIDE_STATUSES,
     ZERO,
@@ -334,7 +335,7 @@ def approval_refusal(slate: AwardSlate, actor: User) -> str | None:
             "You prepared this award list, so you cannot approve it: a second staff member "
             "with approval rights must approve it."
         )
-    if not actor.can_approve:
+    if not may_approve(actor):
         return "You do not have approval rights. Ask a staff member who can approve."
     if actor.id in parties:
         return (

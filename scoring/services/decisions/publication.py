@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from scoring import clock
-from scoring.errors import Conflict
+from scoring.errors import Conflict, Forbidden
 from scoring.extensions import db
 from scoring.formatting import money
 from scoring.models import (
@@ -36,6 +36,7 @@ from scoring.services.decisions.decisions import (
     _slate_state,
     _totals,
 )
+from scoring.services.decisions.permissions import may_publish
 from scoring.services.ranking.board import (
     effective,
     slate_of,
@@ -58,6 +59,8 @@ def publish_run(run: RankingRun, *, actor: User, public_url: str) -> Publication
     call for a published list queues nothing new (the dedupe keys already exist) and returns the
     same messages. Raise ``Conflict`` (409) if the run is not ranked or its list not approved.
     """
+    if not may_publish(actor):
+        raise Forbidden("Only staff may publish an award list.")
     _lock(run)
     _ensure_decidable(run)
     slate = slate_of(run)

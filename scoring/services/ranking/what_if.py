@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import BigInteger, cast, func, select
 
 from scoring.core.numbers import cents_dec, report
 from scoring.core.ranking import Policy, PolicyError, rank_columns
@@ -249,21 +249,26 @@ def compare_run(run: RankingRun) -> WhatIf:
             RankingResult.school_code,
             RankingResult.district_code,
             RankingResult.rank,
-            RankingResult.final,
+            _whole(RankingResult.final, 10000),
             RankingResult.status,
-            RankingResult.award,
+            _whole(RankingResult.award, 100),
         )
         .where(RankingResult.run_id == run.id)
         .order_by(RankingResult.position)
     ).all()
+    refs, schools, districts, ranks, finals, statuses, awards = (
+        (list(column) for column in zip(*rows, strict=True))
+        if rows
+        else ([], [], [], [], [], [], [])
+    )
     slate = Slate(
-        [r.ref for r in rows],
-        [r.school_code for r in rows],
-        [r.district_code for r in rows],
-        np.array([r.rank or 0 for r in rows], dtype=np.int64),
-        [None if r.final is None else float(r.final) for r in rows],
-        [r.status for r in rows],
-        np.array([int(r.award * 100) for r in rows], dtype=np.int64),
+        refs,
+        schools,
+        districts,
+        np.array([r or 0 for r in ranks], dtype=np.int64),
+        [None if f is None else int(f) / 1e4 for f in finals],
+        statuses,
+        np.array([int(a) for a in awards], dtype=np.int64),
     )
     before = _baseline(current_run(run.competition), slate.refs)
     return WhatIf(
@@ -278,6 +283,12 @@ def compare_run(run: RankingRun) -> WhatIf:
         False,
         run=run,
     )
+
+
+def _whole(column, scale: int):
+    """``column × scale`` as a whole number read straight from the driver (no Decimal per
+    row): money in cents, a 4-place score in ten-thousandths."""
+    return cast(func.round(column * scale), BigInteger)
 
 
 def _slate_of_result(result) -> Slate:
@@ -308,13 +319,16 @@ def _baseline(run: RankingRun | None, refs: list[str]) -> Baseline:
     where = {ref: i for i, ref in enumerate(refs)}
     rows = db.session.execute(
         select(
-            RankingResult.ref, RankingResult.rank, RankingResult.award, RankingResult.status
+            RankingResult.ref,
+            RankingResult.rank,
+            _whole(RankingResult.award, 100),
+            RankingResult.status,
         ).where(RankingResult.run_id == run.id)
     )
     for ref, r, a, st in rows:
         i = where.get(ref)
         if i is not None:
-            rank[i], award[i], status[i], present[i] = r or 0, int(a * 100), st, True
+            rank[i], award[i], status[i], present[i] = r or 0, int(a), st, True
     exceptions = set(
         db.session.scalars(
             select(RankingResult.ref)

@@ -135,7 +135,7 @@ def deactivate(person: User, *, actor: User) -> int:
             review.status = ReviewStatus.WITHDRAWN
         released += 1
     person.active = False
-    users.rotate_session(person)
+    users.end_all_sessions(person, "deactivated", actor=actor)
     audit.record(
         "user.deactivate",
         "user",
@@ -149,9 +149,8 @@ def deactivate(person: User, *, actor: User) -> int:
 
 
 def reactivate(person: User, *, actor: User) -> None:
-    """Reactivate a reviewer (fresh session token) and record it in the audit trail."""
+    """Reactivate a reviewer and record it in the audit trail (their old sessions stay ended)."""
     person.active = True
-    users.rotate_session(person)
     audit.record(
         "user.reactivate",
         "user",

@@ -34,7 +34,6 @@ from scoring.models import (
 from scoring.models._types import utcnow
 from scoring.runtime import render_text
 from scoring.services import audit, mail
-from scoring.services.queries import reviewer_worklist
 from scoring.services.reviews import vectors
 
 
@@ -99,12 +98,18 @@ def review_score(competition: Competition, review: Review) -> float | None:
         return None
 
 
-def assignment_for(assignment_id: int, reviewer: User) -> ReviewerAssignment:
-    """An assignment on the reviewer's worklist; raise ``NotFound`` for anything else (no leak)."""
-    assignment = db.session.scalar(
-        reviewer_worklist(reviewer.id).where(ReviewerAssignment.id == assignment_id)
-    )
-    if assignment is None:
+def assignment_for(assignment_id: int, reviewer: User, need: str = "see") -> ReviewerAssignment:
+    """The reviewer's assignment whose application the application rule
+    (``services/access.py``) lets them ``need`` (see: declare; read: score); else ``NotFound``
+    (no leak)."""
+    from scoring.services import access
+
+    assignment = db.session.get(ReviewerAssignment, assignment_id)
+    if assignment is None or assignment.reviewer_id != getattr(reviewer, "id", None):
+        raise NotFound(MESSAGES[404])
+    access.require(reviewer, assignment.application, need)
+    active = access.active_assignment(reviewer, assignment.application)
+    if active is None or active.id != assignment.id:  # an earlier, removed assignment
         raise NotFound(MESSAGES[404])
     return assignment
 

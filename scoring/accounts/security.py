@@ -1,0 +1,149 @@
+"""Your sign-in security: two-factor status, your sessions (this device and others, end one,
+sign out everywhere) and changing your password. The two-factor pages add their routes to this
+blueprint (``scoring/accounts/two_factor.py``)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from scoring.errors import InputError
+from scoring.extensions import db, limiter
+from scoring.services.accounts import sessions, two_factor, users
+from scoring.services.accounts.users import MAX_PASSWORD, MIN_PASSWORD
+from scoring.web import add_error, current_actor
+
+bp = Blueprint("security", __name__)
+
+
+class EndForm(FlaskForm):
+    """Ending a session or all of them (CSRF token only)."""
+
+
+class ChangePasswordForm(FlaskForm):
+    """Change the password: the current one, then the new one twice."""
+
+    current = PasswordField(
+        "Current password", validators=[DataRequired("Type your current password.")]
+    )
+    password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired("Choose a password."),
+            Length(
+                min=MIN_PASSWORD,
+                max=MAX_PASSWORD,
+                message=f"Use {MIN_PASSWORD} to {MAX_PASSWORD} characters.",
+            ),
+        ],
+    )
+    confirm = PasswordField(
+        "Type it again",
+        validators=[
+            DataRequired("Type the password again."),
+            EqualTo("password", "The two passwords are not the same."),
+        ],
+    )
+
+
+def _signed_in():
+    if not current_user.is_authenticated:
+        return None
+    return current_actor()
+
+
+def _page(user, password_form=None, status=200):
+    enrolled = two_factor.enrolled(user)
+    return render_template(
+        "accounts/security.html",
+        user=user,
+        enrolled=enrolled,
+        required=two_factor.required(user),
+        codes_left=two_factor.recovery_codes_left(user) if enrolled else 0,
+        sessions=sessions.open_sessions(user),
+        this_session=user.session_id,
+        end_form=EndForm(),
+        password_form=password_form or ChangePasswordForm(),
+        idle_minutes=int(sessions.idle_limit().total_seconds() // 60),
+        absolute_hours=int(sessions.absolute_limit().total_seconds() // 3600),
+    ), status
+
+
+@bp.route("/accounts/security")
+def account():
+    """Your sign-in security: two-factor status, your sessions, your password."""
+    user = _signed_in()
+    if user is None:
+        return redirect(url_for("auth.login", next=request.path))
+    return _page(user)
+
+
+def _sign_out_here(message: str):
+    logout_user()
+    session.clear()
+    flash(message, "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/accounts/sessions/<int:session_id>/end", methods=["POST"])
+def end_session(session_id: int):
+    """End one of your sessions (another device, or this one)."""
+    user = _signed_in()
+    if user is None:
+        return redirect(url_for("auth.login"))
+    row = sessions.owned(user, session_id)
+    if row is None:
+        abort(404)
+    if not EndForm().validate_on_submit():
+        abort(400)
+    sessions.end(row, "ended", actor=user)
+    db.session.commit()
+    if row.id == user.session_id:
+        return _sign_out_here("You are signed out on this device.")
+    flash(f"Signed out {row.device or 'that device'}.", "info")
+    return redirect(url_for(".account"))
+
+
+@bp.route("/accounts/sessions/end-all", methods=["POST"])
+def end_all():
+    """Sign out everywhere: every session of yours ends, this one too."""
+    user = _signed_in()
+    if user is None:
+        return redirect(url_for("auth.login"))
+    if not EndForm().validate_on_submit():
+        abort(400)
+    count = sessions.end_all(user, "everywhere", actor=user)
+    db.session.commit()
+    return _sign_out_here(f"You are signed out everywhere ({count} session(s) ended).")
+
+
+@bp.route("/accounts/security/password", methods=["POST"])
+@limiter.limit("10/minute;30/hour", methods=["POST"])
+def change_password():
+    """Change your password; your other sessions end, this one stays."""
+    user = _signed_in()
+    if user is None:
+        return redirect(url_for("auth.login"))
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            users.change_password(
+                user, form.current.data, form.password.data, keep_session=user.session_id
+            )
+        except InputError as exc:
+            add_error(form, exc.path, exc.detail, "password")
+            return _page(user, form, 400)
+        db.session.commit()
+        flash("Your password is changed. Your other sessions are ended.", "info")
+        return redirect(url_for(".account"))
+    return _page(user, form, 400)
+
+
+@bp.after_request
+def _no_store(response):
+    """Pages with a secret, recovery codes or a half-done sign-in are never cached."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
