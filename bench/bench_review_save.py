@@ -78,7 +78,8 @@ def main() -> None:
         db.session.commit()
         reviewer = db.session.scalar(select(User).where(User.email == "reviewer1@demo.scoring"))
         assignment_id = db.session.scalar(
-            select(ReviewerAssignment.id).join(
+            select(ReviewerAssignment.id)
+            .join(
                 Review,
                 (Review.application_id == ReviewerAssignment.application_id)
                 & (Review.reviewer_id == reviewer.id),
