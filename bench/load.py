@@ -8,9 +8,11 @@ The script starts ``gunicorn -w 2`` on 127.0.0.1 (``bench/load_app.py``: the rea
 login rate limit off, since 50 sessions sign in from one address), signs every simulated user in,
 then for ``--seconds`` each user loops without think time over its own task:
 
-* a reviewer opens the scoring form of one of its assignments and saves it as a draft (GET, POST);
-* an applicant opens one of its drafts and saves it (GET, POST);
-* staff open the ranking board (first page) of the demo competition;
+* a reviewer opens the scoring form of one of its assignments in the demo round that is in
+  review (declaring no conflict first if asked) and saves it as a draft (GET, POST);
+* an applicant opens its draft in the open demo round and saves it (GET, POST);
+* staff (signing in with the demo authenticator keys seed-demo prints) open the ranking board
+  (first page) of the demo competition; anything but a 200 counts as an error;
 * one user fetches ``/api/health`` (no database, no template): the baseline of the same server.
 
 Users are split 50 % reviewers, 30 % applicants, 20 % staff (at least one each; a form is posted
@@ -36,6 +38,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,15 +133,37 @@ class Client:
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode("utf-8", "replace")
 
-    def login(self, email: str, password: str) -> None:
-        """Sign in through the login form (CSRF token included)."""
+    def login(self, email: str, password: str, totp_secret: str | None = None) -> None:
+        """Sign in through the login form (CSRF token included), then, for staff, the code
+        step with the demo account's published authenticator key."""
         _, page = self.request("/login")
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
         status, _ = self.request(
             "/login", [("email", email), ("password", password), ("csrf_token", token)]
         )
+        if status == 302 and totp_secret:
+            _, page = self.request("/login/code")
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+            code = next_code(totp_secret)
+            status, _ = self.request("/login/code", [("code", code), ("csrf_token", token)])
         if status != 302:
             raise SystemExit(f"login of {email} failed with {status}")
+
+
+_USED_STEPS: dict[str, int] = {}
+
+
+def next_code(secret: str) -> str:
+    """A code of ``secret`` for a time step not used yet by this run (a code is accepted once:
+    two simulated users of one staff account sign in 30 s apart)."""
+    import pyotp
+
+    totp = pyotp.TOTP(secret)
+    while totp.timecode(datetime.now(UTC)) <= _USED_STEPS.get(secret, -1):
+        time.sleep(1)
+    step = totp.timecode(datetime.now(UTC))
+    _USED_STEPS[secret] = step
+    return totp.generate_otp(step)
 
 
 def form_of(page: str) -> FormReader:
@@ -155,6 +180,7 @@ class Stats:
         self.lock = threading.Lock()
         self.times: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)
+        self.statuses: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
 
     def timed(self, kind: str, fn, ok=(200, 302)):
         """Call ``fn`` and record its time, and an error when the status is not in ``ok``."""
@@ -165,6 +191,7 @@ class Stats:
             self.times[kind].append(elapsed)
             if status not in ok:
                 self.errors[kind] += 1
+                self.statuses[kind][status] += 1
         return status, page
 
 
@@ -264,7 +291,7 @@ def staff_loop(client: Client, stats: Stats, clock: Clock, index: int) -> None:
     board = (boards[index % len(boards)] if boards else "/staff/competitions/1") + "/board"
     stop = clock.ready()
     while time.perf_counter() < stop:
-        stats.timed("staff: board page", lambda: client.request(board))
+        stats.timed("staff: board page", lambda: client.request(board), ok=(200,))
 
 
 def health_loop(client: Client, stats: Stats, clock: Clock, index: int) -> None:
@@ -325,7 +352,7 @@ def main() -> None:
             if role is not None:
                 pool = accounts[role]
                 account = pool[i % len(pool)]
-                client.login(account["email"], account["password"])
+                client.login(account["email"], account["password"], account.get("totp_secret"))
                 i //= len(pool)  # the i-th user of this account takes its i-th open form
             clients.append((client, loop, i))
         stats = Stats()
@@ -361,6 +388,7 @@ def main() -> None:
                         "request": kind,
                         "n": len(ms),
                         "errors": stats.errors[kind],
+                        "error_statuses": dict(stats.statuses[kind]),
                         "per_s": round(len(ms) / seconds, 1),
                         "median_ms": round(statistics.median(ms), 1),
                         "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 1),
