@@ -156,6 +156,8 @@ class Config:
     MAIL_FROM = os.environ.get("MAIL_FROM", "grants@scoring.local")
 
     TIMEZONE = "America/New_York"
+    # How often the application form's script autosaves a changed draft (static/draft_autosave.js).
+    AUTOSAVE_SECONDS = float(os.environ.get("AUTOSAVE_SECONDS", "60"))
     PREFERRED_URL_SCHEME = "http"
     # The address users reach the service at: every link in a mail is built from it, never from
     # the request's Host header (reset-link poisoning).

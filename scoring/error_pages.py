@@ -53,6 +53,13 @@ def _respond(code: int, message: str):
         return Response(page, status=code, mimetype="text/html")
 
 
+def _statement_timeout(e: Exception) -> bool:
+    """The database cancelled a statement at ``statement_timeout`` (SQLAlchemy wraps it)."""
+    from psycopg.errors import QueryCanceled
+
+    return isinstance(e, QueryCanceled) or isinstance(getattr(e, "orig", None), QueryCanceled)
+
+
 def register(app: Flask) -> None:
     """Friendly pages for every HTTP error; never a traceback in the body."""
 
@@ -96,6 +103,13 @@ def register(app: Flask) -> None:
     def _unexpected(e: Exception):
         if isinstance(e, HTTPException):  # pragma: no cover - handled above
             return _http(e)
+        if _statement_timeout(e):  # WEB_STATEMENT_TIMEOUT_MS: a busy or locked database
+            log.warning("statement timeout request_id=%s: %s", getattr(g, "request_id", "-"), e)
+            return _respond(
+                503,
+                "The database took too long to answer, so the request was stopped. Try again "
+                f"in a moment. Reference: {getattr(g, 'request_id', '-')}.",
+            )
         log.exception(
             "unhandled error request_id=%s client_request_id=%s",
             getattr(g, "request_id", "-"),

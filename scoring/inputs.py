@@ -88,24 +88,68 @@ def no_control_characters(form, field) -> None:
         )
 
 
+def bounded_int(value) -> int:
+    """``int(value)`` for an id or a number in a form (a choice's ``coerce``): ASCII digits
+    only, within PostgreSQL's ``integer``; else ``ValueError`` (the choice is then not valid)."""
+    number = int(value) if isinstance(value, int) else None
+    if number is None:
+        text = str(value).strip()
+        if not re.fullmatch(r"[+-]?[0-9]{1,10}", text):
+            raise ValueError("not a number in range")
+        number = int(text)
+    if not -MAX_ID - 1 <= number <= MAX_ID:
+        raise ValueError("not a number in range")
+    return number
+
+
+def in_integer_range(form, field) -> None:
+    """WTForms validator: a whole number within PostgreSQL's ``integer``."""
+    if isinstance(field.data, int) and not -MAX_ID - 1 <= field.data <= MAX_ID:
+        raise ValidationError("Enter a smaller number.")
+
+
 def refuse_control_characters_in_forms() -> None:
-    """Give every text field of every form (``FlaskForm``) :func:`no_control_characters`, so a
-    NUL in any comment, reason or note is refused beside its field, never sent to the database.
+    """The input rules, given once to every field of every form (``FlaskForm``), so no form can
+    forget one (issue 12):
+
+    - text fields: :func:`no_control_characters` (a NUL in any comment, reason or note is refused
+      beside its field, never sent to the database);
+    - date and date-time fields: :func:`sane_date`;
+    - whole-number fields: :func:`in_integer_range`;
+    - choices coerced with ``int``: :func:`bounded_int` instead.
 
     Uses WTForms' documented hook, ``Meta.bind_field``; idempotent.
     """
     from flask_wtf import FlaskForm
-    from wtforms.fields import StringField
+    from wtforms.fields import (
+        DateField,
+        DateTimeField,
+        IntegerField,
+        RadioField,
+        SelectField,
+        SelectMultipleField,
+        StringField,
+    )
 
     meta = FlaskForm.Meta
     if getattr(meta, "_refuses_control_characters", False):
         return
     bind = meta.bind_field
+    extra = (
+        (StringField, no_control_characters),
+        (DateField, sane_date),
+        (DateTimeField, sane_date),
+        (IntegerField, in_integer_range),
+    )
 
     def bind_field(self, form, unbound_field, options):
         field = bind(self, form, unbound_field, options)
-        if isinstance(field, StringField):
-            field.validators = [*field.validators, no_control_characters]
+        for kind, validator in extra:
+            if isinstance(field, kind) and validator not in field.validators:
+                field.validators = [*field.validators, validator]
+        choices = (SelectField, SelectMultipleField, RadioField)
+        if isinstance(field, choices) and getattr(field, "coerce", None) is int:
+            field.coerce = bounded_int
         return field
 
     meta.bind_field = bind_field

@@ -3,7 +3,8 @@ shown beside the form field it names.
 
 Views call services with :func:`current_actor`, commit, and only then queue background work
 (``*_after_commit``), so the worker always sees the committed rows. These helpers are the one
-place views dispatch: the work is already a committed row (a queued run, a pending mail), so
+place views dispatch: the work is already a committed row (a queued run, a pending mail, an
+extra reviewer asked for), so
 a broker that is away is logged and the request succeeds; the relay (``workers.tasks.relay``,
 ``flask --app scoring ops recover``) sends it when the broker is back.
 """
@@ -60,14 +61,12 @@ def rank_after_commit(run_id: int) -> None:
 
 
 def extra_reviewer_after_commit(application_id: int, target: int, actor_id: int | None) -> None:
-    """Queue the search for one more reviewer of an application (the automatic rules). There is
-    no row for this request: with the broker away it is logged, and staff ask again."""
-    from workers.tasks import assign_extra_reviewer
+    """Queue the search for one more reviewer of an application (the automatic rules). The
+    request is a committed row (``reconciliation.request_extra_reviewer``): with the broker
+    away it is logged, and the relay sends it when the broker is back."""
+    from workers.tasks import assign_extra_reviewer, send_all
 
-    try:
-        assign_extra_reviewer.delay(application_id, target, actor_id)
-    except Exception as exc:  # the broker is away
-        log.warning("could not queue an extra reviewer for application %s: %s", application_id, exc)
+    send_all(assign_extra_reviewer, [(application_id, target, actor_id)])
 
 
 def export_after_commit(job_id: int) -> None:

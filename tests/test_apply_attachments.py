@@ -117,6 +117,7 @@ def test_only_real_pdfs_are_accepted_whatever_the_name(
     response = _upload(client, draft, applicant, make(), name=name)
     assert response.status_code == 400
     assert message in h.text(response)
+    assert "This draft is complete" not in h.text(response)  # never green after a refusal
     assert h.application_state(app, draft) == state and h.row_counts(app) == counts
     assert _stored_files(app) == []
 

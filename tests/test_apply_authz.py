@@ -24,6 +24,7 @@ OWNED = {  # a district's application: another district gets 404
     "apply.attachment_add",
     "apply.attachment_download",
     "apply.attachment_remove",
+    "apply.autosave",
 }
 APPLICANT_ONLY = {"apply.home", "apply.competitions", "apply.start", "apply.budget_template"} | (
     OWNED - {"apply.attachment_download"}
@@ -93,7 +94,7 @@ def _url(rule, values) -> str:
 def _payload(endpoint: str, world, token: str) -> dict:
     """A request that would change something if it were let through."""
     data = {"csrf_token": token}
-    if endpoint == "apply.edit":
+    if endpoint in ("apply.edit", "apply.autosave"):
         data |= h.valid_form(world, title="Hijacked", save_draft="1")
     elif endpoint == "apply.withdraw":
         data |= {"confirm": "y"}

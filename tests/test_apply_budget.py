@@ -198,9 +198,11 @@ def test_files_that_are_not_a_usable_workbook_are_refused_with_a_reason(
     app.config["WORKBOOK_PARSE_SECONDS"] = 600  # the limits answer, not a loaded machine's clock
     app_id = h.create_draft(client, world, applicant)
     state, counts = h.application_state(app, app_id), h.row_counts(app)
+    assert "This draft is complete" in h.text(client.get(f"/apply/applications/{app_id}"))
     response = _upload(client, app_id, applicant, make())
     assert response.status_code == 400
     assert message in h.text(response)
+    assert "This draft is complete" not in h.text(response)  # never green after a refusal
     assert h.application_state(app, app_id) == state and h.row_counts(app) == counts
 
 

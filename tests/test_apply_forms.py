@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -233,39 +234,96 @@ def _bad_inputs(world):
     ]
 
 
+def _controls_removed(value: str) -> str:
+    return "".join(c for c in value if ord(c) >= 32 or c in "\n\t")
+
+
 @pytest.mark.parametrize("case", range(29))
-def test_bad_input_on_every_field_is_refused_beside_it_and_nothing_is_saved(
+def test_save_draft_keeps_every_entry_as_typed_and_marks_the_invalid_one(
     app, client, world, applicant, case
 ):
+    """Issue 13: "Save draft" saves every field as typed, valid or not; the invalid one is kept
+    as typed (never in the columns), marked beside its field and in a summary linking to it."""
     name, value, message = _bad_inputs(world)[case]
+    if name == "school":
+        message = "Choose the school this application is for."
     app_id = h.create_draft(client, world, applicant)
-    state, counts = h.application_state(app, app_id), h.row_counts(app)
-    # Change other fields too: none of it may be kept when one field is refused.
+    state = h.application_state(app, app_id)
     response = _edit(
         client, app_id, applicant, **({"title": "Changed title", "b_100_1": "1"} | {name: value})
     )
-    assert response.status_code == 400, h.text(response)[-1500:]
-    assert message in h.text(response)
-    assert 'class="field-error"' in response.get_data(
-        as_text=True
-    ) or "flash-error" in response.get_data(as_text=True)
-    assert h.application_state(app, app_id) == state
+    assert response.status_code == 302, h.text(response)[-1500:]
+    page = client.get(f"/apply/applications/{app_id}")
+    html, text = page.get_data(as_text=True), h.text(page)
+    assert message in text
+    assert 'id="error-summary"' in html and f'href="#{name}"' in html  # a link to the field
+    assert 'class="field-error"' in html
+    assert "This draft is complete" not in text
+    if name not in ("school", "priorities"):  # shown again exactly as typed
+        assert _controls_removed(value) in text
+    saved = h.application_state(app, app_id)
+    assert saved["version"] == state["version"] + 1
+    if name != "title":
+        assert saved["title"] == "Changed title"  # the valid entries are saved
+    if name == "school":
+        assert saved["school"] == state["school"]
+    with app.app_context():
+        kept = db.session.get(Application, app_id).draft_invalid
+    assert set(kept) == {name} and message in kept[name]["error"]
+    if name not in ("school", "priorities"):
+        assert kept[name]["typed"] == _controls_removed(value)
+    # "Save and submit" saves too but refuses to submit while an entry is invalid.
+    response = _submit(client, app_id, applicant, **{name: value})
+    assert "NOT submitted" in h.text(client.get(response.headers["Location"]))
+    assert h.application_state(app, app_id)["status"] == ApplicationStatus.DRAFT
+
+
+def test_fixing_the_entry_clears_it_and_the_draft_is_complete_again(app, client, world, applicant):
+    app_id = h.create_draft(client, world, applicant)
+    _edit(client, app_id, applicant, principal_email="jreed at bridgeportedu.net")
+    assert "jreed at bridgeportedu.net" in h.text(client.get(f"/apply/applications/{app_id}"))
+    assert h.application_state(app, app_id)["contacts"][0]["email"] == ""
+    _edit(client, app_id, applicant, principal_email="jreed@bridgeportedu.net")
+    text = h.text(client.get(f"/apply/applications/{app_id}"))
+    assert "This draft is complete: you can submit it." in text and "error-summary" not in text
+    with app.app_context():
+        assert db.session.get(Application, app_id).draft_invalid is None
+
+
+def test_a_new_application_needs_a_school_and_an_empty_submit_creates_nothing(
+    app, client, world, applicant
+):
+    counts = h.row_counts(app)
+    url = f"/apply/competitions/{world.competition_id}/apply"
+    assert "Choose the school…" in h.text(client.get(url))
+    for data in (
+        {"csrf_token": applicant, "submit_app": "1"},  # an empty "Save and submit"
+        h.valid_form(world, csrf_token=applicant, save_draft="1", school=""),
+        h.valid_form(
+            world, csrf_token=applicant, save_draft="1", school=str(world.other_school_id)
+        ),
+    ):
+        response = client.post(url, data=data)
+        assert response.status_code == 400
+        assert "Choose the school this application is for." in h.text(response)
+        assert 'href="#school"' in response.get_data(as_text=True)
     assert h.row_counts(app) == counts
 
 
-@pytest.mark.parametrize("case", [0, 5, 9, 14, 24])
-def test_bad_input_on_a_new_application_creates_nothing(app, client, world, applicant, case):
+@pytest.mark.parametrize("case", [5, 9, 14, 24])
+def test_a_new_application_is_created_with_the_invalid_entry_kept(
+    app, client, world, applicant, case
+):
     name, value, message = _bad_inputs(world)[case]
-    counts = h.row_counts(app)
     response = client.post(
         f"/apply/competitions/{world.competition_id}/apply",
         data=h.valid_form(world, csrf_token=applicant, save_draft="1", **{name: value}),
     )
-    assert response.status_code == 400 and message in h.text(response)
-    assert h.row_counts(app) == counts
+    assert response.status_code == 302
+    assert message in h.text(client.get(response.headers["Location"]))
 
 
-def test_nul_characters_and_huge_numbers_are_refused_on_postgresql_too(pg_app):
+def test_nul_characters_and_huge_numbers_are_kept_aside_on_postgresql_too(pg_app):
     world = h.make_world(pg_app)
     client = pg_app.test_client()
     token = h.login(client, world.emails["applicant"])
@@ -281,8 +339,11 @@ def test_nul_characters_and_huge_numbers_are_refused_on_postgresql_too(pg_app):
         ("principal_email", "a\x00@b.org"),
     ):
         response = _edit(client, app_id, token, **{name: value})
-        assert response.status_code == 400, (name, response.status_code)
-    assert h.application_state(pg_app, app_id) == state
+        assert response.status_code == 302, (name, response.status_code)
+        with pg_app.app_context():
+            kept = db.session.get(Application, app_id).draft_invalid
+        assert kept[name]["typed"] == value.replace("\x00", ""), name
+    assert h.application_state(pg_app, app_id)["title"] in (state["title"], "")
 
 
 def test_extra_fields_are_ignored_mass_assignment(app, client, world, applicant):
@@ -314,19 +375,21 @@ def test_extra_fields_are_ignored_mass_assignment(app, client, world, applicant)
         assert a.ref.startswith("TIME-") and a.submitted_at is None
 
 
-def test_a_stale_form_is_refused_and_the_newer_save_is_kept(app, client, world, applicant):
+def test_a_stale_form_gets_409_with_both_versions_side_by_side(app, client, world, applicant):
     app_id = h.create_draft(client, world, applicant)
     old_version = str(h.application_state(app, app_id)["version"])
-    assert (
-        _edit(
-            client, app_id, applicant, title="Saved by a colleague", version=old_version
-        ).status_code
-        == 302
-    )
+    saved = _edit(client, app_id, applicant, title="Saved by a colleague", version=old_version)
+    assert saved.status_code == 302
     response = _edit(client, app_id, applicant, title="My stale edit", version=old_version)
     assert response.status_code == 409
-    assert "changed in another window or by a colleague" in h.text(response)
-    assert "My stale edit" in h.text(response)  # the typed text is still on the page to copy
+    html, text = response.get_data(as_text=True), h.text(response)
+    assert "Someone else saved this draft while you were editing" in text
+    assert "nothing is lost" in text
+    assert re.search(r'data-theirs="title">Saved by a colleague<', html)
+    assert re.search(r'data-yours="title"[^>]*>My stale edit<', html)
+    assert 'data-theirs="principal_name"' not in html  # only what differs is listed
+    new_version = str(h.application_state(app, app_id)["version"])
+    assert re.search(rf'name="version" type="hidden" value="{new_version}"', html)
     assert h.application_state(app, app_id)["title"] == "Saved by a colleague"
 
 

@@ -65,6 +65,8 @@ def test_a_writer_edits_but_cannot_submit_or_withdraw(app, client, world):
     form_page = h.text(client.get(f"/apply/competitions/{world.competition_id}/apply"))
     assert "Save and submit" not in form_page and "You are a writer" in form_page
     app_id = h.create_draft(client, world, token)  # a writer saves drafts
+    page = h.text(client.get(f"/apply/applications/{app_id}"))
+    assert "submit_app" not in page and "Withdraw" not in page
     response = client.post(
         f"/apply/applications/{app_id}",
         data=h.valid_form(world, csrf_token=token, title="Edited by the writer", submit_app="1"),

@@ -84,3 +84,41 @@ def test_worker_beats_are_upserted(any_app):
             recovery.note_worker("celery@a")
             db.session.commit()
         assert recovery.last_worker_seen() == T0 + timedelta(seconds=5)
+
+
+def test_an_extra_reviewer_asked_for_is_a_row_the_relay_resends_until_done(any_app):
+    """Issue 11 §1: the request is committed with its dispatch row; the relay sends it once per
+    period until a worker did it; the task marks it done, and a redelivery adds nobody."""
+    from scoring.models import Application, ExtraReviewerRequest, ReviewerAssignment, Role
+    from scoring.services.reviews import reconciliation
+    from tests.apply_helpers import person
+    from workers.tasks import assign_extra_reviewer
+
+    any_app.config.update(RELAY_AFTER_SECONDS=30)
+    with any_app.app_context(), clock.frozen(T0):
+        competition = _competition()
+        staff = person(Role.STAFF, "staff@example.org")
+        application = db.session.scalar(select(Application).where(Application.ref == "T-001"))
+        before = reconciliation.active_count(application)
+        target = reconciliation.request_extra_reviewer(application, actor=staff, run=None)
+        db.session.commit()
+        app_id, staff_id = application.id, staff.id
+        assert target == before + 1 and competition.id
+        assert recovery.collect_due().extra_reviewers == []  # the request's own attempt first
+    with any_app.app_context(), clock.frozen(T0 + timedelta(seconds=31)):
+        due = recovery.collect_due()
+        db.session.commit()
+        assert due.extra_reviewers == [(app_id, target, staff_id)]
+        assert recovery.collect_due().extra_reviewers == []  # stamped: not twice a period
+        db.session.commit()
+        assign_extra_reviewer(*due.extra_reviewers[0])
+        assign_extra_reviewer(*due.extra_reviewers[0])  # a second delivery adds nobody
+        request = db.session.scalar(select(ExtraReviewerRequest))
+        assert request.done_at is not None
+        assigned = db.session.scalars(
+            select(ReviewerAssignment).where(ReviewerAssignment.application_id == app_id)
+        ).all()
+        assert reconciliation.active_count(db.session.get(Application, app_id)) == target
+        assert len(assigned) == target
+    with any_app.app_context(), clock.frozen(T0 + timedelta(seconds=100)):
+        assert recovery.collect_due().extra_reviewers == []  # done: never sent again

@@ -33,6 +33,8 @@ from tests.staff_world import APPROVER2, PREPARER, build, login, post, text_of
 
 @pytest.fixture
 def world(app):
+    # these tests move the clock by days; how long a session lasts is not what they test
+    app.config.update(SESSION_IDLE_MINUTES=10**7, SESSION_ABSOLUTE_HOURS=10**6)
     return h.make_world(app)
 
 
@@ -69,6 +71,8 @@ def test_the_round_follows_its_calendar(any_app):
     before screening (what-if allowed); screening makes it possible; phases shown. On SQLite
     and PostgreSQL."""
     app = any_app
+    # these tests move the clock by days; how long a session lasts is not what they test
+    app.config.update(SESSION_IDLE_MINUTES=10**7, SESSION_ABSOLUTE_HOURS=10**6)
     world = h.make_world(app)
     client = app.test_client()
     token = h.login(client, world.emails["applicant"])

@@ -21,6 +21,8 @@ from tests import apply_helpers as h
 
 @pytest.fixture
 def world(app):
+    # these tests move the clock by days; how long a session lasts is not what they test
+    app.config.update(SESSION_IDLE_MINUTES=10**7, SESSION_ABSOLUTE_HOURS=10**6)
     return h.make_world(app)
 
 

@@ -273,3 +273,30 @@ def test_nul_in_reviewer_comments_conflict_reasons_and_panel_notes_is_refused(
         )
         form.validate()
         assert any("control characters" in e for e in form[field].errors), form[field].errors
+
+
+# --------------------------------------------------------------------------- found by the walk
+
+
+def test_every_date_and_number_field_gets_the_rules_once(any_app):
+    """tests/test_route_inputs.py found a far date in a form without ``sane_date`` (an
+    overflow in ``to_utc``) and a huge id in a multiple choice (an integer overflow in the
+    query): the rules now reach every field of every form through one hook."""
+    world = h.make_world(any_app)
+    applicant = any_app.test_client()
+    app_id = h.create_draft(applicant, world, h.login(applicant, world.emails["applicant"]))
+    client = any_app.test_client()
+    token = h.login(client, world.emails["staff"])
+    before = h.row_counts(any_app)
+    response = client.post(
+        "/apply/staff/applications/confirm",
+        data={"csrf_token": token, "applications": str(10**30)},
+    )
+    assert response.status_code == 400
+    response = client.post(
+        f"/apply/staff/applications/{app_id}/extend",
+        data={"csrf_token": token, "until": "9999-12-31T23:59", "reason": "A long enough reason"},
+    )
+    assert response.status_code == 400
+    assert "Enter a date between" in h.text(response)
+    assert h.row_counts(any_app) == before

@@ -142,13 +142,13 @@ def assign_extra_reviewer(application_id: int, target: int, actor_id: int | None
     send_all(send_mail, message_ids)
 
 
-def send_all(task: object, ids: list[int]) -> int:
-    """Send ``task(id)`` for each id; a broker error is logged and left to the relay (the work
-    is committed as rows). Returns how many were sent."""
+def send_all(task: object, ids: list) -> int:
+    """Send ``task(id)`` for each id (``task(*args)`` for a tuple); a broker error is logged and
+    left to the relay (the work is committed as rows). Returns how many were sent."""
     sent = 0
     for item in ids:
         try:
-            task.delay(item)
+            task.delay(*item) if isinstance(item, tuple) else task.delay(item)
             sent += 1
         except Exception as exc:  # the broker is away: the relay sends it later
             log.warning("could not queue %s(%s), the relay will: %s", task.name, item, exc)
@@ -158,7 +158,8 @@ def send_all(task: object, ids: list[int]) -> int:
 @shared_task(bind=True, base=DatabaseTask)
 def relay(self: DatabaseTask) -> dict:
     """Periodic (Celery beat, ``RELAY_INTERVAL_SECONDS``): requeue runs whose lease lapsed and
-    send the queued runs and due mail the broker never got (``services.recovery``)."""
+    send the queued runs, due mail and extra reviewers the broker never got
+    (``services.recovery``)."""
     from scoring.services import recovery
 
     recovery.note_worker(self.request.hostname or "worker")
@@ -167,6 +168,7 @@ def relay(self: DatabaseTask) -> dict:
     return {
         "runs": send_all(rank_competition, due.run_ids),
         "mails": send_all(send_mail, due.message_ids),
+        "extra_reviewers": send_all(assign_extra_reviewer, due.extra_reviewers),
         "requeued": due.requeued_run_ids,
     }
 

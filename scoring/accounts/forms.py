@@ -27,13 +27,18 @@ def choice_values(choices) -> set:
     return {getattr(c, "value", None) if not isinstance(c, tuple) else c[0] for c in choices or []}
 
 
+def _int_or_none(value):
+    """A choice's value as an int; the empty placeholder ("Choose …") is None."""
+    return None if value in ("", None) else int(value)
+
+
 class PickField(SelectField):
     """A select whose every refusal (not a number, not offered, missing) reads ``message``."""
 
     def __init__(
         self, label=None, validators=None, message="Choose one of the options listed.", **kwargs
     ):
-        super().__init__(label, validators, coerce=int, **kwargs)
+        super().__init__(label, validators, coerce=_int_or_none, **kwargs)
         self.message = message
 
     def process_formdata(self, valuelist):

@@ -79,6 +79,13 @@ def _text(label: str, limit: int, *validators, **kw) -> StringField:
     )
 
 
+def _visible(text) -> str:
+    return "".join(c for c in str(text) if ord(c) >= 32 or c in "\n\r\t")
+
+
+NOT_ENTRIES = {"csrf_token", "version", "save_draft", "submit_app"}
+
+
 class ApplicationFormBase(FlaskForm):
     """The application form's fixed fields; ``build_application_form`` adds the competition's."""
 
@@ -86,6 +93,41 @@ class ApplicationFormBase(FlaskForm):
     title = _text("Project title", 300)
     save_draft = SubmitField("Save draft")
     submit_app = SubmitField("Save and submit")
+
+    def entries(self):
+        """The fields a person types into (not the CSRF token, the version or the buttons)."""
+        return [f for f in self if f.name not in NOT_ENTRIES]
+
+    def typed(self) -> dict:
+        """Every entry as posted (a list for the priorities), less invisible control characters
+        (NUL and the like: never stored)."""
+        return {
+            f.name: [_visible(v) for v in f.raw_data or []]
+            if f.name == "priorities"
+            else _visible((f.raw_data or [""])[0])
+            for f in self.entries()
+        }
+
+    def refused(self) -> dict[str, dict]:
+        """The entries the form refused: {field: {"typed": as posted, "error": first message}}."""
+        typed = self.typed()
+        return {
+            f.name: {"typed": typed[f.name], "error": f.errors[0]}
+            for f in self.entries()
+            if f.errors
+        }
+
+    def show_typed(self, kept: dict | None) -> None:
+        """Show a draft's entries kept as typed (not valid) with their message, as typed."""
+        for name, entry in (kept or {}).items():
+            if name not in self._fields or name in ("school", "priorities"):
+                if name in self._fields:
+                    self[name].errors = [entry.get("error", "")]
+                continue
+            field = self[name]
+            field.raw_data = [entry.get("typed", "")]
+            field.data = None if isinstance(field, MoneyField) else entry.get("typed", "")
+            field.errors = [entry.get("error", "")]
 
     def budget_field(self, code: int, year: int) -> MoneyField:
         """The budget cell for object ``code`` in grant year ``year``."""
@@ -105,7 +147,7 @@ class ApplicationFormBase(FlaskForm):
         }
         version = int(self.version.data) if (self.version.data or "").isdigit() else None
         return ApplicationInput(
-            school_id=self.school.data,
+            school_id=self.school.data if not self.school.errors else None,
             title=self.title.data or "",
             contacts=contacts,
             narratives={s.id: self[f"narrative_{s.id}"].data or "" for s in competition.sections},
@@ -130,8 +172,9 @@ def build_application_form(
     F = ApplicationForm
     F.school = PickField(
         "School",
-        choices=[choice(s.id, f"{s.name} ({s.code})") for s in schools],
-        message="Choose one of the schools listed.",
+        choices=[choice("", "Choose the school…")]
+        + [choice(s.id, f"{s.name} ({s.code})") for s in schools],
+        message="Choose the school this application is for.",
     )
     for role, label in CONTACT_ROLES.items():
         setattr(F, f"{role}_name", _text(f"{label}: name", 200))

@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     Response,
+    current_app,
     flash,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -22,7 +22,7 @@ from scoring.apply.forms import (
     initial_data,
 )
 from scoring.auth import role_required
-from scoring.errors import Conflict, Forbidden, InputError, NotFound
+from scoring.errors import Forbidden, InputError, NotFound
 from scoring.extensions import db
 from scoring.formatting import money
 from scoring.models import OBJECT_CODES, Application, Attachment, Competition, Role
@@ -38,8 +38,7 @@ from scoring.services.applications import (
     eligibility,
 )
 from scoring.services.applications import status as applicant_status
-from scoring.services.applications.applications import SubmissionRefused
-from scoring.web import add_error, current_actor, send_after_commit, send_pdf
+from scoring.web import current_actor, send_pdf
 
 bp = Blueprint("apply", __name__, url_prefix="/apply")
 #: Ids in URLs stay within PostgreSQL's integer range (beyond it: 404, not a database error).
@@ -65,7 +64,13 @@ def _form_page(
     if form is None:
         data = initial_data(application) if application else {}
         form = build_application_form(competition, schools, data=data, formdata=None)
+        form.show_typed(application.draft_invalid if application else None)
     lines = application.budget_lines if application else []
+    problems = checks.submission_problems(application) if application else {}
+    refused = [f for f in form.entries() if f.errors]
+    failed = (
+        status != 200 or refused or extra.get("workbook_problems") or extra.get("attachment_error")
+    )
     context = dict(
         competition=competition,
         application=application,
@@ -73,7 +78,10 @@ def _form_page(
         schools=schools,
         object_codes=OBJECT_CODES,
         totals=checks.budget_totals(lines, competition.budget_years),
-        problems=checks.submission_problems(application) if application and status == 200 else {},
+        problems=problems,
+        refused=refused,
+        complete=bool(application) and not problems and not failed,
+        autosave_seconds=current_app.config.get("AUTOSAVE_SECONDS", 60),
         upload_form=BudgetUploadForm(formdata=None),
         attachment_form=AttachmentForm(formdata=None),
         confirm_form=ConfirmForm(formdata=None),
@@ -99,40 +107,6 @@ def _read_only_page(application: Application, now):
         and people.may_submit(current_actor()),
         totals=checks.budget_totals(application.budget_lines, application.competition.budget_years),
     )
-
-
-def _refused_form(form, competition: Competition, application: Application | None, exc: Exception):
-    """Bad input: nothing is saved; the form comes back with the message beside the field."""
-    db.session.rollback()
-    if isinstance(exc, Conflict):
-        flash(str(exc), "error")
-        return _form_page(competition, application, form, status=409)
-    if not add_error(form, exc.path, exc.detail):
-        flash(exc.detail, "error")
-    return _form_page(competition, application, form, status=400)
-
-
-def _saved(application: Application, submitting: bool):
-    """After a valid save: commit it; with "Save and submit", submit too. PRG either way."""
-    if not submitting:
-        db.session.commit()
-        flash(f"Draft {application.ref} saved. You can come back to it until the deadline.", "info")
-        return _to_edit(application)
-    try:
-        message = applications.submit(application, current_actor(), utcnow())
-    except (SubmissionRefused, Conflict, Forbidden) as exc:
-        db.session.commit()  # the draft itself is valid and is kept
-        text = (
-            "fix the items marked “To submit” below"
-            if isinstance(exc, SubmissionRefused)
-            else str(exc)
-        )
-        flash(f"Your draft is saved but NOT submitted: {text}", "error")
-        return _to_edit(application)
-    db.session.commit()
-    send_after_commit([message.id])
-    flash(f"Submitted. Your confirmation number is {application.confirmation_number}.", "info")
-    return redirect(url_for(".receipt", app_id=application.id))
 
 
 @bp.route("/")
@@ -162,52 +136,6 @@ def competitions():
         for c in eligibility.listed_competitions(now)
     ]
     return render_template("apply/competitions.html", listed=listed)
-
-
-@bp.route(f"/competitions/<{ID}:competition_id>/apply", methods=["GET", "POST"])
-@role_required(Role.APPLICANT)
-def start(competition_id: int):
-    """A new application: the whole form; the first save creates the draft."""
-    competition = db.get_or_404(Competition, competition_id)
-    now = utcnow()
-    eligibility.require_accepting(competition, now)
-    form = build_application_form(
-        competition, eligibility.eligible_schools(competition, current_user.district_id)
-    )
-    if form.validate_on_submit():
-        try:
-            application = applications.start_application(
-                competition, current_actor(), form.to_input(competition), now
-            )
-        except InputError as exc:
-            return _refused_form(form, competition, None, exc)
-        return _saved(application, bool(form.submit_app.data))
-    return _form_page(competition, None, form, status=400 if form.errors else 200)
-
-
-@bp.route(f"/applications/<{ID}:app_id>", methods=["GET", "POST"])
-@role_required(Role.APPLICANT)
-def edit(app_id: int):
-    """A draft's form (save, or save and submit); after submission, the read-only application."""
-    application = _application(app_id)
-    now = utcnow()
-    if request.method == "POST":
-        applications.require_editable(application, now)
-    elif not applications.is_editable(application, now):
-        return _read_only_page(application, now)
-    competition = application.competition
-    form = build_application_form(
-        competition,
-        eligibility.eligible_schools(competition, current_user.district_id),
-        data=initial_data(application),
-    )
-    if form.validate_on_submit():
-        try:
-            applications.save_draft(application, current_actor(), form.to_input(competition), now)
-        except (InputError, Conflict) as exc:
-            return _refused_form(form, competition, application, exc)
-        return _saved(application, bool(form.submit_app.data))
-    return _form_page(competition, application, form, status=400 if form.errors else 200)
 
 
 @bp.route(f"/applications/<{ID}:app_id>/receipt")
@@ -361,4 +289,4 @@ def attachment_remove(app_id: int, attachment_id: int):
     return _to_edit(application, "attachments")
 
 
-from scoring.apply import screening  # noqa: E402, F401  (staff screening routes on ``bp``)
+from scoring.apply import drafts, screening  # noqa: E402, F401  (form and screening routes on ``bp``)

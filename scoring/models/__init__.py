@@ -33,6 +33,7 @@ from scoring.models.ranking import (
 from scoring.models.review import (
     AssignmentStatus,
     CriterionScore,
+    ExtraReviewerRequest,
     ReconciliationNote,
     Review,
     ReviewerAssignment,
@@ -70,6 +71,7 @@ __all__ = [
     "CriterionScore",
     "District",
     "ExportJob",
+    "ExtraReviewerRequest",
     "ExportStatus",
     "FundDown",
     "LoginThrottle",

@@ -70,6 +70,9 @@ class Application(db.Model):
     extended_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     extension_reason: Mapped[str | None] = mapped_column(String(500))
     confirmation_number: Mapped[str | None] = mapped_column(String(40), unique=True)
+    #: Entries of the last "Save draft" that were not valid, kept exactly as typed so nothing is
+    #: lost: {form field: {"typed": text, "error": message}}; the columns hold the valid state.
+    draft_invalid: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column()

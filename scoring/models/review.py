@@ -119,3 +119,23 @@ class ReconciliationNote(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     author: Mapped[User] = relationship()
+
+
+class ExtraReviewerRequest(db.Model):
+    """Staff asked for one more reviewer of an application: work for the
+    ``assign_extra_reviewer`` task, committed with the request (a dispatch row, like a queued
+    run or a pending mail), so that a broker away at that moment loses nothing: the relay
+    (``services/recovery.py``) sends it again until a worker has done it (``done_at``)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("application.id", ondelete="CASCADE"), index=True
+    )
+    #: How many active reviewers the application is to have (the task is idempotent on it).
+    target: Mapped[int]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: When the relay last sent it to the broker (None: only the request's own attempt).
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When a worker did it (reviewers added, or none eligible: see the audit trail).
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

@@ -1,10 +1,12 @@
-"""The relay: work committed as rows (ranking runs, outbox mail) that the broker never got, or a
-dead worker dropped, is found here and sent again. Nothing waits for a person to notice.
+"""The relay: work committed as rows (ranking runs, outbox mail, extra reviewers) that the
+broker never got, or a dead worker dropped, is found here and sent again. Nothing waits for a
+person to notice.
 
 ``collect_due`` (called by the periodic ``workers.tasks.relay`` under Celery beat, and by
 ``flask --app scoring ops recover``) requeues runs whose lease lapsed, and returns the runs still
 queued ``RELAY_AFTER_SECONDS`` after their last dispatch and the pending mail due for a (re)try;
-it stamps them so the next pass does not send them twice; the caller commits, then sends.
+and the extra reviewers asked for and not done yet; it stamps them so the next pass does not
+send them twice; the caller commits, then sends.
 Sending twice is harmless: the tasks are idempotent. Also here: the workers' last signs of life
 and the numbers ``/api/health`` reports.
 """
@@ -17,7 +19,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 
 from scoring.extensions import db
-from scoring.models import MailStatus, OutboxMessage, RankingRun, RunStatus, WorkerBeat
+from scoring.models import (
+    ExtraReviewerRequest,
+    MailStatus,
+    OutboxMessage,
+    RankingRun,
+    RunStatus,
+    WorkerBeat,
+)
 from scoring.models._types import utcnow
 from scoring.runtime import app_config
 from scoring.services.db import is_postgres
@@ -33,6 +42,8 @@ class Due:
     run_ids: list[int] = field(default_factory=list)
     message_ids: list[int] = field(default_factory=list)
     requeued_run_ids: list[int] = field(default_factory=list)
+    #: ``assign_extra_reviewer`` arguments (application id, target, actor id) not done yet.
+    extra_reviewers: list[tuple[int, int, int | None]] = field(default_factory=list)
 
 
 def relay_after() -> timedelta:
@@ -75,8 +86,27 @@ def collect_due(limit: int = 500) -> Due:
         # not again before the next relay period, whatever the broker does with it
         message.next_attempt_at = now + wait
     due.message_ids = [m.id for m in messages]
+    due.extra_reviewers = _due_extra_reviewers(now, wait, limit)
     db.session.flush()
     return due
+
+
+def _due_extra_reviewers(now: datetime, wait: timedelta, limit: int) -> list[tuple]:
+    """Extra reviewers asked for and not done ``wait`` after their last dispatch, stamped."""
+    requests = db.session.scalars(
+        select(ExtraReviewerRequest)
+        .where(
+            ExtraReviewerRequest.done_at.is_(None),
+            func.coalesce(ExtraReviewerRequest.dispatched_at, ExtraReviewerRequest.requested_at)
+            <= now - wait,
+        )
+        .order_by(ExtraReviewerRequest.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for request in requests:
+        request.dispatched_at = now
+    return [(r.application_id, r.target, r.actor_id) for r in requests]
 
 
 def note_worker(worker: str) -> None:

@@ -92,20 +92,6 @@ def test_two_concurrent_start_ranking_make_one_run(fault_app, workers):
     _done_once(fault_app, run_id)
 
 
-def test_postgres_stopped_mid_ranking_and_restarted(fault_app, private_pg, workers):
-    workers.start(SCORING_TEST_RANK_DELAY="2")  # the worker holds the run while we stop PG
-    run_id = _queue(fault_app)
-    assert wait_status(fault_app, run_id, {RunStatus.RUNNING}) == RunStatus.RUNNING
-    with fault_app.app_context():
-        db.engine.dispose()
-    private_pg.stop()  # fast shutdown: the worker's session gets AdminShutdown
-    time.sleep(3)
-    private_pg.start()
-    _done_once(fault_app, run_id)
-    with fault_app.app_context():
-        assert db.session.get(RankingRun, run_id).attempts <= fault_app.config["RUN_MAX_ATTEMPTS"]
-
-
 def test_worker_killed_whole_the_run_is_requeued_and_done_by_another(fault_app, workers):
     # a long visibility_timeout: the broker does not hand the killed task back during the
     # test, so it is the lease and the relay that recover the run

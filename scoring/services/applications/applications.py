@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -29,6 +30,7 @@ from scoring.formatting import local_dt
 from scoring.models import (
     Application,
     ApplicationStatus,
+    AuditEvent,
     Competition,
     OutboxMessage,
     School,
@@ -41,7 +43,7 @@ from scoring.services.accounts.people import require_submitter
 from scoring.services.applications.checks import snapshot, submission_problems, summary
 from scoring.services.applications.content import (
     ApplicationInput,
-    apply_input,
+    apply_draft,
     sync_budget,
 )
 from scoring.services.applications.eligibility import (
@@ -51,6 +53,18 @@ from scoring.services.applications.eligibility import (
 )
 from scoring.services.applications.status import published_decision
 from scoring.services.competitions.phases import application_deadline, phase_of
+
+
+class StaleDraft(Conflict):
+    """Someone saved this draft after the form was opened (HTTP 409): nothing of this save was
+    written; the caller shows the saved version and what was typed side by side."""
+
+    def __init__(self, application_id: int) -> None:
+        super().__init__(
+            "This application was changed in another window or by a colleague after you opened "
+            "it. Your changes are not saved yet: compare them with the saved version below."
+        )
+        self.application_id = application_id
 
 
 class SubmissionRefused(InputError):
@@ -114,12 +128,19 @@ def require_editable(application: Application, now: datetime) -> None:
 
 
 def start_application(
-    competition: Competition, user: User, data: ApplicationInput, now: datetime
+    competition: Competition,
+    user: User,
+    data: ApplicationInput,
+    now: datetime,
+    *,
+    invalid: dict[str, dict] | None = None,
+    typed: dict | None = None,
 ) -> Application:
-    """Create a draft for one of the user's district's eligible schools.
+    """Create a draft for one of the user's district's eligible schools, every entry as typed
+    (the invalid ones kept aside in ``draft_invalid``, see :func:`save_draft`).
 
     :raise Conflict: the competition is closed or has no window.
-    :raise InputError: a field is not acceptable (``path`` names the form field).
+    :raise InputError: the school is not acceptable (a draft needs one).
     """
     require_accepting(competition, now)
     application = Application(
@@ -130,7 +151,7 @@ def start_application(
     )
     _check_school(application, user, data.school_id)
     db.session.add(application)
-    apply_input(application, data)
+    _write_draft(application, data, invalid, typed)
     db.session.flush()
     prefix = competition.slug.split("-")[0].upper()[:12]
     application.ref = f"{prefix}-{application.id:05d}"
@@ -139,27 +160,57 @@ def start_application(
     return application
 
 
-def save_draft(
-    application: Application, user: User, data: ApplicationInput, now: datetime
-) -> Application:
-    """Replace the draft's content with ``data`` (all of it or nothing).
+def _write_draft(
+    application: Application, data: ApplicationInput, invalid: dict | None, typed: dict | None
+) -> None:
+    kept = apply_draft(application, data, invalid or {}, typed or {})
+    application.draft_invalid = kept or None
 
-    :raise Conflict: not editable, or the form was opened on an older version.
-    :raise InputError: a field is not acceptable.
+
+def save_draft(
+    application: Application,
+    user: User,
+    data: ApplicationInput,
+    now: datetime,
+    *,
+    invalid: dict[str, dict] | None = None,
+    typed: dict | None = None,
+) -> Application:
+    """Replace the draft's content with ``data``, every entry as typed: the valid ones in the
+    columns, the ones refused (by the form: ``invalid``; by the rules here) left empty there
+    and kept in ``draft_invalid`` as typed (``typed``) with the reason. Nothing typed is lost.
+
+    :raise Conflict: not editable. :raise StaleDraft: the form was opened on an older version,
+        or another save of the same version committed first.
     """
     require_editable(application, now)
     if data.version is not None and data.version != application.version:
-        raise Conflict(
-            "This application was changed in another window or by a colleague after you opened it. "
-            "Your changes were not saved: reload the page to see the current version."
-        )
+        raise StaleDraft(application.id)
     before = summary(application)
-    _check_school(application, user, data.school_id)
-    apply_input(application, data)
+    try:
+        _check_school(application, user, data.school_id)
+    except InputError as exc:  # keep the saved school; the choice is shown as refused
+        invalid = {"school": {"typed": str(data.school_id), "error": exc.detail}, **(invalid or {})}
+        data = replace(data, school_id=application.school_id)
+    _write_draft(application, data, invalid, typed)
     application.updated_at = utcnow()  # bumps the version even when only child rows changed
-    _flush_or_conflict()
+    _flush_or_conflict(stale_id=application.id)
     _audit("application.save", application, user, before)
     return application
+
+
+def last_save(application: Application):
+    """The audit event of the draft's latest save or creation (who saved it, when), or None."""
+    return db.session.scalar(
+        select(AuditEvent)
+        .where(
+            AuditEvent.entity == "application",
+            AuditEvent.entity_id == application.id,
+            AuditEvent.action.in_(("application.save", "application.create")),
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
 
 
 def replace_budget(
@@ -175,6 +226,11 @@ def replace_budget(
     require_editable(application, now)
     before = summary(application)
     sync_budget(application, lines, notes)
+    if application.draft_invalid:  # the workbook replaced every budget entry typed before
+        kept = {
+            k: v for k, v in application.draft_invalid.items() if not k.startswith(("b_", "note_"))
+        }
+        application.draft_invalid = kept or None
     application.updated_at = utcnow()
     _flush_or_conflict()
     _audit("application.budget_replace", application, user, before, note=source)
@@ -203,10 +259,12 @@ def _audit(
     )
 
 
-def _flush_or_conflict() -> None:
+def _flush_or_conflict(stale_id: int | None = None) -> None:
     try:
         db.session.flush()
     except StaleDataError as exc:  # another transaction saved the same version first
+        if stale_id is not None:  # the session is unusable until rolled back: only the id
+            raise StaleDraft(stale_id) from exc
         raise Conflict(
             "Someone saved this application at the same moment. Reload the page and try again."
         ) from exc

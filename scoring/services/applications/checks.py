@@ -61,7 +61,11 @@ def submission_problems(application: Application) -> dict[str, str]:
         problems["school"] = "This school is not eligible for the competition."
     for field, text in identity_problems(application).items():
         problems[field] = f"{problems[field]} {text}" if field in problems else text
-    return problems
+    kept = {  # entries saved as typed but not valid come first, and say so
+        name: f"Fix this entry (kept as you typed it): {entry.get('error', 'not valid')}"
+        for name, entry in (application.draft_invalid or {}).items()
+    }
+    return kept | {k: v for k, v in problems.items() if k not in kept}
 
 
 def _amount_problems(application: Application) -> dict[str, str]:

@@ -7,7 +7,7 @@ naming the form field, and the caller rolls the whole save back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from scoring.errors import InputError
@@ -148,3 +148,60 @@ def sync_budget(
             application.budget_lines.append(line)
         line.amount = amount.quantize(Decimal("0.01"))
         line.description = clean_notes.get(code, "")
+
+
+# --- A draft saved as typed ------------------------------------------------------------------
+
+
+def without(data: ApplicationInput, name: str) -> ApplicationInput:
+    """``data`` with the entry of form field ``name`` left empty (an invalid entry of a draft:
+    the typed text is kept aside, the columns keep only valid values).
+
+    :raise KeyError: ``name`` is not an entry that can be left empty (the school, the budget).
+    """
+    if name == "title":
+        return replace(data, title="")
+    if name == "requested_amount":
+        return replace(data, requested_amount=None)
+    if name == "priorities":
+        return replace(data, priority_ids=frozenset())
+    kind, _, rest = name.partition("_")
+    if kind == "narrative" and rest.isdigit():
+        return replace(data, narratives={**data.narratives, int(rest): ""})
+    if kind == "note" and rest.isdigit():
+        return replace(data, budget_notes={**data.budget_notes, int(rest): ""})
+    if kind == "b" and rest.replace("_", "").isdigit():
+        code, year = (int(x) for x in rest.split("_"))
+        return replace(data, budget={k: v for k, v in data.budget.items() if k != (code, year)})
+    role, _, key = name.rpartition("_")
+    if role in CONTACT_ROLES and key in ("name", "email", "phone"):
+        contacts = {r: dict(v) for r, v in data.contacts.items()}
+        contacts.setdefault(role, {})[key] = ""
+        return replace(data, contacts=contacts)
+    raise KeyError(name)
+
+
+def apply_draft(
+    application: Application, data: ApplicationInput, invalid: dict[str, dict], typed: dict
+) -> dict[str, dict]:
+    """Write every valid entry of ``data``; an entry the rules refuse is left empty and kept in
+    the returned ``invalid`` map as typed, with the reason: {field: {"typed", "error"}}.
+
+    ``invalid`` starts with what the form itself refused (``data`` already empty there);
+    ``typed`` is every entry as the person typed it.
+    """
+    invalid = dict(invalid)
+    for name in invalid:
+        if name != "school":  # the caller keeps the saved school in ``data``
+            data = without(data, name)
+    for _ in range(len(typed) + 1):  # each pass sets one more entry aside
+        try:
+            apply_input(application, data)
+            return invalid
+        except InputError as exc:
+            try:
+                data = without(data, exc.path or "")
+            except KeyError:
+                raise exc from None
+            invalid[exc.path] = {"typed": typed.get(exc.path, ""), "error": exc.detail}
+    raise InputError("This draft could not be saved; check the entries marked.")

@@ -13,7 +13,7 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from scoring.core.assignment import ApplicationNeed, Plan, Reviewer, plan_assignment
 from scoring.errors import Conflict, InputError
@@ -23,12 +23,14 @@ from scoring.models import (
     ApplicationStatus,
     AssignmentStatus,
     Competition,
+    ExtraReviewerRequest,
     OutboxMessage,
     ReviewerAssignment,
     ReviewStatus,
     Role,
     User,
 )
+from scoring.models._types import utcnow
 from scoring.runtime import render_text
 from scoring.services import audit, mail
 from scoring.services.queries import blocked_districts
@@ -293,8 +295,25 @@ def active_count(application: Application) -> int:
 def add_extra_reviewer(application_id: int, target: int, actor_id: int | None) -> list[int]:
     """Bring ``application_id`` up to ``target`` active reviewers by the automatic rules (no cap,
     lightest load first). Idempotent: nothing happens once ``target`` is reached. Returns the ids
-    of the notifications queued; records ``assignment.extra_unavailable`` if no one is eligible."""
-    application = db.session.get(Application, application_id)
+    of the notifications queued; records ``assignment.extra_unavailable`` if no one is eligible.
+    The requests this answers (``ExtraReviewerRequest`` up to ``target``) are marked done, so
+    the relay stops sending them."""
+    made = _add_extra_reviewer(application_id, target, actor_id)
+    db.session.execute(
+        update(ExtraReviewerRequest)
+        .where(
+            ExtraReviewerRequest.application_id == application_id,
+            ExtraReviewerRequest.target <= target,
+            ExtraReviewerRequest.done_at.is_(None),
+        )
+        .values(done_at=utcnow())
+    )
+    return made
+
+
+def _add_extra_reviewer(application_id: int, target: int, actor_id: int | None) -> list[int]:
+    # the row lock makes a second delivery of the same request wait, then find it done
+    application = db.session.get(Application, application_id, with_for_update=True)
     if application is None or application.status != ApplicationStatus.SUBMITTED:
         return []
     competition = application.competition

@@ -13,6 +13,7 @@ from scoring.models import (
     Application,
     AuditEvent,
     Competition,
+    ExtraReviewerRequest,
     RankingResult,
     RankingRun,
     ReconciliationNote,
@@ -107,8 +108,17 @@ def extra_events(application_id: int) -> list[AuditEvent]:
 
 
 def request_extra_reviewer(application: Application, *, actor: User, run: RankingRun | None) -> int:
-    """Record the request for one more reviewer; return the target count for the task."""
+    """Record the request for one more reviewer, with its dispatch row (the relay resends it
+    until a worker has done it: ``assignment.add_extra_reviewer``); return the target count
+    for the task."""
     target = active_count(application) + 1
+    db.session.add(
+        ExtraReviewerRequest(
+            application_id=application.id,
+            target=target,
+            actor_id=actor.id if actor is not None else None,
+        )
+    )
     audit.record(
         "assignment.extra_requested",
         "application",
