@@ -8,9 +8,11 @@ The script starts ``gunicorn -w 2`` on 127.0.0.1 (``bench/load_app.py``: the rea
 login rate limit off, since 50 sessions sign in from one address), signs every simulated user in,
 then for ``--seconds`` each user loops without think time over its own task:
 
-* a reviewer opens the scoring form of one of its assignments and saves it as a draft (GET, POST);
-* an applicant opens one of its drafts and saves it (GET, POST);
-* staff open the ranking board (first page) of the demo competition;
+* a reviewer opens the scoring form of one of its assignments in the demo round that is in
+  review (declaring no conflict first if asked) and saves it as a draft (GET, POST);
+* an applicant opens its draft in the open demo round and saves it (GET, POST);
+* staff open the ranking board (first page) of the demo competition (anything but a 200 counts
+  as an error);
 * one user fetches ``/api/health`` (no database, no template): the baseline of the same server.
 
 Users are split 50 % reviewers, 30 % applicants, 20 % staff (at least one each; a form is posted
@@ -176,6 +178,7 @@ class Stats:
         self.lock = threading.Lock()
         self.times: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)
+        self.statuses: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
 
     def timed(self, kind: str, fn, ok=(200, 302)):
         """Call ``fn`` and record its time, and an error when the status is not in ``ok``."""
@@ -186,6 +189,7 @@ class Stats:
             self.times[kind].append(elapsed)
             if status not in ok:
                 self.errors[kind] += 1
+                self.statuses[kind][status] += 1
         return status, page
 
 
@@ -285,7 +289,7 @@ def staff_loop(client: Client, stats: Stats, clock: Clock, index: int) -> None:
     board = (boards[index % len(boards)] if boards else "/staff/competitions/1") + "/board"
     stop = clock.ready()
     while time.perf_counter() < stop:
-        stats.timed("staff: board page", lambda: client.request(board))
+        stats.timed("staff: board page", lambda: client.request(board), ok=(200,))
 
 
 def health_loop(client: Client, stats: Stats, clock: Clock, index: int) -> None:
@@ -382,6 +386,7 @@ def main() -> None:
                         "request": kind,
                         "n": len(ms),
                         "errors": stats.errors[kind],
+                        "error_statuses": dict(stats.statuses[kind]),
                         "per_s": round(len(ms) / seconds, 1),
                         "median_ms": round(statistics.median(ms), 1),
                         "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 1),

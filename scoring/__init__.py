@@ -205,12 +205,10 @@ def register_request_hooks(app: Flask) -> None:
 
     refuse_control_characters_in_forms()
 
-    @app.before_request
     def _request_id() -> None:
         # Our own id goes to the audit trail; a client's id is kept for the logs if it is safe.
         g.request_id, g.client_request_id = request_ids(request.headers.get("X-Request-Id"))
 
-    @app.before_request
     def _refuse_control_characters() -> None:
         field = control_character_field(request.path, request.args)
         if field == "the address":
@@ -220,6 +218,11 @@ def register_request_hooks(app: Flask) -> None:
                 f"Remove the invisible control characters (such as NUL) from “{field}” "
                 "and try again."
             )
+
+    # First of all before-request hooks, blueprints' included (the session check of scoring/auth.py
+    # reads the database): an error page always has its reference, and bad input is refused
+    # before any work.
+    app.before_request_funcs.setdefault(None, [])[:0] = [_request_id, _refuse_control_characters]
 
     @app.after_request
     def _security_headers(response):

@@ -14,13 +14,10 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from scoring import demo_data
+from scoring.demo_round import add_application, seed_applicant_drafts, seed_review_round
 from scoring.extensions import db
 from scoring.models import (
-    Application,
-    ApplicationPriority,
-    ApplicationStatus,
     AssignmentStatus,
-    BudgetLine,
     Competition,
     Criterion,
     CriterionScore,
@@ -162,8 +159,11 @@ def seed_accounts(districts: dict[str, District]) -> list[dict]:
 def seed_competition(spec: dict) -> Competition:
     """Add a demo competition with its rubric and priorities from ``spec``."""
     now = utcnow()
-    opens = _dt(spec["opens_at"]) or (now - timedelta(days=7))
-    closes = _dt(spec["closes_at"]) or (now + timedelta(days=30))
+    # A window relative to "now" (days from now) for the live rounds; else the dates given.
+    open_days, close_days = spec.get("window_days", (-7, 30))
+    opens = _dt(spec["opens_at"]) or (now + timedelta(days=open_days))
+    closes = _dt(spec["closes_at"]) or (now + timedelta(days=close_days))
+    due_days = spec.get("review_due_days")
     competition = Competition(
         slug=spec["slug"],
         program=Program(spec["program"]),
@@ -172,6 +172,7 @@ def seed_competition(spec: dict) -> Competition:
         fiscal_year=spec["fiscal_year"],
         opens_at=opens,
         closes_at=closes,
+        review_due_at=None if due_days is None else closes + timedelta(days=due_days),
         total_funds=spec["total_funds"],
         min_award=spec["min_award"],
         max_award=spec["max_award"],
@@ -230,54 +231,15 @@ def seed_applications(
     criteria = db.session.scalars(
         select(Criterion).where(Criterion.competition_id == competition.id).order_by(Criterion.id)
     ).all()
-    priority = db.session.scalar(select(Priority).where(Priority.competition_id == competition.id))
     conflicts: dict[int, set[int]] = {u.id: set() for u in reviewers}
     for user_id, district_id in db.session.execute(blocked_districts([u.id for u in reviewers])):
         conflicts[user_id].add(district_id)
-    prefix = competition.slug.split("-")[0].upper()
     for n, school in enumerate(chosen, start=1):
-        step = Decimal(10000)
-        low = competition.min_award or Decimal(50000)
-        high = competition.max_award or Decimal(500000)
-        requested = low + step * rng.randint(0, int((high - low) / step))
-        app = Application(
-            competition=competition,
-            ref=f"{prefix}-{n:03d}",
-            school=school,
-            status=ApplicationStatus.SUBMITTED,
-            requested_amount=requested,
-            tier=1,
-            title=f"{school.name} improvement plan [I]",
-            submitted_at=competition.closes_at - timedelta(hours=rng.randint(2, 400)),
-            screened_at=utcnow(),
-            confirmation_number=f"{prefix}-{competition.id:02d}{n:04d}",
-            contacts=[
-                {
-                    "role": "principal",
-                    "name": f"Principal of {school.name}",
-                    "email": "principal@example.org",
-                }
-            ],
-        )
+        app = add_application(competition, school, n, rng, utcnow())
         if n == len(chosen):  # one screened-out application shows the ineligible path
             app.eligible, app.ineligible_reason = (
                 False,
                 "Missing the superintendent's signature [I]",
-            )
-        db.session.add(app)
-        half = (requested / 2).quantize(Decimal("0.01"))
-        app.budget_lines = [
-            BudgetLine(object_code=100, year=1, amount=half, description="Staff salaries [I]"),
-            BudgetLine(
-                object_code=300,
-                year=1,
-                amount=requested - half,
-                description="Professional development [I]",
-            ),
-        ]
-        if priority is not None and rng.random() < 0.5:
-            app.priority_links.append(
-                ApplicationPriority(priority=priority, claimed=True, confirmed=True)
             )
         quality = rng.uniform(0.45, 0.95)
         eligible_reviewers = [r for r in reviewers if school.district_id not in conflicts[r.id]]
@@ -329,8 +291,13 @@ def seed_demo() -> list[dict]:
     competitions = []
     for spec in demo_data.COMPETITIONS:
         competition = seed_competition(spec)
-        if spec["apps"]:
+        if spec["state"] == "in_review":
+            seed_review_round(competition, spec, rng, reviewers)
+        elif spec["apps"]:
             seed_applications(competition, spec, rng, reviewers)
+        if spec["state"] == "open":
+            applicants = select(users.User).where(users.User.role == Role.APPLICANT)
+            seed_applicant_drafts(competition, db.session.scalars(applicants.order_by("id")).all())
         competitions.append((competition, spec))
     audit.record("demo.seed", "competition", note="Demo data loaded (illustrative)")
     return accounts

@@ -57,7 +57,8 @@ SCHOOL_KINDS = [
     ("High School", "9-12", "Category 4"),
 ]
 
-#: The four demo competitions. Money and windows are [I] unless the comment says otherwise.
+#: The five demo competitions (four programs; two 1003(a) rounds). Money and windows are [I]
+#: unless the comment says otherwise.
 COMPETITIONS = [
     dict(
         slug="1003a-2016-17",
@@ -137,5 +138,27 @@ COMPETITIONS = [
         "[R 15][23].",
         apps=0,
         state="open",
+    ),
+    dict(
+        slug="1003a-2017-18",
+        program="1003(a)",
+        rubric="1003(a)",
+        cohort="2017-18",
+        title="1003(a) School Improvement, 2017-18",
+        fiscal_year="2017-18",
+        opens_at=None,
+        closes_at=None,
+        # In review on the day the demo is loaded: the window closed 4 days before "now",
+        # screening is done, reviews are due 18 days after the close, so 14 days after "now" [I].
+        window_days=(-35, -4),
+        review_due_days=18,
+        total_funds=Decimal("1000000.00"),
+        min_award=Decimal("100000.00"),
+        max_award=Decimal("200000.00"),
+        min_score=Decimal(70),
+        tie_breakers=["section:needs", "requested_amount"],
+        eligibility="Low-performing (Focus or Turnaround) schools of the Alliance Districts [I].",
+        apps=5,
+        state="in_review",
     ),
 ]

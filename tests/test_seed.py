@@ -11,9 +11,18 @@ import pytest
 from sqlalchemy import func, select
 
 from config import TestConfig
-from scoring import create_app
+from scoring import clock, create_app
 from scoring.extensions import db
-from scoring.models import Competition, District, RankingRun, RunStatus, School
+from scoring.models import (
+    Application,
+    ApplicationStatus,
+    Competition,
+    District,
+    RankingRun,
+    RunStatus,
+    School,
+)
+from scoring.services.competitions.phases import phase_of
 from tests.conftest import ROOT, AuthActions
 
 
@@ -59,11 +68,23 @@ def test_last_line_lists_accounts_for_every_role(seeded):
     assert all(a["email"] and a["password"] for a in accounts)
 
 
-def test_demo_holds_the_alliance_districts_and_four_competitions(seeded):
+def test_demo_holds_the_alliance_districts_and_five_rounds_of_four_programs(seeded):
     tmp_path, _ = seeded
     with _app(tmp_path).app_context():
         assert db.session.scalar(select(func.count()).select_from(District)) == 30
         assert db.session.scalar(select(func.count()).select_from(School)) == 90
+        now = clock.now()
+        phases = {c.slug: phase_of(c, now).key for c in db.session.scalars(select(Competition))}
+        assert phases == {
+            "1003a-2016-17": "ranked",
+            "sig-cohort-4": "ranked",
+            "hs-redesign-2016": "ranked",
+            "time-cohort-4": "open",
+            "1003a-2017-18": "in_review",  # the round a demo reviewer scores now
+        }
+        # Each demo applicant has a draft in the open round.
+        drafts = select(func.count()).select_from(Application)
+        assert db.session.scalar(drafts.where(Application.status == ApplicationStatus.DRAFT)) == 2
         programs = set(db.session.scalars(select(Competition.program)))
         assert {p.value for p in programs} == {
             "TIME Collaborative",

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from scoring.core import rubric as pure_rubric
 from scoring.core.numbers import fmt_decimal
@@ -48,13 +49,21 @@ class StaleReview(Conflict):
 
 
 def rubric_criteria(competition_id: int) -> list[Criterion]:
-    """The competition's criteria in rubric order (section position, then criterion position)."""
+    """The competition's criteria in rubric order (section position, then criterion position).
+
+    Each criterion comes with its section, and each section with all its criteria (one more
+    statement, ``selectinload``): :func:`to_rubric` and the scoring page, reading
+    ``competition.sections`` and every ``section.criteria`` later in the request, find them
+    loaded instead of issuing one query per section (bench/README.md, "Where a reviewer's save
+    goes"). The criteria hold their sections, so the session keeps them while the caller does.
+    """
     return list(
         db.session.scalars(
             select(Criterion)
-            .join(RubricSection, Criterion.section_id == RubricSection.id)
+            .join(Criterion.section)
             .where(Criterion.competition_id == competition_id)
             .order_by(RubricSection.position, RubricSection.id, Criterion.position, Criterion.id)
+            .options(contains_eager(Criterion.section).selectinload(RubricSection.criteria))
         )
     )
 
