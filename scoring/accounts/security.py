@@ -8,12 +8,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired
 
+from scoring.accounts.forms import PasswordForm
 from scoring.errors import InputError
 from scoring.extensions import db, limiter
 from scoring.services.accounts import sessions, two_factor, users
-from scoring.services.accounts.users import MAX_PASSWORD, MIN_PASSWORD
 from scoring.web import add_error, current_actor
 
 bp = Blueprint("security", __name__)
@@ -23,29 +23,11 @@ class EndForm(FlaskForm):
     """Ending a session or all of them (CSRF token only)."""
 
 
-class ChangePasswordForm(FlaskForm):
-    """Change the password: the current one, then the new one twice."""
+class ChangePasswordForm(PasswordForm):
+    """Change the password: the current one, then the new one twice (as on the link page)."""
 
     current = PasswordField(
         "Current password", validators=[DataRequired("Type your current password.")]
-    )
-    password = PasswordField(
-        "New password",
-        validators=[
-            DataRequired("Choose a password."),
-            Length(
-                min=MIN_PASSWORD,
-                max=MAX_PASSWORD,
-                message=f"Use {MIN_PASSWORD} to {MAX_PASSWORD} characters.",
-            ),
-        ],
-    )
-    confirm = PasswordField(
-        "Type it again",
-        validators=[
-            DataRequired("Type the password again."),
-            EqualTo("password", "The two passwords are not the same."),
-        ],
     )
 
 

@@ -22,25 +22,20 @@ from decimal import Decimal
 from typing import IO, Any
 
 import numpy as np
-from sqlalchemy import select
 
 from scoring.core.rubric import score_rows
 from scoring.extensions import db
 from scoring.models import (
-    Application,
     Competition,
     RankingResult,
     RankingRun,
     Review,
     ReviewStatus,
-    School,
-    StabilityResult,
     User,
 )
 from scoring.services.competitions.policy import core_rubric
 from scoring.services.exports import scores
 from scoring.services.exports.writers import cell_text
-from scoring.services.queries import review_is_counted
 
 REVIEWS_PER_FETCH = 2000
 _SPECIAL = (",", '"', "\r", "\n")
@@ -58,26 +53,7 @@ def field(value: Any) -> str:
 def _review_query(run: RankingRun, stability_id: int):
     """One row per submitted review of the run, in the score detail's order."""
     return (
-        select(
-            RankingResult.ref,
-            School.code,
-            User.email,
-            User.name,
-            review_is_counted(Review, School.district_id),
-            StabilityResult.funded_in,
-            StabilityResult.rank_lo,
-            StabilityResult.rank_hi,
-            Review.id,
-        )
-        .join(RankingResult, RankingResult.application_id == Review.application_id)
-        .join(Application, Application.id == Review.application_id)
-        .join(School, School.id == Application.school_id)
-        .join(User, User.id == Review.reviewer_id)
-        .outerjoin(
-            StabilityResult,
-            (StabilityResult.stability_id == stability_id)
-            & (StabilityResult.ref == RankingResult.ref),
-        )
+        scores.review_select(stability_id)
         .where(RankingResult.run_id == run.id, Review.status == ReviewStatus.SUBMITTED)
         .order_by(RankingResult.position, User.email, Review.id)
         .execution_options(stream_results=True, yield_per=REVIEWS_PER_FETCH)
@@ -198,14 +174,14 @@ class _Lines:
 
     def _ends(self, row) -> tuple[str, str, str]:
         """The application's head part, the reviewer's, and the stability tail (cached)."""
-        key = (row[0], row[1], row.funded_in, row.rank_lo, row.rank_hi)
+        key = (row.ref, row.code, row.funded_in, row.rank_lo, row.rank_hi)
         if self.app[:5] != key:
             cells = scores.stability_cells(row.funded_in, row.rank_lo, row.rank_hi, self.resamples)
             tail = "," + ",".join(field(v) for v in cells) + "\r\n"
-            self.app = (*key, f"{field(row[0])},{field(row[1])},", tail)
-        person = self.people.get((row[2], row[3]))
+            self.app = (*key, f"{field(row.ref)},{field(row.code)},", tail)
+        person = self.people.get((row.email, row.name))
         if person is None:
-            person = self.people[(row[2], row[3])] = f"{field(row[2])},{field(row[3])},"
+            person = self.people[(row.email, row.name)] = f"{field(row.email)},{field(row.name)},"
         return self.app[5], person, self.app[6]
 
     def _codes(self, chunk: _Chunk) -> tuple[list[str], list[list[int]]]:
@@ -230,7 +206,7 @@ class _Lines:
         out: list[str] = []
         for i, row in enumerate(rows):
             app, person, tail = self._ends(row)
-            head = f"{app}{person}{'yes' if row[4] else 'no (conflict)'},{s_r[i]},"
+            head = f"{app}{person}{'yes' if row.counted else 'no (conflict)'},{s_r[i]},"
             if notes is None:
                 cells = [mid + texts[c] for mid, c in zip(middle, codes[i], strict=True)]
             else:

@@ -132,6 +132,35 @@ def stability_cells(funded_in, rank_lo, rank_hi, resamples: int | None) -> list[
     ]
 
 
+def review_select(stability_id: int, *extra):
+    """Reviews with their application's result, school, reviewer, whether the review counts and
+    the run's stability figures (``Review.id`` first, then ``extra``); both writers of the score
+    detail (this row writer and ``score_csv``) start from it and add their filter and order."""
+    return (
+        select(
+            Review.id,
+            RankingResult.ref,
+            School.code,
+            User.email,
+            User.name,
+            review_is_counted(Review, School.district_id).label("counted"),
+            StabilityResult.funded_in,
+            StabilityResult.rank_lo,
+            StabilityResult.rank_hi,
+            *extra,
+        )
+        .join(RankingResult, RankingResult.application_id == Review.application_id)
+        .join(Application, Application.id == Review.application_id)
+        .join(School, School.id == Application.school_id)
+        .join(User, User.id == Review.reviewer_id)
+        .outerjoin(
+            StabilityResult,
+            (StabilityResult.stability_id == stability_id)
+            & (StabilityResult.ref == RankingResult.ref),
+        )
+    )
+
+
 def rows(run: RankingRun, *, comments: bool) -> Iterator[list[Any]]:
     """The rows in funding order, then by reviewer: one per criterion of each review."""
     competition = db.session.get(Competition, run.competition_id)
@@ -143,27 +172,7 @@ def rows(run: RankingRun, *, comments: bool) -> Iterator[list[Any]]:
     if comments:
         score_cols.append(CriterionScore.comment)
     stmt = (
-        select(
-            Review.id,
-            RankingResult.ref,
-            School.code,
-            User.email,
-            User.name,
-            review_is_counted(Review, School.district_id),
-            StabilityResult.funded_in,
-            StabilityResult.rank_lo,
-            StabilityResult.rank_hi,
-            *score_cols,
-        )
-        .join(RankingResult, RankingResult.application_id == Review.application_id)
-        .join(Application, Application.id == Review.application_id)
-        .join(School, School.id == Application.school_id)
-        .join(User, User.id == Review.reviewer_id)
-        .outerjoin(
-            StabilityResult,
-            (StabilityResult.stability_id == (stable.id if stable is not None else -1))
-            & (StabilityResult.ref == RankingResult.ref),
-        )
+        review_select(stable.id if stable is not None else -1, *score_cols)
         .outerjoin(CriterionScore, CriterionScore.review_id == Review.id)
         .where(*_in_run(run))
         .order_by(RankingResult.position, User.email, Review.id)
