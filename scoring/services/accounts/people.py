@@ -145,16 +145,8 @@ def deactivate(person: User, *, actor: User | None, via: str | None = None) -> U
         return person
     if person.role == Role.APPLICANT:
         _keep_a_submitter(person)
-    person.active = False
-    users.end_all_sessions(person, "deactivated", actor=actor)
-    audit.record(
-        "user.deactivate",
-        "user",
-        person.id,
-        actor=actor,
-        before={"active": True},
-        after={"active": False, "email": person.email},
-        note=f"actor: {via}" if via else None,
+    users.deactivate(
+        person, actor=actor, details={"email": person.email}, note=f"actor: {via}" if via else None
     )
     db.session.flush()
     return person

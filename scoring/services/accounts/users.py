@@ -82,6 +82,22 @@ def end_all_sessions(user: User, reason: str, *, actor: User | None = None) -> N
     sessions.end_all(user, reason, actor=actor)
 
 
+def deactivate(user: User, *, actor: User | None, details: dict, note: str | None = None) -> None:
+    """Deactivate the account, end all its sessions and audit ``user.deactivate`` (``details``
+    go into the audit's after-state: what the caller's rules also did)."""
+    user.active = False
+    end_all_sessions(user, "deactivated", actor=actor)
+    audit.record(
+        "user.deactivate",
+        "user",
+        user.id,
+        actor=actor,
+        before={"active": True},
+        after={"active": False, **details},
+        note=note,
+    )
+
+
 def find_by_email(email: str) -> User | None:
     """The user with this email (case-insensitive, spaces trimmed), or None."""
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))

@@ -134,16 +134,7 @@ def deactivate(person: User, *, actor: User) -> int:
         if review is not None:
             review.status = ReviewStatus.WITHDRAWN
         released += 1
-    person.active = False
-    users.end_all_sessions(person, "deactivated", actor=actor)
-    audit.record(
-        "user.deactivate",
-        "user",
-        person.id,
-        actor=actor,
-        before={"active": True},
-        after={"active": False, "released_assignments": released},
-    )
+    users.deactivate(person, actor=actor, details={"released_assignments": released})
     db.session.flush()
     return released
 
