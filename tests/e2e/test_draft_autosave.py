@@ -16,15 +16,14 @@ from tests.e2e.a11y import check_a11y
 
 pytestmark = pytest.mark.e2e
 
-SHOTS = Path("/work/plan/shots")
+SHOTS = Path("/tmp/shots/people")  # screenshots to look at, as in the applicant journey
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
 
 def shot(page, name: str) -> None:
-    if SHOTS.parent.exists():
-        SHOTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"people-{name}.png"), full_page=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"people-{name}.png"), full_page=True)
     check_a11y(page, name)
 
 
