@@ -28,14 +28,13 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from load import Client  # noqa: E402  (bench/load.py: a cookie session without redirects)
+from webclient import Client, wait_until_up  # noqa: E402  (bench/load.py: a cookie session without redirects)
 
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench_board")
 EMAIL, PASSWORD = "bench.staff@example.org", "bench-board-staff-2026"
@@ -207,12 +206,7 @@ def measure(args) -> None:
     )
     base = f"http://127.0.0.1:{args.port}"
     try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(base + "/bench/bare", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.5)
+        wait_until_up(base + "/bench/bare")
         client = Client(base)
         client.login(EMAIL, PASSWORD)
         emit(step="machine", applications=apps, load_1m=load(), nproc=os.cpu_count())

@@ -24,151 +24,20 @@ users and 600 seconds, gunicorn stopped at the end. No timing is asserted anywhe
 from __future__ import annotations
 
 import argparse
-import html.parser
-import http.cookiejar
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections import defaultdict
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
 
-
-class FormReader(html.parser.HTMLParser):
-    """The fields of the first POST form on a page with their current values."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fields: list[tuple[str, str]] = []
-        self.action: str | None = None
-        self._in_form = self._done = False
-        self._select: str | None = None
-        self._select_first: str | None = None
-        self._select_chosen = False
-        self._textarea: str | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag, attrs):  # noqa: C901 - one branch per kind of field
-        """Collect a field of the form (checked boxes, chosen options, text areas)."""
-        a = dict(attrs)
-        if self._done:
-            return
-        if tag == "form" and (a.get("method") or "").lower() == "post" and not self._in_form:
-            if "csrf" in (a.get("action") or "") or a.get("action", "").endswith("/logout"):
-                return
-            self._in_form, self.action = True, a.get("action")
-        if not self._in_form:
-            return
-        name = a.get("name")
-        if tag == "input" and name:
-            kind = (a.get("type") or "text").lower()
-            if kind in ("submit", "button", "file", "image"):
-                return
-            if kind in ("checkbox", "radio") and "checked" not in a:
-                return
-            self.fields.append((name, a.get("value") or ("y" if kind == "checkbox" else "")))
-        elif tag == "select" and name:
-            self._select, self._select_first, self._select_chosen = name, None, False
-        elif tag == "option" and self._select:
-            value = a.get("value", "")
-            if self._select_first is None:
-                self._select_first = value
-            if "selected" in a and not self._select_chosen:
-                self.fields.append((self._select, value))
-                self._select_chosen = True
-        elif tag == "textarea" and name:
-            self._textarea, self._text = name, []
-
-    def handle_endtag(self, tag):
-        """Close a select or a text area, or the form."""
-        if not self._in_form:
-            return
-        if tag == "select" and self._select:
-            if not self._select_chosen and self._select_first is not None:
-                self.fields.append((self._select, self._select_first))
-            self._select = None
-        elif tag == "textarea" and self._textarea:
-            self.fields.append((self._textarea, "".join(self._text).lstrip("\n")))
-            self._textarea = None
-        elif tag == "form":
-            self._in_form, self._done = False, True
-
-    def handle_data(self, data):
-        """Text inside a text area."""
-        if self._textarea:
-            self._text.append(data)
-
-
-class Client:
-    """A browser-like session (cookies, no redirects followed) on loopback."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-
-        class NoRedirect(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, *args, **kwargs):
-                return None
-
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect()
-        )
-
-    def request(self, path: str, data: list[tuple[str, str]] | None = None) -> tuple[int, str]:
-        """GET (``data`` None) or POST the form ``data``: (status, body)."""
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
-        try:
-            with self.opener.open(self.base + path, data=body, timeout=60) as response:
-                return response.status, response.read().decode("utf-8", "replace")
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode("utf-8", "replace")
-
-    def login(self, email: str, password: str, totp_secret: str | None = None) -> None:
-        """Sign in through the login form (CSRF token included), then the two-factor code step
-        for staff (the demo seeds their keys: ``totp_secret`` in seed-demo's output)."""
-        _, page = self.request("/login")
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-        status, _ = self.request(
-            "/login", [("email", email), ("password", password), ("csrf_token", token)]
-        )
-        if status != 302:
-            raise SystemExit(f"login of {email} failed with {status}")
-        status, page = self.request("/login/code")
-        if status != 200 or not totp_secret:
-            return  # no code step for this account
-        import pyotp
-
-        totp = pyotp.TOTP(totp_secret)
-        step = max(totp.timecode(datetime.now(UTC)), _LAST_STEP.get(totp_secret, -1) + 1)
-        while step > totp.timecode(datetime.now(UTC)) + 1:  # a code works once: wait for it
-            time.sleep(1)
-        _LAST_STEP[totp_secret] = step
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-        code = totp.generate_otp(step)
-        status, _ = self.request("/login/code", [("code", code), ("csrf_token", token)])
-        if status != 302:
-            raise SystemExit(f"two-factor step of {email} failed with {status}")
-
-
-#: The last time step whose code each demo key used (sequential sign-ins of one account).
-_LAST_STEP: dict[str, int] = {}
-
-
-def form_of(page: str) -> FormReader:
-    """The first POST form of a page."""
-    reader = FormReader()
-    reader.feed(page)
-    return reader
+from webclient import Client, FormReader, form_of, links, wait_until_up  # noqa: E402
 
 
 class Stats:
@@ -200,11 +69,6 @@ def accounts_of(path: Path) -> dict[str, list[dict]]:
     for a in json.loads(line)["accounts"]:
         out[a["role"]].append(a)
     return out
-
-
-def links(page: str, pattern: str) -> list[str]:
-    """The distinct matches of ``pattern`` in ``page``."""
-    return sorted(set(re.findall(pattern, page)))
 
 
 def open_form(client: Client, urls: list[str], index: int, wanted: str) -> tuple[str, FormReader]:
@@ -260,26 +124,34 @@ def save_loop(kind, client, stats, stop, url, wanted, button) -> None:
         stats.timed(f"{kind}: POST save", lambda data=data: client.request(url, data))
 
 
-def reviewer_loop(client: Client, stats: Stats, clock: Clock, index: int) -> None:
-    """Save one open review of this reviewer as a draft, again and again."""
-    _, home = client.request("/review/")
-    url, _ = open_form(client, links(home, r'href="(/review/a/\d+)"'), index, "points_")
-    stop = clock.ready()
-    if url:
-        save_loop("reviewer", client, stats, stop, url, "points_", ("save", "Save draft"))
-    else:
-        stats.errors["reviewer: no open review"] += 1
+def draft_loop(label: str, home: str, link: str, wanted: str, button: tuple[str, str]):
+    """A user's loop: open the first editable form linked (``link``) from ``home`` and save it as
+    a draft with ``button`` again and again; counted as an error when none is editable."""
+
+    def loop(client: Client, stats: Stats, clock: Clock, index: int) -> None:
+        _, page = client.request(home)
+        url, _ = open_form(client, links(page, link), index, wanted)
+        stop = clock.ready()
+        if url:
+            save_loop(label, client, stats, stop, url, wanted, button)
+        else:
+            stats.errors[f"{label}: no editable form"] += 1
+
+    return loop
 
 
-def applicant_loop(client: Client, stats: Stats, clock: Clock, index: int) -> None:
-    """Save one draft of this applicant, again and again."""
-    _, home = client.request("/apply/")
-    url, _ = open_form(client, links(home, r'href="(/apply/applications/\d+)"'), index, "title")
-    stop = clock.ready()
-    if url:
-        save_loop("applicant", client, stats, stop, url, "title", ("save_draft", "Save draft"))
-    else:
-        stats.errors["applicant: no draft"] += 1
+#: Save one open review of this reviewer as a draft, again and again.
+reviewer_loop = draft_loop(
+    "reviewer", "/review/", r'href="(/review/a/\d+)"', "points_", ("save", "Save draft")
+)
+#: Save one draft of this applicant, again and again.
+applicant_loop = draft_loop(
+    "applicant",
+    "/apply/",
+    r'href="(/apply/applications/\d+)"',
+    "title",
+    ("save_draft", "Save draft"),
+)
 
 
 def staff_loop(client: Client, stats: Stats, clock: Clock, index: int) -> None:
@@ -329,12 +201,7 @@ def main() -> None:
     )
     base = f"http://127.0.0.1:{args.port}"
     try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(base + "/api/health", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.5)
+        wait_until_up(base + "/api/health")
         n_rev = max(1, users * 50 // 100)
         n_app = max(1, users * 30 // 100)
         n_staff = max(1, users - n_rev - n_app - 1)
