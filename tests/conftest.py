@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import jinja2
+import jinja2.bccache
 import pytest
 
 from config import TestConfig, celery_settings
@@ -223,12 +225,34 @@ def _empty_postgres() -> None:
         _PG_STATE["fingerprint"] = conn.scalar(sa.text(_FINGERPRINT))
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Jinja's compiled templates, kept in memory for every app of this test process (each test
+    builds its own app, whose environment would otherwise compile each template again); Jinja
+    checks each entry against the template's source before using it."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        """Jinja's hook: fill ``bucket`` with the code compiled before, if any."""
+        if bucket.key in self._code:
+            bucket.bytecode_from_string(self._code[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        """Jinja's hook: keep the code just compiled."""
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = _CompiledTemplates()
+
+
 def _make_app(config_class, tmp_path: Path):
     class Cfg(config_class):
         UPLOAD_DIR = tmp_path / "uploads"
         EXPORT_DIR = tmp_path / "exports"
 
     app = create_app(Cfg)
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     with app.app_context():
         if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
             _empty_postgres()
@@ -497,6 +521,7 @@ def live_app(tmp_path):
         MAIL_SERVER = None
 
     app = create_app(LiveConfig)
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     with app.app_context():
         db.create_all()
     _LIVE_APP[:] = [app]
