@@ -5,15 +5,15 @@
 #
 # With no test paths given (the whole suite) the tests run in parallel: pytest-xdist with
 # TEST_WORKERS processes (default 4; 0 runs them in this process), each with its own database
-# "<name>_gwN" and Redis db (tests/conftest.py); `--dist loadgroup` keeps the fault suite, which
-# owns fixed ports, in one process. Given paths (scripts/test.sh tests/test_x.py) they run in
+# "<name>_gwN" and Redis db (tests/conftest.py), and the fault suite's private PostgreSQL and
+# Redis on ports of its own (tests/faults/conftest.py). Given paths (scripts/test.sh tests/test_x.py) they run in
 # this process (so does any argument that is not an option, e.g. the value in `-k name`),
 # unless -n is given too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 unset DATABASE_URL REDIS_URL CELERY_BROKER_URL
-parallel=(-n "${TEST_WORKERS:-4}" --dist loadgroup)
+parallel=(-n "${TEST_WORKERS:-4}")
 for arg in "$@"; do
   case "$arg" in
     -n | -n* | --numprocesses*) parallel=() ;;

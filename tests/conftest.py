@@ -31,6 +31,8 @@ CI = os.environ.get("CI", "").lower() == "true"
 #: Under pytest-xdist each worker process ("gw0", "gw1", ...) has a database and a Redis db of
 #: its own, derived from TEST_PG_URL / TEST_REDIS_URL (see ``_per_worker``); "" without xdist.
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+#: N of worker "gwN" (0 without xdist): the fault suite's private servers listen on ports + N.
+WORKER_INDEX = int(XDIST_WORKER[2:]) if XDIST_WORKER.startswith("gw") else 0
 
 
 def _per_worker(pg_url: str, redis_url: str) -> tuple[str, str]:
@@ -39,11 +41,10 @@ def _per_worker(pg_url: str, redis_url: str) -> tuple[str, str]:
         return pg_url, redis_url
     from sqlalchemy.engine import make_url
 
-    index = int(XDIST_WORKER[2:])
     pg = make_url(pg_url)
     pg = pg.set(database=f"{pg.database}_{XDIST_WORKER}")
     base, _, number = redis_url.rpartition("/")
-    redis_db = (int(number or 0) + index) % 16
+    redis_db = (int(number or 0) + WORKER_INDEX) % 16
     return pg.render_as_string(hide_password=False), f"{base}/{redis_db}"
 
 
@@ -51,23 +52,6 @@ PG_URL, REDIS_URL = _per_worker(
     os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
     os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/12"),
 )
-
-
-#: Test folders whose tests share fixed ports or other one-of-a-kind resources: under
-#: ``--dist loadgroup`` (scripts/test.sh) all the tests of one of them run in one xdist worker.
-SERIAL_GROUPS = {"faults": "private PostgreSQL on 55432 and redis-server on 56379"}
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items) -> None:
-    """Put every test of a ``SERIAL_GROUPS`` folder into that folder's xdist group."""
-    tests = Path(__file__).resolve().parent
-    for item in items:
-        parts = (
-            item.path.resolve().relative_to(tests).parts if item.path.is_relative_to(tests) else ()
-        )
-        if parts and parts[0] in SERIAL_GROUPS:
-            item.add_marker(pytest.mark.xdist_group(parts[0]))
 
 
 def _reachable(host: str, port: int) -> bool:
