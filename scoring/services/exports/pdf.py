@@ -160,66 +160,41 @@ def _heading(pdf, run: RankingRun, competition: Competition, totals: awards.Tota
     pdf.header()
 
 
-class _Rows:
-    """Draws the list's rows: one line per application, two when a name or the reason is long,
-    with ``text()`` at computed positions (``cell()`` costs ten times as much per call). The
-    lines of a wrapped column's text and the short numbers are kept for the values that
-    repeat (districts, decisions, reasons), so each is measured and cut once."""
-
-    def __init__(self, pdf) -> None:
-        self.pdf, self.width = pdf, _measure(pdf)  # the rows' font, set by the column heads
-        self.say = None if pdf.unicode_ok else pdf.say
-        self.more = "…" if pdf.unicode_ok else "..."  # Helvetica has no "…" (Latin-1 only)
-        self.rooms = [width - 2 * PAD for _, width, _ in COLUMNS]
-        self.cuts: dict[tuple[int, str], list[str]] = {}
-        self.numbers: dict = {}
-
-    def _lines(self, i: int, text: str) -> list[str]:
-        key = (i, text)
-        got = self.cuts.get(key)
-        if got is None:
-            if len(self.cuts) > 50_000:
-                self.cuts.clear()
-            got = self.cuts[key] = _split(self.width, text, self.rooms[i], more=self.more)
-        return got
-
-    def _plain(self, value) -> str:
-        got = self.numbers.get(value)
-        if got is None:
-            got = self.numbers[value] = awards.plain_number(value)
-        return got
-
-    def draw(self, a: awards.AwardLine, mark: str) -> None:
-        """One application."""
-        pdf, width = self.pdf, self.width
-        values = (
-            "" if a.rank is None else str(a.rank),
-            a.ref,
-            a.school,
-            f"{a.district} ({a.district_code})",
-            str(a.tier),
-            self._plain(a.priority_points),
-            "" if a.final is None else awards.plain_number(a.final),
-            dollars(a.requested),
-            status_words(a.status) + mark,
-            dollars(a.award),
-            a.reason,
-        )
-        if self.say is not None:
-            values = tuple(self.say(v) for v in values)
-        cells = [self._lines(i, v) if i in WRAPPED else (v,) for i, v in enumerate(values)]
-        height = LINE * max(len(c) for c in cells)
-        if pdf.get_y() + height > pdf.h - 12:
-            pdf.add_page()
-        y, x = pdf.get_y() + BASELINE, pdf.l_margin
-        text = pdf.text
-        for (_, col, align), lines in zip(COLUMNS, cells, strict=True):
-            for k, line in enumerate(lines):
-                if line:
-                    left = x + col - PAD - width(line) if align == "R" else x + PAD
-                    text(left, y + k * LINE, line)
-            x += col
-        pdf.set_xy(pdf.l_margin, y - BASELINE + height + 0.4)
+def _row(pdf, a: awards.AwardLine, mark: str) -> None:
+    """One application: one line, or two when a name or the reason is long. Drawn with
+    ``text()`` at computed positions (``cell()`` costs ten times as much per call)."""
+    values = (
+        "" if a.rank is None else str(a.rank),
+        a.ref,
+        a.school,
+        f"{a.district} ({a.district_code})",
+        str(a.tier),
+        awards.plain_number(a.priority_points),
+        "" if a.final is None else awards.plain_number(a.final),
+        dollars(a.requested),
+        status_words(a.status) + mark,
+        dollars(a.award),
+        a.reason,
+    )
+    width = pdf.measure
+    more = "…" if pdf.unicode_ok else "..."  # Helvetica has no "…" (Latin-1 only)
+    cells = [
+        _split(width, pdf.say(v), COLUMNS[i][1] - 2 * PAD, more=more)
+        if i in WRAPPED
+        else [pdf.say(v)]
+        for i, v in enumerate(values)
+    ]
+    height = LINE * max(len(c) for c in cells)
+    if pdf.get_y() + height > pdf.h - 12:
+        pdf.add_page()
+    y, x = pdf.get_y() + BASELINE, pdf.l_margin
+    for (_, col, align), text in zip(COLUMNS, cells, strict=True):
+        for k, line in enumerate(text):
+            if line:
+                left = x + col - PAD - width(line) if align == "R" else x + PAD
+                pdf.text(left, y + k * LINE, line)
+        x += col
+    pdf.set_xy(pdf.l_margin, y - BASELINE + height + 0.4)
 
 
 def _ending(pdf, totals: awards.Totals, exceptions: list[awards.AwardLine]) -> None:
@@ -261,7 +236,7 @@ def write_pdf(out: IO[bytes], run: RankingRun, progress=None) -> int:
         f"Award list: {competition.title}", f"{competition.title}: award list, run {run.id}"
     )
     _heading(pdf, run, competition, totals)
-    rows = _Rows(pdf)
+    pdf.measure = _measure(pdf)  # the rows' font, set by the column heads
     exceptions, n = [], 0
     for a in awards.lines(run):
         n += 1
@@ -269,7 +244,7 @@ def write_pdf(out: IO[bytes], run: RankingRun, progress=None) -> int:
         if a.exception:
             exceptions.append(a)
             mark = f" *{len(exceptions)}"
-        rows.draw(a, mark)
+        _row(pdf, a, mark)
         if progress is not None and n % 1000 == 0:
             progress(n)
     _ending(pdf, totals, exceptions)
