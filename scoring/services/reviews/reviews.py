@@ -86,10 +86,14 @@ def to_rubric(competition: Competition) -> pure_rubric.Rubric:
     )
 
 
-def review_score(competition: Competition, review: Review) -> float | None:
-    """``S_r`` (0-100) of a review whose every criterion is scored, else ``None``."""
+def review_score(
+    competition: Competition, review: Review, rubric: pure_rubric.Rubric | None = None
+) -> float | None:
+    """``S_r`` (0-100) of a review whose every criterion is scored, else ``None``; ``rubric`` is
+    :func:`to_rubric` of the competition, made here unless a caller scoring many reviews
+    passes it."""
     points = {s.criterion.key: s.points for s in review.scores if s.points is not None}
-    rubric = to_rubric(competition)
+    rubric = rubric if rubric is not None else to_rubric(competition)
     if set(points) != set(rubric.criterion_index):
         return None
     try:
