@@ -39,10 +39,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import g, has_app_context, has_request_context, request_started, request_tearing_down
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from scoring import runtime
 from scoring.errors import NotFound
 from scoring.extensions import db
 from scoring.models import (
@@ -112,26 +112,19 @@ def _blocked(user_id: int, memo: dict) -> set[int]:
 
 # --------------------------------------------------------------------------- one request's memo
 
-_MEMO = "_access_memo"
+_MEMO = "access"
 
 
 def _memo() -> dict:
     """This request's memo of the reviewer rule's reads (a throwaway dict outside a request:
-    nothing is remembered there)."""
-    if not has_request_context():
-        return {}
-    memo = g.get(_MEMO)
-    if memo is None:
-        memo = {}
-        setattr(g, _MEMO, memo)
-    return memo
+    nothing is remembered there). ``scoring.runtime`` forgets it when a request starts and ends."""
+    return runtime.request_memo(_MEMO)
 
 
 def forget(*_args: Any, **_kwargs: Any) -> None:
-    """Drop the memo: at the start and end of every request, and whenever the session flushes a
-    change, runs a statement that writes, commits or rolls back."""
-    if has_app_context():
-        g.pop(_MEMO, None)
+    """Drop the memo whenever the session flushes a change, runs a statement that writes,
+    commits or rolls back."""
+    runtime.forget_request_memo(_MEMO)
 
 
 def _forget_on_write(state: Any) -> None:
@@ -142,8 +135,6 @@ def _forget_on_write(state: Any) -> None:
 for _name in ("after_flush", "after_commit", "after_soft_rollback"):
     event.listen(Session, _name, forget)
 event.listen(Session, "do_orm_execute", _forget_on_write)
-request_started.connect(forget)
-request_tearing_down.connect(forget)
 
 
 def application(user: Any, app: Application) -> Access:
