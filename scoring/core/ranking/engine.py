@@ -32,7 +32,7 @@ from scoring.core.ranking.policy import Policy
 from scoring.core.ranking.scores import compute_scores
 from scoring.core.rubric import Rubric, points_row
 
-__all__ = ["rank", "rank_columns"]
+__all__ = ["inputs_digest", "rank", "rank_columns"]
 
 
 def rank_columns(
@@ -66,13 +66,9 @@ def rank_columns(
     (duplicate ref or review, shape mismatch, an index out of range, non-finite points,
     money that is not whole cents, an unknown priority key).
     """
-    rubric.validate()
-    policy.validate(rubric)
-    c = Columns()
-    c.rubric, c.policy, c.explain = rubric, policy, None
-    inv = prepare_apps(c, applications, priorities)
-    points = np.asarray(points, dtype=np.float64)
-    order = prepare_reviews(c, inv, review_app, review_reviewer, points)
+    c, points, order = _prepared(
+        rubric, policy, applications, review_app, review_reviewer, points, priorities
+    )
     sha = inputs_sha256(c, priorities, points, order)
     compute_scores(c, points, order)
     order_ranked(c)
@@ -99,6 +95,35 @@ def rank_columns(
         apps,
         c,
     )
+
+
+def inputs_digest(
+    rubric: Rubric,
+    policy: Policy,
+    applications: Sequence[ApplicationInput],
+    review_app: Any,
+    review_reviewer: Sequence[str],
+    points: Any,
+    priorities: Mapping[str, Decimal],
+) -> str:
+    """``rank_columns(...).inputs_sha256`` without ranking: the same checks and preparation of
+    the columns, then the hash (the what-if asks whether the data changed since a run)."""
+    c, points, order = _prepared(
+        rubric, policy, applications, review_app, review_reviewer, points, priorities
+    )
+    return inputs_sha256(c, priorities, points, order)
+
+
+def _prepared(rubric, policy, applications, review_app, review_reviewer, points, priorities):
+    """The checked inputs as columns: ``(Columns, points as float64, review order)``."""
+    rubric.validate()
+    policy.validate(rubric)
+    c = Columns()
+    c.rubric, c.policy, c.explain = rubric, policy, None
+    inv = prepare_apps(c, applications, priorities)
+    points = np.asarray(points, dtype=np.float64)
+    order = prepare_reviews(c, inv, review_app, review_reviewer, points)
+    return c, points, order
 
 
 def rank(

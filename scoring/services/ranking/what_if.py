@@ -17,10 +17,10 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, cast, func, select
+from sqlalchemy import select
 
 from scoring.core.numbers import cents_dec, report
-from scoring.core.ranking import Policy, PolicyError, rank_columns
+from scoring.core.ranking import Policy, PolicyError, inputs_digest, rank_columns
 from scoring.core.ranking.columns import STATUSES
 from scoring.core.ranking.compare import CHANGES, KINDS, Comparison, compare
 from scoring.core.ranking.stability import stability
@@ -37,6 +37,7 @@ from scoring.models import (
 )
 from scoring.runtime import app_config
 from scoring.services.ranking.board import current_run
+from scoring.services.ranking.board_index import whole
 from scoring.services.ranking.inputs import read_inputs
 from scoring.services.ranking.runs import create_run, policy_for
 
@@ -214,9 +215,9 @@ def what_if(competition: Competition, overrides: Mapping[str, Any]) -> WhatIf:
         args = (inputs.applications, inputs.review_app, inputs.review_reviewer, inputs.points)
         result = rank_columns(inputs.rubric, policy, *args, inputs.priorities)
         data_changed = baseline is not None and (
-            rank_columns(
+            inputs_digest(
                 inputs.rubric, Policy.from_dict(baseline.policy), *args, inputs.priorities
-            ).inputs_sha256
+            )
             != baseline.inputs_sha256
         )
     except PolicyError as exc:
@@ -249,9 +250,9 @@ def compare_run(run: RankingRun) -> WhatIf:
             RankingResult.school_code,
             RankingResult.district_code,
             RankingResult.rank,
-            _whole(RankingResult.final, 10000),
+            whole(RankingResult.final, 10000),
             RankingResult.status,
-            _whole(RankingResult.award, 100),
+            whole(RankingResult.award, 100),
         )
         .where(RankingResult.run_id == run.id)
         .order_by(RankingResult.position)
@@ -285,12 +286,6 @@ def compare_run(run: RankingRun) -> WhatIf:
     )
 
 
-def _whole(column, scale: int):
-    """``column × scale`` as a whole number read straight from the driver (no Decimal per
-    row): money in cents, a 4-place score in ten-thousandths."""
-    return cast(func.round(column * scale), BigInteger)
-
-
 def _slate_of_result(result) -> Slate:
     """The core result's columns in document order (no per-application objects)."""
     c = result._c
@@ -321,7 +316,7 @@ def _baseline(run: RankingRun | None, refs: list[str]) -> Baseline:
         select(
             RankingResult.ref,
             RankingResult.rank,
-            _whole(RankingResult.award, 100),
+            whole(RankingResult.award, 100),
             RankingResult.status,
         ).where(RankingResult.run_id == run.id)
     )
