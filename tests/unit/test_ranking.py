@@ -20,6 +20,7 @@ from scoring.core.ranking import (
     dumps_document,
     explain,
     explanation_data,
+    inputs_digest,
     rank,
     rank_columns,
     render_explanation,
@@ -1129,6 +1130,21 @@ def test_rank_columns_checks_shapes():
     ]:
         with pytest.raises(ValueError, match=message):
             call(**kw)
+
+
+def test_inputs_digest_is_the_rankings_inputs_hash():
+    """The what-if's data-changed check hashes without ranking; it is ``inputs_sha256``."""
+    apps = [app("B", "250"), app("A")]
+    args = (np.array([0, 0, 1]), ["r1", "r2", "r1"], np.array([[50.0], [70.0], [90.0]]), {})
+    for policy in (Policy(total_funds=D(300)), Policy(total_funds=D(300), min_score=D(60))):
+        assert inputs_digest(ONE, policy, apps, *args) == (
+            rank_columns(ONE, policy, apps, *args).inputs_sha256
+        )
+    changed = (args[0], args[1], np.array([[50.0], [70.5], [90.0]]), {})
+    policy = Policy(total_funds=D(300))
+    assert inputs_digest(ONE, policy, apps, *changed) != inputs_digest(ONE, policy, apps, *args)
+    with pytest.raises(ValueError, match="outside the applications"):
+        inputs_digest(ONE, policy, apps, np.array([0, 2, 1]), *args[1:])
 
 
 def test_rank_and_rank_columns_agree():
