@@ -20,9 +20,9 @@ from scoring.core.ranking import (
     dumps_document,
     explain,
     explanation_data,
-    inputs_digest,
     rank,
     rank_columns,
+    rank_columns_beside,
     render_explanation,
     result_document,
     round_score,
@@ -1132,19 +1132,33 @@ def test_rank_columns_checks_shapes():
             call(**kw)
 
 
-def test_inputs_digest_is_the_rankings_inputs_hash():
-    """The what-if's data-changed check hashes without ranking; it is ``inputs_sha256``."""
-    apps = [app("B", "250"), app("A")]
-    args = (np.array([0, 0, 1]), ["r1", "r2", "r1"], np.array([[50.0], [70.0], [90.0]]), {})
-    for policy in (Policy(total_funds=D(300)), Policy(total_funds=D(300), min_score=D(60))):
-        assert inputs_digest(ONE, policy, apps, *args) == (
-            rank_columns(ONE, policy, apps, *args).inputs_sha256
+def test_rank_columns_beside_gives_the_other_policys_inputs_hash():
+    """The what-if ranks with one policy and hashes the data under the run's policy from one
+    preparation: the result is ``rank_columns``' and the hash the one ``rank_columns`` with
+    the other policy gives (applications given out of ref order)."""
+    apps = [app("B", "250"), app("A"), app("C", "50")]
+    args = (
+        np.array([0, 0, 1, 2]),
+        ["r1", "r2", "r1", "r2"],
+        np.array([[50.0], [70.0], [90.0], [60.0]]),
+        {},
+    )
+    tried = Policy(total_funds=D(300), min_score=D(60))
+    for other in (
+        Policy(total_funds=D(300)),
+        Policy(total_funds=D(99), tie_breakers=("requested_amount",)),
+    ):
+        result, other_sha = rank_columns_beside(ONE, tried, other, apps, *args)
+        assert other_sha == rank_columns(ONE, other, apps, *args).inputs_sha256
+        alone = rank_columns(ONE, tried, apps, *args)
+        assert result.inputs_sha256 == alone.inputs_sha256 != other_sha
+        assert dumps_document(result_document(result, "c", 1)) == dumps_document(
+            result_document(alone, "c", 1)
         )
-    changed = (args[0], args[1], np.array([[50.0], [70.5], [90.0]]), {})
-    policy = Policy(total_funds=D(300))
-    assert inputs_digest(ONE, policy, apps, *changed) != inputs_digest(ONE, policy, apps, *args)
+    changed = (args[0], args[1], np.array([[50.0], [70.5], [90.0], [60.0]]), {})
+    assert rank_columns_beside(ONE, tried, other, apps, *changed)[1] != other_sha
     with pytest.raises(ValueError, match="outside the applications"):
-        inputs_digest(ONE, policy, apps, np.array([0, 2, 1]), *args[1:])
+        rank_columns_beside(ONE, tried, other, apps, np.array([0, 3, 1, 2]), *args[1:])
 
 
 def test_rank_and_rank_columns_agree():
