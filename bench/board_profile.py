@@ -5,9 +5,10 @@
 
 On a database ``bench_board.py prepare`` made (the ``bench`` competition ranked, its staff
 account): signs in with the Flask test client (no server) and requests each path (default: the
-pages ``bench_board.py measure`` times) once to warm up, then ``--repeat`` times. For each path
-one JSON line: median wall and CPU milliseconds of this process, the SQL statements' count and
-summed wall time (``before/after_cursor_execute``), the template rendering time (Flask's
+pages ``bench_board.py measure`` times) once to warm up (``first_ms``: a run's columns are read
+then), then ``--repeat`` times. For each path one JSON line: median wall and CPU milliseconds
+of this process and of its PostgreSQL backends, the SQL statements' count and summed wall time
+(``before/after_cursor_execute``), the template rendering time (Flask's
 ``before_render_template``/``template_rendered`` signals), the slowest statements, and with
 ``--explain MS`` the ``EXPLAIN (ANALYZE, BUFFERS)`` plan of each statement slower than MS.
 The rest of the wall time is Python in the view and the services. No timing is asserted.
@@ -166,6 +167,8 @@ def one_path(client, engine, path, args, statements, rendering):
         if profile is not None:
             profile.disable()
         size = len(response.data)
+        if not n:
+            first = wall * 1000
         if n:
             servers.append((server_cpu(engine) - s0) * 1000)
             walls.append(wall * 1000)
@@ -178,6 +181,7 @@ def one_path(client, engine, path, args, statements, rendering):
         "path": path,
         "status": response.status_code,
         "html_bytes": size,
+        "first_ms": round(first, 1),
         "wall_ms": round(statistics.median(walls), 1),
         "cpu_ms": round(statistics.median(cpus), 1),
         "pg_cpu_ms": round(statistics.median(servers), 1),

@@ -1,12 +1,13 @@
 """What-if: rank the committed data with changed policy knobs and compare the slate with the
 current run, over narrow columns, shown a page at a time (issue 14).
 
-A competition of up to ``WHAT_IF_INLINE_MAX`` applications is ranked in the request (nothing
-is saved). A larger one is ranked by the worker as a what-if run (``save_what_if``, the run
-machinery) and compared once it is done (``compare_run``). Either way the comparison is
-``scoring.core.ranking.compare`` over the tried ranks and awards and the baseline's ranks and
-awards (read as four narrow columns, never the explanation), and only the page shown is turned
-into rows with school names.
+A competition of up to ``WHAT_IF_INLINE_MAX`` applications (150,000) is ranked in the request
+by the core over the narrow columns a ranking run reads (``read_inputs``: no explanation, no
+result row written, nothing saved). A larger one is ranked by the worker as a what-if run
+(``save_what_if``, the run machinery) and compared once it is done (``compare_run``). Either
+way the comparison is ``scoring.core.ranking.compare`` over the tried ranks and awards and the
+baseline's ranks and awards (the narrow columns the board keeps per run, ``board_index``,
+never the explanation), and only the page shown is turned into rows with school names.
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ from scoring.services.ranking.runs import create_run, policy_for
 WHAT_IF_STABILITY_MAX = 2000
 WHAT_IF_RESAMPLES = 200
 #: Above this many applications (``WHAT_IF_INLINE_MAX`` in the configuration) a what-if is
-#: ranked by the worker as a what-if run rather than in the request.
-WHAT_IF_INLINE_MAX = 20000
+#: ranked by the worker as a what-if run rather than in the request (at 100,000 applications
+#: the request takes about as long as reading a ranking run's inputs: bench/README.md).
+WHAT_IF_INLINE_MAX = 150000
 PAGE_SIZE = 100
 
 
