@@ -15,17 +15,19 @@ import math
 from dataclasses import dataclass
 
 from markupsafe import Markup
+from sqlalchemy.orm import selectinload
 
 from scoring import charts
 from scoring.core import reliability
 from scoring.extensions import db
 from scoring.models import (
     Competition,
+    CriterionScore,
     Review,
     User,
 )
 from scoring.services import queries
-from scoring.services.reviews.reviews import review_score, rubric_criteria
+from scoring.services.reviews.reviews import review_score, rubric_criteria, to_rubric
 
 #: Offsets (0-100 scale) at or beyond which a reviewer is labelled lenient or strict.
 LENIENCY_MARGIN = 5.0
@@ -94,7 +96,17 @@ def counted_reviews(competition: Competition) -> list[Review]:
     """The competition's counted reviews (docs/ranking.md §1: the same reviews the ranking counts,
     ``queries.counted_reviews``), in id order."""
     return list(
-        db.session.scalars(queries.counted_reviews(competition.id, Review).order_by(Review.id))
+        db.session.scalars(
+            queries.counted_reviews(competition.id, Review)
+            .order_by(Review.id)
+            # with their scores, each score's criterion and the reviewer: one statement each
+            # for the statistics and the board's leniency chart, not one per review (the board
+            # of a 15-application demo round sent 62 of its 85 statements here)
+            .options(
+                selectinload(Review.scores).selectinload(CriterionScore.criterion),
+                selectinload(Review.reviewer),
+            )
+        )
     )
 
 
@@ -113,15 +125,17 @@ def _row(label: str, triples: list[tuple[int, int, float]]) -> ReliabilityRow:
 def compute(competition: Competition) -> Stats:
     """Leniency per reviewer and reliability overall and per criterion."""
     reviews = counted_reviews(competition)
+    criteria = rubric_criteria(competition.id)  # first: the sections' criteria in one statement
+    rubric = to_rubric(competition)  # once, not once per review
     overall = [
         (r.reviewer_id, r.application_id, s)
         for r in reviews
-        if (s := review_score(competition, r)) is not None
+        if (s := review_score(competition, r, rubric)) is not None
     ]
     people = {r.reviewer_id: r.reviewer for r in reviews}
     lenient = reliability.leniency(overall)
     rows = [_row("Overall review score (0-100)", overall)]
-    for c in rubric_criteria(competition.id):
+    for c in criteria:
         rows.append(
             _row(
                 c.title,
