@@ -121,9 +121,11 @@ class Clock:
         self.on_start()
         self.stop = time.perf_counter() + self.seconds
 
-    def ready(self) -> float:
-        """Wait for everyone; the time to stop at."""
+    def ready(self, rng: random.Random) -> float:
+        """Wait for everyone, then (with pauses) a pause of this user's own, so that the users
+        do not all send their first request at the same instant; the time to stop at."""
         self.barrier.wait()
+        self.pause(rng)
         return self.stop
 
     def pause(self, rng: random.Random) -> None:
@@ -161,7 +163,7 @@ def draft_loop(label: str, home: str, link: str, wanted: str, button: tuple[str,
     def loop(client: Client, stats: Stats, clock: Clock, index: int, rng) -> None:
         _, page = client.request(home)
         url, form = open_form(client, links(page, link), index, wanted)
-        clock.ready()
+        clock.ready(rng)
         if url:
             save_loop(label, client, stats, clock, url, form, wanted, button, rng)
         else:
@@ -189,7 +191,7 @@ def staff_loop(client: Client, stats: Stats, clock: Clock, index: int, rng) -> N
     _, home = client.request("/staff/")
     boards = links(home, r'href="(/staff/competitions/\d+)/?"')
     board = (boards[index % len(boards)] if boards else "/staff/competitions/1") + "/board"
-    clock.ready()
+    clock.ready(rng)
     while time.perf_counter() < clock.stop:
         stats.timed("staff: board page", lambda: client.request(board), ok=(200,))
         clock.pause(rng)
@@ -197,7 +199,7 @@ def staff_loop(client: Client, stats: Stats, clock: Clock, index: int, rng) -> N
 
 def bare_loop(client: Client, stats: Stats, clock: Clock, index: int, rng) -> None:
     """The baseline: a bare route of the same server (no database, template or session)."""
-    clock.ready()
+    clock.ready(rng)
     while time.perf_counter() < clock.stop:
         stats.timed("baseline: bare route", lambda: client.request("/bench/bare"), ok=(200,))
         clock.pause(rng)

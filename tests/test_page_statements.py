@@ -4,42 +4,82 @@ rubric beside the narratives). On SQLite and PostgreSQL, on the demo."""
 
 from __future__ import annotations
 
+import math
 import re
 
 from sqlalchemy import select
 
 from scoring import demo
+from scoring.core import reliability
 from scoring.extensions import db
-from scoring.models import Competition, RubricSection
+from scoring.models import Application, Competition, Review, ReviewStatus, RubricSection
 from scoring.services.reviews import reviewer_stats
+from scoring.services.reviews.reviews import review_score, rubric_criteria
 from tests.conftest import AuthActions
 from tests.test_access_memo import Statements
 
 
-def test_reviewer_statistics_read_reviews_scores_and_reviewers_at_once(any_app):
+def _reference(competition):
+    """The statistics as computed before the one-statement read: from the counted reviews as
+    ORM objects, scored one by one (``review_score``)."""
+    reviews = reviewer_stats.counted_reviews(competition)
+    overall = [
+        (r.reviewer_id, r.application_id, s)
+        for r in reviews
+        if (s := review_score(competition, r)) is not None
+    ]
+    per_criterion = [
+        [
+            (r.reviewer_id, r.application_id, float(s.points))
+            for r in reviews
+            for s in r.scores
+            if s.criterion_id == c.id and s.points is not None
+        ]
+        for c in rubric_criteria(competition.id)
+    ]
+    lenient = reliability.leniency(overall)
+    return overall, per_criterion, {k: v for k, v in lenient.items()}
+
+
+def test_reviewer_statistics_equal_the_row_by_row_computation_in_fixed_statements(any_app):
     with any_app.app_context():
         demo.seed_demo()
         db.session.commit()
-        competition = db.session.scalar(
-            select(Competition).where(Competition.slug == "1003a-2016-17")
+        # one submitted review loses a score: no overall score, its other criteria still count
+        partial = db.session.scalar(
+            select(Review)
+            .join(Review.application)
+            .where(Review.status == ReviewStatus.SUBMITTED)
+            .where(Application.competition.has(slug="1003a-2016-17"))
+            .order_by(Review.id)
+            .limit(1)
         )
-        reviews = reviewer_stats.counted_reviews(competition)
-        before = [
-            (r.id, r.reviewer.email, sorted((s.criterion.key, s.points) for s in r.scores))
-            for r in reviews
-        ]
-        db.session.expire_all()
-        with Statements() as seen:
-            stats = reviewer_stats.compute(competition)
-        again = [
-            (r.id, r.reviewer.email, sorted((s.criterion.key, s.points) for s in r.scores))
-            for r in reviewer_stats.counted_reviews(competition)
-        ]
-        assert again == before and len(before) >= 40
-        assert stats.reviews == len([r for r in reviews if r.scores])
-        # competition, reviews, reviewers, scores, criteria, the rubric (3): none per review or
-        # per section (16 with a statement per section; more than 60 with one per review too)
-        assert len(seen.seen) <= 9, len(seen.seen)
+        db.session.delete(partial.scores[0])
+        db.session.commit()
+        for slug in ("1003a-2016-17", "sig-cohort-4", "hs-redesign-2016", "1003a-2017-18"):
+            competition = db.session.scalar(select(Competition).where(Competition.slug == slug))
+            overall, per_criterion, lenient = _reference(competition)
+            db.session.expire_all()
+            with Statements() as seen:
+                stats = reviewer_stats.compute(competition)
+            # competition, scores, reviewers, the rubric (3): none per review or per section
+            # (16 with a statement per section; more than 60 with one per review too)
+            assert len(seen.seen) <= 7, (slug, len(seen.seen))
+            values = [v for _, _, v in overall]
+            assert stats.reviews == len(values)
+            if values:
+                assert stats.panel_mean == math.fsum(values) / len(values)
+            assert {i.reviewer.id: i.stat for i in stats.reviewers} == lenient
+            assert stats.reliability[0] == reviewer_stats._row(
+                "Overall review score (0-100)", overall
+            )
+            assert [(r.alpha, r.icc, r.units, r.ratings) for r in stats.reliability[1:]] == [
+                (x.alpha, x.icc, x.units, x.ratings)
+                for x in (reviewer_stats._row("", rows) for rows in per_criterion)
+            ]
+        assert len(overall) == 0  # the round in review: drafts only, nothing counted
+        first = db.session.scalar(select(Competition).where(Competition.slug == "1003a-2016-17"))
+        assert len(_reference(first)[0]) >= 35  # 40 reviews, one made partial above
 
 
 def test_the_applicants_form_reads_the_rubric_in_fixed_statements(any_app):

@@ -93,7 +93,12 @@ def review_score(
     :func:`to_rubric` of the competition, made here unless a caller scoring many reviews
     passes it."""
     points = {s.criterion.key: s.points for s in review.scores if s.points is not None}
-    rubric = rubric if rubric is not None else to_rubric(competition)
+    return points_score(rubric if rubric is not None else to_rubric(competition), points)
+
+
+def points_score(rubric: pure_rubric.Rubric, points: Mapping[str, Decimal]) -> float | None:
+    """``S_r`` of a review's points by criterion key (scored criteria only) when every criterion
+    of ``rubric`` is scored, else ``None``."""
     if set(points) != set(rubric.criterion_index):
         return None
     try:
