@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, String, cast, func, select
+from sqlalchemy import BigInteger, Float, String, case, cast, func, literal, select
 
 from scoring.extensions import db
 from scoring.models import (
@@ -32,6 +32,7 @@ from scoring.models import (
     StabilityResult,
     StabilityRun,
 )
+from scoring.services.ranking.points import int_columns, sql_of
 
 #: How many runs' columns a process keeps (about 15 MB each at 100,000 applications).
 KEEP = 4
@@ -103,51 +104,91 @@ def columns_of(run: RankingRun) -> RunColumns:
 
 def _codes(values: list[str]) -> tuple[np.ndarray, tuple[str, ...]]:
     """Values as int codes into the sorted distinct values."""
-    distinct, codes = np.unique(np.array(values, dtype=str), return_inverse=True)
-    return codes.astype(np.int64), tuple(distinct.tolist())
+    distinct = sorted(set(values))
+    index = {v: i for i, v in enumerate(distinct)}
+    codes = np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values))
+    return codes, tuple(distinct)
+
+
+#: Separates the values of a text column read as one string (PostgreSQL's ``string_agg``).
+_SEP = "\x1f"
+
+
+def _texts(columns: list, where, order_by, n: int) -> list[list[str]]:
+    """Text columns of the rows ``where`` in ``order_by`` order: on PostgreSQL each as one
+    ``string_agg`` split here (no Python object per row until the split), else row by row (also
+    when a value holds the separator, so that the count is not ``n``)."""
+    if db.engine.dialect.name == "postgresql" and n:
+        from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+        joined = db.session.execute(
+            select(
+                *(func.string_agg(c, aggregate_order_by(literal(_SEP), order_by)) for c in columns)
+            ).where(where)
+        ).one()
+        out = [(text or "").split(_SEP) for text in joined]
+        if all(len(values) == n for values in out):
+            return out
+    rows = db.session.execute(select(*columns).where(where).order_by(order_by)).all()
+    return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in columns]
+
+
+def _numbers(columns: list, where, order_by, n_int: int) -> tuple[np.ndarray, ...]:
+    """Number columns (``n_int`` whole numbers, then floats; no NULL) of the rows ``where`` in
+    ``order_by`` order, as arrays (``points.int_columns``: packed on PostgreSQL)."""
+    conn = db.session.connection()
+    stmt = select(*columns).where(where).order_by(order_by)
+    return int_columns(conn, sql_of(conn, stmt), n_int, len(columns) - n_int)
 
 
 def _read(run: RankingRun) -> RunColumns:
-    rows = db.session.execute(
-        select(
+    where, order = RankingResult.run_id == run.id, RankingResult.position
+    ids, pos, apps, rank, has_final, final, award = _numbers(
+        [
             RankingResult.id,
             RankingResult.position,
             RankingResult.application_id,
-            RankingResult.rank,
-            whole(RankingResult.final, 10000),
+            func.coalesce(RankingResult.rank, 0),
+            case((RankingResult.final.is_(None), 0), else_=1),
+            cast(func.coalesce(func.round(RankingResult.final * 10000), 0), Float),
+            cast(func.round(RankingResult.award * 100), Float),
+        ],
+        where,
+        order,
+        5,
+    )
+    n = len(ids)
+    status, district, refs, school, flags = _texts(
+        [
             RankingResult.status,
-            whole(RankingResult.award, 100),
             RankingResult.district_code,
             RankingResult.ref,
             RankingResult.school_code,
             cast(RankingResult.flags, String),
-        )
-        .where(RankingResult.run_id == run.id)
-        .order_by(RankingResult.position)
-    ).all()
-    ids, pos, apps, rank, final, status, award, district, refs, school, flags = (
-        list(c) for c in (zip(*rows, strict=True) if rows else [()] * 11)
+        ],
+        where,
+        order,
+        n,
     )
-    nan = float("nan")
     status_codes, statuses = _codes(status)
     district_codes, districts = _codes(district)
     school_codes, schools = _codes(school)
+    flag_codes, texts = _codes(flags)
     masks: dict[str, np.ndarray] = {}
-    flag_texts = np.array(flags, dtype=object)
-    for text in set(flags):
+    for k, text in enumerate(texts):
         for flag in json.loads(text or "[]"):
-            masks.setdefault(flag, np.zeros(len(rows), dtype=bool))
-            masks[flag] |= flag_texts == text
+            masks.setdefault(flag, np.zeros(n, dtype=bool))
+            masks[flag] |= flag_codes == k
     refs_array = np.array(refs, dtype=str)
     return RunColumns(
-        np.array(ids, dtype=np.int64),
-        np.array(pos, dtype=np.int64),
-        np.array(apps, dtype=np.int64),
-        np.array([nan if r is None else r for r in rank], dtype=np.float64),
-        np.array([nan if f is None else f for f in final], dtype=np.float64),
+        ids,
+        pos,
+        apps,
+        np.where(rank > 0, rank, np.nan).astype(np.float64),
+        np.where(has_final > 0, final, np.nan),
         status_codes,
         statuses,
-        np.array(award, dtype=np.int64),
+        award.astype(np.int64),
         district_codes,
         districts,
         refs_array,
@@ -201,23 +242,25 @@ def stability_columns(
 def _read_stability(cols: RunColumns, stability: StabilityRun) -> tuple[np.ndarray, np.ndarray]:
     funded = np.full(len(cols), np.nan)
     toss = np.zeros(len(cols), dtype=bool)
-    rows = db.session.execute(
-        select(StabilityResult.ref, StabilityResult.funded_in, StabilityResult.rank_lo).where(
-            StabilityResult.stability_id == stability.id
-        )
-    ).all()
-    if not rows or not len(cols):
+    where, order = StabilityResult.stability_id == stability.id, StabilityResult.id
+    got, ranked = _numbers(
+        [StabilityResult.funded_in, case((StabilityResult.rank_lo.is_(None), 0), else_=1)],
+        where,
+        order,
+        2,
+    )
+    if not len(got) or not len(cols):
         return funded, toss
-    refs = np.array([r[0] for r in rows], dtype=str)
+    (refs,) = _texts([StabilityResult.ref], where, order, len(got))
+    refs = np.array(refs, dtype=str)
     by_ref = np.argsort(cols.refs)
     at = np.minimum(np.searchsorted(cols.refs, refs, sorter=by_ref), len(cols) - 1)
     found = cols.refs[by_ref[at]] == refs
-    where = by_ref[at[found]]
-    got = np.array([r[1] for r in rows], dtype=np.float64)[found]
-    ranked = np.array([r[2] is not None for r in rows], dtype=bool)[found]
-    funded[where] = got
+    where_rows = by_ref[at[found]]
+    got, ranked = got[found].astype(np.float64), ranked[found] > 0
+    funded[where_rows] = got
     r = stability.resamples
-    toss[where] = ranked & (r > 0) & (got * 5 >= r) & (got * 5 <= 4 * r)
+    toss[where_rows] = ranked & (r > 0) & (got * 5 >= r) & (got * 5 <= 4 * r)
     return funded, toss
 
 
@@ -240,16 +283,16 @@ def requested_cents(run: RankingRun, cols: RunColumns) -> np.ndarray:
 
 
 def _read_requested(run: RankingRun, cols: RunColumns) -> np.ndarray:
-    rows = db.session.execute(
-        select(Application.id, whole(Application.requested_amount, 100)).where(
-            Application.competition_id == run.competition_id
-        )
-    ).all()
+    ids, cents = _numbers(
+        [Application.id, cast(func.round(Application.requested_amount * 100), Float)],
+        Application.competition_id == run.competition_id,
+        Application.id,
+        1,
+    )
     out = np.zeros(len(cols), dtype=np.int64)
-    if not rows or not len(cols):
+    if not len(ids) or not len(cols):
         return out
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    cents = np.array([r[1] for r in rows], dtype=np.int64)
+    cents = cents.astype(np.int64)
     by_id = np.argsort(ids)
     at = np.minimum(np.searchsorted(ids, cols.application_id, sorter=by_id), len(ids) - 1)
     found = ids[by_id[at]] == cols.application_id
