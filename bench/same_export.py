@@ -28,8 +28,10 @@ def main() -> None:
     """Compare two files; exit 1 when they differ."""
     a, b = (parts(Path(p)) for p in sys.argv[1:3])
     differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
-    print(f"{len(a)} parts, {sum(map(len, a.values())):,} bytes: " + (
-        "same" if not differ else f"differ in {differ[:5]}"))
+    print(
+        f"{len(a)} parts, {sum(map(len, a.values())):,} bytes: "
+        + ("same" if not differ else f"differ in {differ[:5]}")
+    )
     sys.exit(1 if differ else 0)
 
 
