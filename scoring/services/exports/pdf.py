@@ -248,5 +248,5 @@ def write_pdf(out: IO[bytes], run: RankingRun, progress=None) -> int:
         if progress is not None and n % 1000 == 0:
             progress(n)
     _ending(pdf, totals, exceptions)
-    out.write(bytes(pdf.output()))
+    out.write(pdf.output())  # the bytearray itself: no second copy of the file
     return n
