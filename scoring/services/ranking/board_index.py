@@ -15,6 +15,7 @@ sorts and counts over these arrays and reads only the shown page's rows from the
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -72,14 +73,22 @@ _RUNS: OrderedDict[tuple, RunColumns] = OrderedDict()
 _STABILITY: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
 
+_LOCK = threading.Lock()  # a threaded server shares the memos between requests
+
+
 def _remember(memo: OrderedDict, key: tuple, make) -> Any:
-    if key in memo:
-        memo.move_to_end(key)
-    else:
-        memo[key] = make()
+    """``memo[key]``, made (outside the lock) if missing; the last ``KEEP`` keys are kept."""
+    with _LOCK:
+        found = memo.get(key)
+        if found is not None:
+            memo.move_to_end(key)
+            return found
+    made = make()
+    with _LOCK:
+        memo[key] = made
         while len(memo) > KEEP:
             memo.popitem(last=False)
-    return memo[key]
+    return made
 
 
 def _run_key(run: RankingRun) -> tuple:
