@@ -112,6 +112,20 @@ def deactivate(user: User, *, actor: User | None, details: dict, note: str | Non
     )
 
 
+def reactivate(user: User, *, actor: User | None, details: dict) -> None:
+    """Let a deactivated account sign in again with its password; audit ``user.reactivate``.
+    Its old sessions stay ended, so the person signs in afresh."""
+    user.active = True
+    audit.record(
+        "user.reactivate",
+        "user",
+        user.id,
+        actor=actor,
+        before={"active": False},
+        after={"active": True, **details},
+    )
+
+
 def find_by_email(email: str) -> User | None:
     """The user with this email (case-insensitive, spaces trimmed), or None."""
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
