@@ -54,6 +54,17 @@ PG_URL, REDIS_URL = _per_worker(
 )
 
 
+#: Files whose tests take minutes each: under pytest-xdist they are collected first, so they
+#: start at once instead of ending a parallel run alone (the scheduler follows this order).
+LONG_FIRST = ("tests/test_route_inputs.py",)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Under pytest-xdist: the ``LONG_FIRST`` files' tests first (same order in every worker)."""
+    if XDIST_WORKER:
+        items.sort(key=lambda item: item.nodeid.split("::")[0] not in LONG_FIRST)
+
+
 def _reachable(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1):
