@@ -4,16 +4,17 @@
 # with CI=true, where they must run.
 #
 # With no test paths given (the whole suite) the tests run in parallel: pytest-xdist with
-# TEST_WORKERS processes (default 4; 0 runs them in this process), each with its own database
+# TEST_WORKERS processes (default 4; 0 runs them in this process; --dist worksteal: an idle
+# process takes tests queued for a busy one), each with its own database
 # "<name>_gwN" and Redis db (tests/conftest.py), and the fault suite's private PostgreSQL and
-# Redis on ports of its own (tests/faults/conftest.py). Given paths (scripts/test.sh tests/test_x.py) they run in
-# this process (so does any argument that is not an option, e.g. the value in `-k name`),
-# unless -n is given too.
+# Redis on ports of its own (tests/faults/conftest.py). Given paths (scripts/test.sh
+# tests/test_x.py) they run in this process (so does any argument that is not an option, e.g.
+# the value in `-k name`), unless -n is given too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 unset DATABASE_URL REDIS_URL CELERY_BROKER_URL
-parallel=(-n "${TEST_WORKERS:-4}")
+parallel=(-n "${TEST_WORKERS:-4}" --dist worksteal)
 for arg in "$@"; do
   case "$arg" in
     -n | -n* | --numprocesses*) parallel=() ;;

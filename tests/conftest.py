@@ -55,7 +55,8 @@ PG_URL, REDIS_URL = _per_worker(
 
 
 #: Files whose tests take minutes each: under pytest-xdist they are collected first, so they
-#: start at once instead of ending a parallel run alone (the scheduler follows this order).
+#: start at once instead of ending a parallel run alone (the scheduler follows this order, and
+#: with --dist worksteal the tests queued behind them are taken by the idle processes).
 LONG_FIRST = ("tests/test_route_inputs.py",)
 
 

@@ -45,6 +45,7 @@ PEOPLE = {
     "accounts.people_page",
     "accounts.person_role",
     "accounts.person_deactivate",
+    "accounts.person_reactivate",  # its rule: test_only_managers_of_the_district_reactivate
 }
 
 
