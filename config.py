@@ -107,6 +107,10 @@ class Config:
     CELERY = celery_settings(_broker_url())
     TASKS_EMBEDDED = _broker_url() is None
 
+    #: argon2id parameters of new password hashes; None: argon2-cffi's defaults (RFC 9106's
+    #: low-memory choice: 64 MiB, 3 passes, 4 lanes).
+    PASSWORD_HASH_PARAMS: dict[str, int] | None = None
+
     REDIS_URL = os.environ.get("REDIS_URL")
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
@@ -198,6 +202,9 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_SERVER = None
+    #: argon2id at its smallest cost: the tests check what is hashed and when, not the cost
+    #: (production keeps argon2-cffi's defaults, 64 MiB and 3 passes, ~0.1 s a hash and login).
+    PASSWORD_HASH_PARAMS = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
     # No task_always_eager in tests (Celery's testing guide): .delay() puts the message on the
     # in-memory broker, and a test runs it with a real in-thread worker or calls the task itself.
     CELERY = celery_settings("memory://")

@@ -98,11 +98,14 @@ def prepare(args) -> None:
             users.create_user(EMAIL, "Bench Staff", Role.STAFF, password=PASSWORD)
         db.session.commit()
         run = db.session.scalar(
-            select(RankingRun).where(
+            select(RankingRun)
+            .where(
                 RankingRun.competition_id == competition.id,
                 RankingRun.status == RunStatus.DONE,
                 RankingRun.what_if.is_(False),
             )
+            .order_by(RankingRun.id.desc())  # the latest: the official run (no slate here)
+            .limit(1)
         )
         start = time.perf_counter()
         if run is None:
@@ -137,8 +140,11 @@ def prepare(args) -> None:
 
 
 def timed(client: Client, path: str, repeat: int) -> dict:
-    """One warm-up request, then ``repeat`` timed ones: median and best ms, bytes."""
+    """One warm-up request (its time is ``first_ms``: a run's columns are read then), then
+    ``repeat`` timed ones: median and best ms, bytes."""
+    t = time.perf_counter()
     status, body = client.request(path)
+    first = (time.perf_counter() - t) * 1000
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
@@ -146,6 +152,7 @@ def timed(client: Client, path: str, repeat: int) -> dict:
         times.append((time.perf_counter() - t) * 1000)
     return {
         "status": status,
+        "first_ms": round(first, 1),
         "median_ms": round(statistics.median(times), 1),
         "best_ms": round(min(times), 1),
         "html_bytes": len(body.encode()),
@@ -194,6 +201,9 @@ def measure(args) -> None:
         apps = conn.execute(
             text("SELECT count(*) FROM application WHERE competition_id = :c"), {"c": cid}
         ).scalar()
+        secret = conn.execute(  # staff sign in with a second factor once enrolled
+            text('SELECT totp_secret FROM "user" WHERE email = :e'), {"e": EMAIL}
+        ).scalar()
     engine.dispose()
     env = {**os.environ, "DATABASE_URL": PG_URL.replace("+psycopg", "")}
     env.update(SCORING_INSTANCE_DIR="/tmp/bench-board")
@@ -208,7 +218,7 @@ def measure(args) -> None:
     try:
         wait_until_up(base + "/bench/bare")
         client = Client(base)
-        client.login(EMAIL, PASSWORD)
+        client.login(EMAIL, PASSWORD, secret)
         emit(step="machine", applications=apps, load_1m=load(), nproc=os.cpu_count())
         bare = timed(client, "/bench/bare", max(args.repeat, 10))
         emit(page="baseline: bare Flask route", **bare, load_1m=load())

@@ -31,6 +31,10 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench_wx")
 sys.path.insert(0, str(ROOT))
+#: The code measured: this tree, or another one (``BENCH_CODE=/tmp/base``: a baseline archived
+#: from git, measured by this same script in the same session).
+if os.environ.get("BENCH_CODE"):
+    sys.path.insert(0, os.environ["BENCH_CODE"])
 EXPORTS = ("awards.csv", "awards.xlsx", "awards.pdf", "board.csv", "scores.csv", "scores.xlsx")
 
 
@@ -70,19 +74,27 @@ def latest_run():
 
 def child_new(name: str) -> None:
     """The streamed writer, as the worker runs it (``jobs.write`` into a file)."""
+    from sqlalchemy import text
+
+    from scoring.extensions import db
     from scoring.services.exports import jobs
 
     kind, fmt = name.split(".")
     app = make_app()
     with app.app_context():
         run = latest_run()
+        pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
         path = OUT / f"new-{name}"
+        load, c0, s0 = os.getloadavg()[0], cpu(), backend_cpu(pid)
         start = time.perf_counter()
         with path.open("wb") as out:
             rows = jobs.write(out, run, kind, fmt)
         wall = time.perf_counter() - start
+        client, server = cpu() - c0, backend_cpu(pid) - s0
     emit(path="streamed", export=name, run=run.id, wall_s=round(wall, 2), rows=rows,
-         mb=round(path.stat().st_size / 1e6, 1), peak_rss_mb=peak_rss_mb())  # fmt: skip
+         cpu_s=round(client, 2), server_cpu_s=round(server, 2),
+         mb=round(path.stat().st_size / 1e6, 1), peak_rss_mb=peak_rss_mb(),
+         load_1m_start=round(load, 2), load_1m_end=round(os.getloadavg()[0], 2))  # fmt: skip
 
 
 def child_old(name: str, rev: str) -> None:
@@ -120,6 +132,18 @@ def child_old(name: str, rev: str) -> None:
     (OUT / f"old-{name}").write_bytes(body)
     emit(path="old direct", export=name, run=run_id, wall_s=round(wall, 2),
          mb=round(len(body) / 1e6, 1), peak_rss_mb=peak_rss_mb())  # fmt: skip
+
+
+def cpu() -> float:
+    """User + sys CPU seconds of this process."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def backend_cpu(pid: int) -> float:
+    """User + sys CPU seconds of a PostgreSQL backend on this machine (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mb() -> float:

@@ -15,6 +15,8 @@ Prints one JSON line per request kind and the 1-minute load. No timing is assert
 from __future__ import annotations
 
 import argparse
+import contextlib
+import cProfile
 import json
 import os
 import re
@@ -22,6 +24,7 @@ import resource
 import statistics
 import sys
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -33,6 +36,24 @@ def cpu() -> float:
     """User + sys CPU seconds of this process."""
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
+
+
+_PROFILES: dict[str, cProfile.Profile] = {}
+
+
+@contextlib.contextmanager
+def profiled(path: Path | None, kind: str, n: int):
+    """Profile the block into ``path`` + ``.<kind>`` (rounds after the warm-up only)."""
+    if path is None or n == 0:
+        yield
+        return
+    prof = _PROFILES.setdefault(kind, cProfile.Profile())
+    prof.enable()
+    try:
+        yield
+    finally:
+        prof.disable()
+        prof.dump_stats(f"{path}.{kind.split()[0].lower()}")
 
 
 def make_app(kind: str, tmp: Path):
@@ -64,6 +85,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="write a cProfile of the measured rounds' requests (one file per kind, suffixed)",
+    )
+    parser.add_argument(
+        "--show", action="store_true", help="print every statement of the last round's requests"
+    )
     args = parser.parse_args()
     from sqlalchemy import event, select
 
@@ -93,14 +122,25 @@ def main() -> None:
     url = f"/review/a/{assignment_id}"
     seen: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda c, cur, stmt, *a: seen.append(stmt))
-    out: dict[str, dict] = {k: {"statements": [], "cpu_ms": []} for k in ("GET form", "POST save")}
+    started: list[float] = []
+    waited: list[float] = []  # wall seconds of each statement (send to result), this request
+    event.listen(engine, "before_cursor_execute", lambda *a: started.append(time.perf_counter()))
+    event.listen(
+        engine, "after_cursor_execute", lambda *a: waited.append(time.perf_counter() - started[-1])
+    )
+    out: dict[str, dict] = {
+        k: {"statements": [], "cpu_ms": [], "wall_ms": [], "sql_wall_ms": []}
+        for k in ("GET form", "POST save")
+    }
     repeated: dict[str, Counter] = {}
     for n in range(args.rounds + 1):  # round 0 warms up (templates, statement caches)
         for kind in ("GET form", "POST save"):
             if kind == "GET form":
                 seen.clear()
-                start = cpu()
-                page = client.get(url).get_data(as_text=True)
+                waited.clear()
+                start, wall = cpu(), time.perf_counter()
+                with profiled(args.profile, kind, n):
+                    page = client.get(url).get_data(as_text=True)
             else:
                 data = {
                     "csrf_token": csrf_token_from(page),
@@ -110,14 +150,22 @@ def main() -> None:
                     "save": "Save draft",
                 }
                 seen.clear()
-                start = cpu()
-                status = client.post(url, data=data).status_code
+                waited.clear()
+                start, wall = cpu(), time.perf_counter()
+                with profiled(args.profile, kind, n):
+                    status = client.post(url, data=data).status_code
                 assert status == 302, status
-            spent = cpu() - start
+            spent, wall = cpu() - start, time.perf_counter() - wall
             if n:
                 out[kind]["statements"].append(len(seen))
                 out[kind]["cpu_ms"].append(spent * 1000)
+                out[kind]["wall_ms"].append(wall * 1000)
+                out[kind]["sql_wall_ms"].append(sum(waited) * 1000)
                 repeated[kind] = Counter(" ".join(s.split())[:90] for s in seen)
+                if args.show and n == args.rounds:
+                    print(f"-- {kind}: {len(seen)} statements", file=sys.stderr)
+                    for stmt in seen:
+                        print("   " + " ".join(stmt.split())[:160], file=sys.stderr)
     for kind, row in out.items():
         print(
             json.dumps(
@@ -127,6 +175,8 @@ def main() -> None:
                     "rounds": args.rounds,
                     "statements": statistics.median(row["statements"]),
                     "cpu_ms_median": round(statistics.median(row["cpu_ms"]), 1),
+                    "wall_ms_median": round(statistics.median(row["wall_ms"]), 1),
+                    "sql_wall_ms_median": round(statistics.median(row["sql_wall_ms"]), 1),
                     "repeated": {s: c for s, c in repeated[kind].items() if c > 1},
                     "load_1min": round(os.getloadavg()[0], 2),
                 }

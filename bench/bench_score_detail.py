@@ -33,6 +33,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 sys.path.insert(0, str(ROOT))
+#: The code measured: this tree, or another one (``BENCH_CODE=/tmp/base``: a baseline archived
+#: from git, measured by this same script in the same session).
+if os.environ.get("BENCH_CODE"):
+    sys.path.insert(0, os.environ["BENCH_CODE"])
 sys.path.insert(0, str(ROOT / "bench"))
 
 
@@ -73,7 +77,12 @@ def child(kind: str, limit: int) -> None:
             some = itertools.islice(scores.rows(run, comments=False), limit)
             if kind == "rows":
                 rows = write_csv(body, head, some)
-            else:
+            elif kind == "xlsx":
+                rows = write_xlsx(body, [Sheet("Score detail", scores.columns(False), some)])
+            else:  # xlsx-fast: the worker's XLSX on PostgreSQL (score_xlsx), first rows
+                from scoring.services.exports import score_xlsx
+
+                some = itertools.islice(score_xlsx.rows(run, comments=False), limit)
                 rows = write_xlsx(body, [Sheet("Score detail", scores.columns(False), some)])
             size = len(body.getvalue())
         wall, client, server = time.perf_counter() - t0, cpu() - c0, backend_cpu(pid) - s0
@@ -100,6 +109,9 @@ def main() -> None:
     plan = [("fast", 0), ("rows", args.baseline_rows)]
     if args.xlsx_rows:
         plan.append(("xlsx", args.xlsx_rows))
+        code = Path(os.environ.get("BENCH_CODE", ROOT))
+        if (code / "scoring/services/exports/score_xlsx.py").exists():
+            plan.append(("xlsx-fast", args.xlsx_rows))
     for kind, limit in plan:
         if kind != "fast" and not limit:
             continue

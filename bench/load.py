@@ -2,23 +2,33 @@
 
     export DB=postgresql+psycopg://postgres@127.0.0.1:5432/bench_load
     DATABASE_URL=$DB .venv/bin/flask --app scoring seed-demo --reset > bench/out/accounts.txt
-    .venv/bin/python bench/load.py --db-url $DB --accounts bench/out/accounts.txt --users 50
+    flock /work/plan/heavy.lock .venv/bin/python bench/load.py --db-url $DB \
+        --accounts bench/out/accounts.txt --users 50 --seconds 60 --think 1 --bare
 
-The script starts ``gunicorn -w 2`` on 127.0.0.1 (``bench/load_app.py``: the real app with the
-login rate limit off, since 50 sessions sign in from one address), signs every simulated user in,
-then for ``--seconds`` each user loops without think time over its own task:
+The script starts gunicorn on 127.0.0.1 (``bench/load_app.py``: the real app with the login rate
+limit off, since 50 sessions sign in from one address, plus a bare route), signs every simulated
+user in, then for ``--seconds`` each user loops over its own task, pausing ``--think`` seconds
+on average (uniformly 0.5-1.5 times it; 0: no pause) after each request:
 
 * a reviewer opens the scoring form of one of its assignments in the demo round that is in
   review (declaring no conflict first if asked) and saves it as a draft (GET, POST);
 * an applicant opens its draft in the open demo round and saves it (GET, POST);
 * staff open the ranking board (first page) of the demo competition (anything but a 200 counts
   as an error);
-* one user fetches ``/api/health`` (no database, no template): the baseline of the same server.
+* one user fetches ``/bench/bare`` (a bare Flask route: no database, no template, no session):
+  the baseline of the same server under the same load.
+
+With ``--bare`` a second phase follows on the same server: as many users, each fetching the
+bare route with the same driver and pauses (the server's and driver's own ceiling).
 
 Users are split 50 % reviewers, 30 % applicants, 20 % staff (at least one each; a form is posted
-back with the values the page shows). It prints one JSON line per kind of request (count, errors,
-median, p95, max in ms, requests/s) and the load average. Bounded: loopback only, at most 200
-users and 600 seconds, gunicorn stopped at the end. No timing is asserted anywhere.
+back with the values the page shows; after the first page only its CSRF token and version are
+read again). Each user keeps its connection alive (``webclient.Client``) where the server
+allows it. It prints one JSON line per phase (users, CPU seconds of the driver, of gunicorn's
+processes and of the PostgreSQL backends the app opened, the machine's busy CPU, the 1-minute
+load at start and end) and one per kind of request (count, errors, median, p95, max in ms,
+requests/s). Bounded: loopback only, at most 200 users and 600 seconds, gunicorn stopped at the
+end. No timing is asserted anywhere.
 """
 
 from __future__ import annotations
@@ -26,6 +36,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
+import re
 import statistics
 import subprocess
 import sys
@@ -38,6 +50,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 from webclient import Client, FormReader, form_of, links, wait_until_up  # noqa: E402
+
+#: ``application_name`` of the served app's PostgreSQL connections (``load_app.py``).
+APP_NAME = "bench_load"
 
 
 class Stats:
@@ -95,45 +110,62 @@ def open_form(client: Client, urls: list[str], index: int, wanted: str) -> tuple
 
 class Clock:
     """Every user prepares (signs in, finds its form), then all start together for
-    ``seconds``."""
+    ``seconds``; ``think`` is the mean pause after each request."""
 
-    def __init__(self, parties: int, seconds: int) -> None:
+    def __init__(self, parties: int, seconds: int, think: float, on_start) -> None:
         self.barrier = threading.Barrier(parties, action=self._start)
-        self.seconds, self.stop = seconds, 0.0
+        self.seconds, self.think, self.stop = seconds, think, 0.0
+        self.on_start = on_start
 
     def _start(self) -> None:
-        self.started_load = os.getloadavg()[0]
+        self.on_start()
         self.stop = time.perf_counter() + self.seconds
 
-    def ready(self) -> float:
-        """Wait for everyone; the time to stop at."""
+    def ready(self, rng: random.Random) -> float:
+        """Wait for everyone, then (with pauses) a pause of this user's own, so that the users
+        do not all send their first request at the same instant; the time to stop at."""
         self.barrier.wait()
+        self.pause(rng)
         return self.stop
 
+    def pause(self, rng: random.Random) -> None:
+        """A user's pause between two requests (none when ``think`` is 0)."""
+        if self.think > 0:
+            time.sleep(
+                min(rng.uniform(0.5, 1.5) * self.think, max(0.0, self.stop - time.perf_counter()))
+            )
 
-def save_loop(kind, client, stats, stop, url, wanted, button) -> None:
-    """GET the form, POST it back as it is shown with ``button`` (save as draft), repeat."""
-    while time.perf_counter() < stop:
+
+_HIDDEN = re.compile(r'name="(csrf_token|version)"[^>]*value="([^"]*)"')
+
+
+def save_loop(kind, client, stats, clock, url, form, wanted, button, rng) -> None:
+    """GET the form, POST it back as first shown with ``button`` (save as draft), repeat; each
+    page's CSRF token and version replace the first page's (what a browser would send)."""
+    fields = [(n, v) for n, v in form.fields if n not in ("csrf_token", "version")]
+    marker = f'name="{wanted}'
+    while time.perf_counter() < clock.stop:
         _, page = stats.timed(f"{kind}: GET form", lambda: client.request(url))
-        form = form_of(page)
-        if not any(name == wanted or name.startswith(wanted) for name, _ in form.fields):
+        clock.pause(rng)
+        if marker not in page:
             stats.errors[f"{kind}: form not editable"] += 1
             time.sleep(1)
             continue
-        data = [*form.fields, button]
+        data = [*fields, *_HIDDEN.findall(page), button]
         stats.timed(f"{kind}: POST save", lambda data=data: client.request(url, data))
+        clock.pause(rng)
 
 
 def draft_loop(label: str, home: str, link: str, wanted: str, button: tuple[str, str]):
     """A user's loop: open the first editable form linked (``link``) from ``home`` and save it as
     a draft with ``button`` again and again; counted as an error when none is editable."""
 
-    def loop(client: Client, stats: Stats, clock: Clock, index: int) -> None:
+    def loop(client: Client, stats: Stats, clock: Clock, index: int, rng) -> None:
         _, page = client.request(home)
-        url, _ = open_form(client, links(page, link), index, wanted)
-        stop = clock.ready()
+        url, form = open_form(client, links(page, link), index, wanted)
+        clock.ready(rng)
         if url:
-            save_loop(label, client, stats, stop, url, wanted, button)
+            save_loop(label, client, stats, clock, url, form, wanted, button, rng)
         else:
             stats.errors[f"{label}: no editable form"] += 1
 
@@ -154,21 +186,183 @@ applicant_loop = draft_loop(
 )
 
 
-def staff_loop(client: Client, stats: Stats, clock: Clock, index: int) -> None:
+def staff_loop(client: Client, stats: Stats, clock: Clock, index: int, rng) -> None:
     """Open the ranking board of a competition, again and again."""
     _, home = client.request("/staff/")
     boards = links(home, r'href="(/staff/competitions/\d+)/?"')
     board = (boards[index % len(boards)] if boards else "/staff/competitions/1") + "/board"
-    stop = clock.ready()
-    while time.perf_counter() < stop:
+    clock.ready(rng)
+    while time.perf_counter() < clock.stop:
         stats.timed("staff: board page", lambda: client.request(board), ok=(200,))
+        clock.pause(rng)
 
 
-def health_loop(client: Client, stats: Stats, clock: Clock, index: int) -> None:
-    """The baseline: a route without database or template on the same server."""
-    stop = clock.ready()
-    while time.perf_counter() < stop:
-        stats.timed("baseline: /api/health", lambda: client.request("/api/health"))
+def bare_loop(client: Client, stats: Stats, clock: Clock, index: int, rng) -> None:
+    """The baseline: a bare route of the same server (no database, template or session)."""
+    clock.ready(rng)
+    while time.perf_counter() < clock.stop:
+        stats.timed("baseline: bare route", lambda: client.request("/bench/bare"), ok=(200,))
+        clock.pause(rng)
+
+
+# --------------------------------------------------------------------------- CPU accounting
+
+
+def _ticks(pid: int) -> int:
+    """User + system clock ticks of a process (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return out
+
+
+def _busy_and_total() -> tuple[int, int]:
+    """The machine's busy and total clock ticks, all cores (``/proc/stat``)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+class Meter:
+    """CPU seconds of this driver, gunicorn (master and workers) and the app's PostgreSQL
+    backends, and the machine's busy share, between :meth:`start` and :meth:`stop`."""
+
+    def __init__(self, server_pid: int, db_url: str) -> None:
+        from sqlalchemy import create_engine
+
+        self.server_pid = server_pid
+        self.engine = create_engine(db_url, pool_size=1)
+
+    def _backends(self) -> list[int]:
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            return list(
+                conn.scalars(
+                    text("SELECT pid FROM pg_stat_activity WHERE application_name = :n"),
+                    {"n": APP_NAME},
+                )
+            )
+
+    def _snapshot(self) -> dict:
+        usage = os.times()
+        return {
+            "driver": usage.user + usage.system,
+            "server": {p: _ticks(p) for p in [self.server_pid, *_children(self.server_pid)]},
+            "db": {p: _ticks(p) for p in self._backends()},
+            "machine": _busy_and_total(),
+            "load": os.getloadavg()[0],
+        }
+
+    def start(self) -> None:
+        """Remember the counters at the start of the phase."""
+        self.first, self.started = self._snapshot(), time.perf_counter()
+
+    def stop(self) -> dict:
+        """CPU seconds spent since :meth:`start`, and the machine's busy share of that time."""
+        seconds = time.perf_counter() - self.started
+        last, first, tick = self._snapshot(), self.first, os.sysconf("SC_CLK_TCK")
+
+        def spent(kind):
+            return sum(t - first[kind].get(p, 0) for p, t in last[kind].items()) / tick
+
+        busy = (last["machine"][0] - first["machine"][0]) / tick
+        cpus = os.cpu_count() or 1
+        out = {
+            "measured_s": round(seconds, 1),
+            "cpu_s_driver": round(last["driver"] - first["driver"], 1),
+            "cpu_s_gunicorn": round(spent("server"), 1),
+            "cpu_s_postgres_backends": round(spent("db"), 1),
+            "cpu_s_machine_busy": round(busy, 1),
+            "machine_busy_pct": round(100 * busy / (seconds * cpus), 1),
+            "load_start": round(first["load"], 2),
+            "load_end": round(last["load"], 2),
+        }
+        return out
+
+
+# --------------------------------------------------------------------------- one phase
+
+
+def run_phase(name, plan, base, accounts, args, meter) -> None:
+    """Sign every user of ``plan`` in, run them together for ``--seconds``, print the figures."""
+    seconds = min(args.seconds, 600)
+    clients = []
+    for role, loop, i in plan:
+        client = Client(base)
+        if role is not None:
+            pool = accounts[role]
+            account = pool[i % len(pool)]
+            client.login(account["email"], account["password"], account.get("totp_secret"))
+            i //= len(pool)  # the i-th user of this account takes its i-th open form
+        clients.append((client, loop, i))
+    stats = Stats()
+    clock = Clock(len(clients), seconds, args.think, meter.start)
+    threads = [
+        threading.Thread(target=loop, args=(client, stats, clock, i, random.Random(n)), daemon=True)
+        for n, (client, loop, i) in enumerate(clients)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(seconds + 600)
+    cpu = meter.stop()
+    for client, _, _ in clients:
+        client.close()
+    total = sum(len(t) for t in stats.times.values())
+    print(
+        json.dumps(
+            {
+                "phase": name,
+                "users": len(clients),
+                "seconds": seconds,
+                "think_s": args.think,
+                "gunicorn": f"-w {args.workers} --threads {args.threads}",
+                "code": str(args.code),
+                "requests_per_s": round(total / seconds, 1),
+                **cpu,
+                "cpu_ms_per_request": {
+                    k.removeprefix("cpu_s_"): round(1000 * v / max(total, 1), 2)
+                    for k, v in cpu.items()
+                    if k.startswith("cpu_s_")
+                },
+            }
+        )
+    )
+    for kind, times in sorted(stats.times.items()):
+        ms = sorted(t * 1000 for t in times)
+        print(
+            json.dumps(
+                {
+                    "phase": name,
+                    "request": kind,
+                    "n": len(ms),
+                    "errors": stats.errors[kind],
+                    "error_statuses": dict(stats.statuses[kind]),
+                    "per_s": round(len(ms) / seconds, 1),
+                    "median_ms": round(statistics.median(ms), 1),
+                    "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 1),
+                    "max_ms": round(ms[-1], 1),
+                }
+            )
+        )
+    for kind, count in sorted(stats.errors.items()):
+        if kind not in stats.times:
+            print(json.dumps({"phase": name, "request": kind, "errors": count}))
+    sys.stdout.flush()
 
 
 def main() -> None:
@@ -178,22 +372,27 @@ def main() -> None:
     parser.add_argument("--accounts", type=Path, required=True, help="seed-demo's output")
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--think", type=float, default=0.0, help="mean pause (s) per request")
     parser.add_argument("--port", type=int, default=8714)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="> 1: gthread (keep-alive)")
+    parser.add_argument("--bare", action="store_true", help="then the bare route alone")
+    parser.add_argument(
+        "--code",
+        type=Path,
+        default=ROOT,
+        help="serve this checkout of the project (a baseline; its bench/load_app.py is this one's)",
+    )
     args = parser.parse_args()
-    users, seconds = min(args.users, 200), min(args.seconds, 600)
+    users = min(args.users, 200)
     accounts = accounts_of(args.accounts)
     env = {**os.environ, "DATABASE_URL": args.db_url, "SCORING_INSTANCE_DIR": "/tmp/bench-load"}
     env.pop("REDIS_URL", None)
     server = subprocess.Popen(
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
-            "-w",
-            str(args.workers),
-            "-b",
-            f"127.0.0.1:{args.port}",
-            "--chdir",
-            str(ROOT),
+            *("-w", str(args.workers), "--threads", str(args.threads)),
+            *("-b", f"127.0.0.1:{args.port}", "--chdir", str(args.code)),
             "bench.load_app:app",
         ],
         env=env,
@@ -201,7 +400,8 @@ def main() -> None:
     )
     base = f"http://127.0.0.1:{args.port}"
     try:
-        wait_until_up(base + "/api/health")
+        wait_until_up(base + "/bench/bare")
+        meter = Meter(server.pid, args.db_url)
         n_rev = max(1, users * 50 // 100)
         n_app = max(1, users * 30 // 100)
         n_staff = max(1, users - n_rev - n_app - 1)
@@ -209,58 +409,11 @@ def main() -> None:
             [("reviewer", reviewer_loop, i) for i in range(n_rev)]
             + [("applicant", applicant_loop, i) for i in range(n_app)]
             + [("staff", staff_loop, i) for i in range(n_staff)]
-            + [(None, health_loop, 0)]
+            + [(None, bare_loop, 0)]
         )
-        clients = []
-        for role, loop, i in plan:
-            client = Client(base)
-            if role is not None:
-                pool = accounts[role]
-                account = pool[i % len(pool)]
-                client.login(account["email"], account["password"], account.get("totp_secret"))
-                i //= len(pool)  # the i-th user of this account takes its i-th open form
-            clients.append((client, loop, i))
-        stats = Stats()
-        clock = Clock(len(clients), seconds)
-        threads = [
-            threading.Thread(target=loop, args=(client, stats, clock, i), daemon=True)
-            for client, loop, i in clients
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(seconds + 600)
-        load_start = clock.started_load
-        print(
-            json.dumps(
-                {
-                    "users": len(clients),
-                    "reviewers": n_rev,
-                    "applicants": n_app,
-                    "staff": n_staff,
-                    "seconds": seconds,
-                    "gunicorn_workers": args.workers,
-                    "load_start": round(load_start, 2),
-                    "load_end": round(os.getloadavg()[0], 2),
-                }
-            )
-        )
-        for kind, times in sorted(stats.times.items()):
-            ms = sorted(t * 1000 for t in times)
-            print(
-                json.dumps(
-                    {
-                        "request": kind,
-                        "n": len(ms),
-                        "errors": stats.errors[kind],
-                        "error_statuses": dict(stats.statuses[kind]),
-                        "per_s": round(len(ms) / seconds, 1),
-                        "median_ms": round(statistics.median(ms), 1),
-                        "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 1),
-                        "max_ms": round(ms[-1], 1),
-                    }
-                )
-            )
+        run_phase("app", plan, base, accounts, args, meter)
+        if args.bare:
+            run_phase("bare", [(None, bare_loop, 0)] * len(plan), base, accounts, args, meter)
     finally:
         server.terminate()
         server.wait(30)

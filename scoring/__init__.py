@@ -80,6 +80,7 @@ def register_template_helpers(app: Flask) -> None:
     from scoring import formatting
 
     app.jinja_env.filters["money"] = formatting.money
+    app.jinja_env.filters["count"] = formatting.count
     app.jinja_env.filters["local_dt"] = formatting.local_dt
     app.jinja_env.filters["words"] = formatting.words
 

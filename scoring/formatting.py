@@ -55,6 +55,13 @@ def money(value: Decimal | int | None) -> str:
     return f"${Decimal(value):,.2f}"
 
 
+def count(value: int | None) -> str:
+    """A count with thousands commas (``87,960``); an em dash for nothing."""
+    if value is None:
+        return "—"
+    return f"{int(value):,}"
+
+
 #: What a person may type for an amount: optional "$", thousands commas, optional cents.
 _TYPED_MONEY = re.compile(r"-?\$?-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?")
 MONEY_HELP = (

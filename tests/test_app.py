@@ -158,6 +158,22 @@ def test_passwords_are_argon2id(app, people):
     assert hashes and all(h.startswith("$argon2id$") for h in hashes)
 
 
+def test_outside_the_tests_a_password_hash_costs_64_mib_and_three_passes():
+    from argon2 import extract_parameters
+    from flask import Flask
+
+    from config import Config, TestConfig
+    from scoring.services.accounts import users
+
+    for config, cost in ((Config, (65536, 3, 4)), (TestConfig, (8, 1, 1))):
+        app = Flask(__name__)
+        app.config.from_object(config)
+        with app.app_context():
+            made = extract_parameters(users.hash_password("a long pass phrase"))
+        assert (made.memory_cost, made.time_cost, made.parallelism) == cost
+    assert extract_parameters(users.hash_password("no app")).memory_cost == 65536
+
+
 def test_health(client):
     response = client.get("/api/health")
     body = response.get_json()

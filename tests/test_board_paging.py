@@ -248,3 +248,36 @@ def test_remembered_figures_follow_a_new_exception(any_app, run_id):
         assert after == board_totals.summary_of(run)
         assert after.effective_total == before.effective_total - Decimal("20000")
         assert figures.districts == board_totals.districts_of(run)
+
+
+def test_the_kept_columns_follow_edits(any_app, run_id):
+    """A page is chosen over the run's columns kept in the process (``board_index``); an
+    amount requested changed, a school renamed, a new exception and the stability's figures are
+    seen at the next page, which is again what filtering and sorting every row gives."""
+    with any_app.app_context():
+        run = db.session.get(RankingRun, run_id)
+        board_page.page_of(run, BoardQuery(sort="requested", per_page=PER), None)  # kept now
+        app = db.session.scalar(select(Application).where(Application.ref == "T-002"))
+        app.requested_amount = Decimal("1.00")  # through the ORM, as an edit is
+        school = db.session.scalar(select(School).where(School.code == app.school.code))
+        school.name = "Renamed Quarry Academy"
+        actor = db.session.scalar(select(User).where(User.email == PREPARER))
+        decisions.set_override(
+            run,
+            app.id,
+            status="waitlisted",
+            amount=Decimal("0"),
+            justification="Asked for less than its match.",
+            actor=actor,
+        )
+        db.session.commit()
+        rows = _reference(run)
+        assert next(r for r in rows if r["ref"] == "T-002")["requested"] == Decimal("1.00")
+        for desc in (False, True):
+            query = BoardQuery(sort="requested", descending=desc, per_page=PER)
+            assert _pages(run, query) == _sorted(rows, "requested", desc)
+        found = board_page.page_of(run, BoardQuery(q="quarry academy"), None)
+        assert [r.ref for r in found.rows] == ["T-002"]
+        exceptions = board_page.page_of(run, BoardQuery(flag="override"), None)
+        assert {r.ref for r in exceptions.rows} == {r["ref"] for r in rows if r["exception"]}
+        assert board_totals.summary_of(run).requested == sum(r["requested"] for r in rows)

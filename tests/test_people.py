@@ -12,8 +12,10 @@ from scoring.models import (
     Application,
     ApplicationStatus,
     AuditEvent,
+    District,
     DistrictRole,
     OutboxMessage,
+    Role,
     User,
 )
 from tests import apply_helpers as h
@@ -280,3 +282,58 @@ def test_the_migration_makes_each_districts_first_account_its_submitter(tmp_path
         "h1@x.org": "submitter",
         "b2@x.org": "writer",
     }
+
+
+def test_a_deactivated_person_is_reactivated_not_reinvited(app, client, world):
+    token = h.login(client, world.emails["applicant"])
+    colleague = _user(app, world.emails["colleague"])
+    client.post(
+        f"{_people_url(world)}/{colleague.id}/deactivate",
+        data={"csrf_token": token, "confirm": "y"},
+    )
+    assert not _user(app, colleague.email).active
+    # Inviting the address again says what to do instead, and changes nothing.
+    page = client.get(_people_url(world))
+    assert f"/people/{colleague.id}/reactivate" in h.text(page)
+    refused = client.post(
+        _people_url(world),
+        data={
+            "email": colleague.email,
+            "name": colleague.name,
+            "role": "writer",
+            "csrf_token": token,
+        },
+    )
+    assert refused.status_code == 400 and "Reactivate" in h.text(refused)
+    assert not _user(app, colleague.email).active
+    # Reactivating lets them sign in again with their password and their earlier role.
+    done = client.post(
+        f"{_people_url(world)}/{colleague.id}/reactivate",
+        data={"csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "can sign in again, as a writer" in h.text(done)
+    back = _user(app, colleague.email)
+    assert back.active and back.district_role == DistrictRole.WRITER
+    [event] = _events(app, "user.reactivate")
+    assert event.before == {"active": False} and event.after["district_role"] == "writer"
+    other = app.test_client()
+    h.login(other, colleague.email)
+    assert other.get("/apply/").status_code == 200
+
+
+def test_only_managers_of_the_district_reactivate(app, client, world):
+    with app.app_context():
+        district = db.session.get(District, world.district_id)
+        gone = h.person(Role.APPLICANT, "gone@bridgeport.example.org", district)
+        gone.active = False
+        db.session.commit()
+        gone_id = gone.id
+    token = h.login(client, world.emails["colleague"])  # a writer of the district
+    url = f"{_people_url(world)}/{gone_id}/reactivate"
+    assert client.post(url, data={"csrf_token": token}).status_code == 403
+    other = app.test_client()
+    other_token = h.login(other, world.emails["other"])  # another district's submitter
+    assert other.post(url, data={"csrf_token": other_token}).status_code == 404
+    assert not _user(app, "gone@bridgeport.example.org").active
+    assert _events(app, "user.reactivate") == []

@@ -92,6 +92,29 @@ def test_a_registered_tie_breaker_orders_and_explains_in_the_core(created_at):
     assert rank(rubric, policy, moved, reviews, {}).inputs_sha256 != result.inputs_sha256
 
 
+def test_the_what_if_hash_under_another_policy_keeps_its_extra_columns(created_at):
+    """``rank_columns_beside`` hashes under the other policy with that policy's extra columns
+    in ref order (applications given out of order), as ``rank_columns`` with it would."""
+    import numpy as np
+
+    from scoring.core.ranking import rank_columns, rank_columns_beside
+
+    rubric = Rubric((Section("s", (Criterion("c", Decimal(10)),)),))
+    early, late = datetime(2016, 1, 1, tzinfo=UTC), datetime(2016, 2, 1, tzinfo=UTC)
+    apps = [
+        ApplicationInput("C", "s3", "d3", Decimal(10), extra={"created_at": early}),
+        ApplicationInput("A", "s1", "d1", Decimal(10), extra={"created_at": late}),
+        ApplicationInput("B", "s2", "d2", Decimal(10)),
+    ]
+    args = (np.array([0, 1, 2]), ["r", "r", "r"], np.array([[7.0], [7.0], [6.0]]), {})
+    plain = Policy(total_funds=Decimal(1000), min_reviews=1)
+    dated = Policy(total_funds=Decimal(1000), min_reviews=1, tie_breakers=("created_at",))
+    for tried, other in ((plain, dated), (dated, plain)):
+        result, sha = rank_columns_beside(rubric, tried, other, apps, *args)
+        assert sha == rank_columns(rubric, other, apps, *args).inputs_sha256
+        assert result.inputs_sha256 == rank_columns(rubric, tried, apps, *args).inputs_sha256
+
+
 def test_a_registered_tie_breaker_flows_through_the_bundle_and_a_run(any_app, created_at):
     with any_app.app_context():
         bundles.import_bundle(_bundle(["created_at"]))

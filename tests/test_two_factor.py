@@ -227,3 +227,35 @@ def test_an_approver_signed_in_without_it_is_sent_to_enrol(people):
         db.session.commit()
     response = client.get("/staff/")
     assert response.status_code == 302 and response.headers["Location"] == "/accounts/two-factor"
+
+
+def test_new_recovery_codes_need_a_current_app_code_and_replace_the_old(people):
+    app = people
+    old = _recovery_codes(app, APPROVER)
+    client = app.test_client()
+    AuthActions(client).password(APPROVER, factories.PASSWORD)
+    AuthActions(client).code(APPROVER, code=old[0])  # signed in with a recovery code
+    page = client.get("/accounts/security").get_data(as_text=True)
+    assert "Make new recovery codes" in page
+    # A recovery code is not enough to make more, and a wrong attempt is audited.
+    refused = client.post(
+        "/accounts/security/recovery-codes",
+        data={"code": old[1], "csrf_token": csrf_token_from(page)},
+    )
+    assert refused.status_code == 400 and "not the code your app shows" in refused.get_data(True)
+    assert _actions(app)[-1] == "user.2fa_failed"
+    with totp_step(app, APPROVER) as code:
+        done = client.post(
+            "/accounts/security/recovery-codes",
+            data={"code": code, "csrf_token": csrf_token_from(page)},
+        )
+    assert done.status_code == 200 and "Your new recovery codes" in done.get_data(True)
+    new = re.findall(r"<li><code>([a-z0-9-]{11})</code></li>", done.get_data(True))
+    assert len(new) == 10 and not set(new) & set(old)
+    assert _actions(app)[-1] == "user.2fa_recovery_renewed"
+    # The old codes no longer sign in; a new one does.
+    again = app.test_client()
+    AuthActions(again).password(APPROVER, factories.PASSWORD)
+    assert AuthActions(again).code(APPROVER, code=old[2]).status_code == 400
+    assert AuthActions(again).code(APPROVER, code=new[0]).status_code == 302
+    assert again.get("/staff/").status_code == 200

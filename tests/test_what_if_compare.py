@@ -185,3 +185,17 @@ def test_the_worker_path_for_a_large_competition(any_app, world):
     text = text_of(staff.get(f"/staff/what-if-runs/{run_id}?kind=leaves"))
     assert "Would award $550,000.00" in text and "+0 / −1" in text
     assert "newly unfunded (1)" in text and "T-002" in text
+
+
+def test_the_what_if_says_when_the_data_changed_since_the_run(any_app, world):
+    """``data_changed`` compares the inputs' hash under the run's policy with the run's (the
+    core's ``inputs_digest``, without ranking a second time)."""
+    with any_app.app_context():
+        competition = db.session.get(Competition, world.competition_id)
+        assert what_if_svc.what_if(competition, {"min_score": "85"}).data_changed is False
+        app = db.session.scalar(select(Application).where(Application.ref == "T-001"))
+        app.requested_amount += Decimal("1.00")
+        db.session.commit()
+        outcome = what_if_svc.what_if(competition, {"min_score": "85"})
+        assert outcome.data_changed is True
+        assert _new(outcome) == _previous(competition, {"min_score": "85"})[0]

@@ -1,8 +1,8 @@
 """A district's people (``/accounts/districts/<id>/people``): who can write and who can submit.
 
 Every member of the district sees the list; a submitter of the district, or staff for any
-district, invites people, changes their role and deactivates them (``services.accounts.people``
-owns the rules: never the last submitter)."""
+district, invites people, changes their role, deactivates and reactivates them
+(``services.accounts.people`` owns the rules: never the last submitter)."""
 
 from __future__ import annotations
 
@@ -136,4 +136,23 @@ def person_deactivate(district_id: int, user_id: int):
         return _back(district)
     db.session.commit()
     flash(f"{person.name} can no longer sign in.", "info")
+    return _back(district)
+
+
+@bp.route(f"/districts/<{ID}:district_id>/people/<{ID}:user_id>/reactivate", methods=["POST"])
+@login_required
+def person_reactivate(district_id: int, user_id: int):
+    """Let a deactivated person sign in again (with their password and their earlier role)."""
+    district = _district_for_viewer(district_id)
+    person = people.person_of(district.id, user_id)
+    if not ConfirmForm().validate_on_submit():
+        flash("The form had expired; press Reactivate again.", "error")
+        return _back(district)
+    people.reactivate(person, actor=current_actor())
+    db.session.commit()
+    flash(
+        f"{person.name} can sign in again, as a {person.district_role.value}. If they have "
+        "forgotten their password, they can ask for a new one on the sign-in page.",
+        "info",
+    )
     return _back(district)

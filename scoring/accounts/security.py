@@ -7,14 +7,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
-from wtforms import PasswordField
-from wtforms.validators import DataRequired
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
 
 from scoring.accounts.forms import PasswordForm
 from scoring.errors import InputError
 from scoring.extensions import db, limiter
 from scoring.services.accounts import sessions, two_factor, users
-from scoring.web import add_error, current_actor
+from scoring.web import add_error, current_actor, show_error
 
 bp = Blueprint("security", __name__)
 
@@ -31,13 +31,23 @@ class ChangePasswordForm(PasswordForm):
     )
 
 
+class RenewCodesForm(FlaskForm):
+    """New recovery codes: a current six-digit code from the authenticator app."""
+
+    code = StringField(
+        "Code from your app",
+        validators=[DataRequired("Type the code your app shows now."), Length(max=40)],
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+    )
+
+
 def _signed_in():
     if not current_user.is_authenticated:
         return None
     return current_actor()
 
 
-def _page(user, password_form=None, status=200):
+def _page(user, password_form=None, status=200, codes_form=None):
     enrolled = two_factor.enrolled(user)
     return render_template(
         "accounts/security.html",
@@ -49,6 +59,7 @@ def _page(user, password_form=None, status=200):
         this_session=user.session_id,
         end_form=EndForm(),
         password_form=password_form or ChangePasswordForm(),
+        codes_form=codes_form or RenewCodesForm(formdata=None),
         idle_minutes=int(sessions.idle_limit().total_seconds() // 60),
         absolute_hours=int(sessions.absolute_limit().total_seconds() // 3600),
     ), status
@@ -129,3 +140,26 @@ def _no_store(response):
     """Pages with a secret, recovery codes or a half-done sign-in are never cached."""
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.route("/accounts/security/recovery-codes", methods=["POST"])
+@limiter.limit("5/minute;20/hour", methods=["POST"])
+def renew_recovery_codes():
+    """Ten new recovery codes, shown once; the old ones stop working. A current code from the
+    app proves the phone is still at hand (a recovery code does not)."""
+    user = _signed_in()
+    if user is None:
+        return redirect(url_for("auth.login", next=url_for(".account")))
+    form = RenewCodesForm()
+    if form.validate_on_submit():
+        try:
+            codes = two_factor.renew_recovery_codes(user, form.code.data)
+        except InputError as exc:
+            db.session.commit()  # the wrong code is audited
+            show_error(form, exc)
+        else:
+            db.session.commit()
+            return render_template(
+                "accounts/recovery_codes.html", codes=codes, home=url_for(".account"), renewed=True
+            )
+    return _page(user, codes_form=form, status=400)

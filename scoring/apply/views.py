@@ -38,6 +38,7 @@ from scoring.services.applications import (
     eligibility,
 )
 from scoring.services.applications import status as applicant_status
+from scoring.services.reviews.reviews import rubric_criteria
 from scoring.web import current_actor, send_pdf
 
 bp = Blueprint("apply", __name__, url_prefix="/apply")
@@ -61,6 +62,10 @@ def _form_page(
     """The application form (new or draft) with its budget totals, files and what blocks
     submission."""
     schools = eligibility.eligible_schools(competition, current_user.district_id)
+    # The rubric beside the narratives: every section with its criteria in two statements (the
+    # page reads ``section.criteria`` of each section: one statement per section otherwise);
+    # held here, so the session keeps the sections loaded until the page is rendered.
+    rubric = rubric_criteria(competition.id)  # noqa: F841
     if form is None:
         data = initial_data(application) if application else {}
         form = build_application_form(competition, schools, data=data, formdata=None)

@@ -114,7 +114,13 @@ def score(assignment_id: int):
     if not form.validate_on_submit():
         return _page(assignment, review, form, status=400)
     try:
-        reviews.record_review(assignment, reviewer=current_actor(), **form.review_data())
+        reviews.record_review(
+            assignment,
+            reviewer=current_actor(),
+            review=review,
+            criteria=criteria,
+            **form.review_data(),
+        )
         db.session.commit()
     except InputError as exc:
         db.session.rollback()
@@ -122,12 +128,13 @@ def score(assignment_id: int):
         return _page(assignment, reviews.review_of(assignment), form, status=400)
     except (reviews.StaleReview, StaleDataError):
         return _stale(assignment, Form, form)
+    # ``assignment_id`` from here on: the commit expired the assignment (no reload for a URL).
     if form.check.data:
-        return redirect(url_for(".confirm", assignment_id=assignment.id))
+        return redirect(url_for(".confirm", assignment_id=assignment_id))
     submitted = form.submit.data
     flash("Review submitted. Thank you." if submitted else "Draft saved.", "info")
     return redirect(
-        url_for(".home") if submitted else url_for(".score", assignment_id=assignment.id)
+        url_for(".home") if submitted else url_for(".score", assignment_id=assignment_id)
     )
 
 

@@ -11,6 +11,11 @@ Each rule answers with an :class:`Access`:
 * ``names``: the school's and district's names, the application's title, an attachment's original
   file name and the PDFs' metadata may be shown. Under blind review a reviewer never gets them.
 
+What the reviewer rule reads from the database (the active assignment, the blocked districts)
+is remembered for the rest of the request (:func:`_memo`): one page asks the rule several times
+(the route's check, the assignment's, every "may the names be shown" of the template), and the
+answer cannot change until the session writes, commits or rolls back, which forgets it.
+
 The rules:
 
 =============== ======================================================================
@@ -34,6 +39,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from scoring import runtime
 from scoring.errors import NotFound
 from scoring.extensions import db
 from scoring.models import (
@@ -79,16 +88,53 @@ def is_staff(user: Any) -> bool:
 
 def active_assignment(user: Any, application: Application) -> ReviewerAssignment | None:
     """The reviewer's active assignment to ``application`` (on their worklist, its district not
-    blocked for them), else None."""
+    blocked for them), else None. Read once per request (:func:`_memo`)."""
     if _role(user) != Role.REVIEWER:
         return None
+    memo, key = _memo(), ("assignment", user.id, application.id)
+    if key in memo:
+        return memo[key]
     assignment = db.session.scalar(
         reviewer_worklist(user.id).where(ReviewerAssignment.application_id == application.id)
     )
-    if assignment is None:
-        return None
-    blocked = {district for _, district in db.session.execute(blocked_districts([user.id]))}
-    return None if application.school.district_id in blocked else assignment
+    if assignment is not None and application.school.district_id in _blocked(user.id, memo):
+        assignment = None
+    memo[key] = assignment
+    return assignment
+
+
+def _blocked(user_id: int, memo: dict) -> set[int]:
+    key = ("blocked", user_id)
+    if key not in memo:
+        memo[key] = {district for _, district in db.session.execute(blocked_districts([user_id]))}
+    return memo[key]
+
+
+# --------------------------------------------------------------------------- one request's memo
+
+_MEMO = "access"
+
+
+def _memo() -> dict:
+    """This request's memo of the reviewer rule's reads (a throwaway dict outside a request:
+    nothing is remembered there). ``scoring.runtime`` forgets it when a request starts and ends."""
+    return runtime.request_memo(_MEMO)
+
+
+def forget(*_args: Any, **_kwargs: Any) -> None:
+    """Drop the memo whenever the session flushes a change, runs a statement that writes,
+    commits or rolls back."""
+    runtime.forget_request_memo(_MEMO)
+
+
+def _forget_on_write(state: Any) -> None:
+    if not state.is_select:
+        forget()
+
+
+for _name in ("after_flush", "after_commit", "after_soft_rollback"):
+    event.listen(Session, _name, forget)
+event.listen(Session, "do_orm_execute", _forget_on_write)
 
 
 def application(user: Any, app: Application) -> Access:

@@ -1,6 +1,7 @@
 """The fault suite's own services, which it may stop and start: a private PostgreSQL cluster
 (``initdb`` as a non-root user, port 55432) and a private ``redis-server`` (port 56379, no
-persistence), both session-scoped, never the shared ones on 5432/6379.
+persistence), both session-scoped, never the shared ones on 5432/6379. Under pytest-xdist each
+worker process gwN that runs fault tests has its own pair, on ports 55432+N and 56379+N.
 
 Under ``CI=true`` these tests must run: a missing ``initdb``/``redis-server`` or a missing
 non-root user fails them instead of skipping.
@@ -24,9 +25,9 @@ import sqlalchemy as sa
 from config import TestConfig, celery_settings
 from scoring import create_app
 from scoring.extensions import db
-from tests.conftest import CI, ROOT, start_worker_process, stop_worker_process
+from tests.conftest import CI, ROOT, WORKER_INDEX, start_worker_process, stop_worker_process
 
-PG_PORT, REDIS_PORT = 55432, 56379
+PG_PORT, REDIS_PORT = 55432 + WORKER_INDEX, 56379 + WORKER_INDEX
 PG_URL = f"postgresql+psycopg://postgres@127.0.0.1:{PG_PORT}/postgres"
 REDIS_URL = f"redis://127.0.0.1:{REDIS_PORT}/0"
 FIXTURE = ROOT / "tests" / "fixtures" / "small_bundle.json"

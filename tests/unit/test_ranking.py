@@ -22,6 +22,7 @@ from scoring.core.ranking import (
     explanation_data,
     rank,
     rank_columns,
+    rank_columns_beside,
     render_explanation,
     result_document,
     round_score,
@@ -1129,6 +1130,35 @@ def test_rank_columns_checks_shapes():
     ]:
         with pytest.raises(ValueError, match=message):
             call(**kw)
+
+
+def test_rank_columns_beside_gives_the_other_policys_inputs_hash():
+    """The what-if ranks with one policy and hashes the data under the run's policy from one
+    preparation: the result is ``rank_columns``' and the hash the one ``rank_columns`` with
+    the other policy gives (applications given out of ref order)."""
+    apps = [app("B", "250"), app("A"), app("C", "50")]
+    args = (
+        np.array([0, 0, 1, 2]),
+        ["r1", "r2", "r1", "r2"],
+        np.array([[50.0], [70.0], [90.0], [60.0]]),
+        {},
+    )
+    tried = Policy(total_funds=D(300), min_score=D(60))
+    for other in (
+        Policy(total_funds=D(300)),
+        Policy(total_funds=D(99), tie_breakers=("requested_amount",)),
+    ):
+        result, other_sha = rank_columns_beside(ONE, tried, other, apps, *args)
+        assert other_sha == rank_columns(ONE, other, apps, *args).inputs_sha256
+        alone = rank_columns(ONE, tried, apps, *args)
+        assert result.inputs_sha256 == alone.inputs_sha256 != other_sha
+        assert dumps_document(result_document(result, "c", 1)) == dumps_document(
+            result_document(alone, "c", 1)
+        )
+    changed = (args[0], args[1], np.array([[50.0], [70.5], [90.0], [60.0]]), {})
+    assert rank_columns_beside(ONE, tried, other, apps, *changed)[1] != other_sha
+    with pytest.raises(ValueError, match="outside the applications"):
+        rank_columns_beside(ONE, tried, other, apps, np.array([0, 3, 1, 2]), *args[1:])
 
 
 def test_rank_and_rank_columns_agree():

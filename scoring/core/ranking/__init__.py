@@ -104,7 +104,7 @@ from scoring.core.ranking.document import (
     dumps_document,
     result_document,
 )
-from scoring.core.ranking.engine import rank, rank_columns
+from scoring.core.ranking.engine import rank, rank_columns, rank_columns_beside
 from scoring.core.ranking.explanations import explain, explanation_data
 from scoring.core.ranking.inputs import ApplicationInput, ReviewInput
 from scoring.core.ranking.policy import FUND_DOWN, Policy, PolicyError
@@ -135,6 +135,7 @@ __all__ = [
     "is_compact_explanation",
     "rank",
     "rank_columns",
+    "rank_columns_beside",
     "render_explanation",
     "result_document",
     "round_score",

@@ -29,10 +29,11 @@ from scoring.core.ranking.inputs import (
 )
 from scoring.core.ranking.ordering import order_ranked
 from scoring.core.ranking.policy import Policy
+from scoring.core.ranking.registry import columns_needed
 from scoring.core.ranking.scores import compute_scores
 from scoring.core.rubric import Rubric, points_row
 
-__all__ = ["rank", "rank_columns"]
+__all__ = ["rank", "rank_columns", "rank_columns_beside"]
 
 
 def rank_columns(
@@ -66,13 +67,52 @@ def rank_columns(
     (duplicate ref or review, shape mismatch, an index out of range, non-finite points,
     money that is not whole cents, an unknown priority key).
     """
-    rubric.validate()
-    policy.validate(rubric)
-    c = Columns()
-    c.rubric, c.policy, c.explain = rubric, policy, None
-    inv = prepare_apps(c, applications, priorities)
-    points = np.asarray(points, dtype=np.float64)
-    order = prepare_reviews(c, inv, review_app, review_reviewer, points)
+    c, points, order = _prepared(
+        rubric, policy, applications, review_app, review_reviewer, points, priorities
+    )
+    return _ranked(c, points, order, priorities)
+
+
+def rank_columns_beside(
+    rubric: Rubric,
+    policy: Policy,
+    other: Policy,
+    applications: Sequence[ApplicationInput],
+    review_app: Any,
+    review_reviewer: Sequence[str],
+    points: Any,
+    priorities: Mapping[str, Decimal],
+) -> tuple[RankingResult, str]:
+    """``rank_columns`` with ``policy``, and the inputs hash the same data gives under policy
+    ``other`` (``inputs_digest``), from one preparation of the columns (the what-if asks
+    whether the data changed since the run it compares with: ``other``'s hash is the
+    ``inputs_sha256`` that ``rank_columns`` with ``other`` would give)."""
+    other.validate(rubric)
+    c, points, order = _prepared(
+        rubric, policy, applications, review_app, review_reviewer, points, priorities
+    )
+    extra = c.extra
+    c.policy = other
+    c.extra = _extra_columns(c, applications, other)
+    other_sha = inputs_sha256(c, priorities, points, order)
+    c.policy, c.extra = policy, extra
+    return _ranked(c, points, order, priorities), other_sha
+
+
+def _extra_columns(c: Columns, applications: Sequence[ApplicationInput], policy: Policy) -> dict:
+    """The extra application columns ``policy``'s tie-breakers read, in the columns' (ref)
+    order, as ``prepare_apps`` keeps them."""
+    names = columns_needed(policy.tie_breakers)
+    if not names:
+        return {}
+    by_ref = {a.ref: a for a in applications}
+    apps = [by_ref[ref] for ref in c.refs]
+    return {name: [None if a.extra is None else a.extra.get(name) for a in apps] for name in names}
+
+
+def _ranked(c: Columns, points: np.ndarray, order: np.ndarray, priorities) -> RankingResult:
+    """Score, order and fund prepared columns; the result."""
+    policy, rubric = c.policy, c.rubric
     sha = inputs_sha256(c, priorities, points, order)
     compute_scores(c, points, order)
     order_ranked(c)
@@ -99,6 +139,18 @@ def rank_columns(
         apps,
         c,
     )
+
+
+def _prepared(rubric, policy, applications, review_app, review_reviewer, points, priorities):
+    """The checked inputs as columns: ``(Columns, points as float64, review order)``."""
+    rubric.validate()
+    policy.validate(rubric)
+    c = Columns()
+    c.rubric, c.policy, c.explain = rubric, policy, None
+    inv = prepare_apps(c, applications, priorities)
+    points = np.asarray(points, dtype=np.float64)
+    order = prepare_reviews(c, inv, review_app, review_reviewer, points)
+    return c, points, order
 
 
 def rank(

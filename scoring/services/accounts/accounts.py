@@ -148,8 +148,8 @@ def invite_district_user(
     ``district_role`` is the role in the district (default: submitter for the district's first
     account, writer after); re-inviting a pending invitee with a role sets that role.
 
-    :raise InputError: the address belongs to an account that already has a password, or to a
-        user of another role or district.
+    :raise InputError: the address belongs to an account that already has a password or was
+        deactivated (reactivate it instead), or to a user of another role or district.
     """
     user = users.find_by_email(email)
     if user is None:
@@ -159,6 +159,12 @@ def invite_district_user(
         action = "user.invite"
     elif user.role != Role.APPLICANT or user.district_id != district.id:
         raise InputError("belongs to another kind of account; use a different address", "email")
+    elif not user.active:
+        raise InputError(
+            "belongs to a deactivated person of this district; press “Reactivate” beside "
+            "their name in the list to let them sign in again",
+            "email",
+        )
     elif user.password_hash:
         raise InputError(
             "already has an account with a password; they can use “Forgot your password?”", "email"

@@ -1,7 +1,7 @@
 """A district's people: several users per district, each with a role in it.
 
 * ``writer`` edits drafts; ``submitter`` edits, submits and withdraws, and manages the district's
-  people (invite, change a role, deactivate). Staff manage the people of any district.
+  people (invite, change a role, deactivate, reactivate). Staff manage the people of any district.
 * A district always keeps at least one active submitter: the last one can be neither demoted
   nor deactivated.
 * The first account of a district becomes its submitter, any later one a writer unless the
@@ -147,6 +147,23 @@ def deactivate(person: User, *, actor: User | None, via: str | None = None) -> U
         _keep_a_submitter(person)
     users.deactivate(
         person, actor=actor, details={"email": person.email}, note=f"actor: {via}" if via else None
+    )
+    db.session.flush()
+    return person
+
+
+def reactivate(person: User, *, actor: User) -> User:
+    """Let a deactivated person of the district sign in again, with the role they had."""
+    require_manager(actor, person.district_id)
+    if person.active:
+        return person
+    users.reactivate(
+        person,
+        actor=actor,
+        details={
+            "email": person.email,
+            "district_role": person.district_role.value if person.district_role else None,
+        },
     )
     db.session.flush()
     return person

@@ -84,13 +84,17 @@ def resolve(key: str) -> Resolved:
     sid, _, secret = (key or "").partition(":")
     if not sid.isdigit() or len(sid) > 18 or not secret:
         return Resolved(None, None)
-    row = db.session.get(UserSession, int(sid))
-    if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
+    found = db.session.execute(  # the session row and its user in one statement (every request)
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.id == int(sid))
+    ).first()
+    if found is None:
         return Resolved(None, None)
-    if row.ended_at is not None:
+    row, user = found
+    if not hmac.compare_digest(row.secret_hash, _hash(secret)):
         return Resolved(None, None)
-    user = db.session.get(User, row.user_id)
-    if user is None or not user.active:
+    if row.ended_at is not None or not user.active:
         return Resolved(None, None)
     now = clock.now()
     reason = _timed_out(row, now)

@@ -116,6 +116,33 @@ def confirm(user: User, code: str) -> list[str]:
     return codes
 
 
+def renew_recovery_codes(user: User, code: str) -> list[str]:
+    """Replace an enrolled user's recovery codes, proven by a current code from the app (not a
+    recovery code: whoever holds only those must not be able to mint more). Return the ten new
+    codes (shown once); the old ones stop working. Audited.
+
+    :raise InputError: not enrolled, or the code is wrong or already used (the attempt audited).
+    """
+    if not enrolled(user):
+        raise InputError("two-factor sign-in is not on for your account", "code")
+    step = _matching_step(user.totp_secret, _normalise(code), user.totp_last_counter, clock.now())
+    if step is None:
+        audit.record("user.2fa_failed", "user", user.id, actor=user, note="new recovery codes")
+        raise InputError("is not the code your app shows now; try the next one", "code")
+    user.totp_last_counter = step
+    before = recovery_codes_left(user)
+    codes = new_recovery_codes(user)
+    audit.record(
+        "user.2fa_recovery_renewed",
+        "user",
+        user.id,
+        actor=user,
+        before={"recovery_codes_left": before},
+        after={"recovery_codes_left": len(codes)},
+    )
+    return codes
+
+
 def verify(user: User, code: str) -> str | None:
     """Check a sign-in code: ``"totp"``, ``"recovery"`` (that code is now used) or None.
 

@@ -13,17 +13,31 @@ from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import DistrictRole, Role, User
 from scoring.models._types import utcnow
+from scoring.runtime import app_config
 from scoring.services import audit
 from scoring.services.accounts import sessions
 
-_hasher = PasswordHasher()  # argon2id, m=64 MiB, t=3, p=4 (argon2-cffi defaults)
+
+@cache
+def _hasher_with(params: tuple[tuple[str, int], ...]) -> PasswordHasher:
+    return PasswordHasher(**dict(params))
+
+
+def _hasher() -> PasswordHasher:
+    """argon2id with the app's ``PASSWORD_HASH_PARAMS`` (None: argon2-cffi's defaults, m=64 MiB,
+    t=3, p=4, as in production; the tests' config makes it cheap)."""
+    try:
+        params = app_config().get("PASSWORD_HASH_PARAMS")
+    except RuntimeError:  # no app (a script hashing outside one): the defaults
+        params = None
+    return _hasher_with(tuple(sorted((params or {}).items())))
 
 
 @cache
-def _dummy_hash() -> str:
+def _dummy_hash(hasher: PasswordHasher) -> str:
     """A hash to verify against when the user is unknown, so both cases take the same time
     (made on first use, not at import: every command would pay 64 MiB and three passes)."""
-    return _hasher.hash("not-a-real-password")
+    return hasher.hash("not-a-real-password")
 
 
 #: NIST SP 800-63B: a length floor and a check against known passwords, no composition rules.
@@ -39,7 +53,7 @@ COMMON_PASSWORDS = frozenset(FREQUENCY_LISTS["passwords"]) | frozenset(
 
 def hash_password(password: str) -> str:
     """The argon2id hash of ``password``."""
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def check_password_policy(password: str) -> None:
@@ -98,6 +112,20 @@ def deactivate(user: User, *, actor: User | None, details: dict, note: str | Non
     )
 
 
+def reactivate(user: User, *, actor: User | None, details: dict) -> None:
+    """Let a deactivated account sign in again with its password; audit ``user.reactivate``.
+    Its old sessions stay ended, so the person signs in afresh."""
+    user.active = True
+    audit.record(
+        "user.reactivate",
+        "user",
+        user.id,
+        actor=actor,
+        before={"active": False},
+        after={"active": True, **details},
+    )
+
+
 def find_by_email(email: str) -> User | None:
     """The user with this email (case-insensitive, spaces trimmed), or None."""
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
@@ -106,14 +134,17 @@ def find_by_email(email: str) -> User | None:
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this email and password, or None (same cost either way)."""
     user = find_by_email(email)
-    candidate = user.password_hash if user is not None and user.password_hash else _dummy_hash()
+    hasher = _hasher()
+    candidate = (
+        user.password_hash if user is not None and user.password_hash else _dummy_hash(hasher)
+    )
     try:
-        _hasher.verify(candidate, password)
+        hasher.verify(candidate, password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None or not user.password_hash or not user.active:
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
+    if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     return user

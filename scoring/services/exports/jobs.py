@@ -22,7 +22,7 @@ from scoring.models import ExportJob, ExportStatus, RankingRun, RunStatus, User
 from scoring.runtime import app_config
 from scoring.services import audit
 from scoring.services.db import is_postgres
-from scoring.services.exports import awards, score_csv, scores
+from scoring.services.exports import awards, score_csv, score_xlsx, scores
 from scoring.services.exports.pdf import write_pdf
 from scoring.services.exports.writers import Sheet, write_csv, write_xlsx
 
@@ -102,7 +102,10 @@ def write(
         return score_csv.write(out, run, comments=comments, progress=progress)
     if kind == "scores":
         columns = scores.columns(comments)
-        rows = scores.rows(run, comments=comments)
+        if is_postgres():  # the same cells, read as the fast CSV reads them
+            rows = score_xlsx.rows(run, comments=comments)
+        else:
+            rows = scores.rows(run, comments=comments)
         sheets = [Sheet("Score detail", columns, _counting(rows, progress), landscape=True)]
     elif kind == "board":
         columns, rows = awards.BOARD_COLUMNS, awards.board_rows(run)

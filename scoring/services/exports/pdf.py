@@ -72,8 +72,8 @@ def _measure(pdf):
     return width
 
 
-def _split(width, text: str, room: float, lines: int = 2) -> list[str]:
-    """``text`` in at most ``lines`` lines of ``room`` mm (the last one cut with "…")."""
+def _split(width, text: str, room: float, lines: int = 2, more: str = "…") -> list[str]:
+    """``text`` in at most ``lines`` lines of ``room`` mm (the last one cut with ``more``)."""
     if width(text) <= room:
         return [text]
     out, words = [], text.split(" ")
@@ -84,9 +84,9 @@ def _split(width, text: str, room: float, lines: int = 2) -> list[str]:
         out.append(line)
     if words or width(out[-1]) > room:
         last = out[-1] + (" " + " ".join(words) if words else "")
-        while last and width(last + "…") > room:
+        while last and width(last + more) > room:
             last = last[:-1]
-        out[-1] = last + "…"
+        out[-1] = last + more
     return out
 
 
@@ -177,8 +177,11 @@ def _row(pdf, a: awards.AwardLine, mark: str) -> None:
         a.reason,
     )
     width = pdf.measure
+    more = "…" if pdf.unicode_ok else "..."  # Helvetica has no "…" (Latin-1 only)
     cells = [
-        _split(width, pdf.say(v), COLUMNS[i][1] - 2 * PAD) if i in WRAPPED else [pdf.say(v)]
+        _split(width, pdf.say(v), COLUMNS[i][1] - 2 * PAD, more=more)
+        if i in WRAPPED
+        else [pdf.say(v)]
         for i, v in enumerate(values)
     ]
     height = LINE * max(len(c) for c in cells)
@@ -245,5 +248,5 @@ def write_pdf(out: IO[bytes], run: RankingRun, progress=None) -> int:
         if progress is not None and n % 1000 == 0:
             progress(n)
     _ending(pdf, totals, exceptions)
-    out.write(bytes(pdf.output()))
+    out.write(pdf.output())  # the bytearray itself: no second copy of the file
     return n

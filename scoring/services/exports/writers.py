@@ -124,21 +124,29 @@ def write_xlsx(out: IO[bytes] | str, sheets: Sequence[Sheet]) -> int:
     for sheet in sheets:
         part, ws = 1, _xlsx_sheet(wb, sheet, sheet.title[:31], head, formats)
         kinds = [c.kind for c in sheet.columns]
-        previous = None
-        r = 0
-        for row in sheet.rows:
-            if previous is not None:
-                _xlsx_row(ws, r, previous, kinds, formats, None)
-            if r == XLSX_MAX_ROWS:  # the sheet is full: go on in the next one
+        plain = [formats.get(k) for k in kinds]  # each column's format, chosen once
+        put = _row_writer(ws, plain)
+        rows = iter(sheet.rows)
+        previous, r = next(rows, None), 1
+        for row in rows:
+            if r > XLSX_MAX_ROWS:  # the sheet is full: go on in the next one
                 part += 1
                 ws = _xlsx_sheet(wb, sheet, f"{sheet.title[:24]} ({part})", head, formats)
-                r = 0
+                put, r = _row_writer(ws, plain), 1
+            put(r, previous)
             previous = row
             r += 1
             total += 1
         if previous is not None:
-            last = (bold, bold_text) if sheet.totals else None
-            _xlsx_row(ws, r, previous, kinds, formats, last)
+            if r > XLSX_MAX_ROWS:
+                part += 1
+                ws = _xlsx_sheet(wb, sheet, f"{sheet.title[:24]} ({part})", head, formats)
+                r = 1
+            if sheet.totals:  # the totals row: bold, blank cells formatted too
+                _row_writer(ws, [bold.get(k, bold_text) for k in kinds], blank=True)(r, previous)
+            else:
+                _row_writer(ws, plain)(r, previous)
+            total += 1
     wb.close()
     return total
 
@@ -160,20 +168,28 @@ def _xlsx_sheet(wb, sheet: Sheet, title: str, head, formats):
     return ws
 
 
-def _xlsx_row(ws, r: int, row: Sequence[Any], kinds, formats, last) -> None:
-    for c, value in enumerate(row):
-        kind = kinds[c]
-        if last is not None:
-            fmt = last[0].get(kind, last[1])
-        else:
-            fmt = formats.get(kind)
-        if value is None:
-            if last is not None:
-                ws.write_blank(r, c, None, fmt)
-            continue
-        if isinstance(value, str):
-            ws.write_string(r, c, value, fmt)  # a string cell even if it starts with "="
-        elif isinstance(value, bool):
-            ws.write_string(r, c, "Yes" if value else "No", fmt)
-        else:
-            ws.write_number(r, c, float(value), fmt)
+def _row_writer(ws, fmts, blank: bool = False):
+    """``put(r, row)``: writes a row's values with each column's prepared format: text a string
+    cell (even when it starts with "="), ``True``/``False`` "Yes"/"No", a number a numeric cell;
+    ``None`` nothing, or a formatted blank cell when ``blank`` (the totals row)."""
+    string, number = ws.write_string, ws.write_number
+    columns = tuple(enumerate(fmts))
+
+    def put(r: int, row: Sequence[Any]) -> None:
+        for (c, fmt), value in zip(columns, row, strict=True):
+            kind = value.__class__
+            if kind is str:
+                string(r, c, value, fmt)
+            elif kind is float:
+                number(r, c, value, fmt)
+            elif value is None:
+                if blank:
+                    ws.write_blank(r, c, None, fmt)
+            elif kind is bool:
+                string(r, c, "Yes" if value else "No", fmt)
+            elif isinstance(value, str):
+                string(r, c, value, fmt)
+            else:
+                number(r, c, float(value), fmt)
+
+    return put

@@ -1,10 +1,13 @@
-"""One page of the ranking board, read with SQL over the stored results (issue 14).
+"""One page of the ranking board (issue 14).
 
 The board of a 100,000-application run cannot be built row by row: a page is chosen, sorted and
-filtered in the database (``page_of``), and what the board says about the whole run (the totals,
-counts by decision, the funding line, the cut score, the chart's histogram) comes from
-aggregates (``summary_of``, ``score_bins``). No explanation JSON is read for a page, except the
-page's own rows when the run normalised with z-scores (to show each review raw → normalised).
+filtered over the run's narrow columns kept in the process (``board_index``: one read per run,
+the staff exceptions, stability, amounts requested and names applied at each request), and
+only the page's rows are read from the database (``page_of``); what the board says about the
+whole run (the totals, counts by decision, the funding line, the cut score, the chart's
+histogram) comes from aggregates (``board_totals``). No explanation JSON is read for a page,
+except the page's own rows when the run normalised with z-scores (to show each review raw →
+normalised).
 
 Sorting keys (each then by funding position ascending, so the order is total and ties keep
 funding order): ``position`` (funding
@@ -20,7 +23,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, and_, cast, func, or_, select
+import numpy as np
+from sqlalchemy import and_, func, select
 
 from scoring.core.ranking import stored_review_scores
 from scoring.extensions import db
@@ -32,9 +36,9 @@ from scoring.models import (
     RankingRun,
     RunStatus,
     School,
-    StabilityResult,
     StabilityRun,
 )
+from scoring.services.ranking import board_index
 
 PAGE_SIZE = 100
 SORTS = ("position", "rank", "score", "district", "requested", "awarded", "stability")
@@ -143,72 +147,74 @@ def done_stability(run: RankingRun) -> StabilityRun | None:
     return row if row is not None and row.status == RunStatus.DONE else None
 
 
-def _like(text: str) -> str:
+def _school_hits(cols: board_index.RunColumns, text: str) -> np.ndarray:
+    """Which rows' school name contains ``text`` (case-insensitive; the school table, so a
+    renamed school is found by its new name)."""
     escaped = (
         text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", "\\%").replace("_", "\\_").lower()
     )
-    return f"%{escaped}%"
+    codes = db.session.scalars(
+        select(School.code).where(func.lower(School.name).like(f"%{escaped}%", escape=LIKE_ESCAPE))
+    ).all()
+    wanted = np.isin(np.array(cols.school_codes, dtype=str), np.array(codes, dtype=str))
+    return wanted[cols.school] if len(cols) else np.zeros(0, dtype=bool)
 
 
-def _filtered(run: RankingRun, query: BoardQuery, stability: StabilityRun | None, stmt):
-    """``stmt`` (selecting from RankingResult) with the joins and WHERE clauses of ``query``."""
-    stmt = stmt.outerjoin(AwardOverride, override_join()).where(RankingResult.run_id == run.id)
-    needs_school = bool(query.q)
-    if query.sort == "district":
-        stmt = stmt.outerjoin(District, District.code == RankingResult.district_code)
-    if query.sort == "requested":
-        stmt = stmt.join(Application, Application.id == RankingResult.application_id)
-    if needs_school:
-        stmt = stmt.outerjoin(School, School.code == RankingResult.school_code)
-    if query.sort == "stability" or query.flag == "toss_up":
-        stmt = stmt.outerjoin(
-            StabilityResult,
-            and_(
-                StabilityResult.stability_id == (stability.id if stability else -1),
-                StabilityResult.ref == RankingResult.ref,
-            ),
-        )
+def _mask(run, cols, eff, tossed, query: BoardQuery) -> np.ndarray | None:
+    """Which rows ``query``'s filters keep (``None``: every row)."""
+    keep = None
+
+    def narrow(rows: np.ndarray) -> None:
+        nonlocal keep
+        keep = rows if keep is None else keep & rows
+
     if query.status:
-        stmt = stmt.where(effective_status() == query.status)
+        narrow(eff.status == query.status)
     if query.district:
-        stmt = stmt.where(RankingResult.district_code == query.district)
+        codes = cols.district_codes
+        narrow(
+            cols.district == codes.index(query.district)
+            if query.district in codes
+            else np.zeros(len(cols), dtype=bool)
+        )
     if query.flag == "override":
-        stmt = stmt.where(AwardOverride.id.is_not(None))
+        narrow(eff.exception)
     elif query.flag == "toss_up":
-        resamples = stability.resamples if stability else 0
-        stmt = stmt.where(
-            StabilityResult.rank_lo.is_not(None),
-            resamples > 0,
-            StabilityResult.funded_in * 5 >= resamples,
-            StabilityResult.funded_in * 5 <= 4 * resamples,
-        )
+        narrow(tossed)
     elif query.flag:
-        stmt = stmt.where(cast(RankingResult.flags, String).like(f'%"{query.flag}"%'))
+        narrow(cols.flags.get(query.flag, np.zeros(len(cols), dtype=bool)))
     if query.q:
-        pattern = _like(query.q)
-        stmt = stmt.where(
-            or_(
-                func.lower(RankingResult.ref).like(pattern, escape=LIKE_ESCAPE),
-                func.lower(School.name).like(pattern, escape=LIKE_ESCAPE),
-            )
-        )
-    return stmt
+        text = query.q.lower()
+        narrow((np.char.find(cols.refs_lower, text) >= 0) | _school_hits(cols, query.q))
+    return keep
 
 
-def _order(query: BoardQuery) -> list:
-    key = {
-        "position": RankingResult.position,
-        "rank": RankingResult.rank,
-        "score": RankingResult.final,
-        "district": func.coalesce(District.name, RankingResult.district_code),
-        "requested": Application.requested_amount,
-        "awarded": effective_award(),
-        "stability": StabilityResult.funded_in,
-    }[query.sort]
-    first = key.desc() if query.desc else key.asc()
-    if query.sort != "position":
-        first = first.nulls_last()
-    return [first] if query.sort == "position" else [first, RankingResult.position.asc()]
+def _sort_key(run, cols, eff, funded_in, sort: str) -> np.ndarray:
+    """The sort's value of each row as float64 (NaN: no value, sorted last)."""
+    if sort == "rank":
+        return cols.rank
+    if sort == "score":
+        return cols.final
+    if sort == "awarded":
+        return eff.award.astype(np.float64)
+    if sort == "stability":
+        return funded_in
+    if sort == "requested":
+        return board_index.requested_cents(run, cols).astype(np.float64)
+    names = board_index.district_names(cols)  # "district": by name, else by code
+    keys = [code if names.get(code) is None else names[code] for code in cols.district_codes]
+    ranks = {k: i for i, k in enumerate(sorted(set(keys)))}
+    by_code = np.array([ranks[k] for k in keys], dtype=np.float64)
+    return by_code[cols.district] if len(cols) else np.zeros(0)
+
+
+def _ordered(run, cols, eff, funded_in, query: BoardQuery) -> np.ndarray | None:
+    """Row indexes in ``query``'s order, then by position (``None``: position order)."""
+    if query.sort == "position":
+        return None if not query.desc else np.arange(len(cols))[::-1]
+    key = _sort_key(run, cols, eff, funded_in, query.sort)
+    key = np.where(np.isnan(key), np.inf, -key if query.desc else key)
+    return np.lexsort((cols.position, key))
 
 
 # --------------------------------------------------------------------------- a page
@@ -217,27 +223,33 @@ def _order(query: BoardQuery) -> list:
 def page_of(
     run: RankingRun, query: BoardQuery, line_after: int | None, total: int | None = None
 ) -> Page:
-    """The rows of ``query``'s page (sorted and filtered in SQL) and the number that match;
-    ``line_after`` is the funding line's position and ``total`` the run's number of results
-    (``board_totals.summary_of``; without a filter no count is run)."""
-    stability = done_stability(run)
-    unfiltered = not (query.status or query.district or query.flag or query.q)
-    if unfiltered and total is not None:
-        matching = total
+    """The rows of ``query``'s page and the number that match, chosen over the run's narrow
+    columns (``board_index``; only the page's rows are read from the database);
+    ``line_after`` is the funding line's position (``board_totals.summary_of``). ``total`` is
+    accepted for callers that know the run's size; the columns give it."""
+    cols = board_index.columns_of(run)
+    eff = board_index.effective(run, cols)
+    wanted = query.sort == "stability" or query.flag == "toss_up"
+    stability = done_stability(run) if wanted else None
+    funded_in, tossed = board_index.stability_columns(run, cols, stability)
+    keep = _mask(run, cols, eff, tossed, query)
+    order = _ordered(run, cols, eff, funded_in, query)
+    if order is None:
+        chosen = np.flatnonzero(keep) if keep is not None else None
     else:
-        matching = db.session.scalar(
-            _filtered(run, query, stability, select(func.count(RankingResult.id)))
-        )
+        chosen = order[keep[order]] if keep is not None else order
+    matching = len(cols) if chosen is None else len(chosen)
     per = query.per_page
     pages = max(1, -(-matching // per)) if per else 1
     page = min(max(1, query.page), pages)
-    ids_stmt = _filtered(run, query, stability, select(RankingResult.id)).order_by(*_order(query))
-    if per:
-        ids_stmt = ids_stmt.limit(per).offset((page - 1) * per)
-    ids = list(db.session.scalars(ids_stmt))
-    rows = _rows(run, ids)
-    _running_totals(run, rows)
-    for row in rows:
+    start, stop = ((page - 1) * per, page * per) if per else (0, matching)
+    shown = np.arange(start, min(stop, matching)) if chosen is None else chosen[start:stop]
+    rows = _rows(run, cols.ids[shown].tolist())
+    ranked = ~np.isnan(cols.rank)
+    running = np.cumsum(np.where(ranked, eff.award, 0))
+    for row, i in zip(rows, shown.tolist(), strict=True):
+        if ranked[i]:
+            row.running_total = money(int(running[i]))
         row.funded_side = (
             line_after is not None and row.rank is not None and (row.position <= line_after)
         )
@@ -297,35 +309,3 @@ def _rows(run: RankingRun, ids: list[int]) -> list[PageRow]:
         for rid, stored in explanations:
             by_id[rid].review_pairs = stored_review_scores(stored)
     return [by_id[i] for i in ids]
-
-
-def _running_totals(run: RankingRun, rows: list[PageRow]) -> None:
-    """Each ranked row's running total: the effective awards in funding order up to it (a
-    window sum over the ranked rows up to the page's last position)."""
-    ranked = [r for r in rows if r.rank is not None]
-    if not ranked:
-        return
-    window = (
-        select(
-            RankingResult.id.label("rid"),
-            RankingResult.position.label("pos"),
-            func.sum(func.round(effective_award() * 100))
-            .over(order_by=RankingResult.position)
-            .label("cents"),
-        )
-        .outerjoin(AwardOverride, override_join())
-        .where(
-            RankingResult.run_id == run.id,
-            RankingResult.rank.is_not(None),
-            RankingResult.position <= max(r.position for r in ranked),
-        )
-        .subquery()
-    )
-    wanted = [r.position for r in ranked]
-    totals = dict(
-        db.session.execute(
-            select(window.c.pos, window.c.cents).where(window.c.pos.in_(wanted))
-        ).all()
-    )
-    for row in ranked:
-        row.running_total = money(totals.get(row.position))

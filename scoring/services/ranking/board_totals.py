@@ -22,14 +22,13 @@ from scoring import charts
 from scoring.core.ranking.columns import STATUSES
 from scoring.extensions import db
 from scoring.models import (
-    Application,
     AwardOverride,
-    District,
     RankingResult,
     RankingRun,
     StabilityResult,
     StabilityRun,
 )
+from scoring.services.ranking import board_index
 from scoring.services.ranking.board_page import (
     ZERO,
     cents_sum,
@@ -70,14 +69,7 @@ def summary_of(run: RankingRun) -> Summary:
 
 def requested_of(run: RankingRun) -> Decimal:
     """What the run's applications ask for, as they stand now (the application table)."""
-    return money(
-        db.session.scalar(
-            select(cents_sum(Application.requested_amount))
-            .select_from(RankingResult)
-            .join(Application, Application.id == RankingResult.application_id)
-            .where(RankingResult.run_id == run.id)
-        )
-    )
+    return money(int(board_index.requested_cents(run, board_index.columns_of(run)).sum()))
 
 
 def _result_summary(run: RankingRun) -> Summary:
@@ -205,16 +197,9 @@ def totals_of(run: RankingRun) -> tuple[Summary, Figures]:
 
 def districts_of(run: RankingRun) -> list[tuple[str, str]]:
     """(code, name) of the districts in the run, for the district filter."""
-    codes = (
-        select(RankingResult.district_code.label("code"))
-        .where(RankingResult.run_id == run.id)
-        .distinct()
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(codes.c.code, District.name).outerjoin(District, District.code == codes.c.code)
-    )
-    return sorted((code, name or "") for code, name in rows)
+    cols = board_index.columns_of(run)
+    names = board_index.district_names(cols)
+    return sorted((code, names.get(code) or "") for code in cols.district_codes)
 
 
 def toss_up_count(run: RankingRun) -> int | None:

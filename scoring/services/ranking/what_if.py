@@ -1,12 +1,13 @@
 """What-if: rank the committed data with changed policy knobs and compare the slate with the
 current run, over narrow columns, shown a page at a time (issue 14).
 
-A competition of up to ``WHAT_IF_INLINE_MAX`` applications is ranked in the request (nothing
-is saved). A larger one is ranked by the worker as a what-if run (``save_what_if``, the run
-machinery) and compared once it is done (``compare_run``). Either way the comparison is
-``scoring.core.ranking.compare`` over the tried ranks and awards and the baseline's ranks and
-awards (read as four narrow columns, never the explanation), and only the page shown is turned
-into rows with school names.
+A competition of up to ``WHAT_IF_INLINE_MAX`` applications (150,000) is ranked in the request
+by the core over the narrow columns a ranking run reads (``read_inputs``: no explanation, no
+result row written, nothing saved). A larger one is ranked by the worker as a what-if run
+(``save_what_if``, the run machinery) and compared once it is done (``compare_run``). Either
+way the comparison is ``scoring.core.ranking.compare`` over the tried ranks and awards and the
+baseline's ranks and awards (the narrow columns the board keeps per run, ``board_index``,
+never the explanation), and only the page shown is turned into rows with school names.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, cast, func, select
+from sqlalchemy import select
 
 from scoring.core.numbers import cents_dec, report
-from scoring.core.ranking import Policy, PolicyError, rank_columns
+from scoring.core.ranking import Policy, PolicyError, rank_columns, rank_columns_beside
 from scoring.core.ranking.columns import STATUSES
 from scoring.core.ranking.compare import CHANGES, KINDS, Comparison, compare
 from scoring.core.ranking.stability import stability
@@ -28,14 +29,13 @@ from scoring.core.rubric import RubricError
 from scoring.errors import InputError
 from scoring.extensions import db
 from scoring.models import (
-    AwardOverride,
     Competition,
-    RankingResult,
     RankingRun,
     School,
     User,
 )
 from scoring.runtime import app_config
+from scoring.services.ranking import board_index
 from scoring.services.ranking.board import current_run
 from scoring.services.ranking.inputs import read_inputs
 from scoring.services.ranking.runs import create_run, policy_for
@@ -45,8 +45,9 @@ from scoring.services.ranking.runs import create_run, policy_for
 WHAT_IF_STABILITY_MAX = 2000
 WHAT_IF_RESAMPLES = 200
 #: Above this many applications (``WHAT_IF_INLINE_MAX`` in the configuration) a what-if is
-#: ranked by the worker as a what-if run rather than in the request.
-WHAT_IF_INLINE_MAX = 20000
+#: ranked by the worker as a what-if run rather than in the request (at 100,000 applications
+#: the request takes about as long as reading a ranking run's inputs: bench/README.md).
+WHAT_IF_INLINE_MAX = 150000
 PAGE_SIZE = 100
 
 
@@ -212,13 +213,16 @@ def what_if(competition: Competition, overrides: Mapping[str, Any]) -> WhatIf:
         ]
         inputs = read_inputs(competition, tie_breakers=tie_breakers)
         args = (inputs.applications, inputs.review_app, inputs.review_reviewer, inputs.points)
-        result = rank_columns(inputs.rubric, policy, *args, inputs.priorities)
-        data_changed = baseline is not None and (
-            rank_columns(
-                inputs.rubric, Policy.from_dict(baseline.policy), *args, inputs.priorities
-            ).inputs_sha256
-            != baseline.inputs_sha256
-        )
+        if baseline is None:
+            result, data_changed = (
+                rank_columns(inputs.rubric, policy, *args, inputs.priorities),
+                False,
+            )
+        else:  # the data changed if its hash under the run's policy is not the run's
+            result, before_sha = rank_columns_beside(
+                inputs.rubric, policy, Policy.from_dict(baseline.policy), *args, inputs.priorities
+            )
+            data_changed = before_sha != baseline.inputs_sha256
     except PolicyError as exc:
         raise policy_error(exc, WHAT_IF_KNOBS) from None
     except (RubricError, ValueError) as exc:
@@ -242,33 +246,18 @@ def what_if(competition: Competition, overrides: Mapping[str, Any]) -> WhatIf:
 
 
 def compare_run(run: RankingRun) -> WhatIf:
-    """A done what-if run compared with the competition's current run (the worker path)."""
-    rows = db.session.execute(
-        select(
-            RankingResult.ref,
-            RankingResult.school_code,
-            RankingResult.district_code,
-            RankingResult.rank,
-            _whole(RankingResult.final, 10000),
-            RankingResult.status,
-            _whole(RankingResult.award, 100),
-        )
-        .where(RankingResult.run_id == run.id)
-        .order_by(RankingResult.position)
-    ).all()
-    refs, schools, districts, ranks, finals, statuses, awards = (
-        (list(column) for column in zip(*rows, strict=True))
-        if rows
-        else ([], [], [], [], [], [], [])
-    )
+    """A done what-if run compared with the competition's current run (the worker path), over
+    both runs' narrow columns as the board keeps them (``board_index.columns_of``)."""
+    cols = board_index.columns_of(run)
+    statuses = [cols.statuses[i] for i in cols.status.tolist()]
     slate = Slate(
-        refs,
-        schools,
-        districts,
-        np.array([r or 0 for r in ranks], dtype=np.int64),
-        [None if f is None else int(f) / 1e4 for f in finals],
+        cols.refs.tolist(),
+        [cols.school_codes[i] for i in cols.school.tolist()],
+        [cols.district_codes[i] for i in cols.district.tolist()],
+        np.nan_to_num(cols.rank).astype(np.int64),
+        [None if f != f else f / 1e4 for f in cols.final.tolist()],
         statuses,
-        np.array([int(a) for a in awards], dtype=np.int64),
+        cols.award.copy(),
     )
     before = _baseline(current_run(run.competition), slate.refs)
     return WhatIf(
@@ -283,12 +272,6 @@ def compare_run(run: RankingRun) -> WhatIf:
         False,
         run=run,
     )
-
-
-def _whole(column, scale: int):
-    """``column × scale`` as a whole number read straight from the driver (no Decimal per
-    row): money in cents, a 4-place score in ten-thousandths."""
-    return cast(func.round(column * scale), BigInteger)
 
 
 def _slate_of_result(result) -> Slate:
@@ -309,37 +292,27 @@ def _slate_of_result(result) -> Slate:
 
 
 def _baseline(run: RankingRun | None, refs: list[str]) -> Baseline:
-    """The run's rank, award and status aligned on ``refs`` (four narrow columns)."""
+    """The run's rank, award and status aligned on ``refs`` (its narrow columns as the board
+    keeps them, ``board_index.columns_of``), and the refs with a staff exception."""
     n = len(refs)
     rank, award = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
     status: list[str | None] = [None] * n
     present = np.zeros(n, dtype=bool)
     if run is None:
         return Baseline(None, rank, award, status, present)
-    where = {ref: i for i, ref in enumerate(refs)}
-    rows = db.session.execute(
-        select(
-            RankingResult.ref,
-            RankingResult.rank,
-            _whole(RankingResult.award, 100),
-            RankingResult.status,
-        ).where(RankingResult.run_id == run.id)
-    )
-    for ref, r, a, st in rows:
-        i = where.get(ref)
-        if i is not None:
-            rank[i], award[i], status[i], present[i] = r or 0, int(a), st, True
-    exceptions = set(
-        db.session.scalars(
-            select(RankingResult.ref)
-            .join(
-                AwardOverride,
-                (AwardOverride.run_id == RankingResult.run_id)
-                & (AwardOverride.application_id == RankingResult.application_id),
-            )
-            .where(RankingResult.run_id == run.id)
-        )
-    )
+    cols = board_index.columns_of(run)
+    if n and len(cols):
+        wanted = np.array(refs, dtype=str)
+        by_ref = np.argsort(cols.refs)
+        at = by_ref[np.minimum(np.searchsorted(cols.refs, wanted, sorter=by_ref), len(cols) - 1)]
+        present = cols.refs[at] == wanted
+        rank = np.where(present, np.nan_to_num(cols.rank[at]), 0).astype(np.int64)
+        award = np.where(present, cols.award[at], 0)
+        codes = cols.status[at].tolist()
+        status = [
+            cols.statuses[c] if p else None for c, p in zip(codes, present.tolist(), strict=True)
+        ]
+    exceptions = set(cols.refs[board_index.effective(run, cols).exception].tolist())
     return Baseline(run, rank, award, status, present, exceptions)
 
 

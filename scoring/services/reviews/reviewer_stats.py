@@ -15,17 +15,21 @@ import math
 from dataclasses import dataclass
 
 from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from scoring import charts
 from scoring.core import reliability
 from scoring.extensions import db
 from scoring.models import (
     Competition,
+    Criterion,
+    CriterionScore,
     Review,
     User,
 )
 from scoring.services import queries
-from scoring.services.reviews.reviews import review_score, rubric_criteria
+from scoring.services.reviews.reviews import points_score, rubric_criteria, to_rubric
 
 #: Offsets (0-100 scale) at or beyond which a reviewer is labelled lenient or strict.
 LENIENCY_MARGIN = 5.0
@@ -94,7 +98,17 @@ def counted_reviews(competition: Competition) -> list[Review]:
     """The competition's counted reviews (docs/ranking.md §1: the same reviews the ranking counts,
     ``queries.counted_reviews``), in id order."""
     return list(
-        db.session.scalars(queries.counted_reviews(competition.id, Review).order_by(Review.id))
+        db.session.scalars(
+            queries.counted_reviews(competition.id, Review)
+            .order_by(Review.id)
+            # with their scores, each score's criterion and the reviewer: one statement each
+            # for the statistics and the board's leniency chart, not one per review (the board
+            # of a 15-application demo round sent 62 of its 85 statements here)
+            .options(
+                selectinload(Review.scores).selectinload(CriterionScore.criterion),
+                selectinload(Review.reviewer),
+            )
+        )
     )
 
 
@@ -110,26 +124,54 @@ def _row(label: str, triples: list[tuple[int, int, float]]) -> ReliabilityRow:
     )
 
 
+def _counted_points(competition: Competition) -> dict[int, tuple[int, int, dict]]:
+    """Review id -> (reviewer id, application id, {criterion id: (key, points)}) of the counted
+    reviews' scores with points, in one statement of plain columns (the ORM objects of every
+    review, score and criterion cost the board most of its time at demo scale)."""
+    out: dict[int, tuple[int, int, dict]] = {}
+    rows = db.session.execute(
+        queries.counted_reviews(
+            competition.id,
+            Review.id,
+            Review.reviewer_id,
+            Review.application_id,
+            CriterionScore.criterion_id,
+            Criterion.key,
+            CriterionScore.points,
+        )
+        .join(CriterionScore, CriterionScore.review_id == Review.id)
+        .join(Criterion, Criterion.id == CriterionScore.criterion_id)
+        .where(CriterionScore.points.is_not(None))
+        .order_by(Review.id, CriterionScore.criterion_id)
+    )
+    for review_id, reviewer_id, application_id, criterion_id, key, points in rows:
+        entry = out.setdefault(review_id, (reviewer_id, application_id, {}))
+        entry[2][criterion_id] = (key, points)
+    return out
+
+
 def compute(competition: Competition) -> Stats:
     """Leniency per reviewer and reliability overall and per criterion."""
-    reviews = counted_reviews(competition)
+    reviews = _counted_points(competition)
+    criteria = rubric_criteria(competition.id)
+    rubric = to_rubric(competition)  # once, not once per review
     overall = [
-        (r.reviewer_id, r.application_id, s)
-        for r in reviews
-        if (s := review_score(competition, r)) is not None
+        (reviewer_id, application_id, s)
+        for reviewer_id, application_id, scores in reviews.values()
+        if (s := points_score(rubric, {k: p for k, p in scores.values()})) is not None
     ]
-    people = {r.reviewer_id: r.reviewer for r in reviews}
+    ids = {reviewer_id for reviewer_id, _, _ in overall}
+    people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
     lenient = reliability.leniency(overall)
     rows = [_row("Overall review score (0-100)", overall)]
-    for c in rubric_criteria(competition.id):
+    for c in criteria:
         rows.append(
             _row(
                 c.title,
                 [
-                    (r.reviewer_id, r.application_id, float(s.points))
-                    for r in reviews
-                    for s in r.scores
-                    if s.criterion_id == c.id and s.points is not None
+                    (reviewer_id, application_id, float(scores[c.id][1]))
+                    for reviewer_id, application_id, scores in reviews.values()
+                    if c.id in scores
                 ],
             )
         )

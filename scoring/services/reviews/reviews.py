@@ -86,10 +86,19 @@ def to_rubric(competition: Competition) -> pure_rubric.Rubric:
     )
 
 
-def review_score(competition: Competition, review: Review) -> float | None:
-    """``S_r`` (0-100) of a review whose every criterion is scored, else ``None``."""
+def review_score(
+    competition: Competition, review: Review, rubric: pure_rubric.Rubric | None = None
+) -> float | None:
+    """``S_r`` (0-100) of a review whose every criterion is scored, else ``None``; ``rubric`` is
+    :func:`to_rubric` of the competition, made here unless a caller scoring many reviews
+    passes it."""
     points = {s.criterion.key: s.points for s in review.scores if s.points is not None}
-    rubric = to_rubric(competition)
+    return points_score(rubric if rubric is not None else to_rubric(competition), points)
+
+
+def points_score(rubric: pure_rubric.Rubric, points: Mapping[str, Decimal]) -> float | None:
+    """``S_r`` of a review's points by criterion key (scored criteria only) when every criterion
+    of ``rubric`` is scored, else ``None``."""
     if set(points) != set(rubric.criterion_index):
         return None
     try:
@@ -213,6 +222,8 @@ def record_review(
     overall_comment: str | None,
     seen_version: int,
     submit: bool,
+    review: Review | None = None,
+    criteria: list[Criterion] | None = None,
 ) -> Review:
     """Save the reviewer's points and comments as a draft, or submit them.
 
@@ -220,8 +231,12 @@ def record_review(
     :class:`StaleReview`, a submitted review ``Conflict``. Submitting needs points for every
     criterion, freezes the competition's rubric (first submit) and is audited. A concurrent save
     that wins the race makes this flush raise ``StaleDataError`` (the caller answers 409 too).
+
+    ``review`` (:func:`review_of` the assignment) and ``criteria`` (:func:`rubric_criteria` of
+    its competition) are read here unless the caller already holds them.
     """
-    review = review_of(assignment)
+    if review is None:
+        review = review_of(assignment)
     if review is None or assignment.no_conflict_declared_at is None:
         raise Conflict("Declare that you have no conflict of interest before scoring.")
     if review.version != seen_version:
@@ -233,16 +248,18 @@ def record_review(
     if assignment.application.status != ApplicationStatus.SUBMITTED:
         raise Conflict("This application was withdrawn; it can no longer be scored.")
     competition = assignment.application.competition
-    criteria = rubric_criteria(competition.id)
+    if criteria is None:
+        criteria = rubric_criteria(competition.id)
     check_points(competition, criteria, points, complete=submit)
     review.updated_at = utcnow()
     review.overall_comment = (overall_comment or "").strip() or None
     db.session.flush()  # the version-checked UPDATE first: it takes the row lock
-    _store_scores(review, criteria, points, comments)
+    scores_changed = _store_scores(review, criteria, points, comments)
     if submit:
         _submit(review, competition, reviewer, assignment)
     db.session.flush()
-    vectors.refresh([review.id])  # the triggers dropped the old vector with the rows' change
+    if scores_changed:  # the triggers dropped the old vector with the rows' change
+        vectors.refresh([review.id])
     return review
 
 
@@ -263,14 +280,18 @@ def submit_saved(assignment: ReviewerAssignment, *, reviewer: User, seen_version
     )
 
 
-def _store_scores(review: Review, criteria: list[Criterion], points, comments) -> None:
+def _store_scores(review: Review, criteria: list[Criterion], points, comments) -> bool:
+    """Set the review's score rows from the form; True when a row is added, removed or changed
+    (its next flush writes ``criterion_score``, whose triggers drop the review's vector)."""
     existing = {s.criterion_id: s for s in review.scores}
+    changed = False
     for c in criteria:
         value, comment = points.get(c.id), (comments.get(c.id) or "").strip() or None
         row = existing.get(c.id)
         if value is None and comment is None:
             if row is not None:
                 review.scores.remove(row)
+                changed = True
             continue
         if row is None:
             row = CriterionScore(criterion=c, max_points=c.max_points)
@@ -278,6 +299,8 @@ def _store_scores(review: Review, criteria: list[Criterion], points, comments) -
         row.points = None if value is None else Decimal(fmt_decimal(value))
         row.max_points = c.max_points
         row.comment = comment
+        changed = changed or row.id is None or db.session.is_modified(row)
+    return changed
 
 
 def _submit(
