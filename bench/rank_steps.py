@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import subprocess
@@ -48,9 +47,7 @@ def reset_schema(app, db_name: str) -> None:
 
 def step_import(args) -> None:
     """Time parsing, validating, importing and committing the bundle into an empty schema."""
-    import hashlib
-    from decimal import Decimal
-
+    from scoring.cli.bundle import _read_json
     from scoring.extensions import db
     from scoring.services import bundles
 
@@ -60,10 +57,7 @@ def step_import(args) -> None:
     trace = _trace_start(args)
     path = bundle_path(args)
     start, cpu0 = time.perf_counter(), _cpu()
-    raw = path.read_bytes()
-    data = json.loads(raw.decode("utf-8"), parse_float=Decimal)
-    digest = hashlib.sha256(raw).hexdigest()
-    del raw
+    data, digest = _read_json(str(path))  # what `flask bundle import` does (--code: theirs)
     parsed, cpu_parse = time.perf_counter(), _cpu() - cpu0
     with app.app_context():
         t0 = time.perf_counter()

@@ -15,7 +15,7 @@ from scoring.models._types import utcnow
 from scoring.models.review_points import INSERT_TRIGGER
 from scoring.services import bundles
 from scoring.services import db as bulk
-from scoring.services.bundles import bulk_tables, importer
+from scoring.services.bundles import BundleError, bulk_tables, importer
 from tests.test_bundles import canonical, competition, load, row_counts
 
 
@@ -178,3 +178,30 @@ def test_sqlite_bulk_insert_stores_what_sqlalchemy_stores(app):
             text(f"SELECT {shown} FROM application WHERE id > :top ORDER BY id"), {"top": top}
         ).all()
         assert len(stored) == 2 and stored[0] == stored[1]
+
+
+def test_a_true_score_is_refused_after_the_same_criterion_scored_1(app):
+    """The validator's fast path skips (criterion, value) pairs seen before: True == 1 in
+    Python, yet a true/false score is still refused wherever it comes."""
+    data = load()
+    key = next(iter(data["reviews"][0]["scores"]))
+    data["reviews"][0]["scores"][key] = 1
+    data["reviews"][-1]["scores"][key] = True
+    last = len(data["reviews"]) - 1
+    with app.app_context(), pytest.raises(BundleError) as refused:
+        bundles.import_bundle(data)
+    assert (
+        f"reviews[{last}].scores.{key}",
+        "expected a number, got true/false",
+    ) in refused.value.errors
+
+
+def test_the_cli_reads_equal_numbers_as_one_exact_decimal(tmp_path):
+    from scoring.cli.bundle import _read_json
+
+    path = tmp_path / "b.json"
+    path.write_text('{"a": [2.5, 2.5, 2.50, 1e-4, 3]}')
+    data, _ = _read_json(str(path))
+    a = data["a"]
+    assert a == [Decimal("2.5"), Decimal("2.5"), Decimal("2.50"), Decimal("0.0001"), 3]
+    assert a[0] is a[1] and str(a[2]) == "2.50" and type(a[4]) is int

@@ -55,16 +55,25 @@ class Kept(Generic[T]):
                 return value  # type: ignore[return-value]
             try:
                 made = make()
-                with self._lock:
-                    self._items[key] = (time.monotonic(), made)
-                    self._items.move_to_end(key)
-                    while len(self._items) > self.size:
-                        self._items.popitem(last=False)
+                self.put(key, made)
             finally:
                 with self._lock:
                     if self._making.get(key) is gate:
                         del self._making[key]
         return made
+
+    def peek(self, key: Hashable) -> T | None:
+        """The value kept for ``key`` (``None`` if there is none)."""
+        with self._lock:
+            return self._found(key)[1]
+
+    def put(self, key: Hashable, value: T) -> None:
+        """Keep ``value`` for ``key``."""
+        with self._lock:
+            self._items[key] = (time.monotonic(), value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
     def __contains__(self, key: Hashable) -> bool:
         with self._lock:

@@ -28,6 +28,7 @@ __all__ = [
     "check_new_rows",
     "copy_lines",
     "drop_indexes",
+    "has_trigger",
     "restore_indexes",
     "skip_row_checks",
     "sqlite_trigger_dropped",
@@ -89,6 +90,19 @@ def copy_lines(table: Table, columns: Sequence[str], lines: Iterable[str]) -> No
                 copy.write("".join(batch))
                 batch = []
         copy.write("".join(batch))
+
+
+def has_trigger(table: str, name: str) -> bool:
+    """Whether PostgreSQL table ``table`` has a trigger called ``name``."""
+    return bool(
+        db.session.scalar(
+            text(
+                "SELECT count(*) FROM pg_trigger "
+                "WHERE tgrelid = CAST(:t AS regclass) AND tgname = :n"
+            ),
+            {"t": f'"{table}"', "n": name},
+        )
+    )
 
 
 def restore_indexes(dropped: DroppedIndexes) -> None:

@@ -37,6 +37,7 @@ from scoring.services.bundles.bulk_tables import (
     check_new_rows,
     copy_lines,
     drop_indexes,
+    has_trigger,
     restore_indexes,
     skip_row_checks,
     sqlite_trigger_dropped,
@@ -262,8 +263,16 @@ def _write_vectors(plan: _Plan, review_ids: list[int], criteria_ids: list[int]) 
         if isinstance(found, tuple)
     }
     keys = [c.key for _, c in sorted(zip(criteria_ids, plan.rubric.criteria, strict=True))]
+
+    def packed(scores: dict) -> bytes:  # a review that scores every criterion: one pass in C
+        if len(scores) < len(keys):
+            return b"".join([pair[(k, scores[k])] for k in keys if k in scores])
+        return b"".join(
+            map(pair.__getitem__, zip(keys, map(scores.__getitem__, keys), strict=True))
+        )
+
     vectors.insert_new(
-        (rid, b"".join([pair[(k, scores[k])] for k in keys if k in scores]))
+        (rid, packed(scores))
         for rid, (_, _, _, scores, _) in zip(review_ids, plan.reviews, strict=True)
         if scores
     )
@@ -292,7 +301,7 @@ def _drop_score_foreign_keys() -> list[tuple[str, str]] | None:
         ).all()
         for name, _ in keys:
             db.session.execute(text(f'ALTER TABLE "criterion_score" DROP CONSTRAINT "{name}"'))
-        if _has_trigger(INSERT_TRIGGER):  # new reviews have no vector to forget
+        if has_trigger("criterion_score", INSERT_TRIGGER):  # new reviews have no vector to forget
             db.session.execute(
                 text(f'ALTER TABLE "criterion_score" DISABLE TRIGGER {INSERT_TRIGGER}')
             )
@@ -310,24 +319,12 @@ def _drop_score_foreign_keys() -> list[tuple[str, str]] | None:
 
 def _restore_foreign_keys(keys: list[tuple[str, str]]) -> None:
     """Re-add the dropped keys, same names and definitions; PostgreSQL validates every row."""
-    if _has_trigger(INSERT_TRIGGER):
+    if has_trigger("criterion_score", INSERT_TRIGGER):
         db.session.execute(text(f'ALTER TABLE "criterion_score" ENABLE TRIGGER {INSERT_TRIGGER}'))
     for name, definition in keys:
         db.session.execute(
             text(f'ALTER TABLE "criterion_score" ADD CONSTRAINT "{name}" {definition}')
         )
-
-
-def _has_trigger(name: str) -> bool:
-    return bool(
-        db.session.scalar(
-            text(
-                "SELECT count(*) FROM pg_trigger "
-                "WHERE tgrelid = 'criterion_score'::regclass AND tgname = :n"
-            ),
-            {"n": name},
-        )
-    )
 
 
 def _score_suffixes(plan: _Plan, criteria_ids: list[int]) -> dict[tuple[str, Any], str]:

@@ -234,7 +234,13 @@ def stability_columns(
     (ranked in the resamples, funded in 20%-80% of them), kept while the stability stands."""
     if stability is None:
         return np.full(len(cols), np.nan), np.zeros(len(cols), dtype=bool)
-    key = (str(db.engine.url), run.id, stability.id, stability.status, stability.resamples)
+    key = (
+        *_run_key(run),
+        stability.id,
+        stability.status,
+        stability.resamples,
+        stability.finished_at,
+    )
     return _STABILITY.get(key, lambda: _read_stability(cols, stability))
 
 

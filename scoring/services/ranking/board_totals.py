@@ -167,15 +167,16 @@ def _key(run: RankingRun) -> tuple:
         .order_by(AwardOverride.application_id)
     ).all()
     stable = db.session.execute(
-        select(StabilityRun.id, StabilityRun.status, StabilityRun.resamples).where(
-            StabilityRun.run_id == run.id
-        )
+        select(
+            StabilityRun.id, StabilityRun.status, StabilityRun.resamples, StabilityRun.finished_at
+        ).where(StabilityRun.run_id == run.id)
     ).all()
     policy = json.dumps(run.policy or {}, sort_keys=True, default=str)
     return (
         str(db.engine.url),
         run.id,
         run.status,
+        run.finished_at,
         run.inputs_sha256,
         policy,
         tuple(exceptions),
