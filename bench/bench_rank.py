@@ -98,6 +98,11 @@ def main() -> None:
     )
     parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--force", action="store_true", help="regenerate the bundle file")
+    parser.add_argument(
+        "--skip-validate-only",
+        action="store_true",
+        help="import step: skip the separate validation pass (validate_only_s)",
+    )
     parser.add_argument("--code", help="import scoring from this checkout (a baseline)")
     args = parser.parse_args()
     use_code(args.code)  # before any step imports scoring

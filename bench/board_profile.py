@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import statistics
 import sys
@@ -86,6 +87,12 @@ def main() -> None:
     parser.add_argument("--explain", type=float, default=0, help="EXPLAIN statements above MS")
     parser.add_argument("--cprofile", type=int, default=0, help="print the N costliest calls")
     parser.add_argument("--config", action="append", default=[], help="NAME=INT app setting")
+    parser.add_argument(
+        "--follow-snapshot",
+        action="store_true",
+        help="request each what-if path once and measure it with the snapshot its links carry "
+        "(the pages of one what-if kept in the process)",
+    )
     args = parser.parse_args()
     from flask import before_render_template, template_rendered
     from sqlalchemy import event, text
@@ -136,6 +143,9 @@ def main() -> None:
     AuthActions(client).login(EMAIL, PASSWORD)  # with the two-factor step staff now take
     assert client.get("/staff/").status_code == 200, "not signed in"
     for path in args.paths or default_paths(cid, rid):
+        if args.follow_snapshot and "/what-if?" in path:
+            found = re.search(r"snapshot=(\w+)", client.get(path).get_data(as_text=True))
+            path = f"{path}&snapshot={found.group(1)}" if found else path
         line, profile, slow = one_path(client, engine, path, args, statements, rendering)
         print(json.dumps(line), flush=True)
         if profile is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import subprocess
@@ -48,33 +47,34 @@ def reset_schema(app, db_name: str) -> None:
 
 def step_import(args) -> None:
     """Time parsing, validating, importing and committing the bundle into an empty schema."""
-    import hashlib
-    from decimal import Decimal
-
+    from scoring.cli.bundle import _read_json
     from scoring.extensions import db
     from scoring.services import bundles
 
+    os.environ["PGAPPNAME"] = APP_NAME  # libpq: the backends of this step are named so
     app = make_app(args.db)
     reset_schema(app, args.db)
     trace = _trace_start(args)
     path = bundle_path(args)
-    start = time.perf_counter()
-    raw = path.read_bytes()
-    data = json.loads(raw.decode("utf-8"), parse_float=Decimal)
-    digest = hashlib.sha256(raw).hexdigest()
-    del raw
-    parsed = time.perf_counter()
+    start, cpu0 = time.perf_counter(), _cpu()
+    data, digest = _read_json(str(path))  # what `flask bundle import` does (--code: theirs)
+    parsed, cpu_parse = time.perf_counter(), _cpu() - cpu0
     with app.app_context():
         t0 = time.perf_counter()
-        plan = bundles.validate_bundle(data)
+        if not args.skip_validate_only:
+            plan = bundles.validate_bundle(data)
+            del plan
         validated = time.perf_counter() - t0
-        del plan
         db.session.rollback()
-        t0 = time.perf_counter()
+        server0 = _server_cpu(db) if args.db == "postgresql" else None
+        t0, cpu1 = time.perf_counter(), _cpu()
         counts = bundles.import_bundle(data, source=f"{path.name} sha256={digest}")
         imported = time.perf_counter()
         db.session.commit()
-        committed = time.perf_counter()
+        committed, cpu_import = time.perf_counter(), _cpu() - cpu1
+        server = _server_cpu(db) if args.db == "postgresql" else None
+        if server is not None and server0 is not None:
+            server = round(server - server0, 2)
         analyze = None
         if args.db == "postgresql":
             from sqlalchemy import text
@@ -86,12 +86,16 @@ def step_import(args) -> None:
     emit(
         step="import",
         db=args.db,
+        code=str(rank_common.CODE),
+        load_avg_1m=os.getloadavg()[0],
         traced=bool(args.trace),
         parse_s=round(parsed - start, 2),
         validate_only_s=round(validated, 2),
         import_s=round(imported - t0, 2),
         commit_s=round(committed - imported, 2),
         total_s=round(parsed - start + committed - t0, 2),
+        cpu_s=round(cpu_parse + cpu_import, 2),
+        server_cpu_s=server,
         analyze_s=analyze,
         peak_rss_mb=peak_rss_mb(),
         **_trace_stop(trace),

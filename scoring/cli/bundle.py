@@ -16,6 +16,15 @@ from scoring.cli.common import UserError, competition_by_slug, database_errors
 from scoring.extensions import db
 
 
+class _Decimals(dict):
+    """``parse_float`` for one document: each distinct number text becomes one ``Decimal``
+    (7.5M scores hold a handful of distinct values; equal values then share one object)."""
+
+    def __missing__(self, text: str) -> Decimal:
+        value = self[text] = Decimal(text)
+        return value
+
+
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not a number JSON allows")
 
@@ -29,7 +38,11 @@ def _read_json(path: str) -> tuple[dict, str]:
     except OSError as exc:
         raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
-        data = json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant)
+        data = json.loads(
+            raw.decode("utf-8"),
+            parse_float=_Decimals().__getitem__,
+            parse_constant=_reject_constant,
+        )
     except UnicodeDecodeError as exc:
         raise UserError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:

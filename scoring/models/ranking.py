@@ -83,18 +83,16 @@ class RankingResult(db.Model):
         UniqueConstraint("run_id", "application_id"),
         UniqueConstraint("run_id", "position"),
         CheckConstraint("award >= 0", name="award_nonneg"),
-        # the board's sorts and look-ups within a run (issue 14; funding order is the
-        # unique (run_id, position) above)
-        Index("ix_ranking_result_run_final", "run_id", "final"),
-        Index("ix_ranking_result_run_rank", "run_id", "rank"),
+        # a result looked up by ref (explanation page). Funding order and look-ups by
+        # application are the unique constraints above; the board sorts and filters a run's
+        # kept columns in memory (services/ranking/board_index.py), so no index per sort key.
         Index("ix_ranking_result_run_ref", "run_id", "ref"),
-        Index("ix_ranking_result_run_district", "run_id", "district_code"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    run_id: Mapped[int] = mapped_column(
-        ForeignKey("ranking_run.id", ondelete="CASCADE"), index=True
-    )
+    #: No index of its own: every index above starts with run_id (one btree insertion less
+    #: per result row).
+    run_id: Mapped[int] = mapped_column(ForeignKey("ranking_run.id", ondelete="CASCADE"))
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"))
     #: Place in the result document: funding order, then incomplete, then ineligible.
     position: Mapped[int] = mapped_column()

@@ -52,21 +52,58 @@ def bulk_insert(
 ) -> int:
     """Insert tuples (``columns`` order) in the session's transaction; return the count.
 
-    PostgreSQL: ``COPY ... FROM STDIN`` on the session's connection. SQLite: executemany in
-    chunks. Values are plain Python (Decimal, datetime with tz, str, bool, None).
+    PostgreSQL: ``COPY ... FROM STDIN`` on the session's connection. SQLite: the driver's
+    ``executemany`` in chunks, each column's value passed through its SQLAlchemy type's bind
+    processor (so the stored values are those an ORM insert stores). Values are plain Python
+    (Decimal, datetime with tz, str, bool, None). Python-side column defaults are not applied:
+    give every column that has one (SQLite falls back to SQLAlchemy's insert if one is missing).
     """
     if is_postgres():
         return _copy_rows(table, columns, rows)
-    count, batch = 0, []
-    stmt = insert(table)
-    for row in rows:
-        batch.append(dict(zip(columns, row, strict=True)))
-        if len(batch) >= chunk:
-            db.session.execute(stmt, batch)
+    missing_default = any(c.default is not None and c.name not in columns for c in table.c)
+    if missing_default:
+        return _insert_orm_params(table, columns, rows, chunk)
+    conn = db.session.connection()
+    dialect = conn.dialect
+    procs = [table.c[c].type._cached_bind_processor(dialect) for c in columns]
+    sql = 'INSERT INTO "{}" ({}) VALUES ({})'.format(
+        table.name, ", ".join(f'"{c}"' for c in columns), ", ".join("?" * len(columns))
+    )
+    cursor = conn.connection.driver_connection.cursor()  # same connection and transaction
+    count = 0
+    try:
+        for batch in _batches(rows, chunk):
+            if any(procs):
+                cols = [
+                    list(map(proc, col)) if proc else col
+                    for proc, col in zip(procs, zip(*batch, strict=True), strict=True)
+                ]
+                batch = list(zip(*cols, strict=True))
+            cursor.executemany(sql, batch)
             count += len(batch)
+    finally:
+        cursor.close()
+    return count
+
+
+def _batches(rows: Iterable[Sequence[Any]], size: int) -> Iterator[list]:
+    batch: list = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
             batch = []
     if batch:
-        db.session.execute(stmt, batch)
+        yield batch
+
+
+def _insert_orm_params(
+    table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]], chunk: int
+) -> int:
+    count = 0
+    stmt = insert(table)
+    for batch in _batches(rows, chunk):
+        db.session.execute(stmt, [dict(zip(columns, row, strict=True)) for row in batch])
         count += len(batch)
     return count
 

@@ -30,7 +30,8 @@ def what_if(competition_id: int):
             if large:  # ranked by the worker once saved: only the knobs are checked here
                 what_if_svc.check_knobs(competition, form.overrides())
             else:
-                outcome = what_if_svc.what_if(competition, form.overrides())
+                snapshot = request.args.get("snapshot", "")[:64]
+                outcome = what_if_svc.recent(competition, form.overrides(), snapshot)
         except InputError as exc:
             show_error(form, exc)
     save = WhatIfForm(formdata=None, data={k: form[k].data for k in WhatIfForm.KNOBS})
@@ -77,6 +78,8 @@ def _diff_page(outcome) -> dict:
     number = int(number) if number.isdigit() and len(number) < 7 else 1
     rows, matching, number, pages = outcome.page(kind, number)
     args = {k: v for k, v in request.args.items() if k not in ("page", "kind") and v != ""}
+    if getattr(outcome, "snapshot", ""):  # the other pages reuse this computation
+        args["snapshot"] = outcome.snapshot
 
     def link(**kw) -> str:
         return url_for(request.endpoint, **request.view_args, **args, **kw)

@@ -37,10 +37,15 @@ Rules this module decides (docs/bundle.md leaves them open):
   confirmed; each review gets a reviewer assignment (``assigned``); a submitted review is
   stored ``submitted`` (its ``submitted_at`` is unknown and left empty), a draft ``draft``.
   The rubric is frozen when a submitted review is imported. Emails are stored in lowercase.
-* **Speed.** Rows are bulk inserted (PostgreSQL ``COPY``; SQLite ``executemany``). An import of
-  at least ``BULK_FK_THRESHOLD`` scores on PostgreSQL checks criterion_score's foreign keys in
-  one pass instead of row by row (dropped and re-added, validated, in the same transaction),
-  holding a lock on the score tables until it commits; see ``_drop_score_foreign_keys``.
+* **Speed.** Rows are bulk inserted (PostgreSQL ``COPY``; SQLite the driver's ``executemany``).
+  An import of at least ``BULK_FK_THRESHOLD`` scores on PostgreSQL locks the score tables
+  until it commits (taken within ``BULK_LOCK_TIMEOUT``, else the slower row-by-row path), drops
+  criterion_score's foreign keys and re-adds them (validated) in the same transaction, builds
+  its indexes after the ``COPY`` when the table held fewer rows than the import adds, and, when
+  the database user may, writes applications, reviews, assignments and vectors without
+  per-row triggers, checking their keys afterwards one statement per key
+  (``bulk_tables.check_new_rows``). On SQLite the vector trigger is dropped and re-created
+  around the score insert. See ``importer._drop_score_foreign_keys`` and ``bulk_tables``.
 * **Export** writes the submitted applications (import order) and their reviews (import order);
   districts, schools and reviewers sorted by code/email; defaults filled in; money as strings
   with two decimals; timestamps in the app's time zone (America/New_York) with their offset;

@@ -13,6 +13,10 @@ from typing import Any
 from scoring.core.numbers import fmt_decimal, to_decimal
 from scoring.services.bundles.checks import _NUMBER_TYPES, _at, _kind
 
+_NUMERIC = frozenset(_NUMBER_TYPES)  # exact types: a bool is not a number here
+_PAIR = frozenset((tuple,))  # a cached (column, points) pair: checked before and valid
+
+
 _REVIEW_KEYS = frozenset(("application", "reviewer", "submitted", "scores"))
 _REVIEW_REQUIRED = ("application", "reviewer", "submitted", "scores")
 
@@ -117,6 +121,11 @@ class _ReviewChecks:
 
     def _scores(self, scores: dict, i: int) -> None:
         cache = self.plan.score_cache
+        # fast path: every value a number (not a bool) whose (criterion, value) passed before
+        if _NUMERIC.issuperset(map(type, scores.values())) and _PAIR.issuperset(
+            map(type, map(cache.get, scores.items()))
+        ):
+            return
         for key, v in scores.items():
             if type(v) not in _NUMBER_TYPES:  # bool, str, None, list ...: not a number
                 self.fail(f"reviews[{i}].scores.{key}", f"expected a number, got {_kind(v)}")

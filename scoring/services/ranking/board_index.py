@@ -15,10 +15,7 @@ sorts and counts over these arrays and reads only the shown page's rows from the
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from sqlalchemy import BigInteger, Float, String, case, cast, func, literal, select
@@ -33,6 +30,7 @@ from scoring.models import (
     StabilityResult,
     StabilityRun,
 )
+from scoring.services.kept import Kept
 from scoring.services.ranking.points import int_columns, sql_of
 
 #: How many runs' columns a process keeps (about 15 MB each at 100,000 applications).
@@ -69,26 +67,15 @@ class RunColumns:
         return len(self.ids)
 
 
-_RUNS: OrderedDict[tuple, RunColumns] = OrderedDict()
-_STABILITY: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_RUNS: Kept[RunColumns] = Kept(KEEP)
+_STABILITY: Kept[tuple[np.ndarray, np.ndarray]] = Kept(KEEP)
+_REQUESTED: Kept[np.ndarray] = Kept(KEEP)
 
 
-_LOCK = threading.Lock()  # a threaded server shares the memos between requests
-
-
-def _remember(memo: OrderedDict, key: tuple, make) -> Any:
-    """``memo[key]``, made (outside the lock) if missing; the last ``KEEP`` keys are kept."""
-    with _LOCK:
-        found = memo.get(key)
-        if found is not None:
-            memo.move_to_end(key)
-            return found
-    made = make()
-    with _LOCK:
-        memo[key] = made
-        while len(memo) > KEEP:
-            memo.popitem(last=False)
-    return made
+def _frozen(*arrays: np.ndarray) -> None:
+    """Make kept arrays read-only: the threads of a server share them (``services.kept``)."""
+    for a in arrays:
+        a.flags.writeable = False
 
 
 def _run_key(run: RankingRun) -> tuple:
@@ -108,7 +95,7 @@ def _run_key(run: RankingRun) -> tuple:
 
 def columns_of(run: RankingRun) -> RunColumns:
     """The run's narrow columns (read once per process while the run's results stand)."""
-    return _remember(_RUNS, _run_key(run), lambda: _read(run))
+    return _RUNS.get(_run_key(run), lambda: _read(run))
 
 
 def _codes(values: list[str]) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -189,7 +176,7 @@ def _read(run: RankingRun) -> RunColumns:
             masks.setdefault(flag, np.zeros(n, dtype=bool))
             masks[flag] |= flag_codes == k
     refs_array = np.array(refs, dtype=str)
-    return RunColumns(
+    made = RunColumns(
         ids,
         pos,
         apps,
@@ -206,6 +193,9 @@ def _read(run: RankingRun) -> RunColumns:
         schools,
         masks,
     )
+    _frozen(*(v for v in vars(made).values() if isinstance(v, np.ndarray)))
+    _frozen(*made.flags.values())
+    return made
 
 
 @dataclass(frozen=True)
@@ -244,8 +234,14 @@ def stability_columns(
     (ranked in the resamples, funded in 20%-80% of them), kept while the stability stands."""
     if stability is None:
         return np.full(len(cols), np.nan), np.zeros(len(cols), dtype=bool)
-    key = (str(db.engine.url), run.id, stability.id, stability.status, stability.resamples)
-    return _remember(_STABILITY, key, lambda: _read_stability(cols, stability))
+    key = (
+        *_run_key(run),
+        stability.id,
+        stability.status,
+        stability.resamples,
+        stability.finished_at,
+    )
+    return _STABILITY.get(key, lambda: _read_stability(cols, stability))
 
 
 def _read_stability(cols: RunColumns, stability: StabilityRun) -> tuple[np.ndarray, np.ndarray]:
@@ -259,6 +255,7 @@ def _read_stability(cols: RunColumns, stability: StabilityRun) -> tuple[np.ndarr
         2,
     )
     if not len(got) or not len(cols):
+        _frozen(funded, toss)
         return funded, toss
     (refs,) = _texts([StabilityResult.ref], where, order, len(got))
     refs = np.array(refs, dtype=str)
@@ -270,10 +267,8 @@ def _read_stability(cols: RunColumns, stability: StabilityRun) -> tuple[np.ndarr
     funded[where_rows] = got
     r = stability.resamples
     toss[where_rows] = ranked & (r > 0) & (got * 5 >= r) & (got * 5 <= 4 * r)
+    _frozen(funded, toss)
     return funded, toss
-
-
-_REQUESTED: OrderedDict[tuple, np.ndarray] = OrderedDict()
 
 
 def requested_cents(run: RankingRun, cols: RunColumns) -> np.ndarray:
@@ -288,7 +283,7 @@ def requested_cents(run: RankingRun, cols: RunColumns) -> np.ndarray:
         ).where(Application.competition_id == run.competition_id)
     ).one()
     key = (*_run_key(run), count, versions, latest)
-    return _remember(_REQUESTED, key, lambda: _read_requested(run, cols))
+    return _REQUESTED.get(key, lambda: _read_requested(run, cols))
 
 
 def _read_requested(run: RankingRun, cols: RunColumns) -> np.ndarray:
@@ -300,12 +295,14 @@ def _read_requested(run: RankingRun, cols: RunColumns) -> np.ndarray:
     )
     out = np.zeros(len(cols), dtype=np.int64)
     if not len(ids) or not len(cols):
+        _frozen(out)
         return out
     cents = cents.astype(np.int64)
     by_id = np.argsort(ids)
     at = np.minimum(np.searchsorted(ids, cols.application_id, sorter=by_id), len(ids) - 1)
     found = ids[by_id[at]] == cols.application_id
     out[found] = cents[by_id[at[found]]]
+    _frozen(out)
     return out
 
 

@@ -11,7 +11,6 @@ and its stability's state, so a board page after the first reads only that key.
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -28,6 +27,7 @@ from scoring.models import (
     StabilityResult,
     StabilityRun,
 )
+from scoring.services.kept import Kept
 from scoring.services.ranking import board_index
 from scoring.services.ranking.board_page import (
     ZERO,
@@ -40,7 +40,7 @@ from scoring.services.ranking.board_page import (
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Summary:
     """The whole run in aggregates: totals, counts by decision, the funding line, the cut."""
 
@@ -116,20 +116,17 @@ def score_bins(run: RankingRun) -> tuple[dict[int, tuple[int, int]], Decimal | N
         func.floor(final) if db.engine.dialect.name == "postgresql" else cast(final, Integer)
     ).label("bin")  # SQLite truncates: the same for the chart, which clamps below 0 to bin 0
     counts: dict[int, list[int]] = {}
+    top = None  # the highest of the groups' highest scores: no second query (nor an index)
     rows = db.session.execute(
-        select(whole, funded, func.count(RankingResult.id))
+        select(whole, funded, func.count(RankingResult.id), func.max(final))
         .outerjoin(AwardOverride, override_join())
         .where(RankingResult.run_id == run.id, RankingResult.rank.is_not(None), final.is_not(None))
         .group_by(whole, funded)
     )
-    for b, is_funded, n in rows:
+    for b, is_funded, n, highest in rows:
         pair = counts.setdefault(int(b), [0, 0])
         pair[0 if is_funded else 1] += n
-    top = db.session.scalar(
-        select(func.max(final)).where(
-            RankingResult.run_id == run.id, RankingResult.rank.is_not(None)
-        )
-    )
+        top = highest if top is None or highest > top else top
     return {b: (f, o) for b, (f, o) in counts.items()}, top
 
 
@@ -156,8 +153,8 @@ class Figures:
     toss_ups: int | None
 
 
-_MEMO: OrderedDict[tuple, tuple[Summary, Any, int | None]] = OrderedDict()
 MEMO_SIZE = 16
+_MEMO: Kept[tuple[Summary, Any, int | None]] = Kept(MEMO_SIZE)
 
 
 def _key(run: RankingRun) -> tuple:
@@ -170,29 +167,38 @@ def _key(run: RankingRun) -> tuple:
         .order_by(AwardOverride.application_id)
     ).all()
     stable = db.session.execute(
-        select(StabilityRun.id, StabilityRun.status, StabilityRun.resamples).where(
-            StabilityRun.run_id == run.id
-        )
+        select(
+            StabilityRun.id, StabilityRun.status, StabilityRun.resamples, StabilityRun.finished_at
+        ).where(StabilityRun.run_id == run.id)
     ).all()
     policy = json.dumps(run.policy or {}, sort_keys=True, default=str)
-    return (run.id, run.status, run.inputs_sha256, policy, tuple(exceptions), tuple(stable))
+    return (
+        str(db.engine.url),
+        run.id,
+        run.status,
+        run.finished_at,
+        run.inputs_sha256,
+        policy,
+        tuple(exceptions),
+        tuple(stable),
+    )
 
 
 def totals_of(run: RankingRun) -> tuple[Summary, Figures]:
     """``summary_of`` and ``Figures`` of a run. The parts read from the stored results (totals,
     counts, funding line, chart, toss-ups) are remembered in this process while ``_key`` is
-    unchanged; the requested amounts and the districts' names are read each time."""
-    key = _key(run)
-    if key in _MEMO:
-        _MEMO.move_to_end(key)
-    else:
-        base = _result_summary(run)
-        _MEMO[key] = (base, distribution_chart(run, base), toss_up_count(run))
-        while len(_MEMO) > MEMO_SIZE:
-            _MEMO.popitem(last=False)
-    base, chart, toss_ups = _MEMO[key]
+    unchanged (``services.kept``: shared by a threaded server's threads; ``Summary`` is frozen
+    and ``by_status`` never changed after it is made); the requested amounts and the districts'
+    names are read each time."""
+    base, chart, toss_ups = _MEMO.get(_key(run), lambda: _figures(run))
     summary = replace(base, requested=requested_of(run))
     return summary, Figures(chart, districts_of(run), toss_ups)
+
+
+def _figures(run: RankingRun) -> tuple[Summary, Any, int | None]:
+    """The remembered part of ``totals_of``: the stored results' summary, chart and toss-ups."""
+    base = _result_summary(run)
+    return base, distribution_chart(run, base), toss_up_count(run)
 
 
 def districts_of(run: RankingRun) -> list[tuple[str, str]]:

@@ -161,6 +161,8 @@ def _application_rows(
                 _APPLICATIONS.format(more=more, apps=_SUBMITTED_APPS.format(c=int(competition.id)))
             )
             rows = cursor.fetchall()
+        if raw.info.timezone is UTC:  # the run's snapshot reads in UTC (runs._snapshot)
+            return rows
         return [(*r[:8], *(_utc(v) for v in r[8:])) for r in rows]
     return conn.execute(
         select(

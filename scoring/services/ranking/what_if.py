@@ -12,8 +12,10 @@ never the explanation), and only the page shown is turned into rows with school 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +37,7 @@ from scoring.models import (
     User,
 )
 from scoring.runtime import app_config
+from scoring.services.kept import Kept
 from scoring.services.ranking import board_index
 from scoring.services.ranking.board import current_run
 from scoring.services.ranking.inputs import read_inputs
@@ -112,6 +115,9 @@ class WhatIf:
     stability: dict[str, dict[str, Any]] | None = None
     stability_resamples: int = WHAT_IF_RESAMPLES
     run: RankingRun | None = None  # the what-if run compared (worker path)
+    #: Names this computation (baseline run, settings, inputs hash) for its pages (``recent``).
+    snapshot: str = ""
+    inputs_sha256: str = ""  # of the data ranked (in the request)
 
     @property
     def baseline(self) -> RankingRun | None:
@@ -242,7 +248,36 @@ def what_if(competition: Competition, overrides: Mapping[str, Any]) -> WhatIf:
         stability(result, WHAT_IF_RESAMPLES).records()
         if len(inputs.applications) <= WHAT_IF_STABILITY_MAX
         else None,
+        inputs_sha256=result.inputs_sha256,
     )
+
+
+#: What-ifs computed in this process in the last few minutes, by snapshot: the pages of one
+#: diff (``?snapshot=``) come from one computation. Kept without the baseline run object (a
+#: session's), and never changed in place (``services.kept``).
+_RECENT: Kept[tuple[int | None, WhatIf]] = Kept(8, ttl=300)
+
+
+def recent(competition: Competition, overrides: Mapping[str, Any], snapshot: str = "") -> WhatIf:
+    """``what_if``, or the one computed in this process in the last few minutes under
+    ``snapshot`` (made from the baseline run, the settings and the inputs hash) when it was of
+    the same baseline run and settings: a page of it equals the same page computed fresh from
+    the data as it was then. A new computation gets its ``snapshot``."""
+    baseline = current_run(competition)
+    base_id = None if baseline is None else baseline.id
+    key = (str(db.engine.url), competition.id, snapshot)
+    found = _RECENT.peek(key) if snapshot else None
+    if found is not None and found[0] == base_id and found[1].overrides == dict(overrides):
+        kept = found[1]
+        return replace(kept, before=replace(kept.before, run=baseline))
+    outcome = what_if(competition, overrides)
+    named = json.dumps(
+        [base_id, outcome.overrides, outcome.inputs_sha256], sort_keys=True, default=str
+    )
+    outcome.snapshot = hashlib.sha256(named.encode()).hexdigest()[:32]
+    shared = replace(outcome, before=replace(outcome.before, run=None))
+    _RECENT.put((str(db.engine.url), competition.id, outcome.snapshot), (base_id, shared))
+    return outcome
 
 
 def compare_run(run: RankingRun) -> WhatIf:

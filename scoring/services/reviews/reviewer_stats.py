@@ -11,11 +11,13 @@ board all read :func:`compute` (offset against colleagues on the same applicatio
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import func, literal, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import selectinload
 
 from scoring import charts
@@ -29,6 +31,7 @@ from scoring.models import (
     User,
 )
 from scoring.services import queries
+from scoring.services.kept import Kept
 from scoring.services.reviews.reviews import points_score, rubric_criteria, to_rubric
 
 #: Offsets (0-100 scale) at or beyond which a reviewer is labelled lenient or strict.
@@ -124,12 +127,10 @@ def _row(label: str, triples: list[tuple[int, int, float]]) -> ReliabilityRow:
     )
 
 
-def _counted_points(competition: Competition) -> dict[int, tuple[int, int, dict]]:
-    """Review id -> (reviewer id, application id, {criterion id: (key, points)}) of the counted
-    reviews' scores with points, in one statement of plain columns (the ORM objects of every
-    review, score and criterion cost the board most of its time at demo scale)."""
-    out: dict[int, tuple[int, int, dict]] = {}
-    rows = db.session.execute(
+def _points_columns(competition: Competition):
+    """The counted reviews' scores with points as plain columns: (review id, reviewer id,
+    application id, criterion id, criterion key, points), in review and criterion order."""
+    return (
         queries.counted_reviews(
             competition.id,
             Review.id,
@@ -144,25 +145,75 @@ def _counted_points(competition: Competition) -> dict[int, tuple[int, int, dict]
         .where(CriterionScore.points.is_not(None))
         .order_by(Review.id, CriterionScore.criterion_id)
     )
-    for review_id, reviewer_id, application_id, criterion_id, key, points in rows:
+
+
+def _counted_points(competition: Competition) -> dict[int, tuple[int, int, dict]]:
+    """Review id -> (reviewer id, application id, {criterion id: (key, points)}) of the counted
+    reviews' scores with points, in one statement of plain columns (the ORM objects of every
+    review, score and criterion cost the board most of its time at demo scale)."""
+    out: dict[int, tuple[int, int, dict]] = {}
+    for review_id, reviewer_id, application_id, criterion_id, key, points in db.session.execute(
+        _points_columns(competition)
+    ):
         entry = out.setdefault(review_id, (reviewer_id, application_id, {}))
         entry[2][criterion_id] = (key, points)
     return out
 
 
-def compute(competition: Competition) -> Stats:
-    """Leniency per reviewer and reliability overall and per criterion."""
+def _points_digest(competition: Competition) -> str:
+    """A digest of exactly what ``_counted_points`` reads: on PostgreSQL ``md5`` over the rows
+    as text in the server (one row back), elsewhere SHA-256 of the rows read here."""
+    stmt = _points_columns(competition)
+    if db.engine.dialect.name == "postgresql":
+        rows = stmt.subquery()
+        line = func.concat_ws(":", *rows.c)
+        order = (rows.c[0], rows.c[3])
+        return (
+            db.session.scalar(
+                select(func.md5(func.string_agg(line, aggregate_order_by(literal(","), *order))))
+            )
+            or ""
+        )
+    rows = db.session.execute(stmt).all()
+    return hashlib.sha256(repr([tuple(map(str, r)) for r in rows]).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Figures:
+    """The statistics without ORM objects (kept between requests, shared between threads)."""
+
+    reviews: int
+    panel_mean: float | None
+    panel_sd: float | None
+    lenient: tuple[reliability.Leniency, ...]
+    reliability: tuple[ReliabilityRow, ...]
+
+
+#: The statistics of the last few competitions' counted reviews, by ``_key``.
+_KEPT: Kept[_Figures] = Kept(16)
+
+
+def _key(competition: Competition, criteria: list, rubric) -> tuple:
+    """Everything the statistics depend on: the database, the competition, the rubric (its
+    scoring and the criteria's titles) and the digest of the counted reviews' points (a review
+    submitted, reopened or withdrawn, a conflict declared, a point changed: a new key)."""
+    return (
+        str(db.engine.url),
+        competition.id,
+        repr(rubric),
+        tuple((c.id, c.title) for c in criteria),
+        _points_digest(competition),
+    )
+
+
+def _figures(competition: Competition, criteria: list, rubric) -> _Figures:
+    """Leniency per reviewer and reliability overall and per criterion, computed."""
     reviews = _counted_points(competition)
-    criteria = rubric_criteria(competition.id)
-    rubric = to_rubric(competition)  # once, not once per review
     overall = [
         (reviewer_id, application_id, s)
         for reviewer_id, application_id, scores in reviews.values()
         if (s := points_score(rubric, {k: p for k, p in scores.values()})) is not None
     ]
-    ids = {reviewer_id for reviewer_id, _, _ in overall}
-    people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
-    lenient = reliability.leniency(overall)
     rows = [_row("Overall review score (0-100)", overall)]
     for c in criteria:
         rows.append(
@@ -178,9 +229,34 @@ def compute(competition: Competition) -> Stats:
     values = [s for _, _, s in overall]
     mean = math.fsum(values) / len(values) if values else None
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values)) if values else None
-    items = [ReviewerStat(people[s.reviewer], s) for s in lenient.values()]
+    lenient = tuple(reliability.leniency(overall).values())
+    return _Figures(len(values), mean, sd, lenient, tuple(rows))
+
+
+def compute(competition: Competition, *, fresh: bool = False) -> Stats:
+    """Leniency per reviewer and reliability overall and per criterion. The figures are kept in
+    this process while ``_key`` is unchanged (one digest statement instead of reading and
+    scoring every counted review); ``fresh`` computes them again. The reviewers (names) are
+    read each time."""
+    criteria = rubric_criteria(competition.id)
+    rubric = to_rubric(competition)  # once, not once per review
+    if fresh:
+        figures = _figures(competition, criteria, rubric)
+    else:
+        key = _key(competition, criteria, rubric)
+        figures = _KEPT.get(key, lambda: _figures(competition, criteria, rubric))
+    ids = {s.reviewer for s in figures.lenient}
+    people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+    items = [ReviewerStat(people[s.reviewer], s) for s in figures.lenient]
     items.sort(key=lambda i: (not i.judged, -(i.offset or 0.0), i.reviewer.name))
-    return Stats(competition, len(values), mean, sd, items, rows)
+    return Stats(
+        competition,
+        figures.reviews,
+        figures.panel_mean,
+        figures.panel_sd,
+        items,
+        list(figures.reliability),
+    )
 
 
 def by_reviewer(stats: Stats) -> dict[int, ReviewerStat]:
