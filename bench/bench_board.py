@@ -94,8 +94,15 @@ def prepare(args) -> None:
         )
         for index in RankingResult.__table__.indexes:
             index.create(db.engine, checkfirst=True)
-        if db.session.scalar(select(User).where(User.email == EMAIL)) is None:
-            users.create_user(EMAIL, "Bench Staff", Role.STAFF, password=PASSWORD)
+        staff = db.session.scalar(select(User).where(User.email == EMAIL))
+        if staff is None:
+            staff = users.create_user(EMAIL, "Bench Staff", Role.STAFF, password=PASSWORD)
+        if not staff.totp_secret:  # every staff member signs in with a second factor
+            import pyotp
+
+            from scoring.models._types import utcnow
+
+            staff.totp_secret, staff.totp_enrolled_at = pyotp.random_base32(), utcnow()
         db.session.commit()
         run = db.session.scalar(
             select(RankingRun)
@@ -163,9 +170,16 @@ def cases(client: Client, cid: int, rid: int | None) -> list[tuple[str, str]]:
     """The pages to time, found from the board itself (its last page, a district)."""
     import re
 
-    _, first = client.request(f"/staff/competitions/{cid}/board")
+    status, first = client.request(f"/staff/competitions/{cid}/board")
+    found = re.search(
+        r'<select id="district" name="district"><option value="">any</option>'
+        r'<option value="([^"]+)"',
+        first,
+    )
+    if status != 200 or found is None:
+        raise SystemExit(f"the board's first page answered {status}: {first[:2000]}")
     last = max(int(n) for n in re.findall(r"page=(\d+)", first) or ["1"])
-    district = re.search(r'<option value="(D\d+)"', first).group(1)
+    district = found.group(1)
     board = f"/staff/competitions/{cid}/board"
     return [
         ("board first page", board),
