@@ -99,30 +99,28 @@ def end_all_sessions(user: User, reason: str, *, actor: User | None = None) -> N
 def deactivate(user: User, *, actor: User | None, details: dict, note: str | None = None) -> None:
     """Deactivate the account, end all its sessions and audit ``user.deactivate`` (``details``
     go into the audit's after-state: what the caller's rules also did)."""
-    user.active = False
     end_all_sessions(user, "deactivated", actor=actor)
-    audit.record(
-        "user.deactivate",
-        "user",
-        user.id,
-        actor=actor,
-        before={"active": True},
-        after={"active": False, **details},
-        note=note,
-    )
+    _set_active(user, False, actor=actor, details=details, note=note)
 
 
 def reactivate(user: User, *, actor: User | None, details: dict) -> None:
     """Let a deactivated account sign in again with its password; audit ``user.reactivate``.
     Its old sessions stay ended, so the person signs in afresh."""
-    user.active = True
+    _set_active(user, True, actor=actor, details=details)
+
+
+def _set_active(
+    user: User, active: bool, *, actor: User | None, details: dict, note: str | None = None
+) -> None:
+    user.active = active
     audit.record(
-        "user.reactivate",
+        "user.reactivate" if active else "user.deactivate",
         "user",
         user.id,
         actor=actor,
-        before={"active": False},
-        after={"active": True, **details},
+        before={"active": not active},
+        after={"active": active, **details},
+        note=note,
     )
 
 
