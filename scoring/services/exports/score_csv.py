@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import IO, Any
 
@@ -114,6 +114,26 @@ WHERE cs.review_id = ANY(%(reviews)s::int[]) AND cs.comment IS NOT NULL
 """
 
 
+def review_chunks(
+    run: RankingRun, criterion_ids: list[int], stable: Any, *, comments: bool
+) -> Iterator[tuple[Any, _Chunk, dict | None]]:
+    """The run's reviews in the score detail's order, a chunk at a time: the chunk's review
+    rows, their points (one packed read) and, with ``comments``, their comments by (review,
+    criterion place). Shared by the CSV and the XLSX (``score_xlsx``)."""
+    raw = db.session.connection().connection.driver_connection
+    with raw.cursor(binary=True) as cursor, raw.cursor() as text_cursor:
+        for rows in db.session.execute(
+            _review_query(run, stable.id if stable else -1)
+        ).partitions():
+            ids = [row.id for row in rows]
+            chunk = _Chunk(cursor, ids, criterion_ids)
+            notes = None
+            if comments:
+                text_cursor.execute(_COMMENTS_SQL, {"criteria": criterion_ids, "reviews": ids})
+                notes = {(r, p): c for r, p, c in text_cursor.fetchall()}
+            yield rows, chunk, notes
+
+
 def write(
     out: IO[bytes],
     run: RankingRun,
@@ -131,23 +151,13 @@ def write(
     csv.writer(header, lineterminator="\r\n").writerow(c.name for c in scores.columns(comments))
     out.write(("\ufeff" + header.getvalue()).encode("utf-8"))
     lines = _Lines(criteria, stable.resamples if stable is not None else None)
-    raw = db.session.connection().connection.driver_connection
     written = 0
-    with raw.cursor(binary=True) as cursor, raw.cursor() as text_cursor:
-        for rows in db.session.execute(
-            _review_query(run, stable.id if stable else -1)
-        ).partitions():
-            ids = [row.id for row in rows]
-            chunk = _Chunk(cursor, ids, criterion_ids)
-            notes = None
-            if comments:
-                text_cursor.execute(_COMMENTS_SQL, {"criteria": criterion_ids, "reviews": ids})
-                notes = {(r, p): c for r, p, c in text_cursor.fetchall()}
-            text = lines.of_chunk(rows, chunk, _review_score_texts(rubric, chunk), notes)
-            out.write("".join(text).encode("utf-8"))
-            written += len(text) * len(criteria)
-            if progress is not None:
-                progress(written)
+    for rows, chunk, notes in review_chunks(run, criterion_ids, stable, comments=comments):
+        text = lines.of_chunk(rows, chunk, _review_score_texts(rubric, chunk), notes)
+        out.write("".join(text).encode("utf-8"))
+        written += len(text) * len(criteria)
+        if progress is not None:
+            progress(written)
     return written
 
 

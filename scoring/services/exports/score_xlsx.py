@@ -20,7 +20,7 @@ from scoring.extensions import db
 from scoring.models import Competition, RankingRun
 from scoring.services.competitions.policy import core_rubric
 from scoring.services.exports import scores
-from scoring.services.exports.score_csv import _COMMENTS_SQL, _Chunk, _review_query
+from scoring.services.exports.score_csv import _Chunk, review_chunks
 
 _Q4 = Decimal("0.0001")
 
@@ -58,33 +58,23 @@ def rows(run: RankingRun, *, comments: bool) -> Iterator[tuple[Any, ...]]:
     middle = [(section, key, title) for _, key, title, section in criteria]
     stable = scores.done_stability(run)
     resamples = stable.resamples if stable is not None else None
-    raw = db.session.connection().connection.driver_connection
     last: tuple = (None, None)  # the last application's stability figures and cells
-    with raw.cursor(binary=True) as cursor, raw.cursor() as text_cursor:
-        for chunk_rows in db.session.execute(
-            _review_query(run, stable.id if stable else -1)
-        ).partitions():
-            ids = [row.id for row in chunk_rows]
-            chunk = _Chunk(cursor, ids, criterion_ids)
-            notes = None
-            if comments:
-                text_cursor.execute(_COMMENTS_SQL, {"criteria": criterion_ids, "reviews": ids})
-                notes = {(r, p): c for r, p, c in text_cursor.fetchall()}
-            s_r = _review_scores(rubric, chunk)
-            points, maxima = _numbers(chunk.points), _numbers(chunk.max)
-            for i, row in enumerate(chunk_rows):
-                key = (row.funded_in, row.rank_lo, row.rank_hi)
-                if last[0] != key:
-                    cells = scores.stability_cells(*key, resamples)
-                    last = (key, tuple(float(v) if isinstance(v, Decimal) else v for v in cells))
-                tail = last[1]
-                head = (
-                    row.ref, row.code, row.email, row.name,
-                    "yes" if row.counted else "no (conflict)", s_r[i],
-                )  # fmt: skip
-                if notes is None:
-                    for mid, p, m in zip(middle, points[i], maxima[i], strict=True):
-                        yield (*head, *mid, p, m, *tail)
-                else:
-                    for k, (mid, p, m) in enumerate(zip(middle, points[i], maxima[i], strict=True)):
-                        yield (*head, *mid, p, m, notes.get((row.id, k + 1)), *tail)
+    for chunk_rows, chunk, notes in review_chunks(run, criterion_ids, stable, comments=comments):
+        s_r = _review_scores(rubric, chunk)
+        points, maxima = _numbers(chunk.points), _numbers(chunk.max)
+        for i, row in enumerate(chunk_rows):
+            key = (row.funded_in, row.rank_lo, row.rank_hi)
+            if last[0] != key:
+                cells = scores.stability_cells(*key, resamples)
+                last = (key, tuple(float(v) if isinstance(v, Decimal) else v for v in cells))
+            tail = last[1]
+            head = (
+                row.ref, row.code, row.email, row.name,
+                "yes" if row.counted else "no (conflict)", s_r[i],
+            )  # fmt: skip
+            if notes is None:
+                for mid, p, m in zip(middle, points[i], maxima[i], strict=True):
+                    yield (*head, *mid, p, m, *tail)
+            else:
+                for k, (mid, p, m) in enumerate(zip(middle, points[i], maxima[i], strict=True)):
+                    yield (*head, *mid, p, m, notes.get((row.id, k + 1)), *tail)
